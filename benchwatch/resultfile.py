@@ -1,0 +1,315 @@
+"""Reading and writing benchwatch result files.
+
+Format history (``schema_version``):
+    1  first format: memory was one figure per benchmark (``memory`` beside
+       ``runs``); runs had no CPU/wall/run-queue figures.
+    2  memory moved into each run (each timed run has its own memory pass),
+       runs gained ``cpu_seconds``, ``wall_seconds``, ``runqueue_wait_seconds``,
+       ``load_average`` and ``started_at``.
+
+Older versions are migrated on load; an unknown version is rejected.  Files
+ending in ``.gz`` are gzip-compressed.  Writes are atomic: a reader (or a
+crash) never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+import math
+import os
+import tempfile
+import zlib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import jsonschema
+import numpy as np
+
+from benchwatch.errors import InputError
+from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
+
+SCHEMA_VERSION = 2
+OLDEST_READABLE_VERSION = 1
+
+
+# -- writing -----------------------------------------------------------------
+
+
+def result_to_dict(result: ResultSet) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "source": result.source,
+        "created_at": result.created_at,
+        "settings": dict(result.settings),
+        "environment": _environment_to_dict(result.environment),
+        "benchmarks": [_benchmark_to_dict(benchmark) for benchmark in result.benchmarks],
+    }
+
+
+def _environment_to_dict(environment: Environment) -> dict[str, Any]:
+    data = dict(environment.__dict__)
+    data["packages"] = dict(environment.packages)
+    data["extra"] = dict(environment.extra)
+    data["load_average"] = list(environment.load_average) if environment.load_average is not None else None
+    return data
+
+
+def _benchmark_to_dict(benchmark: BenchmarkResult) -> dict[str, Any]:
+    return {
+        "name": benchmark.name,
+        "group": benchmark.group,
+        "params": dict(benchmark.params),
+        "has_raw_samples": benchmark.has_raw_samples,
+        "unit": benchmark.unit,
+        "runs": [_run_to_dict(run) for run in benchmark.runs],
+    }
+
+
+def _run_to_dict(run: Run) -> dict[str, Any]:
+    memory = None
+    if run.memory is not None:
+        memory = {
+            "peak_bytes": run.memory.peak_bytes,
+            "allocations": run.memory.allocations,
+            "capture_path": run.memory.capture_path,
+        }
+    return {
+        "status": run.status,
+        "error": run.error,
+        "iterations": run.iterations,
+        "samples": run.samples.tolist(),
+        "memory": memory,
+        "wall_seconds": run.wall_seconds,
+        "cpu_seconds": run.cpu_seconds,
+        "runqueue_wait_seconds": run.runqueue_wait_seconds,
+        "load_average": run.load_average,
+        "started_at": run.started_at,
+        "summary": dict(run.summary),
+    }
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that the file is either old or new, never partial."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def save_result(result: ResultSet, path: Path) -> Path:
+    """Validate ``result`` and write it to ``path`` (gzip when it ends in .gz)."""
+    path = Path(path)
+    validate_result(result, path)
+    text = json.dumps(result_to_dict(result), allow_nan=False, separators=(",", ":"))
+    payload = text.encode("utf-8")
+    if path.suffix == ".gz":
+        payload = gzip.compress(payload, compresslevel=6, mtime=0)
+    write_atomically(path, payload)
+    return path
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def read_json_document(path: Path) -> Any:
+    """Parse a (possibly gzipped) JSON file; every failure is one InputError line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory, expected a JSON file") from None
+    except OSError as error:
+        raise InputError(path, f"cannot read: {error.strerror}") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:
+            raise InputError(path, f"corrupt or truncated gzip data ({error})") from None
+    if not raw.strip():
+        raise InputError(path, "empty file, expected JSON")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text, expected JSON") from None
+    except json.JSONDecodeError as error:
+        raise InputError(
+            path, f"corrupt or truncated JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+
+
+def load_result(path: Path) -> ResultSet:
+    """Load a benchwatch result file, migrating older schema versions."""
+    document = read_json_document(path)
+    return result_from_document(document, path)
+
+
+def result_from_document(document: Any, path: Path) -> ResultSet:
+    if not isinstance(document, dict) or "schema_version" not in document:
+        raise InputError(path, "not a benchwatch result (no schema_version field)")
+    document = migrate(document, path)
+    _validate_structure(document, path)
+    result = _result_from_dict(document, path)
+    validate_result(result, path)
+    return result
+
+
+def _migrate_1_to_2(document: dict[str, Any]) -> dict[str, Any]:
+    # v1 measured memory once per benchmark; it belongs to the first run.
+    for benchmark in document.get("benchmarks", []):
+        memory = benchmark.pop("memory", None)
+        for index, run in enumerate(benchmark.get("runs", [])):
+            run.setdefault("memory", memory if index == 0 else None)
+    document["schema_version"] = 2
+    return document
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2}
+
+
+def migrate(document: dict[str, Any], path: Path) -> dict[str, Any]:
+    version = document.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InputError(path, f"schema_version must be an integer, got {version!r}")
+    if version > SCHEMA_VERSION or version < OLDEST_READABLE_VERSION:
+        raise InputError(
+            path,
+            f"unknown schema_version {version} (this benchwatch reads "
+            f"{OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}; a newer benchwatch may read it)",
+        )
+    document = copy.deepcopy(document) if version < SCHEMA_VERSION else document
+    while document["schema_version"] < SCHEMA_VERSION:
+        document = MIGRATIONS[document["schema_version"]](document)
+    return document
+
+
+@lru_cache(maxsize=1)
+def result_schema() -> dict[str, Any]:
+    """The JSON Schema shipped with the package (benchwatch/schemas/result.schema.json)."""
+    text = resources.files("benchwatch").joinpath("schemas/result.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def _structural_validator() -> jsonschema.protocols.Validator:
+    # Sample arrays can hold millions of numbers: their items are checked by
+    # numpy in _run_from_dict (faster, and with a message naming the sample),
+    # so the structural pass skips them.
+    schema = copy.deepcopy(result_schema())
+    schema["$defs"]["run"]["properties"]["samples"].pop("items", None)
+    validator_class = jsonschema.validators.validator_for(schema)
+    return validator_class(schema)
+
+
+def _validate_structure(document: dict[str, Any], path: Path) -> None:
+    error = jsonschema.exceptions.best_match(_structural_validator().iter_errors(document))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "top level"
+        raise InputError(path, f"does not match the result schema at {where}: {error.message}")
+
+
+def _result_from_dict(document: dict[str, Any], path: Path) -> ResultSet:
+    environment_data = dict(document.get("environment") or {})
+    if environment_data.get("load_average") is not None:
+        environment_data["load_average"] = tuple(environment_data["load_average"])
+    known = set(Environment.__dataclass_fields__)
+    environment = Environment(**{key: value for key, value in environment_data.items() if key in known})
+    benchmarks = tuple(_benchmark_from_dict(data, path) for data in document["benchmarks"])
+    return ResultSet(
+        benchmarks=benchmarks,
+        environment=environment,
+        source=document.get("source") or "unknown",
+        created_at=document.get("created_at"),
+        settings=document.get("settings") or {},
+    )
+
+
+def _benchmark_from_dict(data: dict[str, Any], path: Path) -> BenchmarkResult:
+    runs = []
+    for index, run in enumerate(data["runs"], start=1):
+        try:
+            samples = np.asarray(run["samples"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(path, f"benchmark {data['name']!r} run {index}: samples must be numbers") from None
+        memory = run.get("memory")
+        runs.append(
+            Run(
+                samples=samples,
+                iterations=run.get("iterations", 1),
+                status=run.get("status", "ok"),
+                error=run.get("error"),
+                memory=MemoryProfile(**memory) if memory else None,
+                wall_seconds=run.get("wall_seconds"),
+                cpu_seconds=run.get("cpu_seconds"),
+                runqueue_wait_seconds=run.get("runqueue_wait_seconds"),
+                load_average=run.get("load_average"),
+                started_at=run.get("started_at"),
+                summary=run.get("summary") or {},
+            )
+        )
+    return BenchmarkResult(
+        name=data["name"],
+        runs=tuple(runs),
+        group=data.get("group"),
+        params=data.get("params") or {},
+        has_raw_samples=data.get("has_raw_samples", True),
+        unit=data.get("unit", "seconds"),
+    )
+
+
+def validate_result(result: ResultSet, path: Path | str) -> None:
+    """Reject results no statistic should be computed from.
+
+    Raises InputError for: no benchmarks, a benchmark without runs, an ok run
+    with no samples (when raw samples are claimed) or with NaN, infinite or
+    negative samples, and duplicate benchmark names.
+    """
+    if not result.benchmarks:
+        raise InputError(path, "no benchmarks in the result (empty benchmark list)")
+    seen: set[str] = set()
+    for benchmark in result.benchmarks:
+        if benchmark.name in seen:
+            raise InputError(path, f"benchmark {benchmark.name!r} appears twice")
+        seen.add(benchmark.name)
+        if not benchmark.runs:
+            raise InputError(path, f"benchmark {benchmark.name!r} has no runs")
+        for index, run in enumerate(benchmark.runs, start=1):
+            _validate_run(run, benchmark, index, path)
+
+
+def _validate_run(run: Run, benchmark: BenchmarkResult, index: int, path: Path | str) -> None:
+    where = f"benchmark {benchmark.name!r} run {index}"
+    if run.iterations < 1:
+        raise InputError(path, f"{where}: iterations must be at least 1, got {run.iterations}")
+    if not run.ok:
+        return
+    samples = run.samples
+    if samples.size == 0:
+        if benchmark.has_raw_samples:
+            raise InputError(path, f"{where}: empty samples (a successful run needs at least one)")
+        if not run.summary:
+            raise InputError(path, f"{where}: neither samples nor summary statistics")
+    bad = ~np.isfinite(samples)
+    if bad.any():
+        position = int(np.argmax(bad))
+        raise InputError(path, f"{where}: sample {position + 1} is {samples[position]!r} (NaN or infinite)")
+    if (samples < 0).any():
+        position = int(np.argmax(samples < 0))
+        raise InputError(path, f"{where}: sample {position + 1} is negative ({samples[position]!r})")
+    for key, value in run.summary.items():
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InputError(path, f"{where}: summary {key!r} is {value!r}, expected a finite number")
