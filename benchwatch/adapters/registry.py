@@ -1,0 +1,163 @@
+"""Which formats benchwatch can read, and detection of a file's format by content."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from benchwatch.errors import InputError
+from benchwatch.model import ResultSet
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What detection looks at: the path, its (decompressed) bytes, and its JSON if it parses.
+
+    For a directory (asv results) ``raw`` is empty and ``document`` is None.
+    """
+
+    path: Path
+    raw: bytes
+    document: Any
+
+
+@dataclass(frozen=True)
+class Format:
+    """One importable format.
+
+    ``sniff`` answers whether a probe looks like this format (cheap, content
+    based); ``load`` turns it into a ResultSet or raises InputError naming
+    the file and what was expected.
+    """
+
+    name: str
+    description: str
+    sniff: Callable[[Probe], bool]
+    load: Callable[[Probe], ResultSet]
+
+
+# Order matters only for speed: sniffers must be mutually exclusive.
+FORMAT_MODULES = (
+    "benchwatch.adapters.native",
+    "benchwatch.adapters.pytest_benchmark",
+    "benchwatch.adapters.pyperf",
+)
+
+
+def available_formats() -> tuple[Format, ...]:
+    return tuple(importlib.import_module(name).FORMAT for name in FORMAT_MODULES)
+
+
+def format_names() -> tuple[str, ...]:
+    return tuple(fmt.name for fmt in available_formats())
+
+
+def probe(path: Path) -> Probe:
+    """Read ``path`` for detection: bytes (gunzipped) and parsed JSON when it is JSON."""
+    from benchwatch.resultfile import read_json_document
+
+    path = Path(path)
+    if path.is_dir():
+        return Probe(path=path, raw=b"", document=None)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    try:
+        document = read_json_document(path)
+    except InputError as error:
+        if "JSON" not in error.problem:
+            raise
+        document = None
+    raw = b""
+    if document is None:
+        import gzip
+
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError) as gzip_error:
+                raise InputError(path, f"corrupt or truncated gzip data ({gzip_error})") from None
+    return Probe(path=path, raw=raw, document=document)
+
+
+def detect_format(file_probe: Probe) -> Format:
+    """The one format whose sniffer accepts the probe, or InputError listing what was expected."""
+    for fmt in available_formats():
+        if fmt.sniff(file_probe):
+            return fmt
+    expected = ", ".join(format_names())
+    if file_probe.document is None and file_probe.raw.lstrip()[:1] in (b"{", b"["):
+        # Looks like JSON but did not parse: say so rather than "unknown format".
+        from benchwatch.resultfile import read_json_document
+
+        read_json_document(file_probe.path)
+    raise InputError(file_probe.path, f"unrecognised format (expected one of: {expected})")
+
+
+def format_by_name(name: str) -> Format:
+    for fmt in available_formats():
+        if fmt.name == name:
+            return fmt
+    raise InputError(name, f"unknown format name (known: {', '.join(format_names())})")
+
+
+def load_any(path: Path, format_name: str | None = None) -> ResultSet:
+    """Load a benchwatch result or any importable file, by content or forced format."""
+    file_probe = probe(path)
+    fmt = format_by_name(format_name) if format_name else detect_format(file_probe)
+    return fmt.load(file_probe)
+
+
+def merge_results(results: list[ResultSet], *, source: str | None = None) -> ResultSet:
+    """Merge results of the same benchmarks: their runs are concatenated per benchmark.
+
+    Used for ``benchwatch import a.json b.json``, where each file is one
+    process run (pytest-benchmark) or brings its own runs (pyperf).  The
+    environment of the first result is kept; the others' are listed in
+    ``settings['merged_environments']``.
+    """
+    from benchwatch.model import BenchmarkResult
+
+    if not results:
+        raise ValueError("merge_results needs at least one result")
+    order: list[str] = []
+    runs: dict[str, list] = {}
+    first: dict[str, BenchmarkResult] = {}
+    raw: dict[str, bool] = {}
+    for result in results:
+        for benchmark in result.benchmarks:
+            if benchmark.name not in first:
+                order.append(benchmark.name)
+                first[benchmark.name] = benchmark
+                runs[benchmark.name] = []
+                raw[benchmark.name] = True
+            runs[benchmark.name].extend(benchmark.runs)
+            raw[benchmark.name] = raw[benchmark.name] and benchmark.has_raw_samples
+    merged = tuple(
+        BenchmarkResult(
+            name=name,
+            runs=tuple(runs[name]),
+            group=first[name].group,
+            params=first[name].params,
+            has_raw_samples=raw[name],
+            unit=first[name].unit,
+        )
+        for name in order
+    )
+    settings = dict(results[0].settings)
+    if len(results) > 1:
+        settings["merged_from"] = len(results)
+    return ResultSet(
+        benchmarks=merged,
+        environment=results[0].environment,
+        source=source or results[0].source,
+        created_at=results[0].created_at,
+        settings=settings,
+    )
+
+
+def import_files(paths: list[Path], *, format_name: str | None = None) -> ResultSet:
+    """Load several files (any known format) and merge them, each file adding its runs."""
+    return merge_results([load_any(Path(path), format_name) for path in paths])
