@@ -1,0 +1,83 @@
+"""The ``[tool.benchwatch]`` section of pyproject.toml.
+
+Run keys (all optional)::
+
+    suites = ["benchmarks"]        # pytest paths holding the suites
+    runs = 5                       # process runs per benchmark
+    timeout = 300                  # seconds per benchmark per pass
+    pytest_args = []               # extra arguments for every worker
+    scale_option = "--workload-scale"  # suite option that `--scale N` sets
+    memory = true                  # memray pass after each timed run
+    results_dir = "results"        # where `run` writes when -o is not given
+    baseline = "baselines/main.json.gz"
+
+Comparison keys (``threshold``, ``alpha``, ``gate``, ``thresholds``, memory
+tolerances) are passed to the comparator's settings, which validates them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchwatch.errors import ConfigError
+
+RUN_KEYS: dict[str, type | tuple[type, ...]] = {
+    "suites": list,
+    "runs": int,
+    "timeout": (int, float),
+    "pytest_args": list,
+    "scale_option": str,
+    "memory": bool,
+    "results_dir": str,
+    "baseline": str,
+}
+COMPARE_KEYS = {
+    "threshold", "alpha", "gate", "thresholds", "memory_bytes_tolerance", "allocation_tolerance",
+    "memory_percent_tolerance",
+}
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The validated section; ``root`` is the directory holding pyproject.toml."""
+
+    root: Path
+    run: dict[str, Any] = field(default_factory=dict)
+    compare: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any) -> Any:
+        return self.run.get(key, default)
+
+
+def load_config(path: Path) -> ProjectConfig:
+    """Read ``[tool.benchwatch]`` from ``path``; a missing file or section gives defaults."""
+    path = Path(path)
+    if not path.exists():
+        return ProjectConfig(root=path.parent.resolve())
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    section = document.get("tool", {}).get("benchwatch", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [tool.benchwatch] must be a table")
+    run: dict[str, Any] = {}
+    compare: dict[str, Any] = {}
+    for key, value in section.items():
+        if key in RUN_KEYS:
+            expected = RUN_KEYS[key]
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
+                raise ConfigError(f"{path}: [tool.benchwatch] {key} must be {names}, got {value!r}")
+            if key in ("suites", "pytest_args") and not all(isinstance(item, str) for item in value):
+                raise ConfigError(f"{path}: [tool.benchwatch] {key} must be a list of strings")
+            run[key] = value
+        elif key in COMPARE_KEYS:
+            compare[key] = value
+        else:
+            known = ", ".join(sorted(set(RUN_KEYS) | COMPARE_KEYS))
+            raise ConfigError(f"{path}: [tool.benchwatch] unknown key {key!r} (known: {known})")
+    return ProjectConfig(root=path.parent.resolve(), run=run, compare=compare)

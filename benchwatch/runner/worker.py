@@ -1,0 +1,208 @@
+"""One pass of a worker process over a list of benchmarks, with a watchdog.
+
+The worker is a fresh ``python -m pytest`` process with the benchwatch
+worker plugin.  It reports through an events file; this side reads that
+file while the process runs so that a benchmark that hangs past its timeout
+is killed and recorded as ``timeout``, and one that kills its process is
+recorded as ``crashed``.  In both cases a new worker continues with the
+benchmarks not yet done, so one bad benchmark never costs the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+POLL_SECONDS = 0.05
+OUTPUT_TAIL_CHARS = 400
+
+
+@dataclass(frozen=True)
+class WorkerCommand:
+    """How to start a worker: interpreter, working directory, extra pytest arguments."""
+
+    python: str
+    cwd: Path
+    pytest_args: tuple[str, ...] = ()
+    env: dict[str, str] | None = None
+
+    def argv(self, *, events: Path, mode: str, targets: Sequence[str], capture_dir: Path | None,
+             keep_captures: bool) -> list[str]:
+        argv = [
+            self.python, "-m", "pytest",
+            "-p", "benchwatch.runner.worker_plugin",
+            "-p", "no:cacheprovider",
+            "-q", "--no-header", "-rN",
+            f"--benchwatch-events={events}",
+            f"--benchwatch-mode={mode}",
+        ]
+        if capture_dir is not None:
+            argv.append(f"--benchwatch-capture-dir={capture_dir}")
+        if keep_captures:
+            argv.append("--benchwatch-keep-captures")
+        if mode == "memory":
+            # One plain call per benchmark: timing machinery off, memray on.
+            argv.append("--benchmark-disable")
+        argv.extend(self.pytest_args)
+        argv.extend(targets)
+        return argv
+
+
+@dataclass
+class _EventReader:
+    path: Path
+    offset: int = 0
+    pending: str = ""
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, encoding="utf-8") as stream:
+                stream.seek(self.offset)
+                chunk = stream.read()
+                self.offset = stream.tell()
+        except FileNotFoundError:
+            return []
+        text = self.pending + chunk
+        lines = text.split("\n")
+        self.pending = lines.pop()  # an incomplete last line waits for the rest
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+@dataclass
+class PassOutcome:
+    """What one pass produced: a result event per benchmark, and collected names."""
+
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collected: list[dict[str, Any]] = field(default_factory=list)
+    worker_failure: str | None = None
+
+
+def _tail(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-4:])[-OUTPUT_TAIL_CHARS:]
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with code {returncode}"
+
+
+def run_pass(
+    *,
+    command: WorkerCommand,
+    mode: str,
+    targets: Sequence[str],
+    timeout: float,
+    capture_dir: Path | None = None,
+    keep_captures: bool = False,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> PassOutcome:
+    """Run ``targets`` (pytest node ids or paths) in fresh workers until each has an outcome.
+
+    ``timeout`` bounds each benchmark (its setup, measurement and teardown),
+    not the pass.  In ``collect`` mode ``targets`` are suite paths.
+    """
+    outcome = PassOutcome()
+    remaining = list(targets)
+    with tempfile.TemporaryDirectory(prefix="benchwatch-worker-") as scratch:
+        attempt = 0
+        while remaining:
+            attempt += 1
+            events = Path(scratch) / f"events-{attempt}.jsonl"
+            log = Path(scratch) / f"output-{attempt}.log"
+            progressed = _one_worker(
+                command=command, mode=mode, targets=remaining, timeout=timeout, events=events, log=log,
+                capture_dir=capture_dir, keep_captures=keep_captures, outcome=outcome, on_event=on_event,
+            )
+            if mode == "collect":
+                break
+            remaining = [name for name in remaining if name not in outcome.results]
+            if remaining and not progressed:
+                # The worker died before starting any benchmark (collection error,
+                # broken conftest): every remaining benchmark fails with its output.
+                outcome.worker_failure = _tail(log) or "the worker process produced no output"
+                for name in remaining:
+                    outcome.results[name] = {
+                        "event": "result", "name": name, "status": "error",
+                        "error": f"worker failed before running it: {outcome.worker_failure}",
+                    }
+                remaining = []
+    return outcome
+
+
+def _one_worker(*, command: WorkerCommand, mode: str, targets: Sequence[str], timeout: float, events: Path,
+                log: Path, capture_dir: Path | None, keep_captures: bool, outcome: PassOutcome,
+                on_event: Callable[[dict[str, Any]], None] | None) -> bool:
+    argv = command.argv(events=events, mode=mode, targets=targets, capture_dir=capture_dir,
+                        keep_captures=keep_captures)
+    reader = _EventReader(events)
+    current: tuple[str, float] | None = None
+    progressed = False
+    with open(log, "wb") as log_stream:
+        process = subprocess.Popen(
+            argv, cwd=command.cwd, env=command.env, stdout=log_stream, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        try:
+            while True:
+                finished = process.poll() is not None
+                for event in reader.read():
+                    progressed = True
+                    if event["event"] == "start":
+                        current = (event["name"], time.monotonic())
+                    elif event["event"] == "result":
+                        outcome.results[event["name"]] = event
+                        current = None
+                    elif event["event"] == "collected":
+                        outcome.collected.append(event)
+                    if on_event is not None:
+                        on_event(event)
+                if finished:
+                    break
+                if current is not None and time.monotonic() - current[1] > timeout:
+                    _kill_group(process)
+                    outcome.results[current[0]] = {
+                        "event": "result", "name": current[0], "status": "timeout",
+                        "error": f"did not finish within its timeout of {timeout:g} s; the worker was killed",
+                    }
+                    if on_event is not None:
+                        on_event(outcome.results[current[0]])
+                    return True
+                time.sleep(POLL_SECONDS)
+        except BaseException:
+            _kill_group(process)
+            raise
+    if current is not None:
+        name = current[0]
+        outcome.results[name] = {
+            "event": "result", "name": name, "status": "crashed",
+            "error": f"the worker process {_describe_exit(process.returncode)} while running it: {_tail(log)}",
+        }
+        if on_event is not None:
+            on_event(outcome.results[name])
+    elif mode == "collect" and process.returncode not in (0, 5):
+        outcome.worker_failure = f"collection {_describe_exit(process.returncode)}: {_tail(log)}"
+    return progressed
