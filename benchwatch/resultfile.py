@@ -306,10 +306,10 @@ def _validate_run(run: Run, benchmark: BenchmarkResult, index: int, path: Path |
     bad = ~np.isfinite(samples)
     if bad.any():
         position = int(np.argmax(bad))
-        raise InputError(path, f"{where}: sample {position + 1} is {samples[position]!r} (NaN or infinite)")
+        raise InputError(path, f"{where}: sample {position + 1} is {float(samples[position])!r} (NaN or infinite)")
     if (samples < 0).any():
         position = int(np.argmax(samples < 0))
-        raise InputError(path, f"{where}: sample {position + 1} is negative ({samples[position]!r})")
+        raise InputError(path, f"{where}: sample {position + 1} is negative ({float(samples[position])!r})")
     for key, value in run.summary.items():
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             raise InputError(path, f"{where}: summary {key!r} is {value!r}, expected a finite number")

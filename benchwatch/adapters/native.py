@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchwatch.adapters.registry import Format, Probe
 from benchwatch.model import ResultSet
-from benchwatch.resultfile import result_from_document
+from benchwatch.resultfile import read_json_document, result_from_document
 
 
 def _sniff(probe: Probe) -> bool:
@@ -12,7 +12,8 @@ def _sniff(probe: Probe) -> bool:
 
 
 def _load(probe: Probe) -> ResultSet:
-    return result_from_document(probe.document, probe.path)
+    document = probe.document if probe.document is not None else read_json_document(probe.path)
+    return result_from_document(document, probe.path)
 
 
 FORMAT = Format(name="benchwatch", description="benchwatch result JSON", sniff=_sniff, load=_load)
