@@ -146,7 +146,7 @@ def generate_arrays(scale: int, seed: int = 42) -> dict[str, np.ndarray]:
 
     # --- per-media attributes --------------------------------------------
     ranks = np.arange(1, n_media + 1, dtype=np.float64)
-    media_w = 1.0 / ranks ** 1.1                       # Zipf-ish popularity
+    media_w = 1.0 / ranks ** 1.0                       # Zipf-ish popularity
     media_w = media_w[rng.permutation(n_media)]         # ids not ordered by rank
     media_type_of = _weighted_choice(rng, _MEDIA_TYPE_P, n_media)
     lo = _MEDIA_LEN[media_type_of, 0]

@@ -1,0 +1,121 @@
+"""Fixtures for the playback-analytics workload benchmarks.
+
+Options:
+  --workload-scale N   events in the analytics dataset (default 1,000,000)
+  --workload-cache DIR parquet cache dir (default <repo>/.benchwatch-cache/workload)
+  --sync-events N      events served by the sync server (default 20,000)
+
+pytest puts this directory (``benchmarks/``, which has no ``__init__.py``) on
+``sys.path`` (rootdir-relative "rootdir/conftest" insertion), so ``import
+playback`` works in the test modules.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from playback import generator, queries
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+WORKLOAD_SEED = 42
+SYNC_SEED = 7
+SYNC_OVERLAP = 25
+SYNC_FAIL_EVERY = 4
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("workload", "playback-analytics workload")
+    group.addoption("--workload-scale", type=int, default=1_000_000,
+                    help="number of generated playback events (default 1000000)")
+    group.addoption("--workload-cache", default=str(REPO_ROOT / ".benchwatch-cache" / "workload"),
+                    help="directory for the cached parquet dataset")
+    group.addoption("--sync-events", type=int, default=5_000,
+                    help="number of events served by the sync server (default 5000)")
+
+
+@pytest.fixture(scope="session")
+def workload_scale(pytestconfig) -> int:
+    return pytestconfig.getoption("--workload-scale")
+
+
+@pytest.fixture(scope="session")
+def sync_events(pytestconfig) -> int:
+    return pytestconfig.getoption("--sync-events")
+
+
+@pytest.fixture(scope="session")
+def events_parquet(pytestconfig, workload_scale) -> Path:
+    """Path of the cached parquet dataset (generated on first use)."""
+    return generator.ensure_events_parquet(pytestconfig.getoption("--workload-cache"),
+                                           workload_scale, WORKLOAD_SEED)
+
+
+@pytest.fixture(scope="session")
+def events_db(events_parquet):
+    """In-memory DuckDB connection (threads=1) with table ``events`` loaded."""
+    con = queries.connect()
+    generator.load_events(con, events_parquet)
+    yield con
+    con.close()
+
+
+def _start_server_process(n_events: int, fail_every: int):
+    """Start ``python -m playback.sync_server`` and return (proc, base_url)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(BENCH_DIR)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    cmd = [sys.executable, "-m", "playback.sync_server", "--port", "0",
+           "--events", str(n_events), "--seed", str(SYNC_SEED),
+           "--overlap", str(SYNC_OVERLAP), "--fail-every", str(fail_every)]
+    proc = subprocess.Popen(cmd, cwd=str(BENCH_DIR), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().strip()  # first line = bound port
+    if not line.isdigit():
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        raise RuntimeError(f"sync server failed to start: {line!r}\n{err}")
+    return proc, f"http://127.0.0.1:{int(line)}"
+
+
+def _stop_server_process(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
+
+
+@pytest.fixture(scope="session")
+def sync_server(sync_events):
+    """Base URL of a healthy sync server subprocess on 127.0.0.1 (no failures)."""
+    proc, url = _start_server_process(sync_events, fail_every=0)
+    yield url
+    _stop_server_process(proc)
+
+
+@pytest.fixture(scope="session")
+def flaky_sync_server(sync_events):
+    """Base URL of a sync server subprocess where every 4th request fails (429/503).
+
+    POST ``<url>/api/reset`` before each round so the failure pattern repeats.
+    """
+    proc, url = _start_server_process(sync_events, fail_every=SYNC_FAIL_EVERY)
+    yield url
+    _stop_server_process(proc)
+
+
+@pytest.fixture(scope="session")
+def http_session():
+    with requests.Session() as s:
+        yield s
