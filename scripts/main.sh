@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job: set up, run both suites (several fresh process runs per benchmark
+# plus a memray pass), compare with the committed baseline, write the reports.
+# Extra arguments go to `benchwatch run` (e.g. --runs 3 --scale 100000 -k daily).
+# Exit: 0 no gated regression; 1 a gated regression; 2 usage/input error;
+# 3 some benchmarks failed (results and reports are still written).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 2
+BASELINE="${BENCHWATCH_BASELINE:-baselines/main.json.gz}"
+mkdir -p results reports
+.venv/bin/benchwatch run -o results/latest.json.gz "$@"
+run_status=$?
+[ "$run_status" -eq 0 ] || [ "$run_status" -eq 3 ] || exit "$run_status"
+.venv/bin/benchwatch compare "$BASELINE" results/latest.json.gz --format markdown --output reports/comparison.md || true
+.venv/bin/benchwatch compare "$BASELINE" results/latest.json.gz --format json --output reports/comparison.json || true
+.venv/bin/benchwatch compare "$BASELINE" results/latest.json.gz
+compare_status=$?
+echo "results: results/latest.json.gz  reports: reports/comparison.md reports/comparison.json"
+[ "$compare_status" -ne 0 ] && exit "$compare_status"
+exit "$run_status"
