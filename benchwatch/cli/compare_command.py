@@ -1,0 +1,145 @@
+"""``benchwatch compare``: compare a head result against a base result.
+
+    benchwatch compare BASE HEAD
+    benchwatch compare --base a1.json --base a2.json --head b1.json --head b2.json
+
+Several files on one side are several process runs of that side (merged with
+:func:`benchwatch.adapters.registry.import_files`).  Settings come from
+``[tool.benchwatch]`` of ``--config`` (default ``./pyproject.toml`` when it
+exists); command-line flags override them.  Exit codes: 0 no gated
+regression, 1 gated regression (or gated inconclusive with
+``--fail-on-inconclusive``), 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from benchwatch.compare import CompareSettings, compare
+from benchwatch.errors import ConfigError, InputError, UsageError
+
+FORMATS = ("terminal", "json", "markdown")
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare head results against base results",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument("base_file", nargs="?", metavar="BASE", help="base result file")
+    parser.add_argument("head_file", nargs="?", metavar="HEAD", help="head result file")
+    parser.add_argument("--base", action="append", default=[], metavar="FILE", help="a base file (repeatable: each adds runs)")
+    parser.add_argument("--head", action="append", default=[], metavar="FILE", help="a head file (repeatable: each adds runs)")
+    parser.add_argument("--format", choices=FORMATS, default="terminal", help="report format (default: terminal)")
+    parser.add_argument("--threshold", type=float, default=None, help="relative change that matters (0.10 = 10%%)")
+    parser.add_argument("--fail-on-inconclusive", action="store_true", default=None, help="exit 1 when the verdict is inconclusive")
+    parser.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal report")
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the bootstrap cross-check")
+    parser.add_argument("--bootstrap", type=int, default=None, metavar="N", help="add an N-resample hierarchical bootstrap CI (display only)")
+    parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.benchwatch] from this file (default: ./pyproject.toml)")
+    parser.set_defaults(handler=handle)
+    return parser
+
+
+def load_config(path: str | None) -> CompareSettings:
+    """Compare settings from ``[tool.benchwatch]`` of a pyproject file.
+
+    Only the compare keys (:attr:`CompareSettings.MAPPING_KEYS`) are taken
+    from the top-level table - the other keys belong to other commands - and
+    a ``[tool.benchwatch.compare]`` sub-table, when present, is validated
+    strictly (an unknown key there is an error).
+    """
+    if path is None:
+        default = Path("pyproject.toml")
+        if not default.is_file():
+            return CompareSettings()
+        path = str(default)
+    try:
+        with open(path, "rb") as stream:
+            document = tomllib.load(stream)
+    except FileNotFoundError:
+        raise InputError(path, "config file not found") from None
+    except OSError as error:
+        raise InputError(path, f"cannot read: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(path, f"invalid TOML: {error}") from None
+    section = document.get("tool", {}).get("benchwatch", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [tool.benchwatch] must be a table")
+    mapping = {key: value for key, value in section.items() if key in CompareSettings.MAPPING_KEYS}
+    nested = section.get("compare")
+    if nested is not None:
+        if not isinstance(nested, dict):
+            raise ConfigError(f"{path}: [tool.benchwatch.compare] must be a table")
+        mapping.update(nested)
+    try:
+        return CompareSettings.from_mapping(mapping)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def _settings(args: argparse.Namespace) -> CompareSettings:
+    settings = load_config(args.config)
+    changes: dict[str, Any] = {}
+    if args.threshold is not None:
+        if not 0 < args.threshold <= 100:
+            raise UsageError(f"--threshold must be greater than 0 (0.10 means 10%), got {args.threshold}")
+        changes["threshold"] = args.threshold
+    if args.fail_on_inconclusive:
+        changes["fail_on_inconclusive"] = True
+    if args.seed is not None:
+        if args.seed < 0:
+            raise UsageError(f"--seed must not be negative, got {args.seed}")
+        changes["seed"] = args.seed
+    if args.bootstrap is not None:
+        if args.bootstrap < 0:
+            raise UsageError(f"--bootstrap must not be negative, got {args.bootstrap}")
+        changes["bootstrap_resamples"] = args.bootstrap
+    return settings.replace(**changes) if changes else settings
+
+
+def _side_files(positional: str | None, option: list[str], label: str) -> list[Path]:
+    files = ([positional] if positional else []) + list(option)
+    if not files:
+        raise UsageError(f"no {label} results given (use: benchwatch compare BASE HEAD, or --{label} FILE)")
+    return [Path(f) for f in files]
+
+
+def render(comparison: Any, report_format: str, *, color: bool) -> str:
+    if report_format == "json":
+        from benchwatch.render.json_report import render_json
+
+        return render_json(comparison)
+    if report_format == "markdown":
+        from benchwatch.render.markdown_report import render_markdown
+
+        return render_markdown(comparison)
+    from benchwatch.render.terminal import render_terminal
+
+    return render_terminal(comparison, color=color)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from benchwatch.adapters.registry import import_files
+    from benchwatch.resultfile import write_atomically
+
+    base_files = _side_files(args.base_file, args.base, "base")
+    head_files = _side_files(args.head_file, args.head, "head")
+    settings = _settings(args)
+    base = import_files(base_files)
+    head = import_files(head_files)
+    comparison = compare(base, head, settings)
+    color = not args.no_color and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    report = render(comparison, args.format, color=color)
+    if args.output:
+        write_atomically(Path(args.output), report.encode("utf-8"))
+    else:
+        sys.stdout.write(report)
+    return comparison.exit_code()

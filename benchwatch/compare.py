@@ -1,0 +1,593 @@
+"""Compare two result sets (base, head) into verdicts per benchmark and metric.
+
+What a verdict means (latency metrics p50, p95, p99, mean; threshold t,
+default 10%, alpha default 0.05):
+
+* ``regression`` - the change is statistically established across the suite
+  (Benjamini-Hochberg q-value < alpha over all latency tests of this
+  comparison) *and* the estimated ratio head/base is at least 1 + t.  It does
+  not mean the change is exactly that size: see the 95% interval.
+* ``improvement`` - q < alpha and the ratio is at most 1 / (1 + t).
+* ``unchanged`` - the 95% interval of the ratio lies within
+  [1 / (1 + t), 1 + t]: any change beyond the threshold is excluded.  It does
+  not mean "no change at all": smaller changes may exist.
+* ``inconclusive`` - none of the above: the data cannot say either way (too
+  few runs, too noisy, a disturbed machine, or a significant change smaller
+  than the threshold whose interval still reaches past it).  Rerun with more
+  process runs per side.
+
+The inference is a Welch t on log per-run statistics (process runs are the
+unit of replication; see :mod:`benchwatch.stats.runlevel`).  With fewer than
+two ok runs on a side no interval can be computed and the verdict is
+inconclusive.  When either side was disturbed (CPU contention, high load,
+wildly varying runs; :mod:`benchwatch.stats.diagnostics`), a would-be
+regression or improvement becomes inconclusive.  Memory metrics use a
+tolerance rule (:mod:`benchwatch.stats.memory`) and are not part of the BH
+family.
+
+A metric is *gated* when it is in ``CompareSettings.gating_metrics`` and (for
+quantiles) every ok run on both sides has enough samples to estimate it
+(p95: 100, p99: 500).  Only gated metrics decide the suite verdict and the
+exit code; the others are reported for information.
+
+Suite verdict, by precedence: ``regression`` if any gated metric regressed;
+else ``inconclusive`` if any gated metric is inconclusive, a compared
+benchmark failed on a side, or nothing could be compared; else
+``improvement`` if any gated metric improved; else ``unchanged``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from benchwatch.errors import ConfigError
+from benchwatch.model import (
+    ALL_METRICS,
+    LATENCY_METRICS,
+    MEMORY_METRICS,
+    QUANTILE_OF_METRIC,
+    BenchmarkResult,
+    ResultSet,
+    Run,
+)
+from benchwatch.stats.bootstrap import hierarchical_bootstrap
+from benchwatch.stats.diagnostics import (
+    SideDiagnostics,
+    diagnose_side,
+    environment_summary,
+    environment_warnings,
+    noise_warnings,
+    summarise_sides,
+)
+from benchwatch.stats.fdr import bh_qvalues
+from benchwatch.stats.memory import (
+    DEFAULT_ALLOCATION_TOLERANCE,
+    DEFAULT_PEAK_BYTES_TOLERANCE,
+    DEFAULT_PERCENT_TOLERANCE,
+    compare_memory,
+)
+from benchwatch.stats.runlevel import min_samples_for_quantile, pad_rows, run_table, welch_log_ratio
+
+VERDICTS = ("regression", "improvement", "unchanged", "inconclusive")
+STATUSES = ("compared", "added", "removed", "failed")
+CONFIDENCE = 0.95
+ONE_RUN_REASON = "needs ≥2 process runs per side (between-run variance cannot be estimated from one process)"
+# Bootstrap is a display cross-check: cap the samples drawn per run so that
+# it stays cheap even for long runs.
+BOOTSTRAP_MAX_SAMPLES_PER_RUN = 1000
+
+
+# -- settings ----------------------------------------------------------------
+
+
+def _number(key: str, value: Any, *, low: float, high: float, integer: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"[tool.benchwatch] {key} must be {kind}, got {value!r}")
+    if not (low <= value <= high) or (isinstance(value, float) and math.isnan(value)):
+        raise ConfigError(f"[tool.benchwatch] {key} must be between {low:g} and {high:g}, got {value!r}")
+    return value
+
+
+def _threshold(key: str, value: Any) -> float:
+    value = _number(key, value, low=0.0, high=100.0)
+    if value <= 0:
+        raise ConfigError(f"[tool.benchwatch] {key} must be greater than 0, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """How two result sets are compared.
+
+    ``threshold`` is the relative change that matters (0.10 = 10%);
+    ``metric_thresholds`` overrides it per metric and
+    ``benchmark_thresholds`` per benchmark and metric (most specific wins).
+    ``alpha`` is the false discovery rate of the BH procedure.  Memory uses
+    ``memory_bytes_tolerance`` (peak bytes), ``allocation_tolerance``
+    (allocation count) and ``memory_percent_tolerance`` (of the base median;
+    the larger tolerance applies).  ``bootstrap_resamples`` > 0 adds a
+    hierarchical bootstrap interval to each latency metric (display only),
+    drawn from ``np.random.default_rng(seed)``.
+    """
+
+    threshold: float = 0.10
+    metric_thresholds: Mapping[str, float] = field(default_factory=dict)
+    benchmark_thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    alpha: float = 0.05
+    gating_metrics: tuple[str, ...] = ("p50", "p95", "peak_memory")
+    memory_bytes_tolerance: int = DEFAULT_PEAK_BYTES_TOLERANCE
+    allocation_tolerance: int = DEFAULT_ALLOCATION_TOLERANCE
+    memory_percent_tolerance: float = DEFAULT_PERCENT_TOLERANCE
+    fail_on_inconclusive: bool = False
+    bootstrap_resamples: int = 0
+    seed: int | None = None
+
+    #: Keys accepted by :meth:`from_mapping` (the compare part of [tool.benchwatch]).
+    MAPPING_KEYS = (
+        "threshold", "alpha", "gate", "thresholds", "memory_bytes_tolerance", "allocation_tolerance",
+        "memory_percent_tolerance", "fail_on_inconclusive", "bootstrap_resamples", "seed",
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        _threshold("threshold", self.threshold)
+        _number("alpha", self.alpha, low=1e-12, high=0.5)
+        for metric in self.gating_metrics:
+            if metric not in ALL_METRICS:
+                raise ConfigError(f"[tool.benchwatch] gate: unknown metric {metric!r} (known: {', '.join(ALL_METRICS)})")
+        for metric, value in self.metric_thresholds.items():
+            self._check_metric_threshold(f"thresholds.{metric}", metric, value)
+        for name, table in self.benchmark_thresholds.items():
+            for metric, value in table.items():
+                self._check_metric_threshold(f"thresholds.{name!r}.{metric}", metric, value)
+        _number("memory_bytes_tolerance", self.memory_bytes_tolerance, low=0, high=2**62, integer=True)
+        _number("allocation_tolerance", self.allocation_tolerance, low=0, high=2**62, integer=True)
+        _number("memory_percent_tolerance", self.memory_percent_tolerance, low=0.0, high=100.0)
+        _number("bootstrap_resamples", self.bootstrap_resamples, low=0, high=1_000_000, integer=True)
+        if self.seed is not None:
+            _number("seed", self.seed, low=0, high=2**63, integer=True)
+        object.__setattr__(self, "gating_metrics", tuple(self.gating_metrics))
+
+    @staticmethod
+    def _check_metric_threshold(key: str, metric: str, value: Any) -> None:
+        if metric not in ALL_METRICS:
+            raise ConfigError(f"[tool.benchwatch] {key}: unknown metric {metric!r} (known: {', '.join(ALL_METRICS)})")
+        _threshold(key, value)
+
+    def threshold_for(self, benchmark: str, metric: str) -> float:
+        """The threshold of one benchmark's metric: benchmark override, metric override, global."""
+        table = self.benchmark_thresholds.get(benchmark, {})
+        if metric in table:
+            return float(table[metric])
+        return float(self.metric_thresholds.get(metric, self.threshold))
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> "CompareSettings":
+        """Settings from a config table; ConfigError (one line) on an unknown key or bad value.
+
+        Keys: ``threshold``, ``alpha``, ``gate`` (list of metrics),
+        ``thresholds`` (metric -> threshold, or benchmark name -> table of
+        metric -> threshold), ``memory_bytes_tolerance``,
+        ``allocation_tolerance``, ``memory_percent_tolerance``,
+        ``fail_on_inconclusive``, ``bootstrap_resamples``, ``seed``.
+        """
+        if not isinstance(mapping, Mapping):
+            raise ConfigError(f"[tool.benchwatch] must be a table, got {type(mapping).__name__}")
+        unknown = sorted(set(mapping) - set(cls.MAPPING_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"[tool.benchwatch] unknown compare setting {unknown[0]!r} (known: {', '.join(cls.MAPPING_KEYS)})"
+            )
+        kwargs: dict[str, Any] = {}
+        for key in ("threshold", "alpha", "memory_bytes_tolerance", "allocation_tolerance",
+                    "memory_percent_tolerance", "bootstrap_resamples", "seed"):  # fmt: skip
+            if key in mapping:
+                kwargs[key] = mapping[key]
+        if "fail_on_inconclusive" in mapping:
+            if not isinstance(mapping["fail_on_inconclusive"], bool):
+                raise ConfigError(f"[tool.benchwatch] fail_on_inconclusive must be true or false, got {mapping['fail_on_inconclusive']!r}")
+            kwargs["fail_on_inconclusive"] = mapping["fail_on_inconclusive"]
+        if "gate" in mapping:
+            gate = mapping["gate"]
+            if not isinstance(gate, (list, tuple)) or not all(isinstance(m, str) for m in gate):
+                raise ConfigError(f"[tool.benchwatch] gate must be a list of metric names, got {gate!r}")
+            kwargs["gating_metrics"] = tuple(gate)
+        metric_thresholds: dict[str, float] = {}
+        benchmark_thresholds: dict[str, dict[str, float]] = {}
+        table = mapping.get("thresholds", {})
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[tool.benchwatch] thresholds must be a table, got {table!r}")
+        for key, value in table.items():
+            if isinstance(value, Mapping):
+                benchmark_thresholds[key] = dict(value)
+            elif key in ALL_METRICS:
+                metric_thresholds[key] = value
+            else:
+                raise ConfigError(
+                    f"[tool.benchwatch] thresholds.{key}: expected a metric ({', '.join(ALL_METRICS)}) "
+                    f"with a number, or a benchmark name with a table, got {value!r}"
+                )
+        kwargs["metric_thresholds"] = metric_thresholds
+        kwargs["benchmark_thresholds"] = benchmark_thresholds
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> "CompareSettings":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for reports (tuples become lists in JSON)."""
+        return dataclasses.asdict(self)
+
+
+# -- results model -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """The verdict on one metric of one benchmark.
+
+    ``ratio`` is head/base (for latency: exp of the mean log per-run
+    statistic difference); ``ci_low``/``ci_high`` its 95% interval (NaN when
+    it cannot be computed; for memory the min/max ratio over run pairs);
+    ``p_value``/``q_value`` the Welch t p-value and its BH adjustment (None
+    for memory); ``base_value``/``head_value`` the median per-run statistic
+    of each side (seconds, bytes or a count, see ``unit``); ``reason``
+    explains the verdict and, for ungated metrics, why they do not gate.
+    ``bootstrap_ci_low``/``bootstrap_ci_high`` are the hierarchical
+    bootstrap interval when it was requested (display only).
+    """
+
+    benchmark: str
+    metric: str
+    verdict: str
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float | None
+    q_value: float | None
+    threshold: float
+    gated: bool
+    reason: str
+    base_value: float
+    head_value: float
+    n_runs_base: int
+    n_runs_head: int
+    unit: str = "seconds"
+    bootstrap_ci_low: float = math.nan
+    bootstrap_ci_high: float = math.nan
+
+    @property
+    def change(self) -> float:
+        """Relative change head vs base (0.12 = 12% larger)."""
+        return self.ratio - 1.0
+
+
+@dataclass(frozen=True)
+class BenchmarkComparison:
+    """One benchmark: its status, metric verdicts and per-side noise diagnostics."""
+
+    name: str
+    metrics: tuple[MetricComparison, ...]
+    status: str
+    base_diagnostics: SideDiagnostics | None = None
+    head_diagnostics: SideDiagnostics | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A whole comparison: benchmarks, the suite verdict, warnings and context."""
+
+    benchmarks: tuple[BenchmarkComparison, ...]
+    verdict: str
+    warnings: tuple[str, ...]
+    settings: CompareSettings
+    base_environment: Mapping[str, Any]
+    head_environment: Mapping[str, Any]
+    diagnostics: Mapping[str, Any] = field(default_factory=dict)
+
+    def metric_comparisons(self) -> Iterator[MetricComparison]:
+        for benchmark in self.benchmarks:
+            yield from benchmark.metrics
+
+    def gated(self, verdict: str | None = None) -> list[MetricComparison]:
+        return [m for m in self.metric_comparisons() if m.gated and (verdict is None or m.verdict == verdict)]
+
+    def exit_code(self, fail_on_inconclusive: bool | None = None) -> int:
+        """0 without a gated regression, 1 with one (or when inconclusive and asked to fail on that)."""
+        if fail_on_inconclusive is None:
+            fail_on_inconclusive = self.settings.fail_on_inconclusive
+        if self.verdict == "regression":
+            return 1
+        return 1 if fail_on_inconclusive and self.verdict == "inconclusive" else 0
+
+
+# -- comparison ----------------------------------------------------------------
+
+@dataclass
+class _Side:
+    """Working data of one side of one compared benchmark."""
+
+    runs: tuple[Run, ...]
+    rows: np.ndarray  # indices into the run table
+
+    def values(self, table_values: Mapping[str, np.ndarray], metric: str) -> np.ndarray:
+        return table_values[metric][self.rows]
+
+
+def _gate_reason(metric: str, sizes: np.ndarray, has_samples: bool) -> str | None:
+    """Why a quantile metric cannot gate (too few samples per run), or None."""
+    if metric not in QUANTILE_OF_METRIC:
+        return None
+    needed = min_samples_for_quantile(QUANTILE_OF_METRIC[metric])
+    if not has_samples:
+        return f"{metric} not gated: needs ≥{needed} samples per run, runs have no raw samples"
+    if sizes.min() >= needed:
+        return None
+    span = f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()}–{sizes.max()}"
+    return f"{metric} not gated: needs ≥{needed} samples per run, runs have {span}"
+
+
+def _latency_verdict(ratio: float, low: float, high: float, q: float, threshold: float, alpha: float) -> tuple[str, str]:
+    upper, lower = 1.0 + threshold, 1.0 / (1.0 + threshold)
+    if not math.isnan(q) and q < alpha and ratio >= upper:
+        return "regression", f"q={q:.3g} < {alpha:g} and ratio ≥ {upper:.3g}"
+    if not math.isnan(q) and q < alpha and ratio <= lower:
+        return "improvement", f"q={q:.3g} < {alpha:g} and ratio ≤ {lower:.3g}"
+    if lower <= low and high <= upper:
+        return "unchanged", f"95% CI within [{lower:.3g}, {upper:.3g}]"
+    return "inconclusive", f"95% CI {low:.3g}–{high:.3g} reaches beyond ±{threshold:.0%}; rerun with more runs"
+
+
+def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None = None) -> Comparison:
+    """Compare ``head`` against ``base`` (see the module docstring for the rules)."""
+    settings = settings or CompareSettings()
+    base_map, head_map = base.by_name(), head.by_name()
+    names = list(base_map) + [name for name in head_map if name not in base_map]
+    warnings = environment_warnings(base.environment, head.environment)
+
+    # 1. classify benchmarks; collect ok runs of compared ones for the run table
+    all_runs: list[Run] = []
+    work: dict[str, tuple[_Side, _Side]] = {}
+    shells: dict[str, BenchmarkComparison] = {}
+    for name in names:
+        if name not in head_map:
+            shells[name] = BenchmarkComparison(name=name, metrics=(), status="removed")
+            continue
+        if name not in base_map:
+            shells[name] = BenchmarkComparison(name=name, metrics=(), status="added")
+            continue
+        sides = []
+        for label, benchmark in (("base", base_map[name]), ("head", head_map[name])):
+            ok = benchmark.ok_runs
+            if benchmark.failed_runs and ok:
+                warnings.append(f"{name}: {len(benchmark.failed_runs)} of {len(benchmark.runs)} {label} runs failed")
+            rows = np.arange(len(all_runs), len(all_runs) + len(ok))
+            all_runs.extend(ok)
+            sides.append(_Side(runs=ok, rows=rows))
+        failed = [label for label, side in zip(("base", "head"), sides) if not side.runs]
+        if failed:
+            note = _failure_note(base_map[name] if "base" in failed else head_map[name])
+            shells[name] = BenchmarkComparison(
+                name=name, metrics=(), status="failed", notes=(f"all {' and '.join(failed)} runs failed{note}",)
+            )
+            warnings.append(f"{name}: all {' and '.join(failed)} runs failed{note}")
+            continue
+        work[name] = (sides[0], sides[1])
+
+    # 2. per-run statistics of every ok run at once
+    table = run_table([run.samples for run in all_runs])
+    table_values = {metric: table.column(metric).copy() for metric in LATENCY_METRICS}
+    for index in np.flatnonzero(table.sizes == 0):  # summary-only runs
+        for metric in LATENCY_METRICS:
+            table_values[metric][index] = all_runs[index].statistic(metric)
+    sizes = table.sizes.copy()
+    for index in np.flatnonzero(sizes == 0):
+        sizes[index] = int(all_runs[index].summary.get("rounds", 0))
+
+    # 3. diagnostics per side
+    diagnostics: dict[str, tuple[SideDiagnostics, SideDiagnostics]] = {}
+    for name, sides in work.items():
+        pair = []
+        for side, result in zip(sides, (base, head)):
+            load = result.environment.load_average[0] if result.environment.load_average else None
+            pair.append(
+                diagnose_side(side.runs, table_values["p50"][side.rows], table.robust_cv[side.rows],
+                              cpu_count=result.environment.cpu_count, environment_load=load)  # fmt: skip
+            )
+        diagnostics[name] = (pair[0], pair[1])
+
+    # 4. Welch t on log per-run statistics for every benchmark x latency metric
+    tests: list[tuple[str, str]] = []
+    base_logs, head_logs = [], []
+    for name, (base_side, head_side) in work.items():
+        for metric in LATENCY_METRICS:
+            b, h = base_side.values(table_values, metric), head_side.values(table_values, metric)
+            if not (np.isfinite(b).any() or np.isfinite(h).any()):
+                continue  # e.g. p99 of summary-only results: unknown on both sides
+            tests.append((name, metric))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                base_logs.append(np.log(b[np.isfinite(b) & (b > 0)]))
+                head_logs.append(np.log(h[np.isfinite(h) & (h > 0)]))
+    welch = welch_log_ratio(pad_rows(base_logs), pad_rows(head_logs), CONFIDENCE) if tests else None
+    q_values = bh_qvalues(welch.p_value) if welch is not None else np.empty(0)
+
+    # 5. optional bootstrap (display cross-check)
+    bootstrap: dict[str, Any] = {}
+    if settings.bootstrap_resamples > 0:
+        rng = np.random.default_rng(settings.seed)
+        for name, (base_side, head_side) in work.items():
+            b_runs = [r.samples for r in base_side.runs if r.has_samples]
+            h_runs = [r.samples for r in head_side.runs if r.has_samples]
+            if b_runs and h_runs:
+                bootstrap[name] = hierarchical_bootstrap(
+                    b_runs, h_runs, rng=rng, n_resamples=settings.bootstrap_resamples,
+                    max_samples_per_run=BOOTSTRAP_MAX_SAMPLES_PER_RUN,
+                )  # fmt: skip
+
+    # 6. verdicts
+    metrics_of: dict[str, list[MetricComparison]] = {name: [] for name in work}
+    for index, (name, metric) in enumerate(tests):
+        base_side, head_side = work[name]
+        metrics_of[name].append(
+            _latency_comparison(name, metric, index, welch, q_values, base_side, head_side, table_values,
+                                sizes, diagnostics[name], bootstrap.get(name), settings)  # fmt: skip
+        )
+    for name, (base_side, head_side) in work.items():
+        metrics_of[name].extend(_memory_comparisons(name, base_side, head_side, settings))
+
+    benchmarks = []
+    for name in names:
+        if name in shells:
+            benchmarks.append(shells[name])
+            continue
+        notes = _benchmark_notes(work[name], metrics_of[name])
+        benchmarks.append(
+            BenchmarkComparison(name=name, metrics=tuple(metrics_of[name]), status="compared",
+                                base_diagnostics=diagnostics[name][0], head_diagnostics=diagnostics[name][1],
+                                notes=notes)  # fmt: skip
+        )
+    for position, label in enumerate(("base", "head")):
+        single = sum(1 for sides in work.values() if len(sides[position].runs) < 2)
+        warnings.extend(noise_warnings(label, [pair[position] for pair in diagnostics.values()], list(diagnostics)))
+        if single:
+            warnings.append(f"{label} has fewer than 2 ok runs on {single} benchmarks: {ONE_RUN_REASON}")
+    summary = {
+        "base": summarise_sides([pair[0] for pair in diagnostics.values()]),
+        "head": summarise_sides([pair[1] for pair in diagnostics.values()]),
+    }
+    return Comparison(
+        benchmarks=tuple(benchmarks),
+        verdict=_suite_verdict(benchmarks),
+        warnings=tuple(warnings),
+        settings=settings,
+        base_environment=environment_summary(base.environment),
+        head_environment=environment_summary(head.environment),
+        diagnostics=summary,
+    )
+
+
+def _failure_note(benchmark: BenchmarkResult) -> str:
+    errors = [run.error or run.status for run in benchmark.failed_runs]
+    return f" ({errors[0].splitlines()[0][:120]})" if errors and errors[0] else ""
+
+
+def _median(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else math.nan
+
+
+def _latency_comparison(
+    name: str,
+    metric: str,
+    index: int,
+    welch: Any,
+    q_values: np.ndarray,
+    base_side: _Side,
+    head_side: _Side,
+    table_values: Mapping[str, np.ndarray],
+    sizes: np.ndarray,
+    diagnostics: tuple[SideDiagnostics, SideDiagnostics],
+    bootstrap: Any,
+    settings: CompareSettings,
+) -> MetricComparison:
+    threshold = settings.threshold_for(name, metric)
+    base_values = base_side.values(table_values, metric)
+    head_values = head_side.values(table_values, metric)
+    base_value, head_value = _median(base_values), _median(head_values)
+    n_base, n_head = int(welch.n_base[index]), int(welch.n_head[index])
+    reasons: list[str] = []
+    if n_base < 2 or n_head < 2:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = head_value / base_value if base_value > 0 else math.nan
+        low = high = p = q = math.nan
+        verdict = "inconclusive"
+        reasons.append(ONE_RUN_REASON)
+    else:
+        ratio = float(math.exp(welch.estimate[index]))
+        low, high = float(math.exp(welch.ci_low[index])), float(math.exp(welch.ci_high[index]))
+        p, q = float(welch.p_value[index]), float(q_values[index])
+        verdict, why = _latency_verdict(ratio, low, high, q, threshold, settings.alpha)
+        disturbed = [
+            f"{label} disturbed: {'; '.join(d.reasons)}" for label, d in zip(("base", "head"), diagnostics) if d.disturbed
+        ]
+        if disturbed and verdict in ("regression", "improvement"):
+            verdict = "inconclusive"
+            reasons.extend(disturbed)
+        else:
+            reasons.append(why)
+    gated = metric in settings.gating_metrics
+    all_sizes = np.concatenate([sizes[base_side.rows], sizes[head_side.rows]])
+    has_samples = all(run.has_samples for run in base_side.runs + head_side.runs)
+    gate_reason = _gate_reason(metric, all_sizes, has_samples)
+    if gated and gate_reason:
+        gated = False
+        reasons.append(gate_reason)
+    if metric in QUANTILE_OF_METRIC:
+        iterations = max(run.iterations for run in base_side.runs + head_side.runs)
+        if iterations > 1:
+            reasons.append(f"percentiles describe round means (up to {iterations} calls per sample), not single calls")
+    boot_low = boot_high = math.nan
+    if bootstrap is not None:
+        _, boot_low, boot_high = bootstrap.for_metric(metric)
+    return MetricComparison(
+        benchmark=name, metric=metric, verdict=verdict, ratio=ratio, ci_low=low, ci_high=high,
+        p_value=p, q_value=q, threshold=threshold, gated=gated, reason="; ".join(reasons),
+        base_value=base_value, head_value=head_value, n_runs_base=n_base, n_runs_head=n_head,
+        bootstrap_ci_low=boot_low, bootstrap_ci_high=boot_high,
+    )  # fmt: skip
+
+
+def _memory_comparisons(name: str, base_side: _Side, head_side: _Side, settings: CompareSettings) -> list[MetricComparison]:
+    results = []
+    for metric in MEMORY_METRICS:
+        base_values = np.array([run.statistic(metric) for run in base_side.runs])
+        head_values = np.array([run.statistic(metric) for run in head_side.runs])
+        base_values, head_values = base_values[~np.isnan(base_values)], head_values[~np.isnan(head_values)]
+        if base_values.size == 0 and head_values.size == 0:
+            continue
+        threshold = settings.threshold_for(name, metric)
+        percent = settings.memory_percent_tolerance
+        if metric in settings.metric_thresholds or metric in settings.benchmark_thresholds.get(name, {}):
+            percent = threshold  # an explicit per-metric threshold sets the percent tolerance
+        gated = metric in settings.gating_metrics
+        unit = "bytes" if metric == "peak_memory" else "count"
+        if base_values.size == 0 or head_values.size == 0:
+            side = "base" if base_values.size == 0 else "head"
+            results.append(
+                MetricComparison(name, metric, "inconclusive", math.nan, math.nan, math.nan, None, None, percent,
+                                 gated, f"{metric} not measured on {side}", _median(base_values),
+                                 _median(head_values), int(base_values.size), int(head_values.size), unit)  # fmt: skip
+            )
+            continue
+        absolute = settings.memory_bytes_tolerance if metric == "peak_memory" else settings.allocation_tolerance
+        result = compare_memory(base_values, head_values, absolute_tolerance=absolute, percent_tolerance=percent)
+        results.append(
+            MetricComparison(name, metric, result.verdict, result.ratio, result.ci_low, result.ci_high, None, None,
+                             percent, gated, result.reason, result.base_value, result.head_value,
+                             int(base_values.size), int(head_values.size), unit)  # fmt: skip
+        )
+    return results
+
+
+def _benchmark_notes(sides: tuple[_Side, _Side], metrics: Sequence[MetricComparison]) -> tuple[str, ...]:
+    notes = []
+    if not any(m.metric in ("p95", "p99") for m in metrics) and any(not r.has_samples for s in sides for r in s.runs):
+        notes.append("p95/p99 unknown: summary-only results without raw samples")
+    return tuple(notes)
+
+
+def _suite_verdict(benchmarks: Sequence[BenchmarkComparison]) -> str:
+    gated = [m.verdict for b in benchmarks for m in b.metrics if m.gated]
+    if "regression" in gated:
+        return "regression"
+    if "inconclusive" in gated or any(b.status == "failed" for b in benchmarks) or not gated:
+        return "inconclusive"
+    if "improvement" in gated:
+        return "improvement"
+    return "unchanged"

@@ -1,0 +1,93 @@
+"""Stable JSON report of a comparison.
+
+Format ``benchwatch-comparison``, version history:
+    1  first version.
+
+Top level::
+
+    {"format": "benchwatch-comparison", "version": 1,
+     "verdict": "regression" | "improvement" | "unchanged" | "inconclusive",
+     "exit_code": 0 | 1,
+     "comparisons": [{"benchmark", "metric", "verdict", "ratio", "ci_low",
+                      "ci_high", "p_value", "q_value", "threshold", "gated",
+                      "reason", "base_value", "head_value", "n_runs_base",
+                      "n_runs_head", "unit", "bootstrap_ci_low",
+                      "bootstrap_ci_high"}, ...],
+     "benchmarks": [{"name", "status", "notes",
+                     "diagnostics": {"base": {...} | null, "head": {...} | null}}, ...],
+     "diagnostics": {"base": {...}, "head": {...}},
+     "warnings": [str, ...],
+     "settings": {...}, "environment": {"base": {...}, "head": {...}}}
+
+``comparisons`` are ordered like the terminal table (regressions first).
+Numbers that are not finite (NaN, infinity) become ``null``; ratios are
+head/base.  New keys may be added within a version; none is removed or
+changes meaning without a version bump.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from benchwatch.compare import Comparison, MetricComparison
+from benchwatch.render import row_order
+
+FORMAT = "benchwatch-comparison"
+VERSION = 1
+COMPARISON_KEYS = (
+    "benchmark", "metric", "verdict", "ratio", "ci_low", "ci_high", "p_value", "q_value", "threshold", "gated",
+    "reason", "base_value", "head_value", "n_runs_base", "n_runs_head", "unit", "bootstrap_ci_low",
+    "bootstrap_ci_high",
+)  # fmt: skip
+
+
+def _clean(value: Any) -> Any:
+    """Non-finite floats -> None, recursively; tuples -> lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
+def _metric(metric: MetricComparison) -> dict[str, Any]:
+    return {key: getattr(metric, key) for key in COMPARISON_KEYS}
+
+
+def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
+    """The report as plain JSON-ready data (NaN already replaced by None)."""
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "verdict": comparison.verdict,
+        "exit_code": comparison.exit_code(),
+        "comparisons": [_metric(m) for m in row_order(comparison)],
+        "benchmarks": [
+            {
+                "name": b.name,
+                "status": b.status,
+                "notes": list(b.notes),
+                "diagnostics": {
+                    "base": b.base_diagnostics.to_dict() if b.base_diagnostics else None,
+                    "head": b.head_diagnostics.to_dict() if b.head_diagnostics else None,
+                },
+            }
+            for b in comparison.benchmarks
+        ],
+        "diagnostics": dict(comparison.diagnostics),
+        "warnings": list(comparison.warnings),
+        "settings": comparison.settings.to_dict(),
+        "environment": {"base": dict(comparison.base_environment), "head": dict(comparison.head_environment)},
+    }
+    return _clean(document)
+
+
+def render_json(comparison: Comparison, *, indent: int | None = 2) -> str:
+    """The report as a JSON string (strict JSON: no NaN or Infinity)."""
+    return json.dumps(comparison_to_dict(comparison), indent=indent, allow_nan=False, ensure_ascii=False) + "\n"

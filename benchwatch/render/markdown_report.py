@@ -1,0 +1,80 @@
+"""A basic Markdown table of a comparison (the PR comment builds on it).
+
+Benchmark names come from the code under test and may be hostile: they are
+escaped with :func:`escape_markdown` so they cannot break the table, inject
+HTML, mention users or form links.
+"""
+
+from __future__ import annotations
+
+from benchwatch.compare import Comparison
+from benchwatch.render import format_change, format_interval, format_value, row_order, ungated_reasons
+
+_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "|": "\\|",
+    "`": "\\`",
+    "[": "\\[",
+    "]": "\\]",
+    "(": "\\(",
+    ")": "\\)",
+    "*": "\\*",
+    "_": "\\_",
+    "~": "\\~",
+    "\\": "\\\\",
+    "#": "\\#",
+    "!": "\\!",
+}
+_ZWJ = "\u200d"
+_VERDICT_MARK = {"regression": "🔴 regression", "improvement": "🟢 improvement", "inconclusive": "🟡 inconclusive",
+                 "unchanged": "unchanged"}  # fmt: skip
+
+
+def escape_markdown(text: str) -> str:
+    """Escape ``text`` for a Markdown table cell.
+
+    HTML-significant characters become entities; table, code, link and
+    emphasis characters get a backslash; ``@`` is followed by a zero-width
+    joiner so ``@octocat`` does not notify anyone; newlines become spaces.
+    """
+    out = []
+    for ch in str(text):
+        if ch in "\r\n\t":
+            out.append(" ")
+        elif ch == "@":
+            out.append("@" + _ZWJ)
+        else:
+            out.append(_ESCAPES.get(ch, ch))
+    return "".join(out)
+
+
+def render_markdown(comparison: Comparison) -> str:
+    """The comparison as Markdown: verdict line, table, warnings, ungated reasons."""
+    lines = [f"**benchwatch: {comparison.verdict}**", ""]
+    rows = row_order(comparison)
+    if rows:
+        lines.append("| benchmark | metric | base | head | change | 95% CI | verdict |")
+        lines.append("|---|---|---:|---:|---:|---|---|")
+        for m in rows:
+            verdict = _VERDICT_MARK.get(m.verdict, m.verdict)
+            if not m.gated:
+                verdict = f"({m.verdict}, not gated)"
+            cells = [
+                escape_markdown(m.benchmark), m.metric, format_value(m.base_value, m.unit),
+                format_value(m.head_value, m.unit), format_change(m.ratio), format_interval(m.ci_low, m.ci_high),
+                verdict,
+            ]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+    others = [b for b in comparison.benchmarks if b.status != "compared"]
+    if others:
+        lines.append("")
+        for b in others:
+            notes = f": {escape_markdown('; '.join(b.notes))}" if b.notes else ""
+            lines.append(f"- {b.status}: {escape_markdown(b.name)}{notes}")
+    for title, items in (("Warnings", list(comparison.warnings)), ("Not gated", ungated_reasons(comparison))):
+        if items:
+            lines.extend(["", f"**{title}**", ""])
+            lines.extend(f"- {escape_markdown(item)}" for item in items)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,94 @@
+"""Tolerance verdicts for memory figures (peak bytes, allocation counts).
+
+Peak memory and allocation counts of one call are nearly deterministic:
+the same code allocates the same objects, give or take allocator and
+interpreter caches.  A t-test would call a 200-byte change "significant"
+because the spread is tiny, so memory gets a tolerance rule instead:
+
+* per side the per-run values are summarised by their median;
+* ``delta = median(head) - median(base)``;
+* ``tolerance = max(absolute tolerance, percent tolerance x median(base))``
+  (absolute: 64 KiB for peak bytes, 100 allocations for the count);
+* ``noise span`` = the larger of (max - min) across the runs of either side,
+  i.e. how much the figure moved between runs of the same code.
+
+Verdicts: regression when delta > tolerance and delta > noise span;
+improvement when -delta > tolerance and -delta > noise span; unchanged when
+|delta| <= tolerance; inconclusive otherwise (the change exceeds the
+tolerance but not the run-to-run noise).  ``ratio`` is median(head) /
+median(base) and the interval is the min/max over all head/base run pairs
+(a range, not a confidence interval).  There is no p-value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_PEAK_BYTES_TOLERANCE = 64 * 1024
+DEFAULT_ALLOCATION_TOLERANCE = 100
+DEFAULT_PERCENT_TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    verdict: str
+    ratio: float
+    ci_low: float
+    ci_high: float
+    base_value: float
+    head_value: float
+    delta: float
+    tolerance: float
+    noise_span: float
+    reason: str
+
+
+def _ratio(head: float, base: float) -> float:
+    if base == 0:
+        return 1.0 if head == 0 else math.inf
+    return head / base
+
+
+def compare_memory(
+    base: np.ndarray,
+    head: np.ndarray,
+    *,
+    absolute_tolerance: float,
+    percent_tolerance: float = DEFAULT_PERCENT_TOLERANCE,
+) -> MemoryResult:
+    """Tolerance verdict for per-run memory values of base and head (see module doc)."""
+    base = np.asarray(base, dtype=np.float64).reshape(-1)
+    head = np.asarray(head, dtype=np.float64).reshape(-1)
+    if base.size == 0 or head.size == 0:
+        raise ValueError("memory comparison needs at least one value per side")
+    if absolute_tolerance < 0 or percent_tolerance < 0:
+        raise ValueError("tolerances must not be negative")
+    base_value, head_value = float(np.median(base)), float(np.median(head))
+    delta = head_value - base_value
+    tolerance = max(float(absolute_tolerance), percent_tolerance * abs(base_value))
+    noise_span = float(max(np.ptp(base), np.ptp(head)))
+    pair_ratios = [_ratio(h, b) for h in head.tolist() for b in base.tolist()]
+    if abs(delta) <= tolerance:
+        verdict = "unchanged"
+        reason = f"change {delta:+.0f} within tolerance {tolerance:.0f}"
+    elif abs(delta) > noise_span:
+        verdict = "regression" if delta > 0 else "improvement"
+        reason = f"change {delta:+.0f} beyond tolerance {tolerance:.0f} and run-to-run span {noise_span:.0f}"
+    else:
+        verdict = "inconclusive"
+        reason = f"change {delta:+.0f} beyond tolerance {tolerance:.0f} but within run-to-run span {noise_span:.0f}"
+    return MemoryResult(
+        verdict=verdict,
+        ratio=_ratio(head_value, base_value),
+        ci_low=min(pair_ratios),
+        ci_high=max(pair_ratios),
+        base_value=base_value,
+        head_value=head_value,
+        delta=delta,
+        tolerance=tolerance,
+        noise_span=noise_span,
+        reason=reason,
+    )

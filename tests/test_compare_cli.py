@@ -1,0 +1,124 @@
+"""``benchwatch compare`` through benchwatch.cli.main: exit codes, formats, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchwatch.cli import main
+from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
+from benchwatch.render.json_report import COMPARISON_KEYS
+from benchwatch.resultfile import save_result
+
+HOSTILE = "x|<script>@octocat"
+
+
+def write_side(path, level, *, runs=5, seed=0, names=("alpha", HOSTILE)):
+    rng = np.random.default_rng(seed)
+    benchmarks = tuple(
+        BenchmarkResult(
+            name=name,
+            runs=tuple(
+                Run(samples=level * np.exp(rng.normal(0, 0.01)) * rng.lognormal(0, 0.02, 200)) for _ in range(runs)
+            ),
+        )
+        for name in names
+    )
+    return save_result(ResultSet(benchmarks=benchmarks, environment=Environment(cpu_count=2)), path)
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./pyproject.toml: defaults apply
+    return {
+        "base": write_side(tmp_path / "base.json", 1e-3, seed=1),
+        "same": write_side(tmp_path / "same.json", 1e-3, seed=2),
+        "slow": write_side(tmp_path / "slow.json", 1.5e-3, seed=3),
+    }
+
+
+def test_unchanged_exits_zero(files, capsys):
+    assert main(["compare", str(files["base"]), str(files["same"]), "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("benchwatch: UNCHANGED") and "\x1b[" not in out
+
+
+def test_regression_exits_one(files, capsys):
+    assert main(["compare", str(files["base"]), str(files["slow"])]) == 1
+    assert "REGRESSION" in capsys.readouterr().out
+
+
+def test_json_format_keys_are_stable(files, capsys):
+    assert main(["compare", str(files["base"]), str(files["slow"]), "--format", "json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["format"] == "benchwatch-comparison" and document["version"] == 1
+    assert document["verdict"] == "regression" and document["exit_code"] == 1
+    assert list(document)[:5] == ["format", "version", "verdict", "exit_code", "comparisons"]
+    assert all(tuple(row) == COMPARISON_KEYS for row in document["comparisons"])
+    assert {b["status"] for b in document["benchmarks"]} == {"compared"}
+
+
+def test_markdown_escapes_malicious_name(files, capsys):
+    main(["compare", str(files["base"]), str(files["slow"]), "--format", "markdown"])
+    out = capsys.readouterr().out
+    assert "<script>" not in out and "@octocat" not in out
+    assert "x\\|&lt;script&gt;@\u200doctocat" in out
+
+
+def test_missing_file_exits_two_with_one_line(files, tmp_path, capsys):
+    assert main(["compare", str(files["base"]), str(tmp_path / "nope.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "nope.json" in err and "not found" in err
+
+
+def test_missing_side_is_usage_error(files, capsys):
+    assert main(["compare", "--base", str(files["base"])]) == 2
+    assert "no head results" in capsys.readouterr().err
+
+
+def test_several_files_per_side_are_runs(tmp_path, files, capsys):
+    base = [write_side(tmp_path / f"b{i}.json", 1e-3, runs=1, seed=10 + i) for i in range(3)]
+    head = [write_side(tmp_path / f"h{i}.json", 1.5e-3, runs=1, seed=20 + i) for i in range(3)]
+    argv = ["compare", "--format", "json"]
+    for path in base:
+        argv += ["--base", str(path)]
+    for path in head:
+        argv += ["--head", str(path)]
+    assert main(argv) == 1
+    rows = json.loads(capsys.readouterr().out)["comparisons"]
+    assert {row["n_runs_base"] for row in rows} == {3}
+
+
+def test_threshold_flag_and_output_file(files, tmp_path, capsys):
+    out_file = tmp_path / "report" / "cmp.json"
+    code = main(["compare", str(files["base"]), str(files["slow"]), "--threshold", "0.9", "--format", "json",
+                 "--output", str(out_file)])  # fmt: skip
+    assert code == 0  # +50% is below a 90% threshold
+    assert capsys.readouterr().out == ""
+    document = json.loads(out_file.read_text("utf-8"))
+    assert document["settings"]["threshold"] == 0.9
+    assert main(["compare", str(files["base"]), str(files["slow"]), "--threshold", "-1"]) == 2
+
+
+def test_fail_on_inconclusive(tmp_path, files, capsys):
+    one_base = write_side(tmp_path / "one_b.json", 1e-3, runs=1, seed=5)
+    one_head = write_side(tmp_path / "one_h.json", 1e-3, runs=1, seed=6)
+    assert main(["compare", str(one_base), str(one_head)]) == 0
+    assert main(["compare", str(one_base), str(one_head), "--fail-on-inconclusive"]) == 1
+
+
+def test_config_from_pyproject(files, tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text('[tool.benchwatch]\nruns = 5\nthreshold = 0.9\n', "utf-8")
+    assert main(["compare", str(files["base"]), str(files["slow"])]) == 0  # default ./pyproject.toml
+    assert main(["compare", str(files["base"]), str(files["slow"]), "--threshold", "0.1"]) == 1  # flag wins
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[tool.benchwatch.compare]\ntreshold = 0.1\n', "utf-8")
+    assert main(["compare", str(files["base"]), str(files["slow"]), "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown compare setting 'treshold'" in err
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[tool.benchwatch\n", "utf-8")
+    assert main(["compare", str(files["base"]), str(files["slow"]), "--config", str(broken)]) == 2
+    assert "invalid TOML" in capsys.readouterr().err
