@@ -369,4 +369,4 @@ def test_json_matching_no_format(tmp_path):
     path.write_text('{"benchmarks": [], "results": {}}')
     with pytest.raises(InputError) as caught:
         registry.load_any(path)
-    assert str(caught.value) == f"{path}: unrecognised format (expected one of: benchwatch, pytest-benchmark, pyperf)"
+    assert str(caught.value) == f"{path}: unrecognised format (expected one of: {', '.join(registry.format_names())})"

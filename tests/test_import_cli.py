@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from benchwatch import cli, resultfile
+from benchwatch.adapters import registry
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -24,7 +25,7 @@ PB_RAW = DATA / "pytest-benchmark" / "pytest-benchmark-5.3.1-raw-samples.json"
 PYPERF_38 = DATA / "pyperf" / "2019-12-16_12-42-3.8-8d0f36940e72.json.gz"
 PYPERF_MASTER_2019 = DATA / "pyperf" / "2019-12-16_21-50-master-f501db2b93a9.json.gz"
 PYPERF_MASTER_2020 = DATA / "pyperf" / "2020-02-05_00-15-master-95f60010219e.json.gz"
-FORMATS = "benchwatch, pytest-benchmark, pyperf"
+FORMATS = ", ".join(registry.format_names())
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data directory {DATA} is missing")
 

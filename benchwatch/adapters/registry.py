@@ -43,6 +43,10 @@ FORMAT_MODULES = (
     "benchwatch.adapters.native",
     "benchwatch.adapters.pytest_benchmark",
     "benchwatch.adapters.pyperf",
+    "benchwatch.adapters.gobench",
+    "benchwatch.adapters.google_benchmark",
+    "benchwatch.adapters.hyperfine",
+    "benchwatch.adapters.asv",
 )
 
 

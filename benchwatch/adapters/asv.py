@@ -1,0 +1,353 @@
+"""airspeed velocity (asv) results.
+
+Accepted inputs:
+
+* an asv **results directory** (``.asv/results`` by default: it holds
+  ``benchmarks.json`` and one folder per machine with ``machine.json`` and
+  ``<commit>-<env>.json`` result files), or a project directory whose
+  ``.asv/results`` is one;
+* a single asv **result file** (``"version": 2`` with ``result_columns``
+  and ``results``).  ``machine.json`` beside it and ``benchmarks.json`` one
+  level up are read when present.
+
+Only result files of asv's current format (version 2, asv 0.5 and later)
+are read; ``asv update`` converts older ones.
+
+:func:`load_asv_results` returns every commit of a directory, oldest first,
+for history use.  Through the registry (``benchwatch import``/``compare``) a
+directory gives **the newest commit's** results (newest by asv's commit
+date); to compare two commits, pass their two result files.  Result files of
+one commit from several machines or environments are merged: each file adds
+one run per benchmark.
+
+How one result file maps onto the results model:
+
+* Each benchmark is one **run** (asv pools its ``processes`` into one
+  result).  Parameterised benchmarks are expanded into one benchmark per
+  parameter combination, named the way ``asv compare`` prints them:
+  ``bench_demo.TimeSuite.time_join(10, 'a')`` -- the parameter values are
+  asv's stored ``repr`` strings joined by ``", "``.  ``params`` maps the
+  parameter names (from ``benchmarks.json``, else ``param1``...) to those
+  strings.
+* ``time_`` benchmarks: with ``asv run --record-samples`` the ``samples``
+  column gives the run's samples (seconds per call, each the mean of
+  ``number`` calls, so ``iterations`` = ``number``).  Without it the
+  benchmark is summary-only (``has_raw_samples`` False): ``median`` is
+  asv's ``result`` and ``ci_99_a``, ``ci_99_b``, ``q_25``, ``q_75``,
+  ``number`` and ``repeat`` are kept in the run summary when recorded.
+* ``peakmem_`` and ``mem_`` benchmarks are memory figures (unit
+  ``bytes``): ``Run.memory.peak_bytes`` holds the value (for ``mem_`` that
+  is the object's size, not a peak) and ``allocations`` is 0, which asv does
+  not measure; the run is summary-only with ``{"value": bytes}``.
+* ``track_`` benchmarks keep their value as the summary ``median`` with the
+  unit from ``benchmarks.json`` (``"unit"`` when unknown).
+* A missing value (``null``: the benchmark failed; ``NaN``: it was
+  skipped) gives a run with status ``error``: "no value recorded (failed or
+  skipped in asv)".
+* ``machine.json`` (or the result's ``params``) gives the environment:
+  ``cpu`` -> cpu_model, ``num_cpu`` -> cpu_count, ``os``, ``machine`` ->
+  hostname; ``arch``, ``ram``, the asv environment name and python go into
+  ``extra``; the commit hash into ``git_commit``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchwatch.adapters.registry import Format, Probe, merge_results
+from benchwatch.errors import InputError
+from benchwatch.model import RUN_ERROR, BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
+
+MISSING = "no value recorded (failed or skipped in asv)"
+EXPECTED_FILE = "an asv result file with version 2, result_columns and results"
+STAT_COLUMNS = ("ci_99_a", "ci_99_b", "q_25", "q_75", "number", "repeat")
+
+
+# -- detection ---------------------------------------------------------------
+
+
+def _results_dir(path: Path) -> Path | None:
+    for candidate in (path, path / ".asv" / "results", path / "results"):
+        if (candidate / "benchmarks.json").is_file() and any(candidate.glob("*/machine.json")):
+            return candidate
+    return None
+
+
+def _is_result_document(document: Any) -> bool:
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("results"), dict)
+        and ("result_columns" in document or ("commit_hash" in document and "env_name" in document))
+        and "schema_version" not in document
+    )
+
+
+def _sniff(probe: Probe) -> bool:
+    if probe.document is None and not probe.raw and probe.path.is_dir():
+        return _results_dir(probe.path) is not None
+    return _is_result_document(probe.document)
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    from benchwatch.resultfile import read_json_document
+
+    return read_json_document(path)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _iso_from_ms(value: Any) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc).isoformat()
+    return None
+
+
+def _kind(name: str, meta: dict[str, Any]) -> str:
+    kind = meta.get("type")
+    if kind in ("time", "memory", "peakmemory", "track"):
+        return kind
+    last = name.rsplit(".", 1)[-1]
+    for prefix, prefix_kind in (
+        ("timeraw_", "time"),
+        ("time_", "time"),
+        ("peakmem_", "peakmemory"),
+        ("mem_", "memory"),
+        ("track_", "track"),
+    ):
+        if last.startswith(prefix):
+            return prefix_kind
+    return "track"
+
+
+def _environment(document: dict[str, Any], machine: dict[str, Any]) -> Environment:
+    info = dict(document.get("params") or {})
+    info.update({key: value for key, value in machine.items() if key != "version"})
+    num_cpu = info.get("num_cpu")
+    try:
+        cpu_count = int(num_cpu) if num_cpu not in (None, "") else None
+    except (TypeError, ValueError):
+        cpu_count = None
+    extra: dict[str, Any] = {}
+    for key in ("arch", "ram"):
+        if info.get(key) not in (None, ""):
+            extra[key] = info[key]
+    if document.get("env_name"):
+        extra["asv_env_name"] = document["env_name"]
+    if document.get("python"):
+        extra["asv_python"] = document["python"]
+    return Environment(
+        cpu_model=info.get("cpu") or None,
+        cpu_count=cpu_count,
+        os=info.get("os") or None,
+        hostname=info.get("machine") or None,
+        git_commit=document.get("commit_hash"),
+        collected_at=None,
+        extra=extra,
+    )
+
+
+def _column(row: dict[str, Any], key: str, index: int) -> Any:
+    values = row.get(key)
+    if isinstance(values, list) and index < len(values):
+        return values[index]
+    return None
+
+
+def result_from_asv_document(
+    document: Any, path: Path, benchmarks_meta: dict[str, Any] | None = None, machine: dict[str, Any] | None = None
+) -> ResultSet:
+    """One asv result file's document as a ResultSet (see the module doc)."""
+    if not _is_result_document(document):
+        raise InputError(path, f"not an asv result file (expected {EXPECTED_FILE})")
+    version = document.get("version")
+    if version != 2 or not isinstance(document.get("result_columns"), list):
+        raise InputError(
+            path, f"asv result file version {version!r} is not supported (expected version 2; run `asv update` to convert)"
+        )
+    benchmarks_meta = benchmarks_meta or {}
+    columns = document["result_columns"]
+    if "result" not in columns:
+        raise InputError(path, f"result_columns has no 'result' column (expected {EXPECTED_FILE})")
+    benchmarks: list[BenchmarkResult] = []
+    samples_recorded = "samples" in columns and any(
+        isinstance(values, list)
+        and len(values) > columns.index("samples")
+        and values[columns.index("samples")] is not None
+        for values in document["results"].values()
+    )
+    for bench_name, values in document["results"].items():
+        if not isinstance(values, list):
+            raise InputError(path, f"results[{bench_name!r}] is not a list of columns (expected {EXPECTED_FILE})")
+        row = dict(zip(columns, values))
+        meta = benchmarks_meta.get(bench_name) if isinstance(benchmarks_meta.get(bench_name), dict) else {}
+        params = row.get("params")
+        if params is None:
+            params = meta.get("params") or []
+        if not isinstance(params, list) or not all(isinstance(p, list) for p in params):
+            raise InputError(path, f"results[{bench_name!r}]: params is not a list of value lists")
+        param_names = meta.get("param_names") or [f"param{i + 1}" for i in range(len(params))]
+        combos = list(itertools.product(*params)) if params else [()]
+        result = row.get("result")
+        if result is None:
+            result = [None] * len(combos)
+        if not isinstance(result, list):
+            result = [result]
+        if len(result) != len(combos):
+            raise InputError(
+                path,
+                f"results[{bench_name!r}]: {len(result)} values for {len(combos)} parameter combinations",
+            )
+        kind = _kind(bench_name, meta)
+        started_at = _iso_from_ms(row.get("started_at"))
+        for index, combo in enumerate(combos):
+            name = f"{bench_name}({', '.join(str(value) for value in combo)})" if combo else bench_name
+            combo_params = {str(key): value for key, value in zip(param_names, combo)}
+            value = result[index]
+            samples = _column(row, "samples", index)
+            has_samples = kind == "time" and isinstance(samples, list) and len(samples) > 0
+            unit = {"time": "seconds", "memory": "bytes", "peakmemory": "bytes"}.get(kind) or meta.get("unit") or "unit"
+            if _is_missing(value):
+                run = Run(samples=[], status=RUN_ERROR, error=MISSING, started_at=started_at)
+                benchmarks.append(
+                    BenchmarkResult(
+                        name=name,
+                        runs=(run,),
+                        params=combo_params,
+                        has_raw_samples=samples_recorded and kind == "time",
+                        unit=unit,
+                    )
+                )
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InputError(path, f"{name}: result {value!r} is not a number")
+            if kind in ("memory", "peakmemory"):
+                run = Run(
+                    samples=[],
+                    memory=MemoryProfile(peak_bytes=int(value), allocations=0),
+                    summary={"value": float(value)},
+                    started_at=started_at,
+                )
+                benchmarks.append(
+                    BenchmarkResult(name=name, runs=(run,), params=combo_params, has_raw_samples=False, unit=unit)
+                )
+                continue
+            if kind == "track":
+                run = Run(samples=[], summary={"median": float(value)}, started_at=started_at)
+                benchmarks.append(
+                    BenchmarkResult(name=name, runs=(run,), params=combo_params, has_raw_samples=False, unit=unit)
+                )
+                continue
+            summary = {"median": float(value)}
+            for stat in STAT_COLUMNS:
+                stat_value = _column(row, f"stats_{stat}", index)
+                if isinstance(stat_value, (int, float)) and not isinstance(stat_value, bool) and math.isfinite(stat_value):
+                    summary[stat] = float(stat_value)
+            number = summary.get("number")
+            iterations = int(number) if number and number >= 1 else 1
+            run = Run(
+                samples=samples if has_samples else [],
+                iterations=iterations,
+                summary=summary,
+                started_at=started_at,
+            )
+            benchmarks.append(
+                BenchmarkResult(name=name, runs=(run,), params=combo_params, has_raw_samples=has_samples, unit=unit)
+            )
+    if not benchmarks:
+        raise InputError(path, "no benchmarks in the asv result file")
+    return ResultSet(
+        benchmarks=tuple(benchmarks),
+        environment=_environment(document, machine or {}),
+        source="asv",
+        created_at=_iso_from_ms(document.get("date")),
+        settings={"asv_commit": document.get("commit_hash"), "asv_env_name": document.get("env_name")},
+    )
+
+
+def _optional_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    document = _read_json(path)
+    return document if isinstance(document, dict) else {}
+
+
+def load_asv_result_file(path: Path) -> ResultSet:
+    """One asv result file, with ``machine.json`` beside it and ``benchmarks.json`` above when present."""
+    path = Path(path)
+    document = _read_json(path)
+    return result_from_asv_document(
+        document,
+        path,
+        benchmarks_meta=_optional_json(path.parent.parent / "benchmarks.json"),
+        machine=_optional_json(path.parent / "machine.json"),
+    )
+
+
+def load_asv_results(directory: Path) -> list[tuple[str, datetime | None, ResultSet]]:
+    """Every commit in an asv results directory: ``(commit_hash, commit date (UTC), results)``, oldest first.
+
+    Files of one commit (several machines or environments) are merged, each
+    adding a run per benchmark.  Commits without a date sort first.
+    """
+    directory = Path(directory)
+    results_dir = _results_dir(directory)
+    if results_dir is None:
+        raise InputError(
+            directory, "not an asv results directory (expected benchmarks.json and <machine>/machine.json)"
+        )
+    benchmarks_meta = _optional_json(results_dir / "benchmarks.json")
+    by_commit: dict[str, list[tuple[float | None, ResultSet]]] = {}
+    for machine_dir in sorted(p for p in results_dir.iterdir() if p.is_dir()):
+        machine = _optional_json(machine_dir / "machine.json")
+        for file in sorted(machine_dir.glob("*.json")):
+            if file.name == "machine.json":
+                continue
+            document = _read_json(file)
+            if not _is_result_document(document):
+                continue
+            result = result_from_asv_document(document, file, benchmarks_meta=benchmarks_meta, machine=machine)
+            date = document.get("date")
+            date = float(date) if isinstance(date, (int, float)) and not isinstance(date, bool) else None
+            by_commit.setdefault(str(document.get("commit_hash")), []).append((date, result))
+    if not by_commit:
+        raise InputError(results_dir, "asv results directory holds no <machine>/<commit>-<env>.json result files")
+    history = []
+    for commit, entries in by_commit.items():
+        dates = [date for date, _ in entries if date is not None]
+        date = max(dates) if dates else None
+        merged = merge_results([result for _, result in entries], source="asv")
+        when = datetime.fromtimestamp(date / 1000.0, tz=timezone.utc) if date is not None else None
+        history.append((commit, when, merged))
+    history.sort(key=lambda item: (item[1] is not None, item[1] or datetime.min.replace(tzinfo=timezone.utc)))
+    return history
+
+
+def _load(probe: Probe) -> ResultSet:
+    if probe.path.is_dir():
+        history = load_asv_results(probe.path)
+        return history[-1][2]
+    document = probe.document if probe.document is not None else _read_json(probe.path)
+    return result_from_asv_document(
+        document,
+        probe.path,
+        benchmarks_meta=_optional_json(probe.path.parent.parent / "benchmarks.json"),
+        machine=_optional_json(probe.path.parent / "machine.json"),
+    )
+
+
+FORMAT = Format(
+    name="asv",
+    description="airspeed velocity results directory or result file",
+    sniff=_sniff,
+    load=_load,
+)
