@@ -1,0 +1,144 @@
+"""The runner against a small real suite in a temporary project: raw samples,
+memory, and benchmarks that raise, crash or hang."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from benchwatch.cli import main
+from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_INPUT_ERROR, EXIT_OK, InputError
+from benchwatch.resultfile import load_result
+from benchwatch.runner.session import RunSettings, run_suites
+
+SUITE = textwrap.dedent(
+    """
+    import os, time
+    import pytest
+
+    def work():
+        return sum(range(500))
+
+    @pytest.mark.benchmark(group="fast")
+    def test_ok(benchmark):
+        assert benchmark(work) == sum(range(500))
+
+    def test_allocates(benchmark):
+        benchmark.pedantic(lambda: [bytearray(1000) for _ in range(100)], rounds=3)
+
+    def test_raises(benchmark):
+        def boom():
+            raise ValueError("bad input on purpose")
+        benchmark(boom)
+
+    def test_hangs(benchmark):
+        benchmark.pedantic(time.sleep, args=(60,), rounds=1)
+
+    def test_crashes(benchmark):
+        benchmark.pedantic(os._exit, args=(7,), rounds=1)
+
+    def test_not_a_benchmark():
+        assert True
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "test_suite.py").write_text(SUITE)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 2\ntimeout = 4\n'
+        'pytest_args = ["--benchmark-max-time=0.05", "--benchmark-min-rounds=20"]\n'
+    )
+    return tmp_path
+
+
+def test_run_records_raw_samples_memory_and_each_kind_of_failure(project: Path) -> None:
+    settings = RunSettings(runs=1, timeout=4, pytest_args=("--benchmark-max-time=0.05", "--benchmark-min-rounds=20"))
+    result = run_suites(repo=project, settings=settings)
+    by_name = {benchmark.name.split("::")[1]: benchmark for benchmark in result.benchmarks}
+    assert set(by_name) == {"test_ok", "test_allocates", "test_raises", "test_hangs", "test_crashes"}
+
+    ok_run = by_name["test_ok"].runs[0]
+    assert ok_run.ok and ok_run.samples.size >= 20 and ok_run.iterations >= 1
+    assert ok_run.wall_seconds > 0 and ok_run.cpu_seconds > 0
+    assert by_name["test_ok"].group == "fast"
+    assert ok_run.memory is not None and ok_run.memory.allocations >= 0
+
+    allocating = by_name["test_allocates"].runs[0]
+    assert allocating.samples.size == 3
+    # 100 bytearrays of 1000 bytes are alive together at the peak.
+    assert allocating.memory.peak_bytes >= 100_000
+    assert allocating.memory.allocations >= 100
+
+    raised = by_name["test_raises"].runs[0]
+    assert raised.status == "error" and raised.error == "call: ValueError: bad input on purpose"
+    hung = by_name["test_hangs"].runs[0]
+    assert hung.status == "timeout" and "timeout of 4 s" in hung.error
+    crashed = by_name["test_crashes"].runs[0]
+    assert crashed.status == "crashed" and "exited with code 7" in crashed.error
+
+    assert result.environment.python_version and result.environment.cpu_count
+    assert result.settings["runs"] == 1
+
+
+def test_cli_run_writes_file_and_exit_code_says_benchmarks_failed(project: Path, capsys) -> None:
+    output = project / "out.json.gz"
+    code = main(["run", "--config", str(project / "pyproject.toml"), "-k", "ok or raises", "--plain", "-o", str(output)])
+    captured = capsys.readouterr()
+    assert code == EXIT_BENCHMARK_FAILED
+    assert f"wrote {output}: 2 benchmarks, 4 runs, 1 failed" in captured.out
+    assert "FAILED benchmarks/test_suite.py::test_raises [error, 2 of 2 runs]: call: ValueError" in captured.err
+    result = load_result(output)
+    ok = result.by_name()["benchmarks/test_suite.py::test_ok"]
+    assert len(ok.runs) == 2 and all(run.ok and run.samples.size >= 20 for run in ok.runs)
+    # Every run is its own process: the run records carry distinct start data.
+    assert all(run.memory is not None for run in ok.runs)
+
+
+def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
+    output = project / "ok.json"
+    code = main(["run", "--config", str(project / "pyproject.toml"), "-k", "test_ok", "--runs", "1",
+                 "--no-memory", "-q", "-o", str(output)])
+    assert code == EXIT_OK
+    document = json.loads(output.read_text())
+    assert document["schema_version"] == 2
+    assert document["benchmarks"][0]["runs"][0]["memory"] is None
+
+
+def test_empty_benchmark_list_is_an_input_error(project: Path, capsys) -> None:
+    code = main(["run", "--config", str(project / "pyproject.toml"), "-k", "no_such_benchmark", "-q",
+                 "-o", str(project / "x.json")])
+    captured = capsys.readouterr()
+    assert code == EXIT_INPUT_ERROR
+    assert captured.err.strip() == (
+        "benchwatch: error: benchmarks: no benchmarks collected matching -k 'no_such_benchmark' (empty benchmark list)"
+    )
+    assert not (project / "x.json").exists()
+
+
+def test_missing_suite_path(project: Path) -> None:
+    with pytest.raises(InputError, match="suite path does not exist"):
+        run_suites(repo=project, settings=RunSettings(suites=("nowhere",)))
+
+
+def test_collection_error_is_reported_not_swallowed(project: Path) -> None:
+    (project / "benchmarks" / "test_broken.py").write_text("import no_such_module_here\n")
+    with pytest.raises(InputError, match="cannot collect benchmarks: .*no_such_module_here"):
+        run_suites(repo=project, settings=RunSettings(runs=1))
+
+
+def test_module_entry_point_maps_errors_without_traceback(project: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchwatch", "run", "--config", str(project / "pyproject.toml"), "--runs", "0"],
+        capture_output=True, text=True, cwd=project, check=False,
+    )
+    assert completed.returncode == EXIT_INPUT_ERROR
+    assert completed.stderr.strip() == "benchwatch: error: runs must be at least 1, got 0"
+    assert "Traceback" not in completed.stderr
