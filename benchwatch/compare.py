@@ -120,6 +120,9 @@ class CompareSettings:
     metric_thresholds: Mapping[str, float] = field(default_factory=dict)
     benchmark_thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     alpha: float = 0.05
+    #: Level of the ratio intervals; below 0.95 only when several looks share
+    #: the error budget (adaptive compare-refs, see benchwatch.refs.sequential).
+    confidence: float = CONFIDENCE
     gating_metrics: tuple[str, ...] = ("p50", "p95", "peak_memory")
     memory_bytes_tolerance: int = DEFAULT_PEAK_BYTES_TOLERANCE
     allocation_tolerance: int = DEFAULT_ALLOCATION_TOLERANCE
@@ -137,6 +140,7 @@ class CompareSettings:
     def __post_init__(self) -> None:
         _threshold("threshold", self.threshold)
         _number("alpha", self.alpha, low=1e-12, high=0.5)
+        _number("confidence", self.confidence, low=0.5, high=1 - 1e-12)
         for metric in self.gating_metrics:
             if metric not in ALL_METRICS:
                 raise ConfigError(f"[tool.benchwatch] gate: unknown metric {metric!r} (known: {', '.join(ALL_METRICS)})")
@@ -414,7 +418,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             with np.errstate(divide="ignore", invalid="ignore"):
                 base_logs.append(np.log(b[np.isfinite(b) & (b > 0)]))
                 head_logs.append(np.log(h[np.isfinite(h) & (h > 0)]))
-    welch = welch_log_ratio(pad_rows(base_logs), pad_rows(head_logs), CONFIDENCE) if tests else None
+    welch = welch_log_ratio(pad_rows(base_logs), pad_rows(head_logs), settings.confidence) if tests else None
     q_values = bh_qvalues(welch.p_value) if welch is not None else np.empty(0)
 
     # 5. optional bootstrap (display cross-check)

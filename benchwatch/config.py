@@ -12,7 +12,8 @@ Run keys (all optional)::
     baseline = "baselines/main.json.gz"
 
 Comparison keys (``threshold``, ``alpha``, ``gate``, ``thresholds``, memory
-tolerances) are passed to the comparator's settings, which validates them.
+tolerances) may stand in the section or in a ``[tool.benchwatch.compare]``
+sub-table; they are passed to the comparator's settings, which validates them.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "results_dir": str,
     "baseline": str,
 }
+# The comparator's own keys; it validates their values (CompareSettings.from_mapping).
 COMPARE_KEYS = {
     "threshold", "alpha", "gate", "thresholds", "memory_bytes_tolerance", "allocation_tolerance",
-    "memory_percent_tolerance",
+    "memory_percent_tolerance", "fail_on_inconclusive", "bootstrap_resamples", "seed",
 }
 
 
@@ -59,6 +61,8 @@ def load_config(path: Path) -> ProjectConfig:
         return ProjectConfig(root=path.parent.resolve())
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
     section = document.get("tool", {}).get("benchwatch", {})
@@ -77,7 +81,21 @@ def load_config(path: Path) -> ProjectConfig:
             run[key] = value
         elif key in COMPARE_KEYS:
             compare[key] = value
+        elif key == "compare":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [tool.benchwatch.compare] must be a table")
+            compare.update(value)
         else:
-            known = ", ".join(sorted(set(RUN_KEYS) | COMPARE_KEYS))
+            known = ", ".join(sorted(set(RUN_KEYS) | COMPARE_KEYS | {"compare"}))
             raise ConfigError(f"{path}: [tool.benchwatch] unknown key {key!r} (known: {known})")
     return ProjectConfig(root=path.parent.resolve(), run=run, compare=compare)
+
+
+def compare_settings(config: ProjectConfig, path: Path) -> "CompareSettings":
+    """The comparator's settings from the section, with errors naming ``path``."""
+    from benchwatch.compare import CompareSettings
+
+    try:
+        return CompareSettings.from_mapping(config.compare)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

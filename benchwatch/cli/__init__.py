@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "benchwatch.cli.run_command",
     "benchwatch.cli.import_command",
     "benchwatch.cli.compare_command",
+    "benchwatch.cli.compare_refs_command",
+    "benchwatch.cli.github_command",
 )
 
 

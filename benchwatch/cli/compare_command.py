@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from benchwatch.compare import CompareSettings, compare
-from benchwatch.errors import ConfigError, InputError, UsageError
+from benchwatch.refs.sequential import settings_for_results
+from benchwatch.config import compare_settings
+from benchwatch.config import load_config as project_config
+from benchwatch.errors import InputError, UsageError
 
 FORMATS = ("terminal", "json", "markdown")
 
@@ -49,40 +51,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def load_config(path: str | None) -> CompareSettings:
-    """Compare settings from ``[tool.benchwatch]`` of a pyproject file.
-
-    Only the compare keys (:attr:`CompareSettings.MAPPING_KEYS`) are taken
-    from the top-level table - the other keys belong to other commands - and
-    a ``[tool.benchwatch.compare]`` sub-table, when present, is validated
-    strictly (an unknown key there is an error).
-    """
+    """Compare settings from ``[tool.benchwatch]`` of ``path`` (default ./pyproject.toml if present)."""
     if path is None:
-        default = Path("pyproject.toml")
-        if not default.is_file():
+        if not Path("pyproject.toml").is_file():
             return CompareSettings()
-        path = str(default)
-    try:
-        with open(path, "rb") as stream:
-            document = tomllib.load(stream)
-    except FileNotFoundError:
-        raise InputError(path, "config file not found") from None
-    except OSError as error:
-        raise InputError(path, f"cannot read: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(path, f"invalid TOML: {error}") from None
-    section = document.get("tool", {}).get("benchwatch", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [tool.benchwatch] must be a table")
-    mapping = {key: value for key, value in section.items() if key in CompareSettings.MAPPING_KEYS}
-    nested = section.get("compare")
-    if nested is not None:
-        if not isinstance(nested, dict):
-            raise ConfigError(f"{path}: [tool.benchwatch.compare] must be a table")
-        mapping.update(nested)
-    try:
-        return CompareSettings.from_mapping(mapping)
-    except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        path = "pyproject.toml"
+    if not Path(path).is_file():
+        raise InputError(path, "config file not found")
+    return compare_settings(project_config(Path(path)), Path(path))
 
 
 def _settings(args: argparse.Namespace) -> CompareSettings:
@@ -135,7 +111,7 @@ def handle(args: argparse.Namespace) -> int:
     settings = _settings(args)
     base = import_files(base_files)
     head = import_files(head_files)
-    comparison = compare(base, head, settings)
+    comparison = compare(base, head, settings_for_results(settings, base, head))
     color = not args.no_color and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     report = render(comparison, args.format, color=color)
     if args.output:

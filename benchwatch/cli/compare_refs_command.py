@@ -1,0 +1,183 @@
+"""``benchwatch compare-refs`` and ``benchwatch merge-shards``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from benchwatch.adapters.registry import load_any
+from benchwatch.cli.compare_command import render
+from benchwatch.cli.progress import format_duration
+from benchwatch.config import compare_settings, load_config
+from benchwatch.errors import InputError, UsageError
+from benchwatch.refs.environments import ref_python
+from benchwatch.refs.sequential import DEFAULT_LOOKS
+from benchwatch.refs.session import RefsProgress, RefsSettings, compare_refs
+from benchwatch.refs.shards import merge_shard_results
+from benchwatch.refs.worktrees import (
+    checkout, default_base_ref, is_dirty, merge_base, repository_root, resolve_commit, working_tree,
+)
+from benchwatch.resultfile import save_result, write_atomically
+
+FORMATS = ("terminal", "json", "markdown")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare-refs",
+        help="interleaved, adaptive A/B runs of two git revisions, then a comparison",
+        description="Check out BASE and HEAD into cached worktrees, run their suites in alternating process "
+        "runs (order randomised per pair), add runs only for inconclusive benchmarks up to a time budget, and "
+        "compare. Exit codes as for compare: 0, 1 gated regression, 2 usage/input error.",
+    )
+    parser.add_argument("base", nargs="?", help="base ref (default: merge base of main and HEAD)")
+    parser.add_argument("head", nargs="?", default="HEAD", help="head ref (default: HEAD)")
+    parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
+    parser.add_argument("--suite", action="append", dest="suites", metavar="PATH")
+    parser.add_argument("-k", "--filter", dest="keyword", metavar="EXPR")
+    parser.add_argument("--timeout", type=float, help="seconds per benchmark per pass (default from config, 300)")
+    parser.add_argument("--scale", type=int, help="workload scale, passed to the suite option named by scale_option")
+    parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG")
+    parser.add_argument("--looks", default=",".join(map(str, DEFAULT_LOOKS)),
+                        help="runs per side at which verdicts are taken (default %(default)s)")
+    parser.add_argument("--max-time", type=float, default=900.0, help="time budget in seconds (default 900)")
+    parser.add_argument("--memory-runs", type=int, default=2, help="runs per side with a memray pass (default 2)")
+    parser.add_argument("--shard", help="run shard i of n (i/n) of the benchmarks")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the AB/BA order")
+    parser.add_argument("--allow-dirty", action="store_true", help="run HEAD from the working tree with its uncommitted changes")
+    parser.add_argument("--venv-per-ref", action="store_true", help="install each ref into its own virtual environment")
+    parser.add_argument("--cache-dir", type=Path, help="worktrees and environments (default .benchwatch-cache)")
+    parser.add_argument("--output-dir", type=Path, default=Path("results/compare-refs"),
+                        help="where base.json.gz, head.json.gz and the report go")
+    parser.add_argument("--format", choices=FORMATS, default="terminal")
+    parser.add_argument("--threshold", type=float)
+    parser.add_argument("--fail-on-inconclusive", action="store_true")
+    parser.add_argument("--plain", action="store_true")
+    parser.add_argument("-q", "--quiet", action="store_true")
+    parser.set_defaults(handler=handle)
+
+    merge = subparsers.add_parser(
+        "merge-shards",
+        help="merge the base/head results of compare-refs shards into one directory",
+        description="Each DIR holds base.json.gz and head.json.gz from `compare-refs --shard i/n`. "
+        "Writes the merged pair to -o; then `benchwatch compare OUT/base.json.gz OUT/head.json.gz`.",
+    )
+    merge.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
+    merge.add_argument("-o", "--output-dir", type=Path, required=True)
+    merge.set_defaults(handler=handle_merge)
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard must look like i/n, got {text!r}") from None
+    return index, count
+
+
+def _parse_looks(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--looks must be comma-separated run counts, got {text!r}") from None
+
+
+def handle(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    repo = repository_root(config.root)
+    cache = (args.cache_dir or repo / ".benchwatch-cache").resolve()
+    head_ref = args.head
+    if head_ref == "HEAD" and is_dirty(repo):
+        if not args.allow_dirty:
+            raise UsageError("the working tree has uncommitted changes; commit them, or pass --allow-dirty "
+                             "to measure HEAD with them")
+        head = working_tree(repo)
+    else:
+        head = checkout(repo, head_ref, cache)
+    base_ref = args.base or merge_base(repo, default_base_ref(repo), resolve_commit(repo, "HEAD"))
+    base = checkout(repo, base_ref, cache)
+    if args.base is None:
+        base = type(base)(label=f"merge base {base.commit[:12]}", commit=base.commit, path=base.path)
+
+    settings = compare_settings(config, args.config)
+    if args.threshold is not None:
+        settings = settings.replace(threshold=args.threshold)
+    if args.fail_on_inconclusive:
+        settings = settings.replace(fail_on_inconclusive=True)
+    pytest_args = list(config.get("pytest_args", []))
+    if args.scale is not None:
+        if not config.get("scale_option", None):
+            raise UsageError("--scale needs scale_option in [tool.benchwatch]")
+        pytest_args.append(f"{config.get('scale_option', None)}={args.scale}")
+    pytest_args += args.pytest_arg
+    refs_settings = RefsSettings(
+        suites=tuple(args.suites or config.get("suites", ["benchmarks"])),
+        timeout=args.timeout if args.timeout is not None else float(config.get("timeout", 300)),
+        keyword=args.keyword,
+        pytest_args=tuple(pytest_args),
+        looks=_parse_looks(args.looks),
+        max_time=args.max_time,
+        memory_runs=args.memory_runs,
+        shard=_parse_shard(args.shard),
+        seed=args.seed,
+        base_python=ref_python(base, cache, sys.executable) if args.venv_per_ref else None,
+        head_python=ref_python(head, cache, sys.executable) if args.venv_per_ref else None,
+        compare=settings,
+    )
+    printer = None if args.quiet else _Printer(redraw=sys.stderr.isatty() and not args.plain)
+    try:
+        outcome = compare_refs(base=base, head=head, settings=refs_settings, python=sys.executable,
+                               base_env=dict(os.environ), cache_dir=cache, progress=printer)
+    finally:
+        if printer is not None:
+            printer.close()
+    output = args.output_dir
+    save_result(outcome.base, output / "base.json.gz")
+    save_result(outcome.head, output / "head.json.gz")
+    write_atomically(output / "comparison.json", render(outcome.comparison, "json", color=False).encode("utf-8"))
+    report = render(outcome.comparison, args.format, color=args.format == "terminal" and sys.stdout.isatty())
+    sys.stdout.write(report)
+    print(f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "
+          f"Results: {output}/base.json.gz {output}/head.json.gz (re-render with `benchwatch compare`).",
+          file=sys.stderr)
+    return outcome.comparison.exit_code()
+
+
+def handle_merge(args: argparse.Namespace) -> int:
+    for side in ("base", "head"):
+        files = []
+        for directory in args.dirs:
+            path = directory / f"{side}.json.gz"
+            if not path.is_file():
+                raise InputError(path, "missing: each shard directory needs base.json.gz and head.json.gz")
+            files.append(path)
+        merged = merge_shard_results([load_any(path) for path in files], paths=files)
+        save_result(merged, args.output_dir / f"{side}.json.gz")
+    print(f"merged {len(args.dirs)} shards into {args.output_dir}/base.json.gz and head.json.gz")
+    return 0
+
+
+class _Printer:
+    def __init__(self, *, redraw: bool) -> None:
+        self.redraw = redraw
+        self._width = 0
+
+    def __call__(self, progress: RefsProgress) -> None:
+        verdicts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(progress.verdicts.items())) or "none yet"
+        line = (f"[look {progress.look}/{progress.looks} run {progress.runs_per_side} {progress.side}] "
+                f"{progress.benchmark} · undecided {progress.undecided} · verdicts: {verdicts} · "
+                f"budget left {format_duration(progress.remaining_seconds)}")
+        if self.redraw:
+            sys.stderr.write("\r" + line[:160].ljust(self._width))
+            self._width = min(len(line), 160)
+            sys.stderr.flush()
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.redraw and self._width:
+            sys.stderr.write("\r" + " " * self._width + "\r")

@@ -1,0 +1,1 @@
+"""Comparing git revisions: worktrees, interleaved adaptive runs, shards."""

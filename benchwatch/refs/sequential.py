@@ -1,0 +1,71 @@
+"""Adaptive stopping whose false-alarm rate holds: a fixed look schedule with Bonferroni alpha spending.
+
+Re-running a comparison "until it is significant" inflates the false-alarm
+rate: every extra look is another chance for noise to cross the line.
+compare-refs therefore fixes, before any data is seen, the numbers of runs
+per side at which it may look (default 3, 5, 7, 10) and splits the error
+budget evenly across them: with K planned looks each look tests at
+``alpha / K`` (the BH level) and reports ``1 - (1 - confidence) / K``
+intervals.  By the union bound, the probability that any look produces a
+false regression (or a false "unchanged") for a benchmark is at most the
+nominal level, whenever the run stops: at a verdict, at the last look, or
+at the time budget.  This is conservative (Pocock or O'Brien–Fleming
+boundaries would spend less), and it is simple to audit.
+
+A benchmark leaves the schedule once every gated metric has a verdict other
+than inconclusive; only the undecided ones get more runs.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from benchwatch.compare import BenchmarkComparison, CompareSettings
+from benchwatch.errors import UsageError
+from benchwatch.model import ResultSet
+
+DEFAULT_LOOKS = (3, 5, 7, 10)
+
+
+def validate_looks(looks: Sequence[int]) -> tuple[int, ...]:
+    looks = tuple(int(value) for value in looks)
+    if not looks or looks[0] < 2 or any(later <= earlier for earlier, later in zip(looks, looks[1:])):
+        raise UsageError(f"looks must be increasing run counts starting at 2 or more, got {list(looks)}")
+    return looks
+
+
+def settings_for_looks(settings: CompareSettings, planned_looks: int) -> CompareSettings:
+    """The per-look settings: alpha and the interval's error split over ``planned_looks``."""
+    if planned_looks <= 1:
+        return settings
+    return settings.replace(
+        alpha=settings.alpha / planned_looks,
+        confidence=1.0 - (1.0 - settings.confidence) / planned_looks,
+    )
+
+
+def is_decided(benchmark: BenchmarkComparison, gating_metrics: Sequence[str]) -> bool:
+    """True when more runs cannot change what this benchmark tells: a verdict on every gated metric."""
+    if benchmark.status != "compared":
+        return True
+    gated = [metric for metric in benchmark.metrics if metric.gated and metric.metric in gating_metrics]
+    if not gated:
+        # Nothing gates (e.g. too few samples per run for p95): the latency
+        # metrics that exist decide whether more runs could help.
+        gated = [metric for metric in benchmark.metrics if metric.metric in gating_metrics]
+    return all(metric.verdict != "inconclusive" for metric in gated)
+
+
+def settings_for_results(settings: CompareSettings, base: ResultSet, head: ResultSet) -> CompareSettings:
+    """Re-apply the alpha split of an adaptive compare-refs when both results carry one.
+
+    Results saved by compare-refs record ``planned_looks``; comparing them
+    again (``benchwatch compare``) must use the same per-look level, or the
+    re-rendered verdicts would claim more than the schedule allows.
+    """
+    planned = {result.settings.get("planned_looks") for result in (base, head)}
+    if len(planned) == 1:
+        looks = planned.pop()
+        if isinstance(looks, int) and looks > 1:
+            return settings_for_looks(settings, looks)
+    return settings

@@ -1,0 +1,286 @@
+"""``compare-refs``: interleaved, adaptive A/B process runs of two checkouts.
+
+Base and head process runs alternate in the same minutes on the same
+machine, in pairs whose order (AB or BA) is drawn at random, so machine
+drift and neighbours hit both sides alike.  Runs are added in a fixed look
+schedule only for benchmarks still inconclusive (see
+:mod:`benchwatch.refs.sequential` for why the error rate holds), until each
+has a verdict, the schedule ends, or the time budget would be passed.
+
+Dependencies: by default both trees run in the current interpreter's
+environment, with the tree itself (and its ``src/``) first on
+``PYTHONPATH`` so the tree's code is what runs; the benchwatch worker
+plugin always comes from the running benchwatch.  A separate environment
+per ref is the caller's choice of ``python`` per side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import benchwatch
+from benchwatch.compare import Comparison, CompareSettings, compare
+from benchwatch.environment import collect_environment
+from benchwatch.errors import InputError, UsageError
+from benchwatch.model import BenchmarkResult, ResultSet, Run
+from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
+from benchwatch.refs.worktrees import Checkout
+from benchwatch.runner.session import run_from_events
+from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
+
+
+@dataclass(frozen=True)
+class RefsSettings:
+    """How compare-refs measures.  ``max_time`` is the budget in seconds for the whole run."""
+
+    suites: tuple[str, ...] = ("benchmarks",)
+    timeout: float = 300.0
+    keyword: str | None = None
+    pytest_args: tuple[str, ...] = ()
+    looks: tuple[int, ...] = DEFAULT_LOOKS
+    max_time: float = 900.0
+    memory_runs: int = 2
+    shard: tuple[int, int] | None = None
+    seed: int = 0
+    base_python: str | None = None
+    head_python: str | None = None
+    compare: CompareSettings = field(default_factory=CompareSettings)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "looks", validate_looks(self.looks))
+        if self.max_time <= 0:
+            raise UsageError(f"max-time must be positive, got {self.max_time}")
+        if self.shard is not None:
+            index, count = self.shard
+            if count < 1 or not 1 <= index <= count:
+                raise UsageError(f"shard must be i/n with 1 ≤ i ≤ n, got {index}/{count}")
+
+
+@dataclass(frozen=True)
+class RefsProgress:
+    """Live state for a terminal: which side runs what, runs so far, verdicts so far."""
+
+    side: str
+    look: int
+    looks: int
+    benchmark: str | None
+    runs_per_side: int
+    verdicts: Mapping[str, int]
+    undecided: int
+    elapsed_seconds: float
+    remaining_seconds: float | None
+
+
+@dataclass(frozen=True)
+class RefsOutcome:
+    base: ResultSet
+    head: ResultSet
+    comparison: Comparison
+    looks_done: int
+    stop_reason: str
+
+
+def shard_of(name: str, count: int) -> int:
+    """The 1-based shard a benchmark belongs to: a stable hash, so shards stay put as suites grow."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def worker_environment(tree: Path, base_env: Mapping[str, str], shim: Path) -> dict[str, str]:
+    """Environment for a worker in ``tree``: benchwatch shim, then the tree, then its src/."""
+    paths = [str(shim), str(tree)]
+    if (tree / "src").is_dir():
+        paths.append(str(tree / "src"))
+    existing = base_env.get("PYTHONPATH")
+    if existing:
+        paths.append(existing)
+    env = dict(base_env)
+    env["PYTHONPATH"] = ":".join(paths)
+    return env
+
+
+def make_benchwatch_shim(directory: Path) -> Path:
+    """A directory whose only entry is the running benchwatch package.
+
+    Put first on PYTHONPATH, it makes workers in any tree load this
+    benchwatch's worker plugin, even when the tree has its own (older)
+    benchwatch or none.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    link = directory / "benchwatch"
+    target = Path(benchwatch.__file__).resolve().parent
+    if link.is_symlink() and link.resolve() == target:
+        return directory
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target, target_is_directory=True)
+    return directory
+
+
+@dataclass
+class _Side:
+    label: str
+    checkout: Checkout
+    command: WorkerCommand
+    names: list[str]
+    groups: dict[str, str | None]
+    runs: dict[str, list[Run]] = field(default_factory=dict)
+
+
+def compare_refs(
+    *,
+    base: Checkout,
+    head: Checkout,
+    settings: RefsSettings,
+    python: str,
+    base_env: Mapping[str, str],
+    cache_dir: Path,
+    progress: Callable[[RefsProgress], None] | None = None,
+) -> RefsOutcome:
+    """Measure ``base`` and ``head`` interleaved and adaptively; compare them."""
+    started = time.monotonic()
+    shim = make_benchwatch_shim(cache_dir / "shim")
+    sides = {
+        "base": _prepare_side("base", base, settings, settings.base_python or python, base_env, shim),
+        "head": _prepare_side("head", head, settings, settings.head_python or python, base_env, shim),
+    }
+    rng = random.Random(settings.seed)
+    looks = settings.looks
+    look_settings = settings_for_looks(settings.compare, len(looks))
+    common = [name for name in sides["base"].names if name in set(sides["head"].names)]
+    one_sided = {label: [n for n in side.names if n not in set(common)] for label, side in sides.items()}
+    undecided = list(common)
+    verdicts: dict[str, int] = {}
+    seconds_per_benchmark_pair: list[float] = []
+    done_runs = 0
+    comparison = None
+    looks_done = 0
+    stop_reason = "schedule complete"
+    for look_index, target_runs in enumerate(looks, start=1):
+        # The budget is checked only between looks, so the data always ends at
+        # a planned look and the alpha split of the schedule stays valid.
+        if seconds_per_benchmark_pair:
+            per_pair = max(seconds_per_benchmark_pair) * len(undecided)
+            elapsed = time.monotonic() - started
+            if elapsed + per_pair * (target_runs - done_runs) > settings.max_time:
+                stop_reason = f"time budget of {settings.max_time:g} s would be passed by look {look_index}"
+                break
+        while done_runs < target_runs:
+            pair_started = time.monotonic()
+            order = ["base", "head"] if rng.random() < 0.5 else ["head", "base"]
+            for label in order:
+                side = sides[label]
+                targets = undecided + (one_sided[label] if done_runs == 0 else [])
+                relay = _relay(progress, label, look_index, len(looks), done_runs + 1, verdicts,
+                               len(undecided), started, settings.max_time)
+                _measure(side, targets, settings, with_memory=done_runs < settings.memory_runs, on_event=relay)
+            done_runs += 1
+            seconds_per_benchmark_pair.append((time.monotonic() - pair_started) / max(1, len(undecided)))
+        looks_done = look_index
+        comparison = compare(_result(sides["base"], settings, looks), _result(sides["head"], settings, looks),
+                             look_settings)
+        decided = {b.name for b in comparison.benchmarks if is_decided(b, look_settings.gating_metrics)}
+        undecided = [name for name in undecided if name not in decided]
+        verdicts = _verdict_counts(comparison)
+        if not undecided:
+            stop_reason = "every benchmark has a verdict"
+            break
+    base_result = _result(sides["base"], settings, looks)
+    head_result = _result(sides["head"], settings, looks)
+    if comparison is None:
+        comparison = compare(base_result, head_result, look_settings)
+    return RefsOutcome(base=base_result, head=head_result, comparison=comparison, looks_done=looks_done,
+                       stop_reason=stop_reason)
+
+
+def _prepare_side(label: str, checkout: Checkout, settings: RefsSettings, python: str,
+                  base_env: Mapping[str, str], shim: Path) -> _Side:
+    for suite in settings.suites:
+        if not (checkout.path / suite).exists():
+            raise InputError(f"{checkout.label} ({checkout.commit[:12]})", f"has no suite at {suite}")
+    args = list(settings.pytest_args)
+    if settings.keyword:
+        args += ["-k", settings.keyword]
+    command = WorkerCommand(python=python, cwd=checkout.path, pytest_args=tuple(args),
+                            env=worker_environment(checkout.path, base_env, shim))
+    outcome = run_pass(command=command, mode="collect", targets=list(settings.suites), timeout=settings.timeout)
+    if outcome.worker_failure:
+        raise InputError(f"{checkout.label} ({checkout.commit[:12]})", f"cannot collect benchmarks: {outcome.worker_failure}")
+    names = [event["name"] for event in outcome.collected]
+    if settings.shard is not None:
+        index, count = settings.shard
+        names = [name for name in names if shard_of(name, count) == index]
+    return _Side(label=label, checkout=checkout, command=command, names=names,
+                 groups={event["name"]: event.get("group") for event in outcome.collected})
+
+
+def _measure(side: _Side, targets: list[str], settings: RefsSettings, *, with_memory: bool,
+             on_event: Callable[[dict[str, Any]], None]) -> None:
+    if not targets:
+        return
+    timing = run_pass(command=side.command, mode="timing", targets=targets, timeout=settings.timeout,
+                      on_event=on_event)
+    memory = PassOutcome()
+    if with_memory:
+        ok = [name for name in targets if timing.results.get(name, {}).get("status") == "ok"]
+        if ok:
+            memory = run_pass(command=side.command, mode="memory", targets=ok, timeout=settings.timeout)
+    for name in targets:
+        event = timing.results.get(name)
+        if event is None or event["status"] == "skipped":
+            continue
+        side.runs.setdefault(name, []).append(run_from_events(event, memory.results.get(name)))
+
+
+def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> ResultSet:
+    benchmarks = tuple(
+        BenchmarkResult(name=name, runs=tuple(side.runs[name]), group=side.groups.get(name))
+        for name in side.names if side.runs.get(name)
+    )
+    if not benchmarks:
+        raise InputError(f"{side.checkout.label} ({side.checkout.commit[:12]})",
+                         "no benchmark produced a run (empty benchmark list)")
+    environment = collect_environment(repo=side.checkout.path)
+    environment = replace(environment, git_commit=side.checkout.commit, git_dirty=side.checkout.dirty)
+    return ResultSet(
+        benchmarks=benchmarks,
+        environment=environment,
+        source="benchwatch compare-refs",
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        settings={
+            "side": side.label,
+            "ref": side.checkout.label,
+            "suites": list(settings.suites),
+            "keyword": settings.keyword,
+            "pytest_args": list(settings.pytest_args),
+            "shard": list(settings.shard) if settings.shard else None,
+            # compare re-applies the same alpha split so re-rendering gives the same verdicts.
+            "planned_looks": len(looks),
+            "looks": list(looks),
+        },
+    )
+
+
+def _verdict_counts(comparison: Comparison) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for metric in comparison.gated():
+        counts[metric.verdict] = counts.get(metric.verdict, 0) + 1
+    return counts
+
+
+def _relay(progress: Callable[[RefsProgress], None] | None, side: str, look: int, looks: int, runs: int,
+           verdicts: Mapping[str, int], undecided: int, started: float, budget: float):
+    def relay(event: dict[str, Any]) -> None:
+        if progress is None or event.get("event") != "start":
+            return
+        elapsed = time.monotonic() - started
+        progress(RefsProgress(side=side, look=look, looks=looks, benchmark=event["name"], runs_per_side=runs,
+                              verdicts=dict(verdicts), undecided=undecided, elapsed_seconds=elapsed,
+                              remaining_seconds=max(0.0, budget - elapsed)))
+    return relay
