@@ -185,14 +185,14 @@ def _assemble(names: list[str], groups: dict[str, str | None], timing: list[Pass
                 skipped[name] = (event or {}).get("error") or "not run"
                 continue
             memory_event = memory[index].results.get(name) if index < len(memory) else None
-            runs.append(_run_from_events(event, memory_event))
+            runs.append(run_from_events(event, memory_event))
         if name in skipped and not runs:
             continue
         benchmarks.append(BenchmarkResult(name=name, runs=tuple(runs), group=groups.get(name)))
     return benchmarks, skipped
 
 
-def _run_from_events(event: dict[str, Any], memory_event: dict[str, Any] | None) -> Run:
+def run_from_events(event: dict[str, Any], memory_event: dict[str, Any] | None) -> Run:
     status = event["status"]
     error = event.get("error")
     memory = None
