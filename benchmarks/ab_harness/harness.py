@@ -1,0 +1,158 @@
+"""A/A and A/B harness: false alarms and detection on this machine, benchwatch vs the anchors.
+
+    .venv/bin/python benchmarks/ab_harness/harness.py --trials 8 --runs 5 --out results/ab
+
+For each condition and trial, base and head process runs of the workloads in
+``workloads_ab.py`` alternate (order random per pair), several runs per side,
+exactly as compare-refs runs them.  Conditions: identical code (A/A), real
+slowdowns of +5%, +20%, +50% (extra work in the head), and A/A with two CPU
+hogs running beside every head run.  The result files of each trial are saved,
+then judged by benchwatch's comparator and, on the same files, by the rules
+of pytest-benchmark, asv and pyperf (``anchor_rules.py``).
+
+A benchmark comparison counts as *flagged* when benchwatch gives a gated
+latency metric the verdict ``regression`` (which, by construction, means a
+change of at least the 10% threshold), or when an anchor's rule fires.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))  # anchor_rules lives beside this script
+
+from anchor_rules import RULES  # noqa: E402
+
+from benchwatch.compare import CompareSettings, compare  # noqa: E402
+from benchwatch.model import BenchmarkResult, ResultSet  # noqa: E402
+from benchwatch.resultfile import save_result  # noqa: E402
+from benchwatch.runner.session import run_from_events  # noqa: E402
+from benchwatch.runner.worker import WorkerCommand, run_pass  # noqa: E402
+
+CONDITIONS = {"A/A": 1.0, "+5%": 1.05, "+20%": 1.20, "+50%": 1.50, "A/A, CPU hogs beside head": 1.0}
+PYTEST_ARGS = ("--benchmark-min-rounds=100", "--benchmark-max-time=0.1", "--benchmark-warmup=on",
+               "--benchmark-warmup-iterations=5")
+WORKLOADS = "benchmarks/ab_harness/workloads_ab.py"
+
+
+def _command(factor: float) -> WorkerCommand:
+    import os
+
+    env = dict(os.environ)
+    env["BENCHWATCH_AB_FACTOR"] = repr(factor)
+    return WorkerCommand(python=sys.executable, cwd=REPO, pytest_args=PYTEST_ARGS, env=env)
+
+
+def _collect() -> list[str]:
+    outcome = run_pass(command=_command(1.0), mode="collect", targets=[WORKLOADS], timeout=120)
+    if outcome.worker_failure or not outcome.collected:
+        raise SystemExit(f"cannot collect {WORKLOADS}: {outcome.worker_failure}")
+    return [event["name"] for event in outcome.collected]
+
+
+def _start_hogs(count: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+def run_trial(names: list[str], factor: float, runs: int, hogs: int, rng: random.Random) -> tuple[ResultSet, ResultSet]:
+    sides: dict[str, dict[str, list]] = {"base": {}, "head": {}}
+    for _ in range(runs):
+        order = ["base", "head"] if rng.random() < 0.5 else ["head", "base"]
+        for side in order:
+            hog_processes = _start_hogs(hogs) if side == "head" and hogs else []
+            try:
+                outcome = run_pass(command=_command(factor if side == "head" else 1.0), mode="timing",
+                                   targets=names, timeout=300)
+            finally:
+                _stop(hog_processes)
+            for name in names:
+                event = outcome.results.get(name)
+                if event is not None:
+                    sides[side].setdefault(name, []).append(run_from_events(event, None))
+    results = []
+    for side in ("base", "head"):
+        benchmarks = tuple(BenchmarkResult(name=name, runs=tuple(runs_)) for name, runs_ in sides[side].items())
+        results.append(ResultSet(benchmarks=benchmarks, source="benchwatch ab-harness",
+                                 settings={"side": side, "factor": factor if side == "head" else 1.0}))
+    return results[0], results[1]
+
+
+def judge(base: ResultSet, head: ResultSet, settings: CompareSettings) -> dict[str, list[bool]]:
+    flags: dict[str, list[bool]] = {"benchwatch": []}
+    flags.update({rule: [] for rule in RULES})
+    comparison = compare(base, head, settings)
+    regressed = {m.benchmark for m in comparison.gated("regression") if m.metric in ("p50", "p95", "p99", "mean")}
+    heads = head.by_name()
+    for benchmark in base.benchmarks:
+        other = heads.get(benchmark.name)
+        if other is None or not benchmark.ok_runs or not other.ok_runs:
+            continue
+        flags["benchwatch"].append(benchmark.name in regressed)
+        for rule, decide in RULES.items():
+            flags[rule].append(bool(decide(benchmark, other)))
+    return flags
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=5, help="process runs per side")
+    parser.add_argument("--conditions", default=",".join(CONDITIONS), help="comma-separated subset")
+    parser.add_argument("--hogs", type=int, default=2, help="CPU hog processes in the hog condition")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "ab")
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+    names = _collect()
+    settings = CompareSettings()
+    table: dict[str, dict[str, list[bool]]] = {}
+    for condition in args.conditions.split(","):
+        factor = CONDITIONS[condition]
+        hogs = args.hogs if "hogs" in condition else 0
+        totals: dict[str, list[bool]] = {}
+        for trial in range(1, args.trials + 1):
+            started = time.monotonic()
+            base, head = run_trial(names, factor, args.runs, hogs, rng)
+            folder = args.out / condition.replace("/", "").replace(" ", "_").replace(",", "").replace("%", "pct") / f"trial-{trial}"
+            save_result(base, folder / "base.json.gz")
+            save_result(head, folder / "head.json.gz")
+            for tool, flags in judge(base, head, settings).items():
+                totals.setdefault(tool, []).extend(flags)
+            print(f"{condition} trial {trial}/{args.trials}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        table[condition] = totals
+    print(format_table(table, args.runs))
+    (args.out / "summary.json").write_text(json.dumps(
+        {condition: {tool: {"flagged": sum(flags), "comparisons": len(flags)} for tool, flags in totals.items()}
+         for condition, totals in table.items()}, indent=2))
+    return 0
+
+
+def format_table(table: dict[str, dict[str, list[bool]]], runs: int) -> str:
+    tools = ["benchwatch", *RULES]
+    lines = [f"| condition ({runs} runs per side) | " + " | ".join(tools) + " |",
+             "|---|" + "---|" * len(tools)]
+    for condition, totals in table.items():
+        cells = []
+        for tool in tools:
+            flags = totals.get(tool, [])
+            cells.append(f"{sum(flags)}/{len(flags)} ({100 * sum(flags) / max(1, len(flags)):.1f}%)")
+        lines.append(f"| {condition} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
