@@ -57,6 +57,8 @@ from benchwatch.model import (
 )
 from benchwatch.stats.bootstrap import hierarchical_bootstrap
 from benchwatch.stats.diagnostics import (
+    PREEMPTED_RUN_FRACTION,
+    drop_preempted_runs,
     SideDiagnostics,
     diagnose_side,
     environment_summary,
@@ -357,6 +359,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
 
     # 1. classify benchmarks; collect ok runs of compared ones for the run table
     all_runs: list[Run] = []
+    excluded: dict[str, list[int]] = {"base": [], "head": []}
     work: dict[str, tuple[_Side, _Side]] = {}
     shells: dict[str, BenchmarkComparison] = {}
     for name in names:
@@ -369,6 +372,9 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         sides = []
         for label, benchmark in (("base", base_map[name]), ("head", head_map[name])):
             ok = benchmark.ok_runs
+            ok, dropped = drop_preempted_runs(ok)
+            if dropped:
+                excluded[label].append(dropped)
             if benchmark.failed_runs and ok:
                 warnings.append(f"{name}: {len(benchmark.failed_runs)} of {len(benchmark.runs)} {label} runs failed")
             rows = np.arange(len(all_runs), len(all_runs) + len(ok))
@@ -456,6 +462,12 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
                                 base_diagnostics=diagnostics[name][0], head_diagnostics=diagnostics[name][1],
                                 notes=notes)  # fmt: skip
         )
+    for label, counts in excluded.items():
+        if counts:
+            warnings.append(
+                f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded: they waited for a CPU "
+                f"more than {PREEMPTED_RUN_FRACTION:.0%} of their time (machine contention, not the code)"
+            )
     for position, label in enumerate(("base", "head")):
         single = sum(1 for sides in work.values() if len(sides[position].runs) < 2)
         warnings.extend(noise_warnings(label, [pair[position] for pair in diagnostics.values()], list(diagnostics)))

@@ -215,3 +215,21 @@ def test_diagnostics_flag_preemption_load_and_spread():
     assert "load average" in diagnose_side(loaded, np.ones(3), np.ones(3), cpu_count=2).reasons[0]
     spread = diagnose_side(calm, np.array([1.0, 1.6, 0.7]), np.ones(3), cpu_count=2)
     assert spread.disturbed and "CV" in spread.reasons[0]
+
+
+def test_preempted_runs_are_dropped_but_two_always_remain():
+    from benchwatch.model import Run
+    from benchwatch.stats.diagnostics import drop_preempted_runs
+
+    def run(wait):
+        return Run(samples=[1.0], wall_seconds=1.0, runqueue_wait_seconds=wait)
+
+    runs = [run(0.01), run(0.5), run(0.02), run(0.3), run(0.0)]
+    kept, dropped = drop_preempted_runs(runs)
+    assert dropped == 2 and [r.runqueue_wait_seconds for r in kept] == [0.01, 0.02, 0.0]
+    busy = [run(0.9), run(0.4), run(0.6)]
+    kept, dropped = drop_preempted_runs(busy)
+    assert dropped == 1 and sorted(r.runqueue_wait_seconds for r in kept) == [0.4, 0.6]
+    # Without the run-queue measure (imported data), nothing is dropped.
+    plain = [Run(samples=[1.0], wall_seconds=1.0, cpu_seconds=0.1) for _ in range(3)]
+    assert drop_preempted_runs(plain) == (tuple(plain), 0)

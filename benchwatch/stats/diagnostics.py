@@ -91,6 +91,34 @@ def preemption_fraction(run: Run) -> float:
     return math.nan
 
 
+# A run whose measuring thread waited for a CPU this share of its wall time
+# was measured on a contended machine: its timings describe the neighbours.
+# Only the direct run-queue measure is used (CPU/wall is also low for code
+# that waits on I/O), and the rule never looks at the timings themselves, so
+# dropping such runs cannot bias a comparison towards any verdict.
+PREEMPTED_RUN_FRACTION = 0.20
+MIN_RUNS_AFTER_EXCLUSION = 2
+
+
+def drop_preempted_runs(runs: Sequence[Run]) -> tuple[tuple[Run, ...], int]:
+    """``runs`` without the clearly preempted ones, keeping at least two; and how many were dropped.
+
+    When fewer than two calm runs remain, the most preempted runs are kept
+    back in (least preempted first) and the side-level disturbance rule
+    decides what the comparison may claim.
+    """
+    def waited(run: Run) -> float:
+        if run.runqueue_wait_seconds is None or not (run.wall_seconds or 0) > 0:
+            return 0.0
+        return run.runqueue_wait_seconds / run.wall_seconds
+
+    calm = [run for run in runs if waited(run) <= PREEMPTED_RUN_FRACTION]
+    if len(calm) < MIN_RUNS_AFTER_EXCLUSION:
+        ranked = sorted(runs, key=waited)
+        calm = [run for run in runs if run in ranked[:MIN_RUNS_AFTER_EXCLUSION]]
+    return tuple(calm), len(runs) - len(calm)
+
+
 def diagnose_side(
     runs: Sequence[Run],
     medians: np.ndarray,
