@@ -17,15 +17,17 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+from urllib.parse import quote
 
 from benchwatch.compare import CompareSettings, compare
 from benchwatch.refs.sequential import settings_for_results
 from benchwatch.config import compare_settings
 from benchwatch.config import load_config as project_config
 from benchwatch.errors import InputError, UsageError
+from benchwatch.model import ResultSet
 
-FORMATS = ("terminal", "json", "markdown")
+FORMATS = ("terminal", "json", "markdown", "pr-comment", "html")
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -45,6 +47,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     parser.add_argument("--seed", type=int, default=None, help="seed of the bootstrap cross-check")
     parser.add_argument("--bootstrap", type=int, default=None, metavar="N", help="add an N-resample hierarchical bootstrap CI (display only)")
+    parser.add_argument("--report-url", metavar="URL", help="pr-comment: link to the full HTML report (e.g. the artifact URL)")
+    parser.add_argument("--base-label", metavar="TEXT", help="pr-comment: name of the base side (default: its git branch, else 'base')")
+    parser.add_argument("--head-label", metavar="TEXT", help="pr-comment: name of the head side (default: its git branch, else 'head')")
+    parser.add_argument("--max-chars", type=int, default=None, metavar="N", help="pr-comment: size cap in characters (default 65408: GitHub's 65536 less room for the sticky-comment marker)")
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.benchwatch] from this file (default: ./pyproject.toml)")
     parser.set_defaults(handler=handle)
     return parser
@@ -88,7 +94,40 @@ def _side_files(positional: str | None, option: list[str], label: str) -> list[P
     return [Path(f) for f in files]
 
 
-def render(comparison: Any, report_format: str, *, color: bool) -> str:
+def render(
+    comparison: Any,
+    report_format: str,
+    *,
+    color: bool,
+    base: ResultSet | None = None,
+    head: ResultSet | None = None,
+    base_label: str | None = None,
+    head_label: str | None = None,
+    report_url: str | None = None,
+    max_chars: int | None = None,
+    flamegraphs: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
+    """The comparison in ``report_format``; ``html`` and ``pr-comment`` need the ``base``/``head`` result sets."""
+    if report_format in ("html", "pr-comment") and (base is None or head is None):
+        raise UsageError(f"--format {report_format} needs the base and head results")
+    if report_format == "pr-comment":
+        from benchwatch.render.pr_comment import CLI_MAX_CHARS, render_pr_comment
+
+        assert base is not None and head is not None
+        return render_pr_comment(
+            comparison,
+            base_label=base_label or base.environment.git_branch or "base",
+            head_label=head_label or head.environment.git_branch or "head",
+            base_commit=base.environment.git_commit or "unknown",
+            head_commit=head.environment.git_commit or "unknown",
+            report_url=report_url,
+            max_chars=CLI_MAX_CHARS if max_chars is None else max_chars,
+        )
+    if report_format == "html":
+        from benchwatch.render.html_report import render_html_report
+
+        assert base is not None and head is not None
+        return render_html_report(comparison, base, head, flamegraphs=flamegraphs)
     if report_format == "json":
         from benchwatch.render.json_report import render_json
 
@@ -113,7 +152,18 @@ def handle(args: argparse.Namespace) -> int:
     head = import_files(head_files)
     comparison = compare(base, head, settings_for_results(settings, base, head))
     color = not args.no_color and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    report = render(comparison, args.format, color=color)
+    flamegraphs = None
+    if args.format == "html" and args.output:
+        from benchwatch.render.html_report import write_flamegraphs
+
+        # memray flamegraphs of memory regressions, as sibling files the report links to
+        output = Path(args.output)
+        folder = output.parent / f"{output.stem}-flamegraphs"
+        flamegraphs = write_flamegraphs(comparison, base, head, folder, href_prefix=f"{quote(folder.name)}/")
+    report = render(
+        comparison, args.format, color=color, base=base, head=head, base_label=args.base_label,
+        head_label=args.head_label, report_url=args.report_url, max_chars=args.max_chars, flamegraphs=flamegraphs,
+    )  # fmt: skip
     if args.output:
         write_atomically(Path(args.output), report.encode("utf-8"))
     else:

@@ -7,6 +7,8 @@ HTML, mention users or form links.
 
 from __future__ import annotations
 
+import re
+
 from benchwatch.compare import Comparison
 from benchwatch.render import format_change, format_interval, format_value, row_order, ungated_reasons
 
@@ -32,19 +34,40 @@ _VERDICT_MARK = {"regression": "🔴 regression", "improvement": "🟢 improveme
                  "unchanged": "unchanged"}  # fmt: skip
 
 
-def escape_markdown(text: str) -> str:
-    """Escape ``text`` for a Markdown table cell.
+_LINE_BREAKS = frozenset("\r\n\t\v\f\x85\u2028\u2029")
+_ZWSP = "\u200b"
+# GitHub turns bare "http://", "https://" and "www." into links (GFM extended
+# autolinks); a zero-width space after the scheme or "www" defeats that.
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|www)(?=[:.])")
+
+
+def escape_markdown(text: str, *, keep_intraword_underscores: bool = False) -> str:
+    """Escape ``text`` for a Markdown table cell or inline text.
 
     HTML-significant characters become entities; table, code, link and
     emphasis characters get a backslash; ``@`` is followed by a zero-width
-    joiner so ``@octocat`` does not notify anyone; newlines become spaces.
+    joiner so ``@octocat`` does not notify anyone; a zero-width space breaks
+    bare URLs (``http://``, ``www.``) so GitHub does not autolink them;
+    newlines and other control characters become spaces.
+
+    ``keep_intraword_underscores`` leaves an ``_`` between two letters or
+    digits unescaped: such an underscore can neither open nor close emphasis
+    (CommonMark flanking rules), and not doubling it keeps long
+    ``test_some_thing`` names short where space is counted (PR comments).
     """
+    text = _AUTOLINK.sub(lambda match: match.group(1) + _ZWSP, str(text))
     out = []
-    for ch in str(text):
-        if ch in "\r\n\t":
+    last = len(text) - 1
+    for index, ch in enumerate(text):
+        if ch in _LINE_BREAKS or (ch < " " or ch == "\x7f"):
             out.append(" ")
         elif ch == "@":
             out.append("@" + _ZWJ)
+        elif (
+            ch == "_" and keep_intraword_underscores and 0 < index < last
+            and text[index - 1].isalnum() and text[index + 1].isalnum()
+        ):  # fmt: skip
+            out.append(ch)
         else:
             out.append(_ESCAPES.get(ch, ch))
     return "".join(out)
