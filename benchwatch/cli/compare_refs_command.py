@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from benchwatch.adapters.registry import load_any
-from benchwatch.cli.compare_command import render
+from benchwatch.cli.compare_command import FORMATS, render
 from benchwatch.cli.progress import format_duration
 from benchwatch.config import compare_settings, load_config
 from benchwatch.errors import InputError, UsageError
@@ -20,9 +20,6 @@ from benchwatch.refs.worktrees import (
     checkout, default_base_ref, is_dirty, merge_base, repository_root, resolve_commit, working_tree,
 )
 from benchwatch.resultfile import save_result, write_atomically
-
-FORMATS = ("terminal", "json", "markdown")
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -139,7 +136,8 @@ def handle(args: argparse.Namespace) -> int:
     save_result(outcome.base, output / "base.json.gz")
     save_result(outcome.head, output / "head.json.gz")
     write_atomically(output / "comparison.json", render(outcome.comparison, "json", color=False).encode("utf-8"))
-    report = render(outcome.comparison, args.format, color=args.format == "terminal" and sys.stdout.isatty())
+    report = render(outcome.comparison, args.format, color=args.format == "terminal" and sys.stdout.isatty(),
+                    base=outcome.base, head=outcome.head, base_label=base.label, head_label=head.label)
     sys.stdout.write(report)
     print(f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "
           f"Results: {output}/base.json.gz {output}/head.json.gz (re-render with `benchwatch compare`).",
