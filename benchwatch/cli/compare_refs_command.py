@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--venv-per-ref", action="store_true", help="install each ref into its own virtual environment")
     parser.add_argument("--cache-dir", type=Path, help="worktrees and environments (default .benchwatch-cache)")
     parser.add_argument("--output-dir", type=Path, default=Path("results/compare-refs"),
-                        help="where base.json.gz, head.json.gz and the report go")
+                        help="where base.json.gz, head.json.gz, comparison.json, comment.md and report.html go")
     parser.add_argument("--format", choices=FORMATS, default="terminal")
     parser.add_argument("--threshold", type=float)
     parser.add_argument("--fail-on-inconclusive", action="store_true")
@@ -135,9 +135,11 @@ def handle(args: argparse.Namespace) -> int:
     output = args.output_dir
     save_result(outcome.base, output / "base.json.gz")
     save_result(outcome.head, output / "head.json.gz")
-    write_atomically(output / "comparison.json", render(outcome.comparison, "json", color=False).encode("utf-8"))
+    sides = {"base": outcome.base, "head": outcome.head, "base_label": base.label, "head_label": head.label}
+    for name, fmt in (("comparison.json", "json"), ("comment.md", "pr-comment"), ("report.html", "html")):
+        write_atomically(output / name, render(outcome.comparison, fmt, color=False, **sides).encode("utf-8"))
     report = render(outcome.comparison, args.format, color=args.format == "terminal" and sys.stdout.isatty(),
-                    base=outcome.base, head=outcome.head, base_label=base.label, head_label=head.label)
+                    **sides)
     sys.stdout.write(report)
     print(f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "
           f"Results: {output}/base.json.gz {output}/head.json.gz (re-render with `benchwatch compare`).",
