@@ -211,39 +211,9 @@ def run_action(
 # -- the environment ---------------------------------------------------------------------------
 
 def _search_path(directory: Path) -> str:
-    """PATH for the steps: this venv's bin (python, benchwatch) first, as setup-python + pip would.
-
-    Until ``benchwatch compare --format pr-comment`` lands (another change), a ``benchwatch``
-    wrapper in ``directory``, ahead of the venv, renders it as ``markdown`` and drops its
-    ``--report-url/--base-label/--head-label``.
-    """
-    from benchwatch.cli import compare_command
-
-    python = Path(sys.executable)
-    venv_bin = str(python.parent)
-    path = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
-    if "pr-comment" not in compare_command.FORMATS:
-        directory.mkdir(parents=True, exist_ok=True)
-        wrapper = directory / "benchwatch"
-        wrapper.write_text(textwrap.dedent(f"""\
-            #!{python}
-            import sys
-            from benchwatch.cli import main
-            args = sys.argv[1:]
-            if args[:1] == ["compare"] and "pr-comment" in args:
-                out = []
-                items = iter(args)
-                for item in items:
-                    if item in ("--report-url", "--base-label", "--head-label"):
-                        next(items)
-                    else:
-                        out.append("markdown" if item == "pr-comment" else item)
-                args = out
-            sys.exit(main(args))
-            """))
-        wrapper.chmod(0o755)
-        path = f"{directory}{os.pathsep}{path}"
-    return path
+    """PATH for the steps: this venv's bin (python, benchwatch) first, as setup-python + pip would."""
+    venv_bin = str(Path(sys.executable).parent)
+    return f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def runner_env(work: Path, *, api_url: str, event_name: str, event: dict[str, Any], sha: str) -> dict[str, str]:
