@@ -21,6 +21,9 @@ COMMAND_MODULES = (
     "benchwatch.cli.compare_command",
     "benchwatch.cli.compare_refs_command",
     "benchwatch.cli.github_command",
+    "benchwatch.cli.record_command",
+    "benchwatch.cli.trend_command",
+    "benchwatch.cli.history_command",
 )
 
 

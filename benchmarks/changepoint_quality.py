@@ -1,0 +1,232 @@
+"""Change point quality: benchwatch's detector side by side with Apache Otava.
+
+    .venv/bin/python benchmarks/changepoint_quality.py                     # ours only
+    .venv/bin/python benchmarks/changepoint_quality.py --otava-python /tmp/otava-venv/bin/python
+
+Otava is not a dependency: when ``--otava-python`` names an interpreter that
+can ``import otava``, the same series are sent to
+``otava.analysis.compute_change_points`` in a subprocess (JSON over stdin).
+
+Data sets:
+
+* ``tigerbeetle`` -- the series from Otava's own tests
+  (``tests/fixtures/changepoints/tigerbeetle.json``), ground truth = the
+  change points annotated in that test's docstring;
+* ``steps`` -- synthetic: 200 series of 300 commits, 0-4 steps of 5-30%
+  (random sign, >= 20 commits apart), multiplicative Gaussian noise of 1-4%;
+* ``steps+outliers`` -- the same with 2% of points multiplied by 1.3-2.0
+  (a noisy neighbour on a CI machine);
+* ``noise`` -- 200 series of 300 commits without any change: every
+  detection is a false alarm.
+
+Scores: a detection within +-5 commits of a true change point is a hit (each
+true point matched at most once); precision, recall and F1 are pooled over
+all series of a data set.  Prints a Markdown table (as in docs/changepoints.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchwatch.history.changepoints import detect_change_points  # noqa: E402
+
+FIXTURE = REPO / "tests" / "fixtures" / "changepoints" / "tigerbeetle.json"
+MARGIN = 5
+
+OTAVA_SCRIPT = r"""
+import json, sys, time
+from otava.analysis import compute_change_points
+job = json.load(sys.stdin)
+out = []
+started = time.perf_counter()
+for values in job["series"]:
+    points, _ = compute_change_points(list(values), window_len=job["window"], max_pvalue=job["max_pvalue"],
+                                      min_magnitude=job["min_magnitude"])
+    out.append([int(p.index) for p in points])
+json.dump({"indices": out, "seconds": time.perf_counter() - started}, sys.stdout)
+"""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    series: list[np.ndarray]
+    truth: list[list[int]]
+
+
+@dataclass(frozen=True)
+class Score:
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r and p == p and r == r else float("nan")
+
+
+def match(found: list[int], truth: list[int], margin: int = MARGIN) -> Score:
+    """Greedy one-to-one matching, closest pairs first."""
+    pairs = sorted((abs(f - t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth) if abs(f - t) <= margin)
+    used_f, used_t = set(), set()
+    for _, i, j in pairs:
+        if i not in used_f and j not in used_t:
+            used_f.add(i)
+            used_t.add(j)
+    return Score(tp=len(used_t), fp=len(found) - len(used_f), fn=len(truth) - len(used_t))
+
+
+def pooled(found: list[list[int]], truth: list[list[int]]) -> Score:
+    scores = [match(f, t) for f, t in zip(found, truth)]
+    return Score(tp=sum(s.tp for s in scores), fp=sum(s.fp for s in scores), fn=sum(s.fn for s in scores))
+
+
+def tigerbeetle() -> Dataset:
+    document = json.loads(FIXTURE.read_text("utf-8"))
+    return Dataset("tigerbeetle", [np.asarray(document["values"], dtype=float)], [document["annotated_change_points"]])
+
+
+def synthetic(name: str, *, count: int = 200, length: int = 300, seed: int = 2024, outliers: float = 0.0,
+              steps: bool = True) -> Dataset:
+    rng = np.random.default_rng(seed)
+    series, truth = [], []
+    for _ in range(count):
+        level = np.zeros(length)
+        points: list[int] = []
+        for _ in range(int(rng.integers(0, 5)) if steps else 0):
+            at = int(rng.integers(20, length - 20))
+            if all(abs(at - p) >= 20 for p in points):
+                points.append(at)
+                level[at:] += np.log1p(rng.choice([-1, 1]) * rng.uniform(0.05, 0.30))
+        sigma = rng.uniform(0.01, 0.04)
+        values = 1e-3 * np.exp(level + rng.normal(0.0, sigma, size=length))
+        if outliers:
+            hit = rng.random(length) < outliers
+            values[hit] *= rng.uniform(1.3, 2.0, size=int(hit.sum()))
+        series.append(values)
+        truth.append(sorted(points))
+    return Dataset(name, series, truth)
+
+
+# Our detector's variants: its defaults, and Otava's rules (no blip rule, no selection correction).
+OURS = {
+    "benchwatch default (log)": {"log": True},
+    "benchwatch, Otava rules (log)": {"log": True, "min_segment": 1, "correct_for_selection": False},
+    "benchwatch, Otava rules (raw)": {"log": False, "min_segment": 1, "correct_for_selection": False},
+}
+
+
+def run_ours(dataset: Dataset, *, window: int, max_pvalue: float, min_magnitude: float, variant: dict) -> tuple[list[list[int]], float]:
+    started = time.perf_counter()
+    found = [
+        [
+            p.index
+            for p in detect_change_points(
+                values, window=window, max_pvalue=max_pvalue, min_magnitude=min_magnitude, **variant
+            )
+        ]
+        for values in dataset.series
+    ]
+    return found, time.perf_counter() - started
+
+
+def run_otava(python: str, dataset: Dataset, *, window: int, max_pvalue: float, min_magnitude: float,
+              log: bool) -> tuple[list[list[int]], float]:
+    series = [(np.log(values) if log else values).tolist() for values in dataset.series]
+    job = json.dumps({"series": series, "window": window, "max_pvalue": max_pvalue, "min_magnitude": min_magnitude})
+    completed = subprocess.run([python, "-c", OTAVA_SCRIPT], input=job, capture_output=True, text=True, check=True)
+    answer = json.loads(completed.stdout)
+    return answer["indices"], answer["seconds"]
+
+
+def otava_available(python: str | None) -> bool:
+    if not python:
+        return False
+    try:
+        subprocess.run([python, "-c", "import otava.analysis"], check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--otava-python", default=None, help="a Python that can import otava (apache-otava 0.8)")
+    parser.add_argument("--count", type=int, default=200, help="synthetic series per data set")
+    args = parser.parse_args(argv)
+    with_otava = otava_available(args.otava_python)
+    if args.otava_python and not with_otava:
+        print(f"note: {args.otava_python} cannot import otava; ours only", file=sys.stderr)
+
+    datasets = [
+        tigerbeetle(),
+        synthetic("steps", count=args.count),
+        synthetic("steps+outliers", count=args.count, seed=2025, outliers=0.02),
+        synthetic("noise", count=args.count, seed=2026, steps=False),
+    ]
+    configs = [
+        {"window": 30, "max_pvalue": 0.001, "min_magnitude": 0.0},
+        {"window": 50, "max_pvalue": 0.001, "min_magnitude": 0.0},
+        {"window": 50, "max_pvalue": 0.001, "min_magnitude": 0.02},
+    ]
+    print(f"margin +-{MARGIN} commits; P/R/F1 pooled over the series of each data set; FP = false alarms\n")
+    print("| data set | series | true CPs | window | p | min mag | detector | precision | recall | F1 | FP | ms/series |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for dataset in datasets:
+        true_total = sum(len(t) for t in dataset.truth)
+        for config in configs:
+            runs = [(label, variant) for label, variant in OURS.items()]
+            if with_otava:
+                runs += [("otava 0.8 (raw)", False), ("otava 0.8 (log input)", True)]
+            for label, variant in runs:
+                if isinstance(variant, bool):
+                    if variant and config["min_magnitude"]:
+                        continue  # otava's magnitude is relative to the mean: meaningless on logs
+                    found, seconds = run_otava(args.otava_python, dataset, log=variant, **config)
+                else:
+                    found, seconds = run_ours(dataset, variant=variant, **config)
+                score = pooled(found, dataset.truth)
+                print(
+                    f"| {dataset.name} | {len(dataset.series)} | {true_total} | {config['window']} | {config['max_pvalue']} "
+                    f"| {config['min_magnitude']:.0%} | {label} | {_fmt(score.precision)} | {_fmt(score.recall)} "
+                    f"| {_fmt(score.f1)} | {score.fp} | {1000 * seconds / len(dataset.series):.1f} |"
+                )
+        if dataset.name == "tigerbeetle":
+            for label, variant in OURS.items():
+                found, _ = run_ours(dataset, window=30, max_pvalue=0.001, min_magnitude=0.0, variant=variant)
+                print(f"<!-- tigerbeetle, {label}, window 30: {found[0]} -->")
+            if with_otava:
+                found, _ = run_otava(args.otava_python, dataset, window=30, max_pvalue=0.001, min_magnitude=0.0, log=False)
+                print(f"<!-- tigerbeetle, otava raw, window 30: {found[0]} -->")
+            print()
+            print("| data set | series | true CPs | window | p | min mag | detector | precision | recall | F1 | FP | ms/series |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    return 0
+
+
+def _fmt(value: float) -> str:
+    return "–" if value != value else f"{value:.2f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""``benchwatch record``: append a run of main (or a release tag) to a history directory.
+
+    benchwatch record results/main.json.gz --history history/ [--tag v1.4]
+
+Commit, branch and date default to the result's environment (``git_commit``,
+``git_branch``, collection date); ``--parent`` has no default (the result
+does not know it).  Raw samples are left out unless ``--keep-samples``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from benchwatch.adapters import registry
+from benchwatch.errors import EXIT_OK
+from benchwatch.history import store
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("record", help="append a result to a history directory", description=__doc__.splitlines()[0])
+    parser.add_argument("result", type=Path, metavar="RESULT", help="result file (benchwatch or any importable format)")
+    parser.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory (created if missing)")
+    parser.add_argument("--commit", metavar="SHA", help="commit measured (default: the result's git_commit)")
+    parser.add_argument("--parent", metavar="SHA", help="its parent commit")
+    parser.add_argument("--date", metavar="ISO", help="commit date, ISO 8601 (default: when the result was collected)")
+    parser.add_argument("--tag", action="append", default=[], metavar="TAG", help="release tag of this commit (repeatable)")
+    parser.add_argument("--branch", metavar="NAME", help="branch (default: the result's git_branch)")
+    parser.add_argument("--message", metavar="TEXT", help="commit subject, shown on hover in the trend report")
+    parser.add_argument("--keep-samples", action="store_true", help="store raw samples too (much larger records)")
+    parser.add_argument("--replace", action="store_true", help="replace the record of a commit already in the history")
+    parser.add_argument("--no-compress", action="store_true", help="write the record as plain .json instead of .json.gz")
+    parser.set_defaults(handler=handle)
+    return parser
+
+
+def handle(args: argparse.Namespace) -> int:
+    result = registry.load_any(args.result)
+    record = store.append_record(
+        args.history,
+        result,
+        commit=args.commit,
+        parent=args.parent,
+        date=args.date,
+        tags=args.tag,
+        branch=args.branch,
+        keep_samples=args.keep_samples,
+        message=args.message,
+        replace=args.replace,
+        compress=not args.no_compress,
+    )
+    tags = f" [{', '.join(record.tags)}]" if record.tags else ""
+    print(f"recorded {record.short_commit}{tags} ({len(record.benchmarks)} benchmarks) in {args.history / record.file}")
+    return EXIT_OK

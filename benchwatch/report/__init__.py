@@ -1,0 +1,1 @@
+"""Reports over a history (the HTML trend report)."""

@@ -1,0 +1,278 @@
+"""The history store, its importers and the record/history commands."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from benchwatch import cli
+from benchwatch.errors import InputError, UsageError
+from benchwatch.history import importers, store
+from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
+from benchwatch.resultfile import save_result
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+PYPERF_DIR = DATA / "pyperf"
+ASV_RESULTS = Path(__file__).parent / "fixtures" / "ecosystems" / "asv-results"
+PRESENT_COMMANDS = tuple(name for name in cli.COMMAND_MODULES if importlib.util.find_spec(name) is not None)
+
+
+def _result(scale: float = 1.0, runs: int = 5, commit: str | None = "c" * 40, seed: int = 0) -> ResultSet:
+    rng = np.random.default_rng(seed)
+    benchmarks = tuple(
+        BenchmarkResult(
+            name=name,
+            runs=tuple(
+                Run(
+                    samples=scale * base * rng.lognormal(0.0, 0.05, size=50),
+                    memory=MemoryProfile(peak_bytes=1000 + 10 * i, allocations=7),
+                )
+                for i in range(runs)
+            ),
+        )
+        for name, base in (("test_a", 1e-3), ("test_b", 2e-2))
+    )
+    environment = Environment(
+        git_commit=commit, git_branch="main", collected_at="2024-05-01T12:00:00+02:00", cpu_count=2, hostname="ci"
+    )
+    return ResultSet(benchmarks=benchmarks, environment=environment)
+
+
+@pytest.fixture
+def main(monkeypatch):
+    monkeypatch.setattr(cli, "COMMAND_MODULES", PRESENT_COMMANDS)
+    return cli.main
+
+
+# -- summaries ----------------------------------------------------------------------
+
+
+def test_record_summarises_each_metric_with_median_and_log_t_interval(tmp_path):
+    result = _result()
+    record = store.append_record(tmp_path, result)
+    benchmark = result.by_name()["test_a"]
+    per_run = np.array([run.statistic("p95") for run in benchmark.runs])
+    value, low, high, n_runs = record.benchmarks["test_a"]["metrics"]["p95"]
+    assert value == pytest.approx(float(np.median(per_run)), rel=1e-5)
+    logs = np.log(per_run)
+    half = scipy_stats.t.ppf(0.975, 4) * logs.std(ddof=1) / math.sqrt(5)
+    assert low == pytest.approx(math.exp(logs.mean() - half), rel=1e-5)
+    assert high == pytest.approx(math.exp(logs.mean() + half), rel=1e-5)
+    assert n_runs == 5
+    assert set(record.benchmarks["test_a"]["metrics"]) == {"p50", "p95", "p99", "mean", "peak_memory", "allocations"}
+    # allocations are identical in every run: a zero-width interval, not a failure
+    assert record.benchmarks["test_a"]["metrics"]["allocations"] == [7.0, 7.0, 7.0, 5]
+
+
+def test_single_run_has_no_interval_and_samples_are_optional(tmp_path):
+    record = store.append_record(tmp_path / "h1", _result(runs=1))
+    assert record.benchmarks["test_a"]["metrics"]["p50"][1:] == [None, None, 1]
+    assert "samples" not in record.benchmarks["test_a"]
+    kept = store.append_record(tmp_path / "h2", _result(runs=2), keep_samples=True)
+    assert len(kept.benchmarks["test_a"]["samples"]) == 2
+    assert len(kept.benchmarks["test_a"]["samples"][0]) == 50
+
+
+def test_layout_defaults_from_environment_and_atomic_files(tmp_path):
+    record = store.append_record(tmp_path, _result(), tags=["v1.0"], parent="p" * 40)
+    assert record.commit == "c" * 40 and record.branch == "main"
+    assert record.date == "2024-05-01T10:00:00Z"  # converted to UTC
+    assert record.file == "20240501T100000Z-cccccccccccc.json.gz"
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["20240501T100000Z-cccccccccccc.json.gz", "index.json"]  # no temporary files left
+    document = json.loads(gzip.decompress((tmp_path / record.file).read_bytes()))
+    assert document["schema_version"] == store.SCHEMA_VERSION
+    assert document["environment"]["hostname"] == "ci"
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index["schema_version"] == store.SCHEMA_VERSION
+    assert index["records"][0]["tags"] == ["v1.0"] and index["records"][0]["parent"] == "p" * 40
+
+
+def test_commit_is_required_and_duplicates_need_replace(tmp_path):
+    with pytest.raises(UsageError, match="no commit"):
+        store.append_record(tmp_path, _result(commit=None))
+    store.append_record(tmp_path, _result())
+    with pytest.raises(UsageError, match="already in the history"):
+        store.append_record(tmp_path, _result())
+    store.append_record(tmp_path, _result(scale=2.0), replace=True, date="2024-06-01T00:00:00Z")
+    history = store.load_history(tmp_path)
+    assert len(history.records) == 1 and history.records[0].date == "2024-06-01T00:00:00Z"
+    assert len(list(tmp_path.glob("*.json.gz"))) == 1  # the replaced record's file is gone
+
+
+def test_load_history_orders_by_date_and_series_returns_arrays(tmp_path):
+    for day, scale in ((3, 1.2), (1, 1.0), (2, 1.1)):
+        store.append_record(tmp_path, _result(scale=scale, seed=day), commit=f"{day:040x}", date=f"2024-05-0{day}T00:00:00Z")
+    history = store.load_history(tmp_path)
+    assert [r.commit for r in history.records] == [f"{d:040x}" for d in (1, 2, 3)]
+    s = store.series(history, "test_a", "p50")
+    assert len(s) == 3 and s.values.dtype == np.float64
+    assert np.all(np.diff(s.values) > 0)
+    assert np.all(s.low < s.values) and np.all(s.values < s.high)
+    assert list(s.n_runs) == [5, 5, 5]
+    assert len(store.series(history, "missing", "p50")) == 0
+    values, low, high = store.metric_table(history, "p50", ["test_b", "test_a", "missing"])
+    assert values.shape == (3, 3) and np.isnan(values[:, 2]).all()
+    np.testing.assert_allclose(values[:, 1], s.values)
+
+
+@pytest.mark.parametrize("target", ["index", "record"])
+def test_unknown_schema_version_is_one_line_input_error(tmp_path, target):
+    record = store.append_record(tmp_path, _result())
+    if target == "index":
+        path = tmp_path / "index.json"
+        document = json.loads(path.read_text())
+        document["schema_version"] = 99
+        path.write_text(json.dumps(document))
+    else:
+        path = tmp_path / record.file
+        document = json.loads(gzip.decompress(path.read_bytes()))
+        document["schema_version"] = 99
+        path.write_bytes(gzip.compress(json.dumps(document).encode()))
+    with pytest.raises(InputError, match="unknown history schema_version 99") as caught:
+        store.load_history(tmp_path)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_history_and_corrupt_record_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        store.load_history(tmp_path / "nope")
+    tmp_path.joinpath("empty").mkdir()
+    with pytest.raises(InputError, match="no index.json"):
+        store.load_history(tmp_path / "empty")
+    record = store.append_record(tmp_path / "h", _result())
+    (tmp_path / "h" / record.file).write_bytes(b"\x1f\x8b broken")
+    with pytest.raises(InputError, match="gzip"):
+        store.load_history(tmp_path / "h")
+
+
+# -- pruning ------------------------------------------------------------------------
+
+
+def _daily_history(directory: Path, days: int = 10, per_day: int = 3) -> None:
+    entries = {"bench": {"unit": "seconds", "metrics": {"p50": [1.0, None, None, 1]}}}
+    for day in range(days):
+        for k in range(per_day):
+            store.append_summaries(
+                directory,
+                entries,
+                commit=f"{day:02d}{k:038x}",
+                date=f"2024-05-{day + 1:02d}T{8 + k:02d}:00:00Z",
+                tags=["v1.0"] if (day, k) == (0, 0) else [],
+                compress=False,
+            )
+
+
+def test_prune_keep_last_keeps_tags(tmp_path):
+    _daily_history(tmp_path)
+    result = store.prune(tmp_path, keep_last=5)
+    history = store.load_history(tmp_path)
+    assert result.kept == 6 and len(result.removed) == 24
+    assert history.records[0].tags == ("v1.0",)
+    assert len(list(tmp_path.glob("*.json"))) == 6 + 1  # records + index
+    store.prune(tmp_path, keep_last=5, keep_tags=False)
+    assert len(store.load_history(tmp_path).records) == 5
+
+
+def test_prune_thins_old_records_to_one_per_day(tmp_path):
+    _daily_history(tmp_path)
+    store.prune(tmp_path, thin_older_than_days=3, keep_last=2)
+    history = store.load_history(tmp_path)
+    dates = [r.date for r in history.records]
+    # Records before the cutoff (3 days before the newest, day 10 10:00) keep one per day -- the last
+    # one before the cutoff -- plus the tagged first record; records after it all stay.
+    old = [d for d in dates if d < "2024-05-07T10:00:00Z"]
+    assert old == (
+        ["2024-05-01T08:00:00Z", "2024-05-01T10:00:00Z"]
+        + [f"2024-05-0{d}T10:00:00Z" for d in range(2, 7)]
+        + ["2024-05-07T09:00:00Z"]
+    )
+    assert len(dates) - len(old) == 1 + 3 * 3  # day 7 10:00, days 8-10 whole
+    with pytest.raises(UsageError):
+        store.prune(tmp_path)
+
+
+# -- importers ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not PYPERF_DIR.is_dir(), reason="shared pyperf data missing")
+def test_import_pyperf_directory_uses_commit_metadata(tmp_path):
+    summary = importers.import_pyperf_directory(PYPERF_DIR, tmp_path / "h")
+    history = store.load_history(tmp_path / "h")
+    assert len(summary.added) == 3
+    assert [r.commit[:12] for r in history.records] == ["8d0f36940e72", "f501db2b93a9", "95f60010219e"]
+    assert history.records[1].date == "2019-12-16T21:50:34Z"  # commit_date, not the run date
+    assert history.records[1].parent == history.records[0].commit
+    assert history.records[2].branch == "master"
+    again = importers.import_pyperf_directory(PYPERF_DIR, tmp_path / "h")
+    assert again.added == () and len(again.skipped) == 3
+
+
+def test_import_pyperf_falls_back_to_file_name(tmp_path):
+    folder = tmp_path / "pyperf"
+    folder.mkdir()
+    for stamp, commit, scale in (("2020-01-02_10-30", "abcdef1234567", 1.0), ("2020-01-01_09-00", "1234567abcdef", 1.1)):
+        document = {
+            "version": "1.0",
+            "metadata": {"hostname": "bench"},
+            "benchmarks": [{"metadata": {"name": "spam"}, "runs": [{"values": [scale * 0.1, scale * 0.11]}]}],
+        }
+        (folder / f"{stamp}-main-{commit}.json").write_text(json.dumps(document))
+    importers.import_pyperf_directory(folder, tmp_path / "h")
+    history = store.load_history(tmp_path / "h")
+    assert [(r.commit, r.date, r.branch) for r in history.records] == [
+        ("1234567abcdef", "2020-01-01T09:00:00Z", "main"),
+        ("abcdef1234567", "2020-01-02T10:30:00Z", "main"),
+    ]
+    (folder / "bad.json").write_text("{nope")
+    with pytest.raises(InputError, match="bad.json"):
+        importers.import_pyperf_directory(folder, tmp_path / "h2")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("benchwatch.adapters.asv") is None
+    or not hasattr(importlib.import_module("benchwatch.adapters.asv"), "load_asv_results"),
+    reason="benchwatch.adapters.asv.load_asv_results not available",
+)
+def test_import_asv_directory(tmp_path):
+    summary = importers.import_asv_directory(ASV_RESULTS, tmp_path / "h", branch="main")
+    history = store.load_history(tmp_path / "h")
+    assert len(summary.added) == len(history.records) == 2
+    assert history.records[0].date <= history.records[1].date
+    assert all(r.branch == "main" for r in history.records)
+    names = history.benchmark_names()
+    assert any(name.startswith("bench_demo.") for name in names)
+
+
+# -- commands -----------------------------------------------------------------------
+
+
+def test_record_and_history_commands(tmp_path, main, capsys):
+    result_path = tmp_path / "result.json"
+    save_result(_result(), result_path)
+    history = tmp_path / "history"
+    assert main(["record", str(result_path), "--history", str(history), "--tag", "v1.4", "--commit", "f" * 40]) == 0
+    assert "recorded ffffffff [v1.4]" in capsys.readouterr().out
+    assert main(["record", str(result_path), "--history", str(history), "--date", "2024-05-02T00:00:00Z"]) == 0
+    assert main(["record", str(result_path), "--history", str(history)]) == 2  # commit c*40 already there
+    assert "already in the history" in capsys.readouterr().err
+    assert main(["history", "prune", "--history", str(history), "--keep-last", "1", "--drop-tags"]) == 0
+    assert "removed 1 records" in capsys.readouterr().out
+    assert [r.commit for r in store.load_history(history).records] == ["c" * 40]
+    assert main(["record", str(result_path), "--history", str(history), "--date", "yesterday", "--commit", "1" * 40]) == 2
+
+
+@pytest.mark.skipif(not PYPERF_DIR.is_dir(), reason="shared pyperf data missing")
+def test_history_import_pyperf_command(tmp_path, main, capsys):
+    folder = tmp_path / "in"
+    shutil.copytree(PYPERF_DIR, folder, ignore=shutil.ignore_patterns("COPYING"))
+    assert main(["history", "import-pyperf", str(folder), "--history", str(tmp_path / "h")]) == 0
+    assert "imported 3 commits" in capsys.readouterr().out
