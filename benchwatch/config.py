@@ -21,9 +21,12 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchwatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from benchwatch.compare_settings import CompareSettings
 
 RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "suites": list,
@@ -93,7 +96,7 @@ def load_config(path: Path) -> ProjectConfig:
 
 def compare_settings(config: ProjectConfig, path: Path) -> "CompareSettings":
     """The comparator's settings from the section, with errors naming ``path``."""
-    from benchwatch.compare import CompareSettings
+    from benchwatch.compare_settings import CompareSettings
 
     try:
         return CompareSettings.from_mapping(config.compare)

@@ -3,7 +3,6 @@
 Small scale (5,000 events), no timing assertions: every check is on data.
 """
 
-import math
 import os
 import subprocess
 import sys

@@ -53,7 +53,6 @@ How one result file maps onto the results model:
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path

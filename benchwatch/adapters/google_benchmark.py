@@ -115,7 +115,7 @@ def _load(probe: Probe) -> ResultSet:
 
         document = read_json_document(path)  # not JSON: its parse error is the clearest message
     if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
-        raise InputError(path, f"not Google Benchmark JSON (expected an object with 'context' and 'benchmarks')")
+        raise InputError(path, "not Google Benchmark JSON (expected an object with 'context' and 'benchmarks')")
     order: list[str] = []
     runs: dict[str, list[Run]] = {}
     aggregates: dict[str, dict[str, float]] = {}

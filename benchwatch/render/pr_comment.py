@@ -314,7 +314,7 @@ def _improvement_tiers(improvements, where: str) -> list[Callable[[int], str | N
 
     def full(budget: int) -> str | None:
         return _fit_lines([title, "", *_TABLE_HEAD], rows,
-                          lambda left: [f"", f"… and {left:,} more improved metrics in {where}"] if left else [], budget)  # fmt: skip
+                          lambda left: ["", f"… and {left:,} more improved metrics in {where}"] if left else [], budget)  # fmt: skip
 
     def count_only(budget: int) -> str:
         return f"**Improvements:** {len(improvements):,} benchmarks improved; listed in {where}."
