@@ -15,7 +15,8 @@ import pytest
 from benchwatch.cli import main
 from benchwatch.compare import compare
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
-from benchwatch.render.html_report import ecdf_points, render_html_report, script_json, write_flamegraphs
+from benchwatch.render.html_report import ecdf_points, render_html_report, write_flamegraphs
+from benchwatch.render.html_templates import script_json
 from benchwatch.resultfile import save_result
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchwatch.render.html_templates import script_json
 from benchwatch import cli
 from benchwatch.errors import UsageError
 from benchwatch.history import store
@@ -115,7 +116,7 @@ def test_untrusted_text_is_escaped_everywhere(report):
 
 
 def test_script_json_escapes_script_breakers():
-    text = str(trend.script_json({"a": NASTY, "b": "\u2029"}))
+    text = str(script_json({"a": NASTY, "b": "\u2029"}))
     for bad in ("<", ">", "&", "\u2028", "\u2029"):
         assert bad not in text
     assert json.loads(text) == {"a": NASTY, "b": "\u2029"}

@@ -39,7 +39,6 @@ embedded as JSON in ``<script type="application/json">`` with ``<``, ``>``,
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import subprocess
 import sys
@@ -49,7 +48,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import jinja2
 import markupsafe
 import numpy as np
 
@@ -58,6 +56,7 @@ from benchwatch.model import MEMORY_METRICS, BenchmarkResult, ResultSet, Run
 from benchwatch.render import METRIC_ORDER, format_change, format_interval, format_value, ungated_reasons
 from benchwatch.render.json_report import comparison_to_dict
 from benchwatch.render.pr_comment import improvement_strength, ranked_benchmarks, regression_severity
+from benchwatch.render.html_templates import script_json, template_environment
 
 DEFAULT_MAX_POINTS = 200
 #: Total ECDF points of the whole report; per side ``min(max_points, budget / (2 x benchmarks))``.
@@ -78,12 +77,6 @@ _CI_ROW = 22
 # -- escaping ------------------------------------------------------------------------
 
 
-def script_json(value: Any) -> markupsafe.Markup:
-    """JSON safe inside ``<script>``: ``<``, ``>``, ``&``, U+2028/2029 as \\u escapes (no ``</script>``, ``<!--``)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(raw, escaped)
-    return markupsafe.Markup(text)
 
 
 # -- charts ----------------------------------------------------------------------------
@@ -396,15 +389,6 @@ def _points_per_side(benchmarks: int, max_points: int, point_budget: int) -> int
     return int(max(MIN_POINTS, min(max_points, point_budget // (2 * benchmarks))))
 
 
-def _template_environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("benchwatch", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return environment
 
 
 def _asset(name: str) -> markupsafe.Markup:
@@ -463,7 +447,7 @@ def render_html_report(
         (key, _text(comparison.base_environment.get(key)), _text(comparison.head_environment.get(key)))
         for key in environment_keys
     ]
-    return _template_environment().get_template("comparison.html.j2").render(
+    return template_environment().get_template("comparison.html.j2").render(
         title=title,
         generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         verdict=comparison.verdict,

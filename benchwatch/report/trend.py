@@ -39,7 +39,6 @@ what plotly renders as its pseudo-HTML.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -49,13 +48,13 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
-import jinja2
 import markupsafe
 import numpy as np
 
 from benchwatch.errors import UsageError
 from benchwatch.history import changepoints as cp
 from benchwatch.history import store
+from benchwatch.render.html_templates import script_json, template_environment
 
 CHART_METRICS = ("p50", "p95", "p99", "peak_memory")
 TAG_METRICS = ("p50", "p95", "p99", "mean", "peak_memory", "allocations")
@@ -122,17 +121,6 @@ class TrendReport:
 # -- escaping --------------------------------------------------------------------------
 
 
-def script_json(value: Any) -> markupsafe.Markup:
-    """JSON safe to place inside ``<script>``: no ``</script>``, ``<!--``, ``&``, U+2028/9 can survive."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    text = (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-    return markupsafe.Markup(text)
 
 
 def commit_link(template: str | None, commit: str) -> str | None:
@@ -330,16 +318,6 @@ def _tag_comparisons(
 # -- building ---------------------------------------------------------------------------
 
 
-def _template_environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("benchwatch", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["pct"] = _percent
-    return environment
 
 
 def _percent(value: float | None) -> str:
@@ -461,7 +439,7 @@ def build_trend_html(
     }
     tags = _tag_comparisons(history, names, anchors, tag_threshold)
     branches = sorted({record.branch for record in records if record.branch})
-    html = _template_environment().get_template("trend.html.j2").render(
+    html = template_environment(pct=_percent).get_template("trend.html.j2").render(
         title=title,
         generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         commits=len(records),
