@@ -291,21 +291,26 @@ def check_pull_request_head(pull_request: Mapping[str, Any], *, number: int, hea
         )
 
 
-def load_event_file(path: str | Path, *, max_bytes: int = MAX_EVENT_BYTES) -> dict[str, Any]:
-    """Parse an event payload file (size-capped; a JSON object), or raise :class:`InputError`."""
+def read_capped_json(path: str | Path, *, max_bytes: int, what: str) -> Any:
+    """Parse a JSON file of at most ``max_bytes`` (untrusted input), or raise one-line :class:`InputError`."""
     try:
         with open(path, "rb") as stream:
             data = stream.read(max_bytes + 1)
     except FileNotFoundError:
-        raise InputError(path, "event payload file not found") from None
+        raise InputError(path, f"{what} file not found") from None
     except OSError as error:
-        raise InputError(path, f"cannot read event payload: {error.strerror}") from None
+        raise InputError(path, f"cannot read {what}: {error.strerror}") from None
     if len(data) > max_bytes:
-        raise InputError(path, f"event payload is larger than {max_bytes} bytes")
+        raise InputError(path, f"{what} is larger than {max_bytes} bytes")
     try:
-        payload = json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(path, f"event payload is not valid JSON: {_one_line(str(error))}") from None
+        raise InputError(path, f"{what} is not valid JSON: {_one_line(str(error))}") from None
+
+
+def load_event_file(path: str | Path, *, max_bytes: int = MAX_EVENT_BYTES) -> dict[str, Any]:
+    """Parse an event payload file (size-capped; a JSON object), or raise :class:`InputError`."""
+    payload = read_capped_json(path, max_bytes=max_bytes, what="event payload")
     if not isinstance(payload, dict):
         raise InputError(path, "event payload must be a JSON object")
     return payload

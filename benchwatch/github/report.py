@@ -7,7 +7,6 @@ plan out with a :class:`~benchwatch.github.client.GitHubClient`.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from benchwatch.github.client import (
     check_length,
     sticky_body,
 )
-from benchwatch.github.context import GitHubContext, check_pull_request_head
+from benchwatch.github.context import GitHubContext, check_pull_request_head, read_capped_json
 
 VERDICTS = ("regression", "improvement", "unchanged", "inconclusive")
 COMMENT_MODES = ("always", "on-change", "never")
@@ -168,19 +167,7 @@ def read_comparison_verdict(path: str | os.PathLike[str]) -> str:
     """
     from benchwatch.render.json_report import FORMAT, VERSION
 
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read(MAX_COMPARISON_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(path, "comparison file not found") from None
-    except OSError as error:
-        raise InputError(path, f"cannot read: {error.strerror}") from None
-    if len(data) > MAX_COMPARISON_BYTES:
-        raise InputError(path, f"comparison file is larger than {MAX_COMPARISON_BYTES} bytes")
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(path, f"not valid JSON: {' '.join(str(error).split())}") from None
+    document = read_capped_json(path, max_bytes=MAX_COMPARISON_BYTES, what="comparison file")
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise InputError(path, f"not a {FORMAT} file (write one with: benchwatch compare --format json)")
     version = document.get("version")
