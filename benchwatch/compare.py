@@ -57,6 +57,7 @@ from benchwatch.stats.bootstrap import hierarchical_bootstrap
 from benchwatch.stats.diagnostics import (
     PREEMPTED_RUN_FRACTION,
     drop_preempted_runs,
+    drop_slow_outlier_runs,
     SideDiagnostics,
     diagnose_side,
     environment_summary,
@@ -206,6 +207,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
     # 1. classify benchmarks; collect ok runs of compared ones for the run table
     all_runs: list[Run] = []
     excluded: dict[str, list[int]] = {"base": [], "head": []}
+    outliers: dict[str, list[int]] = {"base": [], "head": []}
     work: dict[str, tuple[_Side, _Side]] = {}
     shells: dict[str, BenchmarkComparison] = {}
     for name in names:
@@ -221,6 +223,9 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             ok, dropped = drop_preempted_runs(ok)
             if dropped:
                 excluded[label].append(dropped)
+            ok, slow = drop_slow_outlier_runs(ok)
+            if slow:
+                outliers[label].append(slow)
             if benchmark.failed_runs and ok:
                 warnings.append(f"{name}: {len(benchmark.failed_runs)} of {len(benchmark.runs)} {label} runs failed")
             rows = np.arange(len(all_runs), len(all_runs) + len(ok))
@@ -313,6 +318,12 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             warnings.append(
                 f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded: they waited for a CPU "
                 f"more than {PREEMPTED_RUN_FRACTION:.0%} of their time (machine contention, not the code)"
+            )
+    for label, counts in outliers.items():
+        if counts:
+            warnings.append(
+                f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded as far slower than the "
+                "other runs of their side (contention slows single processes; code changes move all runs)"
             )
     for position, label in enumerate(("base", "head")):
         single = sum(1 for sides in work.values() if len(sides[position].runs) < 2)

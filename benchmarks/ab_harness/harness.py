@@ -33,11 +33,11 @@ from anchor_rules import RULES  # noqa: E402
 
 from benchwatch.compare import CompareSettings, compare  # noqa: E402
 from benchwatch.model import BenchmarkResult, ResultSet  # noqa: E402
-from benchwatch.resultfile import save_result  # noqa: E402
+from benchwatch.resultfile import load_result, save_result  # noqa: E402
 from benchwatch.runner.session import run_from_events  # noqa: E402
 from benchwatch.runner.worker import WorkerCommand, run_pass  # noqa: E402
 
-CONDITIONS = {"A/A": 1.0, "+5%": 1.05, "+20%": 1.20, "+50%": 1.50, "A/A, CPU hogs beside head": 1.0}
+CONDITIONS = {"A/A": 1.0, "+5%": 1.05, "+20%": 1.20, "+50%": 1.50, "A/A + CPU hogs beside head": 1.0}
 PYTEST_ARGS = ("--benchmark-min-rounds=100", "--benchmark-max-time=0.1", "--benchmark-warmup=on",
                "--benchmark-warmup-iterations=5")
 WORKLOADS = "benchmarks/ab_harness/workloads_ab.py"
@@ -115,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hogs", type=int, default=2, help="CPU hog processes in the hog condition")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "ab")
+    parser.add_argument("--rejudge", action="store_true",
+                        help="measure nothing: judge the trial files already under --out again")
     args = parser.parse_args(argv)
+    if args.rejudge:
+        print(format_table(rejudge(args.out), args.runs))
+        return 0
     rng = random.Random(args.seed)
     names = _collect()
     settings = CompareSettings()
@@ -127,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         for trial in range(1, args.trials + 1):
             started = time.monotonic()
             base, head = run_trial(names, factor, args.runs, hogs, rng)
-            folder = args.out / condition.replace("/", "").replace(" ", "_").replace(",", "").replace("%", "pct") / f"trial-{trial}"
+            folder = args.out / folder_name(condition) / f"trial-{trial}"
             save_result(base, folder / "base.json.gz")
             save_result(head, folder / "head.json.gz")
             for tool, flags in judge(base, head, settings).items():
@@ -139,6 +144,28 @@ def main(argv: list[str] | None = None) -> int:
         {condition: {tool: {"flagged": sum(flags), "comparisons": len(flags)} for tool, flags in totals.items()}
          for condition, totals in table.items()}, indent=2))
     return 0
+
+
+def folder_name(condition: str) -> str:
+    return condition.replace("/", "").replace(" ", "_").replace("+", "plus").replace("%", "pct")
+
+
+def rejudge(out: Path) -> dict[str, dict[str, list[bool]]]:
+    """The table again from saved trial files (e.g. after changing a rule), no measuring."""
+    settings = CompareSettings()
+    table: dict[str, dict[str, list[bool]]] = {}
+    for condition in CONDITIONS:
+        folder = out / folder_name(condition)
+        trials = sorted(folder.glob("trial-*"))
+        if not trials:
+            continue
+        totals: dict[str, list[bool]] = {}
+        for trial in trials:
+            base, head = load_result(trial / "base.json.gz"), load_result(trial / "head.json.gz")
+            for tool, flags in judge(base, head, settings).items():
+                totals.setdefault(tool, []).extend(flags)
+        table[condition] = totals
+    return table
 
 
 def format_table(table: dict[str, dict[str, list[bool]]], runs: int) -> str:

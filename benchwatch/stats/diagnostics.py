@@ -119,6 +119,39 @@ def drop_preempted_runs(runs: Sequence[Run]) -> tuple[tuple[Run, ...], int]:
     return tuple(calm), len(runs) - len(calm)
 
 
+# Contention from neighbours only ever slows a process down, while a code
+# change moves every run of a side together.  So a run far *slower* than the
+# other runs of its own side measured its neighbours: with at least
+# SLOW_OUTLIER_MIN_RUNS runs, a run whose log median exceeds the side's median
+# by more than max(SLOW_OUTLIER_MADS robust SDs, SLOW_OUTLIER_FLOOR) is
+# dropped, keeping at least SLOW_OUTLIER_KEEP runs.  The rule sees one side
+# only and is the same for both, so it cannot favour a verdict; its effect on
+# the false-alarm rate is checked by tests/test_simulation.py and the A/A
+# harness.
+SLOW_OUTLIER_MIN_RUNS = 4
+SLOW_OUTLIER_MADS = 3.0
+SLOW_OUTLIER_FLOOR = 0.05
+SLOW_OUTLIER_KEEP = 3
+
+
+def drop_slow_outlier_runs(runs: Sequence[Run]) -> tuple[tuple[Run, ...], int]:
+    """``runs`` without the runs far slower than the rest of their side (see above); and how many."""
+    if len(runs) < SLOW_OUTLIER_MIN_RUNS:
+        return tuple(runs), 0
+    medians = np.array([run.statistic("p50") for run in runs], dtype=np.float64)
+    if not np.all(np.isfinite(medians) & (medians > 0)):
+        return tuple(runs), 0
+    logs = np.log(medians)
+    center = float(np.median(logs))
+    spread = 1.4826 * float(np.median(np.abs(logs - center)))
+    limit = center + max(SLOW_OUTLIER_MADS * spread, SLOW_OUTLIER_FLOOR)
+    keep = logs <= limit
+    if keep.sum() < SLOW_OUTLIER_KEEP:
+        keep = logs <= np.sort(logs)[SLOW_OUTLIER_KEEP - 1]
+    kept = tuple(run for run, flag in zip(runs, keep) if flag)
+    return kept, len(runs) - len(kept)
+
+
 def diagnose_side(
     runs: Sequence[Run],
     medians: np.ndarray,
