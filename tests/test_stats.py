@@ -233,3 +233,22 @@ def test_preempted_runs_are_dropped_but_two_always_remain():
     # Without the run-queue measure (imported data), nothing is dropped.
     plain = [Run(samples=[1.0], wall_seconds=1.0, cpu_seconds=0.1) for _ in range(3)]
     assert drop_preempted_runs(plain) == (tuple(plain), 0)
+
+
+def test_runs_far_slower_than_their_side_are_dropped_symmetrically():
+    from benchwatch.model import Run
+    from benchwatch.stats.diagnostics import drop_slow_outlier_runs
+
+    def side(*medians):
+        return [Run(samples=[m, m, m]) for m in medians]
+
+    kept, dropped = drop_slow_outlier_runs(side(1.00, 1.01, 0.99, 1.02, 1.60))
+    assert dropped == 1 and max(r.statistic("p50") for r in kept) == 1.02
+    # A uniformly slower side (a real regression) loses nothing.
+    kept, dropped = drop_slow_outlier_runs(side(1.50, 1.52, 1.49, 1.51, 1.50))
+    assert dropped == 0
+    # Fast outliers stay: contention never makes code faster, so they are not explained by it.
+    assert drop_slow_outlier_runs(side(1.0, 1.0, 1.01, 0.99, 0.5))[1] == 0
+    # Too few runs to tell an outlier: nothing is dropped; at least three always remain.
+    assert drop_slow_outlier_runs(side(1.0, 1.0, 2.0))[1] == 0
+    assert len(drop_slow_outlier_runs(side(1.0, 1.0, 3.0, 4.0))[0]) == 3
