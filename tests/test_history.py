@@ -15,7 +15,7 @@ from scipy import stats as scipy_stats
 
 from benchwatch import cli
 from benchwatch.errors import InputError, UsageError
-from benchwatch.history import importers, store
+from benchwatch.history import importers, pruning, store
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 from benchwatch.resultfile import save_result
 
@@ -173,18 +173,18 @@ def _daily_history(directory: Path, days: int = 10, per_day: int = 3) -> None:
 
 def test_prune_keep_last_keeps_tags(tmp_path):
     _daily_history(tmp_path)
-    result = store.prune(tmp_path, keep_last=5)
+    result = pruning.prune(tmp_path, keep_last=5)
     history = store.load_history(tmp_path)
     assert result.kept == 6 and len(result.removed) == 24
     assert history.records[0].tags == ("v1.0",)
     assert len(list(tmp_path.glob("*.json"))) == 6 + 1  # records + index
-    store.prune(tmp_path, keep_last=5, keep_tags=False)
+    pruning.prune(tmp_path, keep_last=5, keep_tags=False)
     assert len(store.load_history(tmp_path).records) == 5
 
 
 def test_prune_thins_old_records_to_one_per_day(tmp_path):
     _daily_history(tmp_path)
-    store.prune(tmp_path, thin_older_than_days=3, keep_last=2)
+    pruning.prune(tmp_path, thin_older_than_days=3, keep_last=2)
     history = store.load_history(tmp_path)
     dates = [r.date for r in history.records]
     # Records before the cutoff (3 days before the newest, day 10 10:00) keep one per day -- the last
@@ -197,7 +197,7 @@ def test_prune_thins_old_records_to_one_per_day(tmp_path):
     )
     assert len(dates) - len(old) == 1 + 3 * 3  # day 7 10:00, days 8-10 whole
     with pytest.raises(UsageError):
-        store.prune(tmp_path)
+        pruning.prune(tmp_path)
 
 
 # -- importers ----------------------------------------------------------------------

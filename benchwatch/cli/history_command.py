@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benchwatch.errors import EXIT_OK
-from benchwatch.history import importers, store
+from benchwatch.history import importers, pruning
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -55,7 +55,7 @@ def handle_import(args: argparse.Namespace) -> int:
 
 
 def handle_prune(args: argparse.Namespace) -> int:
-    result = store.prune(
+    result = pruning.prune(
         args.history,
         keep_last=args.keep_last,
         keep_tags=not args.drop_tags,

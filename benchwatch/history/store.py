@@ -54,7 +54,7 @@ import math
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -185,14 +185,6 @@ class Series:
         return int(self.values.size)
 
 
-@dataclass(frozen=True)
-class PruneResult:
-    """What :func:`prune` did: the files it removed and how many records remain."""
-
-    removed: tuple[str, ...]
-    kept: int
-
-
 # -- summarising a result --------------------------------------------------------
 
 
@@ -254,13 +246,13 @@ def normalize_date(value: str | datetime | None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_date(text: str) -> datetime:
+def parse_date(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
 def record_file_name(date: str, commit: str, *, compress: bool = True) -> str:
     """``<date>-<short commit>.json[.gz]``, e.g. ``20240501T120000Z-1a2b3c4d.json.gz``."""
-    stamp = _parse_date(date).strftime("%Y%m%dT%H%M%SZ")
+    stamp = parse_date(date).strftime("%Y%m%dT%H%M%SZ")
     short = _SAFE_NAME.sub("_", commit[:12]) or "unknown"
     return f"{stamp}-{short}.json" + (".gz" if compress else "")
 
@@ -335,7 +327,7 @@ def append_summaries(
         raise UsageError("a history record needs a commit")
     date_text = normalize_date(date)
     tags = tuple(dict.fromkeys(str(tag) for tag in tags if str(tag)))
-    entries = _read_index(history_dir) if (history_dir / INDEX_NAME).exists() else []
+    entries = read_index(history_dir) if (history_dir / INDEX_NAME).exists() else []
     existing = [entry for entry in entries if entry["commit"] == commit]
     if existing and not replace:
         raise UsageError(f"commit {commit} is already in the history {history_dir} (replace it explicitly)")
@@ -355,7 +347,7 @@ def append_summaries(
     write_atomically(history_dir / file_name, _encode(document, compress=compress))
     entries = [entry for entry in entries if entry["commit"] != commit]
     entries.append(_index_entry(document, file_name))
-    _write_index(history_dir, entries)
+    write_index(history_dir, entries)
     for entry in existing:
         if entry["file"] != file_name:
             (history_dir / entry["file"]).unlink(missing_ok=True)
@@ -402,7 +394,7 @@ def _index_entry(document: Mapping[str, Any], file_name: str) -> dict[str, Any]:
     }
 
 
-def _write_index(history_dir: Path, entries: list[dict[str, Any]]) -> None:
+def write_index(history_dir: Path, entries: list[dict[str, Any]]) -> None:
     index = {"schema_version": SCHEMA_VERSION, "records": entries}
     write_atomically(history_dir / INDEX_NAME, json.dumps(index, indent=1).encode("utf-8"))
 
@@ -422,7 +414,7 @@ def _check_version(document: Any, path: Path, what: str) -> None:
         )
 
 
-def _read_index(history_dir: Path) -> list[dict[str, Any]]:
+def read_index(history_dir: Path) -> list[dict[str, Any]]:
     path = Path(history_dir) / INDEX_NAME
     if not Path(history_dir).is_dir():
         raise InputError(history_dir, "history directory not found")
@@ -447,7 +439,7 @@ def load_record(path: Path) -> Record:
     if not isinstance(document["benchmarks"], dict):
         raise InputError(path, "'benchmarks' must be an object mapping names to summaries")
     try:
-        _parse_date(document["date"])
+        parse_date(document["date"])
     except (TypeError, ValueError):
         raise InputError(path, f"date {document['date']!r} is not YYYY-MM-DDTHH:MM:SSZ") from None
     return _record_from_document(document, path.name)
@@ -488,7 +480,7 @@ def paused_gc() -> Iterator[None]:
 def load_history(history_dir: Path) -> History:
     """Read the index and every record it lists; records sorted by date, then append order."""
     history_dir = Path(history_dir)
-    entries = _read_index(history_dir)
+    entries = read_index(history_dir)
     with paused_gc():
         records = [load_record(history_dir / entry["file"]) for entry in entries]
     order = sorted(range(len(records)), key=lambda i: (records[i].date, i))
@@ -551,64 +543,3 @@ def metric_table(history: History, metric: str, names: Sequence[str]) -> tuple[n
             if row[2] is not None:
                 high_row[c] = row[2]
     return values, low, high
-
-
-# -- pruning -------------------------------------------------------------------------
-
-
-def prune(
-    history_dir: Path,
-    *,
-    keep_last: int | None = None,
-    keep_tags: bool = True,
-    thin_older_than_days: float | None = None,
-    now: str | datetime | None = None,
-) -> PruneResult:
-    """Shrink a history; returns what was removed.
-
-    * the newest ``keep_last`` records are always kept (None: no such rule);
-    * tagged records are always kept when ``keep_tags``;
-    * of the other records, those older than ``thin_older_than_days``
-      (before ``now``, default the newest record's date) keep one per UTC day
-      -- the day's last -- and newer ones are kept; without
-      ``thin_older_than_days`` every record outside the last ``keep_last``
-      is removed.
-
-    The index is rewritten first, then the files are deleted.
-    """
-    if keep_last is not None and keep_last < 0:
-        raise UsageError(f"keep_last must be >= 0, got {keep_last}")
-    if thin_older_than_days is not None and thin_older_than_days < 0:
-        raise UsageError(f"thin_older_than_days must be >= 0, got {thin_older_than_days}")
-    if keep_last is None and thin_older_than_days is None:
-        raise UsageError("prune needs keep_last and/or thin_older_than_days")
-    history_dir = Path(history_dir)
-    entries = _read_index(history_dir)
-    order = sorted(range(len(entries)), key=lambda i: (entries[i]["date"], i))
-    ordered = [entries[i] for i in order]
-    protected: set[int] = set()
-    if keep_last:
-        protected.update(range(max(len(ordered) - keep_last, 0), len(ordered)))
-    if keep_tags:
-        protected.update(i for i, entry in enumerate(ordered) if entry.get("tags"))
-    keep: set[int] = set(protected)
-    if thin_older_than_days is not None:
-        reference = _parse_date(normalize_date(now)) if now is not None else (
-            _parse_date(ordered[-1]["date"]) if ordered else datetime.now(timezone.utc)
-        )
-        cutoff = reference - timedelta(days=thin_older_than_days)
-        last_of_day: dict[str, int] = {}
-        for i, entry in enumerate(ordered):
-            moment = _parse_date(entry["date"])
-            if moment >= cutoff:
-                keep.add(i)
-            else:
-                last_of_day[moment.strftime("%Y-%m-%d")] = i
-        keep.update(last_of_day.values())
-    kept = [entry for i, entry in enumerate(ordered) if i in keep]
-    removed = [entry["file"] for i, entry in enumerate(ordered) if i not in keep]
-    if removed:
-        _write_index(history_dir, kept)
-        for name in removed:
-            (history_dir / name).unlink(missing_ok=True)
-    return PruneResult(removed=tuple(removed), kept=len(kept))
