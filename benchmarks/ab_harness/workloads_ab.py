@@ -45,7 +45,7 @@ PATTERN = re.compile(r"\b([a-e]+)([f-j]*)\b")
 @pytest.fixture(scope="module")
 def duck():
     con = duckdb.connect(config={"threads": 1})
-    rows = scaled(60_000)
+    rows = scaled(200_000)
     con.execute(
         f"CREATE TABLE t AS SELECT i, i % 97 AS k, (i * 7919) % 1000 AS v FROM range({rows}) r(i)"
     )
@@ -72,20 +72,20 @@ def test_sort_floats(benchmark, count):
 
 @pytest.mark.parametrize("words", [1500, 4000])
 def test_regex_scan(benchmark, words):
-    text = " ".join(WORDS[: min(len(WORDS), scaled(words))])
+    text = " ".join((WORDS * 2)[: scaled(words)])
     benchmark(lambda: len(PATTERN.findall(text)))
 
 
 @pytest.mark.parametrize("words", [3000, 5000])
 def test_counter(benchmark, words):
     data = (WORDS * 2)[: scaled(words)]
-    benchmark(lambda: Counter(data).most_common(10))
+    benchmark(lambda: len(Counter(data)))
 
 
-@pytest.mark.parametrize("kib", [64, 256])
+@pytest.mark.parametrize("kib", [16, 64])
 def test_sha256(benchmark, kib):
-    blob = PAYLOAD * (kib // 64)
-    rounds = scaled(8)
+    blob = PAYLOAD[: kib * 1024]
+    rounds = scaled(40)  # many rounds, so that a 5% factor still adds whole rounds
     benchmark(lambda: [hashlib.sha256(blob).digest() for _ in range(rounds)])
 
 
@@ -103,7 +103,7 @@ def test_duckdb_group_by(benchmark, duck):
     benchmark(lambda: duck.execute("SELECT k, sum(v), avg(v) FROM t GROUP BY k").fetchall())
 
 
-WINDOW_ROWS = scaled(4000)
+WINDOW_ROWS = scaled(16_000)
 
 
 def test_duckdb_window(benchmark, duck):
