@@ -213,7 +213,7 @@ def test_diagnostics_flag_preemption_load_and_spread():
     assert diagnose_side(no_schedstat, np.ones(3), np.ones(3), cpu_count=2).median_preemption == pytest.approx(0.3)
     loaded = [Run(samples=np.ones(5), load_average=5.0) for _ in range(3)]
     assert "load average" in diagnose_side(loaded, np.ones(3), np.ones(3), cpu_count=2).reasons[0]
-    spread = diagnose_side(calm, np.array([1.0, 1.6, 0.7]), np.ones(3), cpu_count=2)
+    spread = diagnose_side(calm, np.array([1.0, 2.2, 0.6]), np.ones(3), cpu_count=2)
     assert spread.disturbed and "CV" in spread.reasons[0]
 
 

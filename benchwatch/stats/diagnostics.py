@@ -41,10 +41,13 @@ PREEMPTION_DISTURBED = 0.10
 # average, so the benchmark (itself one of the runnable tasks) competed for a
 # CPU for much of the run.
 LOAD_PER_CPU_DISTURBED = 1.0
-# Per-run medians of identical code differing by more than 25% (sd/mean):
-# far beyond the ~5-10% between-run noise measured on our shared runners,
-# so something other than the code dominated those runs.
-BETWEEN_RUN_CV_DISTURBED = 0.25
+# Per-run medians of identical code differing by more than 50% (sd/mean):
+# something other than the code dominated those runs.  The bar is high on
+# purpose: the Welch interval already widens with between-run spread, and on
+# our 2-vCPU runners pure-Python benchmarks show 15-35% between-process CV
+# even on a quiet machine (A/B harness, results/ab-quiet), so a lower bar
+# would call ordinary runs "disturbed" and hide real regressions.
+BETWEEN_RUN_CV_DISTURBED = 0.50
 
 
 @dataclass(frozen=True)
