@@ -203,6 +203,10 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
     base_map, head_map = base.by_name(), head.by_name()
     names = list(base_map) + [name for name in head_map if name not in base_map]
     warnings = environment_warnings(base.environment, head.environment)
+    base_args, head_args = base.settings.get("pytest_args"), head.settings.get("pytest_args")
+    if base_args is not None and head_args is not None and list(base_args) != list(head_args):
+        # e.g. a different --workload-scale: the two sides measured different work.
+        warnings.append(f"base and head were run with different suite arguments: {list(base_args)} vs {list(head_args)}")
 
     # 1. classify benchmarks; collect ok runs of compared ones for the run table
     all_runs: list[Run] = []

@@ -240,3 +240,15 @@ def test_escape_markdown_covers_all_specials():
     for raw in ("|", "`", "[", "]", "(", ")", "*", "_", "~"):
         assert "\\" + raw in escaped
     assert "&lt;" in escaped and "&gt;" in escaped and "&amp;" in escaped and "\n" not in escaped
+
+
+def test_different_suite_arguments_are_a_warning():
+    from benchwatch.model import BenchmarkResult, ResultSet, Run
+
+    runs = tuple(Run(samples=[1.0, 1.1, 0.9]) for _ in range(3))
+    base = ResultSet(benchmarks=(BenchmarkResult(name="a", runs=runs),), settings={"pytest_args": []})
+    head = ResultSet(benchmarks=(BenchmarkResult(name="a", runs=runs),),
+                     settings={"pytest_args": ["--workload-scale=20000"]})
+    warnings = compare(base, head).warnings
+    assert "base and head were run with different suite arguments: [] vs ['--workload-scale=20000']" in warnings
+    assert not any("suite arguments" in w for w in compare(base, base).warnings)
