@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from benchwatch.adapters.registry import load_any
@@ -98,7 +99,7 @@ def handle(args: argparse.Namespace) -> int:
     base_ref = args.base or merge_base(repo, default_base_ref(repo), resolve_commit(repo, "HEAD"))
     base = checkout(repo, base_ref, cache)
     if args.base is None:
-        base = type(base)(label=f"merge base {base.commit[:12]}", commit=base.commit, path=base.path)
+        base = replace(base, label=f"merge base {base.commit[:12]}")
 
     settings = compare_settings(config, args.config)
     if args.threshold is not None:
