@@ -61,6 +61,7 @@ from typing import Any
 from benchwatch.adapters.registry import Format, Probe, merge_results
 from benchwatch.errors import InputError
 from benchwatch.model import RUN_ERROR, BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
+from benchwatch.adapters.json_values import is_finite_number, is_number
 
 MISSING = "no value recorded (failed or skipped in asv)"
 EXPECTED_FILE = "an asv result file with version 2, result_columns and results"
@@ -106,7 +107,7 @@ def _is_missing(value: Any) -> bool:
 
 
 def _iso_from_ms(value: Any) -> str | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+    if is_finite_number(value):
         return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc).isoformat()
     return None
 
@@ -249,7 +250,7 @@ def result_from_asv_document(
             summary = {"median": float(value)}
             for stat in STAT_COLUMNS:
                 stat_value = _column(row, f"stats_{stat}", index)
-                if isinstance(stat_value, (int, float)) and not isinstance(stat_value, bool) and math.isfinite(stat_value):
+                if is_finite_number(stat_value):
                     summary[stat] = float(stat_value)
             number = summary.get("number")
             iterations = int(number) if number and number >= 1 else 1
@@ -316,7 +317,7 @@ def load_asv_results(directory: Path) -> list[tuple[str, datetime | None, Result
                 continue
             result = result_from_asv_document(document, file, benchmarks_meta=benchmarks_meta, machine=machine)
             date = document.get("date")
-            date = float(date) if isinstance(date, (int, float)) and not isinstance(date, bool) else None
+            date = float(date) if is_number(date) else None
             by_commit.setdefault(str(document.get("commit_hash")), []).append((date, result))
     if not by_commit:
         raise InputError(results_dir, "asv results directory holds no <machine>/<commit>-<env>.json result files")

@@ -26,12 +26,10 @@ How it maps onto the results model:
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
 from benchwatch.model import RUN_ERROR, BenchmarkResult, MemoryProfile, ResultSet, Run
+from benchwatch.adapters.json_values import is_finite_number
 
 EXPECTED = "hyperfine --export-json entries with 'command' and 'times' (seconds)"
 
@@ -42,10 +40,6 @@ def _sniff(probe: Probe) -> bool:
         return False
     results = document.get("results")
     return isinstance(results, list) and bool(results) and isinstance(results[0], dict) and "command" in results[0]
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _load(probe: Probe) -> ResultSet:
@@ -66,7 +60,7 @@ def _load(probe: Probe) -> ResultSet:
         command = entry["command"]
         where = f"results[{index}] ({command!r})"
         times = entry.get("times")
-        if not isinstance(times, list) or not times or not all(_is_number(value) and value >= 0 for value in times):
+        if not isinstance(times, list) or not times or not all(is_finite_number(value) and value >= 0 for value in times):
             raise InputError(
                 path,
                 f"{where}: 'times' is missing or not a list of non-negative seconds "
@@ -85,7 +79,7 @@ def _load(probe: Probe) -> ResultSet:
         memory = None
         memory_usage = entry.get("memory_usage_byte")
         if memory_usage is not None:
-            if not isinstance(memory_usage, list) or not all(_is_number(value) and value >= 0 for value in memory_usage):
+            if not isinstance(memory_usage, list) or not all(is_finite_number(value) and value >= 0 for value in memory_usage):
                 raise InputError(path, f"{where}: 'memory_usage_byte' is not a list of byte counts")
             if memory_usage:
                 memory = MemoryProfile(peak_bytes=int(max(memory_usage)), allocations=0)
@@ -101,7 +95,7 @@ def _load(probe: Probe) -> ResultSet:
                     f"command failed in {len(bad)} of {len(exit_codes)} executions "
                     f"(exit codes: {shown}; measured with hyperfine -i)"
                 )
-        summary = {key: float(entry[key]) for key in ("mean", "median", "stddev") if _is_number(entry.get(key))}
+        summary = {key: float(entry[key]) for key in ("mean", "median", "stddev") if is_finite_number(entry.get(key))}
         run = Run(samples=times, status=status, error=error, memory=memory, summary=summary)
         benchmarks.append(BenchmarkResult(name=name, runs=(run,), params=dict(parameters)))
     return ResultSet(benchmarks=tuple(benchmarks), source="hyperfine")

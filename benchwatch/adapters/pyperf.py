@@ -23,6 +23,7 @@ from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.resultfile import read_json_document, validate_result
+from benchwatch.adapters.json_values import is_number
 
 SOURCE = "pyperf"
 
@@ -61,10 +62,6 @@ def looks_like_pyperf(document: Any) -> bool:
 
 def _sniff(probe: Probe) -> bool:
     return looks_like_pyperf(probe.document)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _load(probe: Probe) -> ResultSet:
@@ -132,7 +129,7 @@ def _run(entry: Any, inherited: Mapping[str, Any], where: str, path: Any) -> Run
     values = entry.get("values")
     if values is None or values == []:
         return None  # calibration run: warmups only
-    if not isinstance(values, list) or not all(_is_number(value) for value in values):
+    if not isinstance(values, list) or not all(is_number(value) for value in values):
         raise InputError(path, f"{where}: values must be a list of numbers")
     for position, value in enumerate(values, start=1):
         if not math.isfinite(value):
@@ -148,7 +145,7 @@ def _run(entry: Any, inherited: Mapping[str, Any], where: str, path: Any) -> Run
     return Run(
         samples=values,
         iterations=iterations,
-        load_average=float(load) if _is_number(load) and math.isfinite(load) else None,
+        load_average=float(load) if is_number(load) and math.isfinite(load) else None,
         started_at=date if isinstance(date, str) else None,
     )
 
@@ -187,7 +184,7 @@ def _environment(top: Mapping[str, Any], entries: list[Any]) -> Environment:
     for key, value in top.items():
         if key in _ENVIRONMENT_KEYS:
             fields[_ENVIRONMENT_KEYS[key]] = value
-        elif isinstance(value, str) or _is_number(value):
+        elif isinstance(value, str) or is_number(value):
             extra[key] = value
     for key in ("python_version", "python_implementation"):
         if key not in top:
@@ -197,7 +194,7 @@ def _environment(top: Mapping[str, Any], entries: list[Any]) -> Environment:
     for key, value in list(fields.items()):
         wanted = int if key == "cpu_count" else str
         if not isinstance(value, wanted) or isinstance(value, bool):
-            extra[key] = value if isinstance(value, str) or _is_number(value) else repr(value)
+            extra[key] = value if isinstance(value, str) or is_number(value) else repr(value)
             del fields[key]
     governors = set(_GOVERNOR.findall(str(top.get("cpu_config", ""))))
     if len(governors) == 1:

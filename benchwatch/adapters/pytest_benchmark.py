@@ -21,6 +21,7 @@ from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.resultfile import read_json_document, validate_result
+from benchwatch.adapters.json_values import is_number
 
 SOURCE = "pytest-benchmark"
 
@@ -40,10 +41,6 @@ def _sniff(probe: Probe) -> bool:
     return "machine_info" in document or (
         isinstance(document["benchmarks"], list) and ("version" in document or "datetime" in document)
     )
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _load(probe: Probe) -> ResultSet:
@@ -92,7 +89,7 @@ def _benchmark(entry: Any, index: int, started_at: str | None, path: Any) -> Ben
 
     if "data" in stats:
         data = stats["data"]
-        if not isinstance(data, list) or not all(_is_number(value) for value in data):
+        if not isinstance(data, list) or not all(is_number(value) for value in data):
             raise InputError(path, f"{where}: stats.data must be a list of numbers")
         for position, value in enumerate(data, start=1):
             if not math.isfinite(value):
@@ -119,7 +116,7 @@ def _summary(stats: Mapping[str, Any]) -> dict[str, float]:
     return {
         key: value
         for key, value in stats.items()
-        if key not in ("data", "iterations") and _is_number(value) and math.isfinite(value)
+        if key not in ("data", "iterations") and is_number(value) and math.isfinite(value)
     }
 
 
@@ -145,13 +142,13 @@ def _environment(document: Mapping[str, Any]) -> Environment:
     extra: dict[str, Any] = {
         key: value
         for key, value in machine.items()
-        if key not in used and (isinstance(value, str) or _is_number(value))
+        if key not in used and (isinstance(value, str) or is_number(value))
     }
     for key in ("hz_actual_friendly", "arch"):
         if isinstance(cpu.get(key), str):
             extra[f"cpu_{key}"] = cpu[key]
     for key, value in commit.items():
-        if key not in ("id", "branch", "dirty") and (isinstance(value, str) or _is_number(value)):
+        if key not in ("id", "branch", "dirty") and (isinstance(value, str) or is_number(value)):
             extra[f"commit_{key}"] = value
     if isinstance(document.get("version"), str):
         extra["pytest_benchmark_version"] = document["version"]
