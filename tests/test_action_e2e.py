@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from fake_github import FakeGitHub, fake_github, fake_github_factory  # noqa: F401
 from test_compare_cli import HOSTILE, write_side
-from test_compare_refs import LIBRARY, PYPROJECT, SUITE, _git
+from test_compare_refs import LIBRARY, _git, init_project
 
 from benchwatch.github.client import marker_comment
 
@@ -273,17 +273,7 @@ def assert_no_token(run: ActionRun, *directories: Path) -> None:
 def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A git repository: main at the base commit, HEAD a PR commit that slows parse_rows by 60%."""
     repo = tmp_path_factory.mktemp("project")
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "config", "user.email", "dev@example.invalid")
-    _git(repo, "config", "user.name", "Dev")
-    (repo / "benchmarks").mkdir()
-    (repo / "benchmarks" / "test_lib.py").write_text(SUITE)
-    (repo / "pyproject.toml").write_text(PYPROJECT)
-    (repo / ".gitignore").write_text(".benchwatch-cache/\n")
-    (repo / "mylib.py").write_text(LIBRARY.format(parse_size=20_000))
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "base")
-    base = _git(repo, "rev-parse", "HEAD")
+    base = init_project(repo)
     _git(repo, "checkout", "-q", "-b", "pr")
     (repo / "mylib.py").write_text(LIBRARY.format(parse_size=32_000))
     _git(repo, "commit", "-qam", "slower parse_rows")

@@ -54,9 +54,8 @@ def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("project")
+def init_project(repo: Path) -> str:
+    """A git repository on ``main`` with the suite and library at their base commit; its hash."""
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "config", "user.email", "dev@example.invalid")
     _git(repo, "config", "user.name", "Dev")
@@ -67,6 +66,13 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (repo / "mylib.py").write_text(LIBRARY.format(parse_size=20_000))
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "base")
+    return _git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("project")
+    init_project(repo)
     _git(repo, "tag", "base")
     (repo / "mylib.py").write_text(LIBRARY.format(parse_size=32_000))  # +60% work in parse_rows
     _git(repo, "commit", "-qam", "slower parse_rows")
