@@ -28,7 +28,7 @@ import benchwatch
 from benchwatch.compare import Comparison, CompareSettings, compare
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
-from benchwatch.model import BenchmarkResult, ResultSet, Run
+from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
 from benchwatch.refs.worktrees import Checkout
 from benchwatch.runner.session import run_from_events
@@ -130,6 +130,7 @@ class _Side:
     command: WorkerCommand
     names: list[str]
     groups: dict[str, str | None]
+    environment: Environment
     runs: dict[str, list[Run]] = field(default_factory=dict)
 
 
@@ -216,8 +217,10 @@ def _prepare_side(label: str, checkout: Checkout, settings: RefsSettings, python
     if settings.shard is not None:
         index, count = settings.shard
         names = [name for name in names if shard_of(name, count) == index]
+    # Fingerprinted once, as `benchwatch run` does, not again at every look.
+    environment = replace(collect_environment(repo=checkout.path), git_commit=checkout.commit, git_dirty=checkout.dirty)
     return _Side(label=label, checkout=checkout, command=command, names=names,
-                 groups={event["name"]: event.get("group") for event in outcome.collected})
+                 groups={event["name"]: event.get("group") for event in outcome.collected}, environment=environment)
 
 
 def _measure(side: _Side, targets: list[str], settings: RefsSettings, *, with_memory: bool,
@@ -246,11 +249,9 @@ def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> Resu
     if not benchmarks:
         raise InputError(f"{side.checkout.label} ({side.checkout.commit[:12]})",
                          "no benchmark produced a run (empty benchmark list)")
-    environment = collect_environment(repo=side.checkout.path)
-    environment = replace(environment, git_commit=side.checkout.commit, git_dirty=side.checkout.dirty)
     return ResultSet(
         benchmarks=benchmarks,
-        environment=environment,
+        environment=side.environment,
         source="benchwatch compare-refs",
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         settings={
