@@ -12,10 +12,9 @@ mkdir -p results reports
 .venv/bin/benchwatch run -o results/latest.json.gz "$@"
 run_status=$?
 [ "$run_status" -eq 0 ] || [ "$run_status" -eq 3 ] || exit "$run_status"
-.venv/bin/benchwatch compare "$BASELINE" results/latest.json.gz --format markdown --output reports/comparison.md || true
-.venv/bin/benchwatch compare "$BASELINE" results/latest.json.gz --format json --output reports/comparison.json || true
-.venv/bin/benchwatch compare "$BASELINE" results/latest.json.gz
+.venv/bin/benchwatch compare "$BASELINE" results/latest.json.gz \
+  --write markdown:reports/comparison.md --write json:reports/comparison.json --write html:reports/comparison.html
 compare_status=$?
-echo "results: results/latest.json.gz  reports: reports/comparison.md reports/comparison.json"
+echo "results: results/latest.json.gz  reports: reports/comparison.md reports/comparison.json reports/comparison.html"
 [ "$compare_status" -ne 0 ] && exit "$compare_status"
 exit "$run_status"

@@ -122,3 +122,19 @@ def test_config_from_pyproject(files, tmp_path, capsys):
     broken.write_text("[tool.benchwatch\n", "utf-8")
     assert main(["compare", str(files["base"]), str(files["slow"]), "--config", str(broken)]) == 2
     assert "invalid TOML" in capsys.readouterr().err
+
+
+def test_one_comparison_written_in_several_formats(files, tmp_path, capsys):
+    md, js, html = tmp_path / "out" / "c.md", tmp_path / "out" / "c.json", tmp_path / "out" / "c.html"
+    code = main(["compare", str(files["base"]), str(files["slow"]), "--no-color",
+                 "--write", f"markdown:{md}", "--write", f"json:{js}", "--write", f"html:{html}"])
+    assert code == 1
+    assert capsys.readouterr().out.startswith("benchwatch: REGRESSION")
+    assert json.loads(js.read_text())["verdict"] == "regression"
+    assert md.read_text().startswith("**benchwatch: regression**")
+    assert html.read_text().lstrip().lower().startswith("<!doctype html>")
+
+
+def test_write_needs_a_known_format(files, capsys):
+    assert main(["compare", str(files["base"]), str(files["slow"]), "--write", "pdf:x.pdf"]) == 2
+    assert "--write takes FORMAT:FILE" in capsys.readouterr().err

@@ -45,6 +45,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--fail-on-inconclusive", action="store_true", default=None, help="exit 1 when the verdict is inconclusive")
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal report")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    parser.add_argument("--write", action="append", default=[], metavar="FORMAT:FILE",
+                        help="also write the same comparison in FORMAT to FILE (repeatable; compares once)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the bootstrap cross-check")
     parser.add_argument("--bootstrap", type=int, default=None, metavar="N", help="add an N-resample hierarchical bootstrap CI (display only)")
     parser.add_argument("--report-url", metavar="URL", help="pr-comment: link to the full HTML report (e.g. the artifact URL)")
@@ -141,10 +143,33 @@ def render(
     return render_terminal(comparison, color=color)
 
 
+def _parse_write(item: str) -> tuple[str, Path]:
+    report_format, _, path = item.partition(":")
+    if report_format not in FORMATS or not path:
+        raise UsageError(f"--write takes FORMAT:FILE with FORMAT one of {', '.join(FORMATS)}, got {item!r}")
+    return report_format, Path(path)
+
+
+def _render_for(comparison: Any, report_format: str, output: Path | None, *, base: ResultSet, head: ResultSet,
+                args: argparse.Namespace, color: bool) -> str:
+    flamegraphs = None
+    if report_format == "html" and output is not None:
+        from benchwatch.render.html_report import write_flamegraphs
+
+        # memray flamegraphs of memory regressions, as sibling files the report links to
+        folder = output.parent / f"{output.stem}-flamegraphs"
+        flamegraphs = write_flamegraphs(comparison, base, head, folder, href_prefix=f"{quote(folder.name)}/")
+    return render(
+        comparison, report_format, color=color, base=base, head=head, base_label=args.base_label,
+        head_label=args.head_label, report_url=args.report_url, max_chars=args.max_chars, flamegraphs=flamegraphs,
+    )  # fmt: skip
+
+
 def handle(args: argparse.Namespace) -> int:
     from benchwatch.adapters.registry import import_files
     from benchwatch.resultfile import write_atomically
 
+    extra = [_parse_write(item) for item in args.write]
     base_files = _side_files(args.base_file, args.base, "base")
     head_files = _side_files(args.head_file, args.head, "head")
     settings = _settings(args)
@@ -152,20 +177,11 @@ def handle(args: argparse.Namespace) -> int:
     head = import_files(head_files)
     comparison = compare(base, head, settings_for_results(settings, base, head))
     color = not args.no_color and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    flamegraphs = None
-    if args.format == "html" and args.output:
-        from benchwatch.render.html_report import write_flamegraphs
-
-        # memray flamegraphs of memory regressions, as sibling files the report links to
-        output = Path(args.output)
-        folder = output.parent / f"{output.stem}-flamegraphs"
-        flamegraphs = write_flamegraphs(comparison, base, head, folder, href_prefix=f"{quote(folder.name)}/")
-    report = render(
-        comparison, args.format, color=color, base=base, head=head, base_label=args.base_label,
-        head_label=args.head_label, report_url=args.report_url, max_chars=args.max_chars, flamegraphs=flamegraphs,
-    )  # fmt: skip
-    if args.output:
-        write_atomically(Path(args.output), report.encode("utf-8"))
-    else:
-        sys.stdout.write(report)
+    for report_format, output in [*extra, (args.format, Path(args.output) if args.output else None)]:
+        report = _render_for(comparison, report_format, output, base=base, head=head, args=args,
+                             color=color and output is None)
+        if output is not None:
+            write_atomically(output, report.encode("utf-8"))
+        else:
+            sys.stdout.write(report)
     return comparison.exit_code()
