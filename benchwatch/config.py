@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchwatch.errors import ConfigError
+from benchwatch.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from benchwatch.compare_settings import CompareSettings
@@ -55,6 +55,16 @@ class ProjectConfig:
 
     def get(self, key: str, default: Any) -> Any:
         return self.run.get(key, default)
+
+    def pytest_args(self, *, scale: int | None, extra: list[str]) -> tuple[str, ...]:
+        """Worker arguments: the configured ones, the suite's scale option if ``scale`` is set, then ``extra``."""
+        args = list(self.run.get("pytest_args", []))
+        if scale is not None:
+            scale_option = self.run.get("scale_option")
+            if not scale_option:
+                raise UsageError("--scale needs scale_option in [tool.benchwatch] (the suite's pytest option to set)")
+            args.append(f"{scale_option}={scale}")
+        return tuple(args + list(extra))
 
 
 def load_config(path: Path) -> ProjectConfig:

@@ -106,17 +106,12 @@ def handle(args: argparse.Namespace) -> int:
         settings = settings.replace(threshold=args.threshold)
     if args.fail_on_inconclusive:
         settings = settings.replace(fail_on_inconclusive=True)
-    pytest_args = list(config.get("pytest_args", []))
-    if args.scale is not None:
-        if not config.get("scale_option", None):
-            raise UsageError("--scale needs scale_option in [tool.benchwatch]")
-        pytest_args.append(f"{config.get('scale_option', None)}={args.scale}")
-    pytest_args += args.pytest_arg
+    pytest_args = config.pytest_args(scale=args.scale, extra=args.pytest_arg)
     refs_settings = RefsSettings(
         suites=tuple(args.suites or config.get("suites", ["benchmarks"])),
         timeout=args.timeout if args.timeout is not None else float(config.get("timeout", 300)),
         keyword=args.keyword,
-        pytest_args=tuple(pytest_args),
+        pytest_args=pytest_args,
         looks=_parse_looks(args.looks),
         max_time=args.max_time,
         memory_runs=args.memory_runs,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchwatch.cli.progress import ProgressPrinter
 from benchwatch.config import load_config
-from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_OK, UsageError
+from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_OK
 from benchwatch.resultfile import save_result
 from benchwatch.runner.session import RunSettings, run_suites
 
@@ -40,19 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     root = config.root
-    pytest_args = list(config.get("pytest_args", []))
-    if args.scale is not None:
-        scale_option = config.get("scale_option", None)
-        if not scale_option:
-            raise UsageError("--scale needs scale_option in [tool.benchwatch] (the suite's pytest option to set)")
-        pytest_args.append(f"{scale_option}={args.scale}")
-    pytest_args.extend(args.pytest_arg)
+    pytest_args = config.pytest_args(scale=args.scale, extra=args.pytest_arg)
     settings = RunSettings(
         suites=tuple(args.suites or config.get("suites", ["benchmarks"])),
         runs=args.runs if args.runs is not None else config.get("runs", 5),
         timeout=args.timeout if args.timeout is not None else float(config.get("timeout", 300)),
         keyword=args.keyword,
-        pytest_args=tuple(pytest_args),
+        pytest_args=pytest_args,
         memory=not args.no_memory and config.get("memory", True),
         keep_captures=args.keep_captures is not None,
         capture_dir=args.keep_captures.resolve() if args.keep_captures else None,
