@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))  # anchor_rules lives beside this script
 
+import numpy as np  # noqa: E402
 from anchor_rules import RULES  # noqa: E402
 
 from benchwatch.compare import CompareSettings, compare  # noqa: E402
@@ -91,8 +92,17 @@ def run_trial(names: list[str], factor: float, runs: int, hogs: int, rng: random
     return results[0], results[1]
 
 
+#: Key of the realised head/base ratios in judge()'s result: the slowdown a
+#: condition really caused, so that "+20%" is checked to mean +20%.
+REALISED = "realised ratio"
+
+
+def _median_of_run_medians(benchmark: BenchmarkResult) -> float:
+    return float(np.median([np.median(run.samples) for run in benchmark.ok_runs]))
+
+
 def judge(base: ResultSet, head: ResultSet, settings: CompareSettings) -> dict[str, list[bool]]:
-    flags: dict[str, list[bool]] = {"benchwatch": []}
+    flags: dict[str, list] = {"benchwatch": [], REALISED: []}
     flags.update({rule: [] for rule in RULES})
     comparison = compare(base, head, settings)
     regressed = {m.benchmark for m in comparison.gated("regression") if m.metric in ("p50", "p95", "p99", "mean")}
@@ -102,6 +112,7 @@ def judge(base: ResultSet, head: ResultSet, settings: CompareSettings) -> dict[s
         if other is None or not benchmark.ok_runs or not other.ok_runs:
             continue
         flags["benchwatch"].append(benchmark.name in regressed)
+        flags[REALISED].append(_median_of_run_medians(other) / _median_of_run_medians(benchmark))
         for rule, decide in RULES.items():
             flags[rule].append(bool(decide(benchmark, other)))
     return flags
@@ -141,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         table[condition] = totals
     print(format_table(table, args.runs))
     (args.out / "summary.json").write_text(json.dumps(
-        {condition: {tool: {"flagged": sum(flags), "comparisons": len(flags)} for tool, flags in totals.items()}
+        {condition: {tool: {"flagged": sum(flags), "comparisons": len(flags)}
+                     for tool, flags in totals.items() if tool != REALISED}
          for condition, totals in table.items()}, indent=2))
     return 0
 
@@ -170,10 +182,12 @@ def rejudge(out: Path) -> dict[str, dict[str, list[bool]]]:
 
 def format_table(table: dict[str, dict[str, list[bool]]], runs: int) -> str:
     tools = ["benchwatch", *RULES]
-    lines = [f"| condition ({runs} runs per side) | " + " | ".join(tools) + " |",
-             "|---|" + "---|" * len(tools)]
+    lines = [f"| condition ({runs} runs per side) | realised head/base (median, IQR) | " + " | ".join(tools) + " |",
+             "|---|---|" + "---|" * len(tools)]
     for condition, totals in table.items():
-        cells = []
+        ratios = np.asarray(totals.get(REALISED, [np.nan]), dtype=float)
+        low, middle, high = np.quantile(ratios, [0.25, 0.5, 0.75])
+        cells = [f"{middle:.3f} ({low:.3f}-{high:.3f})"]
         for tool in tools:
             flags = totals.get(tool, [])
             cells.append(f"{sum(flags)}/{len(flags)} ({100 * sum(flags) / max(1, len(flags)):.1f}%)")
