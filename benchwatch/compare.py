@@ -54,6 +54,7 @@ from benchwatch.model import (
     Run,
 )
 from benchwatch.stats.bootstrap import hierarchical_bootstrap
+from benchwatch.stats.speed import OFF_SPEED_LOG, drop_off_speed_runs, speed_references, speed_warnings
 from benchwatch.stats.diagnostics import (
     PREEMPTED_RUN_FRACTION,
     drop_preempted_runs,
@@ -208,9 +209,13 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         # e.g. a different --workload-scale: the two sides measured different work.
         warnings.append(f"base and head were run with different suite arguments: {list(base_args)} vs {list(head_args)}")
 
+    references = speed_references(base, head)
+    warnings.extend(speed_warnings(references))
+
     # 1. classify benchmarks; collect ok runs of compared ones for the run table
     all_runs: list[Run] = []
     excluded: dict[str, list[int]] = {"base": [], "head": []}
+    off_speed: dict[str, list[int]] = {"base": [], "head": []}
     outliers: dict[str, list[int]] = {"base": [], "head": []}
     work: dict[str, tuple[_Side, _Side]] = {}
     shells: dict[str, BenchmarkComparison] = {}
@@ -222,11 +227,14 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             shells[name] = BenchmarkComparison(name=name, metrics=(), status="added")
             continue
         sides = []
-        for label, benchmark in (("base", base_map[name]), ("head", head_map[name])):
+        for position, (label, benchmark) in enumerate((("base", base_map[name]), ("head", head_map[name]))):
             ok = benchmark.ok_runs
             ok, dropped = drop_preempted_runs(ok)
             if dropped:
                 excluded[label].append(dropped)
+            ok, strayed = drop_off_speed_runs(ok, references[position] if references else None)
+            if strayed:
+                off_speed[label].append(strayed)
             ok, slow = drop_slow_outlier_runs(ok)
             if slow:
                 outliers[label].append(slow)
@@ -322,6 +330,12 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             warnings.append(
                 f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded: they waited for a CPU "
                 f"more than {PREEMPTED_RUN_FRACTION:.0%} of their time (machine contention, not the code)"
+            )
+    for label, counts in off_speed.items():
+        if counts:
+            warnings.append(
+                f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded: benchwatch's canary ran more "
+                f"than {math.exp(OFF_SPEED_LOG) - 1:.0%} off its usual speed around them (the machine changed speed)"
             )
     for label, counts in outliers.items():
         if counts:

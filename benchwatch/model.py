@@ -64,6 +64,9 @@ class Run:
     ``cpu_seconds``/``wall_seconds`` cover the measuring span of this run and
     ``runqueue_wait_seconds`` is the time the measuring thread waited for a
     CPU (Linux schedstat); together they tell whether the run was preempted.
+    ``canary_seconds`` are the machine-speed canary's timings right before and
+    right after the measurement (``benchwatch.runner.canary``, version
+    ``canary_version``): whether the CPU ran at its usual speed meanwhile.
     """
 
     samples: np.ndarray
@@ -77,6 +80,8 @@ class Run:
     load_average: float | None = None
     started_at: str | None = None
     summary: Mapping[str, float] = field(default_factory=dict)
+    canary_seconds: tuple[float, ...] | None = None
+    canary_version: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.samples, np.ndarray) or self.samples.flags.writeable:

@@ -6,6 +6,9 @@ Format history (``schema_version``):
     2  memory moved into each run (each timed run has its own memory pass),
        runs gained ``cpu_seconds``, ``wall_seconds``, ``runqueue_wait_seconds``,
        ``load_average`` and ``started_at``.
+    3  runs gained ``canary_seconds`` and ``canary_version`` (the machine-speed
+       canary timed around each measurement; ``benchwatch.runner.canary``).
+       Older runs have none, so compare() cannot check their machine speed.
 
 Older versions are migrated on load; an unknown version is rejected.  Files
 ending in ``.gz`` are gzip-compressed.  Writes are atomic: a reader (or a
@@ -32,7 +35,7 @@ import numpy as np
 from benchwatch.errors import InputError
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 OLDEST_READABLE_VERSION = 1
 
 
@@ -89,6 +92,8 @@ def _run_to_dict(run: Run) -> dict[str, Any]:
         "load_average": run.load_average,
         "started_at": run.started_at,
         "summary": dict(run.summary),
+        "canary_seconds": list(run.canary_seconds) if run.canary_seconds is not None else None,
+        "canary_version": run.canary_version,
     }
 
 
@@ -186,7 +191,17 @@ def _migrate_1_to_2(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2}
+def _migrate_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
+    # v2 runs had no canary: null says "machine speed unknown".
+    for benchmark in document.get("benchmarks", []):
+        for run in benchmark.get("runs", []):
+            run.setdefault("canary_seconds", None)
+            run.setdefault("canary_version", None)
+    document["schema_version"] = 3
+    return document
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def migrate(document: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -267,6 +282,8 @@ def _benchmark_from_dict(data: dict[str, Any], path: Path) -> BenchmarkResult:
                 load_average=run.get("load_average"),
                 started_at=run.get("started_at"),
                 summary=run.get("summary") or {},
+                canary_seconds=tuple(run["canary_seconds"]) if run.get("canary_seconds") else None,
+                canary_version=run.get("canary_version"),
             )
         )
     return BenchmarkResult(
@@ -321,3 +338,6 @@ def _validate_run(run: Run, benchmark: BenchmarkResult, index: int, path: Path |
     for key, value in run.summary.items():
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             raise InputError(path, f"{where}: summary {key!r} is {value!r}, expected a finite number")
+    for value in run.canary_seconds or ():
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise InputError(path, f"{where}: canary timing {value!r} is not a positive finite number of seconds")

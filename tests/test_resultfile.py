@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import os
@@ -68,10 +69,10 @@ def test_v1_fixture_memory_moves_to_the_first_run():
     assert parse.statistic("peak_memory") == 1048576.0
 
 
-def test_v1_fixture_saved_again_is_v2(tmp_path):
-    out = resultfile.save_result(resultfile.load_result(V1), tmp_path / "v2.json")
+def test_v1_fixture_saved_again_is_current(tmp_path):
+    out = resultfile.save_result(resultfile.load_result(V1), tmp_path / "v3.json")
     document = json.loads(out.read_text())
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == 3
     assert "memory" not in document["benchmarks"][0]
     assert document["benchmarks"][0]["runs"][0]["memory"]["peak_bytes"] == 1048576
     # migration works on a copy: the fixture file itself is untouched
@@ -195,7 +196,7 @@ def test_unknown_schema_version_message(tmp_path):
     document["schema_version"] = 99
     path = write_json(tmp_path / "future.json", document)
     assert message(path) == (
-        f"{path}: unknown schema_version 99 (this benchwatch reads 1 to 2; a newer benchwatch may read it)"
+        f"{path}: unknown schema_version 99 (this benchwatch reads 1 to 3; a newer benchwatch may read it)"
     )
 
 
@@ -259,12 +260,46 @@ def test_shipped_schema_validates_saved_files(tmp_path):
         validator.validate(json.loads(gzip.decompress(saved.read_bytes())))
 
 
+def current_document() -> dict:
+    return resultfile.migrate(v2_document(), V2)
+
+
 def test_shipped_schema_rejects_bad_sample_items():
     validator = jsonschema.Draft202012Validator(resultfile.result_schema())
-    document = v2_document()
+    document = current_document()
     document["benchmarks"][0]["runs"][0]["samples"][1] = -0.5
     errors = list(validator.iter_errors(document))
     assert [list(error.absolute_path) for error in errors] == [["benchmarks", 0, "runs", 0, "samples", 1]]
     document["benchmarks"][0]["runs"][0]["samples"][1] = "fast"
     assert not validator.is_valid(document)
-    assert validator.is_valid(v2_document())
+    assert validator.is_valid(current_document())
+
+
+def test_v2_fixture_loads_without_canary_and_saves_as_v3(tmp_path):
+    result = resultfile.load_result(V2)
+    assert all(run.canary_seconds is None and run.canary_version is None
+               for benchmark in result.benchmarks for run in benchmark.runs)
+    document = json.loads(resultfile.save_result(result, tmp_path / "v3.json").read_text())
+    assert document["schema_version"] == 3
+    assert document["benchmarks"][0]["runs"][0]["canary_seconds"] is None
+    assert json.loads(V2.read_text())["schema_version"] == 2
+
+
+def test_canary_timings_round_trip(tmp_path):
+    result = resultfile.load_result(V2)
+    first = result.benchmarks[0]
+    runs = tuple(dataclasses.replace(run, canary_seconds=(0.0005, 0.00051), canary_version=1) for run in first.runs)
+    changed = dataclasses.replace(result, benchmarks=(dataclasses.replace(first, runs=runs), *result.benchmarks[1:]))
+    loaded = resultfile.load_result(resultfile.save_result(changed, tmp_path / "canary.json.gz"))
+    assert loaded.benchmarks[0].runs[0].canary_seconds == (0.0005, 0.00051)
+    assert loaded.benchmarks[0].runs[0].canary_version == 1
+
+
+@pytest.mark.parametrize("bad", [[0.0005, -1.0], [0.0, 0.001], ["fast"]])
+def test_bad_canary_timing_is_a_one_line_error(tmp_path, bad):
+    document = v2_document()
+    document["schema_version"] = 3
+    document["benchmarks"][0]["runs"][0]["canary_seconds"] = bad
+    path = write_json(tmp_path / "bad-canary.json", document)
+    text = message(path)
+    assert text.startswith(f"{path}: ") and "canary" in text and "\n" not in text

@@ -108,8 +108,12 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
                  "--no-memory", "-q", "-o", str(output)])
     assert code == EXIT_OK
     document = json.loads(output.read_text())
-    assert document["schema_version"] == 2
-    assert document["benchmarks"][0]["runs"][0]["memory"] is None
+    assert document["schema_version"] == 3
+    run = document["benchmarks"][0]["runs"][0]
+    assert run["memory"] is None
+    # the machine-speed canary is timed before and after the measurement
+    assert run["canary_version"] == 1
+    assert len(run["canary_seconds"]) == 2 and all(0 < value < 1 for value in run["canary_seconds"])
 
 
 def test_empty_benchmark_list_is_an_input_error(project: Path, capsys) -> None:

@@ -215,4 +215,6 @@ def run_from_events(event: dict[str, Any], memory_event: dict[str, Any] | None) 
         runqueue_wait_seconds=event.get("runqueue_wait_seconds"),
         load_average=event.get("load_average"),
         started_at=event.get("started_at"),
+        canary_seconds=tuple(event["canary_seconds"]) if event.get("canary_seconds") else None,
+        canary_version=event.get("canary_version"),
     )

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from benchwatch.runner.canary import CANARY_VERSION, measure_canary
+
 MODES = ("collect", "timing", "memory")
 MAX_ERROR_CHARS = 2000
 
@@ -112,6 +114,7 @@ class WorkerRecorder:
         if self.mode == "memory":
             yield from self._call_under_memray(item)
             return
+        canary_before = measure_canary()
         sched_before = _read_schedstat()
         cpu_before = time.process_time()
         wall_before = time.perf_counter()
@@ -121,6 +124,8 @@ class WorkerRecorder:
         sched_after = _read_schedstat()
         if sched_before and sched_after:
             self._current["runqueue_wait_seconds"] = sched_after[1] - sched_before[1]
+        self._current["canary_seconds"] = [canary_before, measure_canary()]
+        self._current["canary_version"] = CANARY_VERSION
 
     def _call_under_memray(self, item: pytest.Item):
         import memray
