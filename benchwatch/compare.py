@@ -5,9 +5,12 @@ default 10%, alpha default 0.05):
 
 * ``regression`` - the change is statistically established across the suite
   (Benjamini-Hochberg q-value < alpha over all latency tests of this
-  comparison) *and* the estimated ratio head/base is at least 1 + t.  It does
-  not mean the change is exactly that size: see the 95% interval.
-* ``improvement`` - q < alpha and the ratio is at most 1 / (1 + t).
+  comparison), the estimated ratio head/base is at least 1 + t, *and* the
+  95% interval lies above (1 + t) ** 0.5 (the change is shown to be at least
+  about half the threshold; ``MIN_EFFECT_SHARE``).  It does not mean the
+  change is exactly that size: see the 95% interval.
+* ``improvement`` - the mirror image: q < alpha, ratio at most 1 / (1 + t)
+  and the interval below (1 + t) ** -0.5.
 * ``unchanged`` - the 95% interval of the ratio lies within
   [1 / (1 + t), 1 + t]: any change beyond the threshold is excluded.  It does
   not mean "no change at all": smaller changes may exist.
@@ -54,6 +57,7 @@ from benchwatch.model import (
     Run,
 )
 from benchwatch.stats.bootstrap import hierarchical_bootstrap
+from benchwatch.stats.moderated import VariancePrior, fit_variance_prior
 from benchwatch.stats.speed import OFF_SPEED_LOG, drop_off_speed_runs, speed_references, speed_warnings
 from benchwatch.stats.diagnostics import (
     PREEMPTED_RUN_FRACTION,
@@ -169,6 +173,7 @@ class _Side:
 
     runs: tuple[Run, ...]
     rows: np.ndarray  # indices into the run table
+    disturbance: tuple[str, ...] = ()  # reasons found while selecting runs
 
     def values(self, table_values: Mapping[str, np.ndarray], metric: str) -> np.ndarray:
         return table_values[metric][self.rows]
@@ -187,12 +192,23 @@ def _gate_reason(metric: str, sizes: np.ndarray, has_samples: bool) -> str | Non
     return f"{metric} not gated: needs ≥{needed} samples per run, runs have {span}"
 
 
+#: A regression (improvement) must also have its whole interval beyond this
+#: share of the threshold, in log terms: with t = 10% the low end must pass
+#: 1.1 ** 0.5 = 1.049.  "Significant and estimated past the threshold" alone
+#: calls a real +5% change a >10% regression whenever noise pushes the
+#: estimate past 1.1 while the interval excludes 1; requiring the interval
+#: to exclude "half the threshold or less" keeps such reports rare (the +5%
+#: target) and costs +20% changes almost nothing.
+MIN_EFFECT_SHARE = 0.5
+
+
 def _latency_verdict(ratio: float, low: float, high: float, q: float, threshold: float, alpha: float) -> tuple[str, str]:
     upper, lower = 1.0 + threshold, 1.0 / (1.0 + threshold)
-    if not math.isnan(q) and q < alpha and ratio >= upper:
-        return "regression", f"q={q:.3g} < {alpha:g} and ratio ≥ {upper:.3g}"
-    if not math.isnan(q) and q < alpha and ratio <= lower:
-        return "improvement", f"q={q:.3g} < {alpha:g} and ratio ≤ {lower:.3g}"
+    floor = upper**MIN_EFFECT_SHARE
+    if not math.isnan(q) and q < alpha and ratio >= upper and low >= floor:
+        return "regression", f"q={q:.3g} < {alpha:g}, ratio ≥ {upper:.3g} and CI above {floor:.3g}"
+    if not math.isnan(q) and q < alpha and ratio <= lower and high <= 1.0 / floor:
+        return "improvement", f"q={q:.3g} < {alpha:g}, ratio ≤ {lower:.3g} and CI below {1.0 / floor:.3g}"
     if lower <= low and high <= upper:
         return "unchanged", f"95% CI within [{lower:.3g}, {upper:.3g}]"
     return "inconclusive", f"95% CI {low:.3g}–{high:.3g} reaches beyond ±{threshold:.0%}; rerun with more runs"
@@ -210,7 +226,8 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         warnings.append(f"base and head were run with different suite arguments: {list(base_args)} vs {list(head_args)}")
 
     references = speed_references(base, head)
-    warnings.extend(speed_warnings(references))
+    speed_mismatch = speed_warnings(references)
+    warnings.extend(speed_mismatch)
 
     # 1. classify benchmarks; collect ok runs of compared ones for the run table
     all_runs: list[Run] = []
@@ -232,7 +249,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             ok, dropped = drop_preempted_runs(ok)
             if dropped:
                 excluded[label].append(dropped)
-            ok, strayed = drop_off_speed_runs(ok, references[position] if references else None)
+            ok, strayed, short = drop_off_speed_runs(ok, references[position] if references else None)
             if strayed:
                 off_speed[label].append(strayed)
             ok, slow = drop_slow_outlier_runs(ok)
@@ -242,7 +259,8 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
                 warnings.append(f"{name}: {len(benchmark.failed_runs)} of {len(benchmark.runs)} {label} runs failed")
             rows = np.arange(len(all_runs), len(all_runs) + len(ok))
             all_runs.extend(ok)
-            sides.append(_Side(runs=ok, rows=rows))
+            disturbance = tuple(reason for reason in (short, *speed_mismatch[:1]) if reason)
+            sides.append(_Side(runs=ok, rows=rows, disturbance=disturbance))
         failed = [label for label, side in zip(("base", "head"), sides) if not side.runs]
         if failed:
             note = _failure_note(base_map[name] if "base" in failed else head_map[name])
@@ -271,7 +289,8 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             load = result.environment.load_average[0] if result.environment.load_average else None
             pair.append(
                 diagnose_side(side.runs, table_values["p50"][side.rows], table.robust_cv[side.rows],
-                              cpu_count=result.environment.cpu_count, environment_load=load)  # fmt: skip
+                              cpu_count=result.environment.cpu_count, environment_load=load,
+                              extra_reasons=side.disturbance)  # fmt: skip
             )
         diagnostics[name] = (pair[0], pair[1])
 
@@ -287,7 +306,11 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             with np.errstate(divide="ignore", invalid="ignore"):
                 base_logs.append(np.log(b[np.isfinite(b) & (b > 0)]))
                 head_logs.append(np.log(h[np.isfinite(h) & (h > 0)]))
-    welch = welch_log_ratio(pad_rows(base_logs), pad_rows(head_logs), settings.confidence) if tests else None
+    priors = _variance_priors(tests, base_logs, head_logs) if settings.moderate_variances else {}
+    welch = welch_log_ratio(
+        pad_rows(base_logs), pad_rows(head_logs), settings.confidence,
+        priors=[priors.get(metric) for _, metric in tests],
+    ) if tests else None  # fmt: skip
     q_values = bh_qvalues(welch.p_value) if welch is not None else np.empty(0)
 
     # 5. optional bootstrap (display cross-check)
@@ -351,6 +374,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
     summary = {
         "base": summarise_sides([pair[0] for pair in diagnostics.values()]),
         "head": summarise_sides([pair[1] for pair in diagnostics.values()]),
+        "variance_priors": {metric: prior.to_dict() for metric, prior in priors.items()},
     }
     return Comparison(
         benchmarks=tuple(benchmarks),
@@ -361,6 +385,25 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         head_environment=environment_summary(head.environment),
         diagnostics=summary,
     )
+
+
+def _variance_priors(
+    tests: Sequence[tuple[str, str]], base_logs: Sequence[np.ndarray], head_logs: Sequence[np.ndarray]
+) -> dict[str, VariancePrior]:
+    """One empirical-Bayes prior per latency metric, fitted from every side's between-run variance."""
+    priors = {}
+    for metric in LATENCY_METRICS:
+        rows = [index for index, (_, row_metric) in enumerate(tests) if row_metric == metric]
+        variances, dfs = [], []
+        for index in rows:
+            for logs in (base_logs[index], head_logs[index]):
+                if logs.size >= 2:
+                    variances.append(float(np.var(logs, ddof=1)))
+                    dfs.append(logs.size - 1)
+        prior = fit_variance_prior(np.asarray(variances), np.asarray(dfs))
+        if prior is not None:
+            priors[metric] = prior
+    return priors
 
 
 def _failure_note(benchmark: BenchmarkResult) -> str:

@@ -68,11 +68,14 @@ class CompareSettings:
     fail_on_inconclusive: bool = False
     bootstrap_resamples: int = 0
     seed: int | None = None
+    #: Moderate between-run variances across the suite's benchmarks
+    #: (empirical Bayes, benchwatch.stats.moderated) before the Welch test.
+    moderate_variances: bool = True
 
     #: Keys accepted by :meth:`from_mapping` (the compare part of [tool.benchwatch]).
     MAPPING_KEYS = (
         "threshold", "alpha", "gate", "thresholds", "memory_bytes_tolerance", "allocation_tolerance",
-        "memory_percent_tolerance", "fail_on_inconclusive", "bootstrap_resamples", "seed",
+        "memory_percent_tolerance", "fail_on_inconclusive", "bootstrap_resamples", "seed", "moderate_variances",
     )  # fmt: skip
 
     def __post_init__(self) -> None:
@@ -116,7 +119,8 @@ class CompareSettings:
         ``thresholds`` (metric -> threshold, or benchmark name -> table of
         metric -> threshold), ``memory_bytes_tolerance``,
         ``allocation_tolerance``, ``memory_percent_tolerance``,
-        ``fail_on_inconclusive``, ``bootstrap_resamples``, ``seed``.
+        ``fail_on_inconclusive``, ``bootstrap_resamples``, ``seed``,
+        ``moderate_variances``.
         """
         if not isinstance(mapping, Mapping):
             raise ConfigError(f"[tool.benchwatch] must be a table, got {type(mapping).__name__}")
@@ -130,10 +134,11 @@ class CompareSettings:
                     "memory_percent_tolerance", "bootstrap_resamples", "seed"):  # fmt: skip
             if key in mapping:
                 kwargs[key] = mapping[key]
-        if "fail_on_inconclusive" in mapping:
-            if not isinstance(mapping["fail_on_inconclusive"], bool):
-                raise ConfigError(f"[tool.benchwatch] fail_on_inconclusive must be true or false, got {mapping['fail_on_inconclusive']!r}")
-            kwargs["fail_on_inconclusive"] = mapping["fail_on_inconclusive"]
+        for key in ("fail_on_inconclusive", "moderate_variances"):
+            if key in mapping:
+                if not isinstance(mapping[key], bool):
+                    raise ConfigError(f"[tool.benchwatch] {key} must be true or false, got {mapping[key]!r}")
+                kwargs[key] = mapping[key]
         if "gate" in mapping:
             gate = mapping["gate"]
             if not isinstance(gate, (list, tuple)) or not all(isinstance(m, str) for m in gate):

@@ -32,6 +32,8 @@ from typing import Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
+from benchwatch.stats.moderated import VariancePrior, moderate, welch_side_df
+
 #: Column order of :class:`RunTable` statistics.
 TABLE_METRICS = ("p50", "p95", "p99", "mean")
 _QUANTILES = (0.50, 0.95, 0.99)
@@ -146,7 +148,12 @@ def _as_rows(values: np.ndarray) -> np.ndarray:
     return array[None, :] if array.ndim == 1 else array
 
 
-def welch_log_ratio(base: np.ndarray, head: np.ndarray, confidence: float = 0.95) -> WelchResult:
+def welch_log_ratio(
+    base: np.ndarray,
+    head: np.ndarray,
+    confidence: float = 0.95,
+    priors: Sequence[VariancePrior | None] | None = None,
+) -> WelchResult:
     """Welch two-sample t of ``head`` vs ``base``, row by row.
 
     ``base`` and ``head`` are log per-run statistics: 1-D (one comparison)
@@ -159,6 +166,11 @@ def welch_log_ratio(base: np.ndarray, head: np.ndarray, confidence: float = 0.95
     and the p-value is 1 for no difference and 0 otherwise (deterministic
     data); with fewer than two runs on a side everything but the estimate is
     NaN, because the between-run variance cannot be estimated from one run.
+
+    ``priors`` (one per row, or None) moderates each side's variance with
+    :func:`benchwatch.stats.moderated.moderate`; each side then brings its own
+    degrees of freedom plus half the prior's to the Welch-Satterthwaite
+    formula (:func:`benchwatch.stats.moderated.welch_side_df`).
     """
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
@@ -172,11 +184,14 @@ def welch_log_ratio(base: np.ndarray, head: np.ndarray, confidence: float = 0.95
         mean_head = np.nanmean(head_rows, axis=1) if head_rows.shape[1] else np.full(len(n_head), np.nan)
         var_base = np.where(n_base >= 2, np.nanvar(base_rows, axis=1, ddof=1), np.nan)
         var_head = np.where(n_head >= 2, np.nanvar(head_rows, axis=1, ddof=1), np.nan)
+        df_base, df_head = (n_base - 1).astype(np.float64), (n_head - 1).astype(np.float64)
+        if priors is not None:
+            var_base, df_base, var_head, df_head = _moderated(priors, var_base, df_base, var_head, df_head)
         estimate = mean_head - mean_base
         term_base, term_head = var_base / n_base, var_head / n_head
         se2 = term_base + term_head
         std_error = np.sqrt(se2)
-        df = se2**2 / (term_base**2 / (n_base - 1) + term_head**2 / (n_head - 1))
+        df = se2**2 / (term_base**2 / df_base + term_head**2 / df_head)
         t_stat = estimate / std_error
         p_value = 2.0 * scipy_stats.t.sf(np.abs(t_stat), df)
         half_width = scipy_stats.t.ppf(0.5 + confidence / 2.0, df) * std_error
@@ -194,6 +209,31 @@ def welch_log_ratio(base: np.ndarray, head: np.ndarray, confidence: float = 0.95
         n_base=n_base,
         n_head=n_head,
     )
+
+
+def _moderated(
+    priors: Sequence[VariancePrior | None],
+    var_base: np.ndarray,
+    df_base: np.ndarray,
+    var_head: np.ndarray,
+    df_head: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if len(priors) != len(var_base):
+        raise ValueError("one prior (or None) per row is needed")
+    var_base, df_base, var_head, df_head = (np.array(a, dtype=np.float64) for a in (var_base, df_base, var_head, df_head))
+    by_prior: dict[int, list[int]] = defaultdict(list)
+    for row, prior in enumerate(priors):
+        if prior is not None:
+            by_prior[id(prior)].append(row)
+    lookup = {id(prior): prior for prior in priors if prior is not None}
+    for key, rows in by_prior.items():
+        index = np.asarray(rows)
+        prior = lookup[key]
+        var_base[index] = moderate(var_base[index], df_base[index], prior)[0]
+        var_head[index] = moderate(var_head[index], df_head[index], prior)[0]
+        df_base[index] = welch_side_df(df_base[index], prior)
+        df_head[index] = welch_side_df(df_head[index], prior)
+    return var_base, df_base, var_head, df_head
 
 
 class _quiet_nan_warnings:

@@ -122,18 +122,24 @@ def off_speed(run: Run, reference: SpeedReference) -> float:
     return float(np.max(np.abs(logs - reference.log_seconds)))
 
 
-def drop_off_speed_runs(runs: Sequence[Run], reference: SpeedReference | None) -> tuple[tuple[Run, ...], int]:
-    """``runs`` without the off-speed ones (see the module doc), keeping at least two; and how many were dropped.
+def drop_off_speed_runs(
+    runs: Sequence[Run], reference: SpeedReference | None
+) -> tuple[tuple[Run, ...], int, str | None]:
+    """``runs`` without the off-speed ones (see the module doc); how many were dropped; and a
+    disturbance reason when fewer than two on-speed runs were left.
 
-    When fewer than two on-speed runs remain, the least off-speed runs are
-    kept so that the comparison can still say something (usually
-    inconclusive: its interval is built from two runs).
+    Then the two least off-speed runs are kept so that the comparison can
+    still report a ratio, and the reason makes compare() treat the side as
+    disturbed: a regression or improvement is not called from runs measured
+    at the wrong machine speed.
     """
-    if reference is None:
-        return tuple(runs), 0
+    if reference is None or len(runs) < MIN_ON_SPEED_RUNS:
+        return tuple(runs), 0, None  # one run is inconclusive anyway
     distances = [off_speed(run, reference) for run in runs]
     kept = [run for run, distance in zip(runs, distances) if distance <= OFF_SPEED_LOG]
-    if len(kept) < MIN_ON_SPEED_RUNS:
-        order = np.argsort(distances, kind="stable")[:MIN_ON_SPEED_RUNS]
-        kept = [runs[index] for index in sorted(order.tolist())]
-    return tuple(kept), len(runs) - len(kept)
+    if len(kept) >= MIN_ON_SPEED_RUNS:
+        return tuple(kept), len(runs) - len(kept), None
+    order = np.argsort(distances, kind="stable")[:MIN_ON_SPEED_RUNS]
+    reason = (f"only {len(kept)} of {len(runs)} runs at the machine's usual speed "
+              f"(benchwatch's canary off by more than {math.exp(OFF_SPEED_LOG) - 1:.0%})")  # fmt: skip
+    return tuple(runs[index] for index in sorted(order.tolist())), len(runs) - MIN_ON_SPEED_RUNS, reason
