@@ -58,7 +58,7 @@ from benchwatch.model import (
 )
 from benchwatch.stats.bootstrap import hierarchical_bootstrap
 from benchwatch.stats.moderated import VariancePrior, fit_variance_prior
-from benchwatch.stats.speed import OFF_SPEED_LOG, drop_off_speed_runs, speed_references, speed_warnings
+from benchwatch.stats.speed import OFF_SPEED_LOG, drop_off_speed_runs, speed_warnings, usual_speed
 from benchwatch.stats.diagnostics import (
     PREEMPTED_RUN_FRACTION,
     drop_preempted_runs,
@@ -225,9 +225,8 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         # e.g. a different --workload-scale: the two sides measured different work.
         warnings.append(f"base and head were run with different suite arguments: {list(base_args)} vs {list(head_args)}")
 
-    references = speed_references(base, head)
-    speed_mismatch = speed_warnings(references)
-    warnings.extend(speed_mismatch)
+    speed = usual_speed(base, head)
+    warnings.extend(speed_warnings(speed))
 
     # 1. classify benchmarks; collect ok runs of compared ones for the run table
     all_runs: list[Run] = []
@@ -244,12 +243,12 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             shells[name] = BenchmarkComparison(name=name, metrics=(), status="added")
             continue
         sides = []
-        for position, (label, benchmark) in enumerate((("base", base_map[name]), ("head", head_map[name]))):
+        for label, benchmark in (("base", base_map[name]), ("head", head_map[name])):
             ok = benchmark.ok_runs
             ok, dropped = drop_preempted_runs(ok)
             if dropped:
                 excluded[label].append(dropped)
-            ok, strayed, short = drop_off_speed_runs(ok, references[position] if references else None)
+            ok, strayed, short = drop_off_speed_runs(ok, speed.usual if speed else None)
             if strayed:
                 off_speed[label].append(strayed)
             ok, slow = drop_slow_outlier_runs(ok)
@@ -259,8 +258,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
                 warnings.append(f"{name}: {len(benchmark.failed_runs)} of {len(benchmark.runs)} {label} runs failed")
             rows = np.arange(len(all_runs), len(all_runs) + len(ok))
             all_runs.extend(ok)
-            disturbance = tuple(reason for reason in (short, *speed_mismatch[:1]) if reason)
-            sides.append(_Side(runs=ok, rows=rows, disturbance=disturbance))
+            sides.append(_Side(runs=ok, rows=rows, disturbance=(short,) if short else ()))
         failed = [label for label, side in zip(("base", "head"), sides) if not side.runs]
         if failed:
             note = _failure_note(base_map[name] if "base" in failed else head_map[name])
@@ -375,6 +373,12 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         "base": summarise_sides([pair[0] for pair in diagnostics.values()]),
         "head": summarise_sides([pair[1] for pair in diagnostics.values()]),
         "variance_priors": {metric: prior.to_dict() for metric, prior in priors.items()},
+        "machine_speed": None if speed is None else {
+            "usual_canary_seconds": speed.usual.seconds,
+            "runs_at_usual_speed": speed.usual.runs,
+            "base_median_canary_seconds": speed.base_median.seconds,
+            "head_median_canary_seconds": speed.head_median.seconds,
+        },
     }
     return Comparison(
         benchmarks=tuple(benchmarks),

@@ -21,7 +21,7 @@ from benchwatch.stats.speed import (
     OFF_SPEED_LOG,
     SpeedReference,
     drop_off_speed_runs,
-    speed_references,
+    usual_speed,
     speed_warnings,
 )
 
@@ -40,7 +40,7 @@ def side(*runs: Run, name: str = "bench") -> ResultSet:
 
 
 def test_off_speed_runs_are_dropped_by_their_canary_alone():
-    reference = SpeedReference(log_seconds=math.log(CANARY), timings=10)
+    reference = SpeedReference(log_seconds=math.log(CANARY), runs=10)
     calm = [run_with((CANARY, CANARY * 1.02)) for _ in range(3)]
     slow_after = run_with((CANARY, CANARY * 1.5))
     fast_before = run_with((CANARY * 0.8, CANARY))
@@ -49,7 +49,7 @@ def test_off_speed_runs_are_dropped_by_their_canary_alone():
 
 
 def test_the_limit_is_the_documented_one():
-    reference = SpeedReference(log_seconds=math.log(CANARY), timings=10)
+    reference = SpeedReference(log_seconds=math.log(CANARY), runs=10)
     inside = run_with((CANARY * math.exp(OFF_SPEED_LOG * 0.99),) * 2)
     outside = run_with((CANARY * math.exp(OFF_SPEED_LOG * 1.01),) * 2)
     kept, dropped, _ = drop_off_speed_runs([inside, inside, outside], reference)
@@ -57,7 +57,7 @@ def test_the_limit_is_the_documented_one():
 
 
 def test_at_least_two_runs_are_kept_least_off_speed_first_and_the_side_is_disturbed():
-    reference = SpeedReference(log_seconds=math.log(CANARY), timings=10)
+    reference = SpeedReference(log_seconds=math.log(CANARY), runs=10)
     runs = [run_with((CANARY * factor,) * 2) for factor in (1.9, 1.3, 1.6, 1.25, 1.0)]
     kept, dropped, short = drop_off_speed_runs(runs, reference)
     assert dropped == 3 and kept == (runs[3], runs[4])  # original order kept
@@ -67,7 +67,7 @@ def test_at_least_two_runs_are_kept_least_off_speed_first_and_the_side_is_distur
 def test_a_side_short_of_on_speed_runs_calls_no_regression():
     base = side(*[run_with((CANARY, CANARY), level=1e-3) for _ in range(5)])
     # the machine's speed wandered during head: only its middle run was at the usual speed
-    head = side(*[run_with((CANARY * f,) * 2, level=1.5e-3 * f) for f in (0.7, 0.85, 1.0, 1.2, 1.45)])
+    head = side(*[run_with((CANARY * f,) * 2, level=1.5e-3 * f) for f in (0.5, 0.75, 1.0, 1.35, 1.8)])
     result = compare(base, head, CompareSettings())
     (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
     assert p50.verdict == "inconclusive"
@@ -80,7 +80,8 @@ def test_sides_at_different_machine_speeds_call_no_regression():
     head = side(*[run_with((CANARY * 1.6,) * 2, level=1.6e-3) for _ in range(5)])
     result = compare(base, head, CompareSettings())
     (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
-    assert p50.verdict == "inconclusive" and "machine speed differs between the sides" in p50.reason
+    assert p50.verdict == "inconclusive" and "usual speed" in p50.reason
+    assert any("machine speed differs between the sides" in warning for warning in result.warnings)
 
 
 def test_without_a_reference_nothing_is_dropped():
@@ -88,13 +89,35 @@ def test_without_a_reference_nothing_is_dropped():
     assert drop_off_speed_runs(runs, None) == (tuple(runs), 0, None)
 
 
-def test_references_are_each_sides_median():
-    base = side(run_with((1e-3, 1e-3)), run_with((1e-3, 2e-3)), run_with((1e-3, 1e-3)))
-    head = side(run_with((2e-3, 2e-3)), run_with((2e-3, 2e-3)))
-    references = speed_references(base, head)
-    assert references is not None
-    assert references[0].seconds == pytest.approx(1e-3) and references[0].timings == 6
-    assert references[1].seconds == pytest.approx(2e-3)
+def test_usual_speed_is_the_window_holding_most_runs_of_both_sides():
+    # base: three runs near 1.0 ms, one at 2.0; head: two near 1.0, three near 1.5
+    base = side(*[run_with((1e-3 * f, 1e-3 * f)) for f in (1.0, 1.02, 0.99)], run_with((2e-3, 2e-3)))
+    head = side(*[run_with((1e-3 * f, 1e-3 * f)) for f in (1.01, 1.0, 1.5, 1.52, 1.49)])
+    check = usual_speed(base, head)
+    assert check is not None and check.usual.runs == 5
+    assert abs(check.usual.log_seconds - math.log(1e-3)) < OFF_SPEED_LOG
+    assert check.base_median.seconds == pytest.approx(1.01e-3, rel=0.01)
+    assert check.head_median.seconds == pytest.approx(1.49e-3, rel=0.01)
+
+
+def test_usual_speed_follows_the_machine_into_a_long_slow_phase():
+    # most runs of both sides in the slow phase: compare them there, not against the few fast ones
+    slow = [run_with((1.5e-3, 1.5e-3)) for _ in range(4)]
+    fast = run_with((1e-3, 1e-3))
+    check = usual_speed(side(*slow, fast), side(fast, *slow))
+    assert check.usual.runs == 8 and abs(check.usual.log_seconds - math.log(1.5e-3)) < OFF_SPEED_LOG
+
+
+def test_on_a_tie_the_faster_window_wins():
+    check = usual_speed(side(run_with((1e-3, 1e-3)), run_with((1e-3, 1e-3))),
+                        side(run_with((2e-3, 2e-3)), run_with((2e-3, 2e-3))))  # fmt: skip
+    assert check.usual.runs == 2 and abs(check.usual.log_seconds - math.log(1e-3)) < OFF_SPEED_LOG
+
+
+def test_runs_whose_two_timings_disagree_widely_never_count():
+    wandering = run_with((1e-3, 2e-3))
+    check = usual_speed(side(wandering, run_with((1e-3, 1e-3))), side(wandering))
+    assert check.usual.runs == 1
 
 
 @pytest.mark.parametrize(
@@ -105,12 +128,12 @@ def test_references_are_each_sides_median():
     ],
 )
 def test_canaries_are_ignored_unless_every_run_has_the_same_kind(base_runs, head_runs):
-    assert speed_references(side(*base_runs), side(*head_runs)) is None
+    assert usual_speed(side(*base_runs), side(*head_runs)) is None
 
 
 def test_sides_at_different_machine_speeds_are_warned_about():
-    same = speed_references(side(run_with((1e-3, 1e-3))), side(run_with((1.05e-3, 1.05e-3))))
-    slower = speed_references(side(run_with((1e-3, 1e-3))), side(run_with((1.3e-3, 1.3e-3))))
+    same = usual_speed(side(run_with((1e-3, 1e-3))), side(run_with((1.05e-3, 1.05e-3))))
+    slower = usual_speed(side(run_with((1e-3, 1e-3))), side(run_with((1.3e-3, 1.3e-3))))
     assert speed_warnings(same) == []
     (warning,) = speed_warnings(slower)
     assert "1.30x" in warning and "machine" in warning

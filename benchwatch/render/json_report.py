@@ -15,7 +15,11 @@ Top level::
                       "bootstrap_ci_high"}, ...],
      "benchmarks": [{"name", "status", "notes",
                      "diagnostics": {"base": {...} | null, "head": {...} | null}}, ...],
-     "diagnostics": {"base": {...}, "head": {...}},
+     "diagnostics": {"base": {...}, "head": {...},
+                     "variance_priors": {metric: {"df", "variance", "estimates"}},
+                     "machine_speed": {"usual_canary_seconds", "runs_at_usual_speed",
+                                       "base_median_canary_seconds",
+                                       "head_median_canary_seconds"} | null},
      "warnings": [str, ...],
      "settings": {...}, "environment": {"base": {...}, "head": {...}}}
 
