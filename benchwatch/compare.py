@@ -57,8 +57,9 @@ from benchwatch.model import (
     Run,
 )
 from benchwatch.stats.bootstrap import hierarchical_bootstrap
-from benchwatch.stats.moderated import VariancePrior, fit_variance_prior
-from benchwatch.stats.speed import OFF_SPEED_LOG, drop_off_speed_runs, speed_warnings, usual_speed
+from benchwatch.stats.covariate import UNSTABLE_CANARY_LOG, keep_runs_with_covariate
+from benchwatch.stats.latency_tests import log_ratio_tests
+from benchwatch.stats.speed import side_speeds, speed_warnings
 from benchwatch.stats.diagnostics import (
     PREEMPTED_RUN_FRACTION,
     drop_preempted_runs,
@@ -72,7 +73,7 @@ from benchwatch.stats.diagnostics import (
 )
 from benchwatch.stats.fdr import bh_qvalues
 from benchwatch.stats.memory import compare_memory
-from benchwatch.stats.runlevel import min_samples_for_quantile, pad_rows, run_table, welch_log_ratio
+from benchwatch.stats.runlevel import min_samples_for_quantile, run_table
 
 VERDICTS = ("regression", "improvement", "unchanged", "inconclusive")
 STATUSES = ("compared", "added", "removed", "failed")
@@ -174,6 +175,7 @@ class _Side:
     runs: tuple[Run, ...]
     rows: np.ndarray  # indices into the run table
     disturbance: tuple[str, ...] = ()  # reasons found while selecting runs
+    covariates: np.ndarray | None = None  # log canary time per run (speed-adjusted comparisons)
 
     def values(self, table_values: Mapping[str, np.ndarray], metric: str) -> np.ndarray:
         return table_values[metric][self.rows]
@@ -225,13 +227,13 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         # e.g. a different --workload-scale: the two sides measured different work.
         warnings.append(f"base and head were run with different suite arguments: {list(base_args)} vs {list(head_args)}")
 
-    speed = usual_speed(base, head)
+    speed = side_speeds(base, head)
     warnings.extend(speed_warnings(speed))
 
     # 1. classify benchmarks; collect ok runs of compared ones for the run table
     all_runs: list[Run] = []
     excluded: dict[str, list[int]] = {"base": [], "head": []}
-    off_speed: dict[str, list[int]] = {"base": [], "head": []}
+    unsteady: dict[str, list[int]] = {"base": [], "head": []}
     outliers: dict[str, list[int]] = {"base": [], "head": []}
     work: dict[str, tuple[_Side, _Side]] = {}
     shells: dict[str, BenchmarkComparison] = {}
@@ -248,17 +250,21 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             ok, dropped = drop_preempted_runs(ok)
             if dropped:
                 excluded[label].append(dropped)
-            ok, strayed, short = drop_off_speed_runs(ok, speed.usual if speed else None)
-            if strayed:
-                off_speed[label].append(strayed)
-            ok, slow = drop_slow_outlier_runs(ok)
-            if slow:
-                outliers[label].append(slow)
+            covariates, short = None, None
+            if speed is not None:
+                # slow runs are explained by the canary covariate, not dropped
+                ok, covariates, changed, short = keep_runs_with_covariate(ok)
+                if changed:
+                    unsteady[label].append(changed)
+            else:
+                ok, slow = drop_slow_outlier_runs(ok)
+                if slow:
+                    outliers[label].append(slow)
             if benchmark.failed_runs and ok:
                 warnings.append(f"{name}: {len(benchmark.failed_runs)} of {len(benchmark.runs)} {label} runs failed")
             rows = np.arange(len(all_runs), len(all_runs) + len(ok))
             all_runs.extend(ok)
-            sides.append(_Side(runs=ok, rows=rows, disturbance=(short,) if short else ()))
+            sides.append(_Side(runs=ok, rows=rows, disturbance=(short,) if short else (), covariates=covariates))
         failed = [label for label, side in zip(("base", "head"), sides) if not side.runs]
         if failed:
             note = _failure_note(base_map[name] if "base" in failed else head_map[name])
@@ -294,21 +300,27 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
 
     # 4. Welch t on log per-run statistics for every benchmark x latency metric
     tests: list[tuple[str, str]] = []
-    base_logs, head_logs = [], []
+    base_logs, head_logs, base_covariates, head_covariates = [], [], [], []
     for name, (base_side, head_side) in work.items():
         for metric in LATENCY_METRICS:
             b, h = base_side.values(table_values, metric), head_side.values(table_values, metric)
             if not (np.isfinite(b).any() or np.isfinite(h).any()):
                 continue  # e.g. p99 of summary-only results: unknown on both sides
             tests.append((name, metric))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                base_logs.append(np.log(b[np.isfinite(b) & (b > 0)]))
-                head_logs.append(np.log(h[np.isfinite(h) & (h > 0)]))
-    priors = _variance_priors(tests, base_logs, head_logs) if settings.moderate_variances else {}
-    welch = welch_log_ratio(
-        pad_rows(base_logs), pad_rows(head_logs), settings.confidence,
-        priors=[priors.get(metric) for _, metric in tests],
+            keep_base, keep_head = np.isfinite(b) & (b > 0), np.isfinite(h) & (h > 0)
+            base_logs.append(np.log(b[keep_base]))
+            head_logs.append(np.log(h[keep_head]))
+            if speed is not None:
+                base_covariates.append(base_side.covariates[keep_base])
+                head_covariates.append(head_side.covariates[keep_head])
+    latency = log_ratio_tests(
+        metrics=[metric for _, metric in tests], base_logs=base_logs, head_logs=head_logs,
+        base_covariates=base_covariates if speed is not None else None,
+        head_covariates=head_covariates if speed is not None else None,
+        confidence=settings.confidence, moderate=settings.moderate_variances,
     ) if tests else None  # fmt: skip
+    welch = latency.result if latency is not None else None
+    priors = latency.priors if latency is not None else {}
     q_values = bh_qvalues(welch.p_value) if welch is not None else np.empty(0)
 
     # 5. optional bootstrap (display cross-check)
@@ -352,11 +364,11 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
                 f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded: they waited for a CPU "
                 f"more than {PREEMPTED_RUN_FRACTION:.0%} of their time (machine contention, not the code)"
             )
-    for label, counts in off_speed.items():
+    for label, counts in unsteady.items():
         if counts:
             warnings.append(
-                f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded: benchwatch's canary ran more "
-                f"than {math.exp(OFF_SPEED_LOG) - 1:.0%} off its usual speed around them (the machine changed speed)"
+                f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded: the machine changed speed "
+                f"while they were measured (benchwatch's canary moved by more than {math.exp(UNSTABLE_CANARY_LOG) - 1:.0%})"
             )
     for label, counts in outliers.items():
         if counts:
@@ -373,11 +385,10 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         "base": summarise_sides([pair[0] for pair in diagnostics.values()]),
         "head": summarise_sides([pair[1] for pair in diagnostics.values()]),
         "variance_priors": {metric: prior.to_dict() for metric, prior in priors.items()},
+        "latency_test": latency.method if latency is not None else None,
         "machine_speed": None if speed is None else {
-            "usual_canary_seconds": speed.usual.seconds,
-            "runs_at_usual_speed": speed.usual.runs,
-            "base_median_canary_seconds": speed.base_median.seconds,
-            "head_median_canary_seconds": speed.head_median.seconds,
+            "base_median_canary_seconds": speed.base_seconds,
+            "head_median_canary_seconds": speed.head_seconds,
         },
     }
     return Comparison(
@@ -389,25 +400,6 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         head_environment=environment_summary(head.environment),
         diagnostics=summary,
     )
-
-
-def _variance_priors(
-    tests: Sequence[tuple[str, str]], base_logs: Sequence[np.ndarray], head_logs: Sequence[np.ndarray]
-) -> dict[str, VariancePrior]:
-    """One empirical-Bayes prior per latency metric, fitted from every side's between-run variance."""
-    priors = {}
-    for metric in LATENCY_METRICS:
-        rows = [index for index, (_, row_metric) in enumerate(tests) if row_metric == metric]
-        variances, dfs = [], []
-        for index in rows:
-            for logs in (base_logs[index], head_logs[index]):
-                if logs.size >= 2:
-                    variances.append(float(np.var(logs, ddof=1)))
-                    dfs.append(logs.size - 1)
-        prior = fit_variance_prior(np.asarray(variances), np.asarray(dfs))
-        if prior is not None:
-            priors[metric] = prior
-    return priors
 
 
 def _failure_note(benchmark: BenchmarkResult) -> str:

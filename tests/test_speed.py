@@ -1,4 +1,4 @@
-"""The machine-speed canary rule (benchwatch.stats.speed): units, and simulations of its error rates.
+"""Machine speed: the canary rules (benchwatch.stats.speed, .covariate) in compare(), and simulations.
 
 The simulated machine has *speed phases* like the ones the A/B harness met
 on this 2-vCPU VM: each process run independently falls, with probability
@@ -17,13 +17,7 @@ from scipy import stats as scipy_stats
 
 from benchwatch.compare import CompareSettings, compare
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
-from benchwatch.stats.speed import (
-    OFF_SPEED_LOG,
-    SpeedReference,
-    drop_off_speed_runs,
-    usual_speed,
-    speed_warnings,
-)
+from benchwatch.stats.speed import side_speeds, speed_warnings
 
 CANARY = 5e-4
 
@@ -39,85 +33,12 @@ def side(*runs: Run, name: str = "bench") -> ResultSet:
 # -- units -------------------------------------------------------------------------------
 
 
-def test_off_speed_runs_are_dropped_by_their_canary_alone():
-    reference = SpeedReference(log_seconds=math.log(CANARY), runs=10)
-    calm = [run_with((CANARY, CANARY * 1.02)) for _ in range(3)]
-    slow_after = run_with((CANARY, CANARY * 1.5))
-    fast_before = run_with((CANARY * 0.8, CANARY))
-    kept, dropped, short = drop_off_speed_runs([*calm, slow_after, fast_before], reference)
-    assert dropped == 2 and kept == tuple(calm) and short is None
-
-
-def test_the_limit_is_the_documented_one():
-    reference = SpeedReference(log_seconds=math.log(CANARY), runs=10)
-    inside = run_with((CANARY * math.exp(OFF_SPEED_LOG * 0.99),) * 2)
-    outside = run_with((CANARY * math.exp(OFF_SPEED_LOG * 1.01),) * 2)
-    kept, dropped, _ = drop_off_speed_runs([inside, inside, outside], reference)
-    assert dropped == 1 and outside not in kept
-
-
-def test_at_least_two_runs_are_kept_least_off_speed_first_and_the_side_is_disturbed():
-    reference = SpeedReference(log_seconds=math.log(CANARY), runs=10)
-    runs = [run_with((CANARY * factor,) * 2) for factor in (1.9, 1.3, 1.6, 1.25, 1.0)]
-    kept, dropped, short = drop_off_speed_runs(runs, reference)
-    assert dropped == 3 and kept == (runs[3], runs[4])  # original order kept
-    assert short == "only 1 of 5 runs at the machine's usual speed (benchwatch's canary off by more than 12%)"
-
-
-def test_a_side_short_of_on_speed_runs_calls_no_regression():
-    base = side(*[run_with((CANARY, CANARY), level=1e-3) for _ in range(5)])
-    # the machine's speed wandered during head: only its middle run was at the usual speed
-    head = side(*[run_with((CANARY * f,) * 2, level=1.5e-3 * f) for f in (0.5, 0.75, 1.0, 1.35, 1.8)])
-    result = compare(base, head, CompareSettings())
-    (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
-    assert p50.verdict == "inconclusive"
-    diagnostics = result.benchmarks[0].head_diagnostics
-    assert diagnostics.disturbed and "only 1 of 5 runs at the machine's usual speed" in diagnostics.reasons[0]
-
-
-def test_sides_at_different_machine_speeds_call_no_regression():
-    base = side(*[run_with((CANARY, CANARY), level=1e-3) for _ in range(5)])
-    head = side(*[run_with((CANARY * 1.6,) * 2, level=1.6e-3) for _ in range(5)])
-    result = compare(base, head, CompareSettings())
-    (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
-    assert p50.verdict == "inconclusive" and "usual speed" in p50.reason
-    assert any("machine speed differs between the sides" in warning for warning in result.warnings)
-
-
-def test_without_a_reference_nothing_is_dropped():
-    runs = [run_with((CANARY * 3, CANARY)) for _ in range(3)]
-    assert drop_off_speed_runs(runs, None) == (tuple(runs), 0, None)
-
-
-def test_usual_speed_is_the_window_holding_most_runs_of_both_sides():
-    # base: three runs near 1.0 ms, one at 2.0; head: two near 1.0, three near 1.5
-    base = side(*[run_with((1e-3 * f, 1e-3 * f)) for f in (1.0, 1.02, 0.99)], run_with((2e-3, 2e-3)))
-    head = side(*[run_with((1e-3 * f, 1e-3 * f)) for f in (1.01, 1.0, 1.5, 1.52, 1.49)])
-    check = usual_speed(base, head)
-    assert check is not None and check.usual.runs == 5
-    assert abs(check.usual.log_seconds - math.log(1e-3)) < OFF_SPEED_LOG
-    assert check.base_median.seconds == pytest.approx(1.01e-3, rel=0.01)
-    assert check.head_median.seconds == pytest.approx(1.49e-3, rel=0.01)
-
-
-def test_usual_speed_follows_the_machine_into_a_long_slow_phase():
-    # most runs of both sides in the slow phase: compare them there, not against the few fast ones
-    slow = [run_with((1.5e-3, 1.5e-3)) for _ in range(4)]
-    fast = run_with((1e-3, 1e-3))
-    check = usual_speed(side(*slow, fast), side(fast, *slow))
-    assert check.usual.runs == 8 and abs(check.usual.log_seconds - math.log(1.5e-3)) < OFF_SPEED_LOG
-
-
-def test_on_a_tie_the_faster_window_wins():
-    check = usual_speed(side(run_with((1e-3, 1e-3)), run_with((1e-3, 1e-3))),
-                        side(run_with((2e-3, 2e-3)), run_with((2e-3, 2e-3))))  # fmt: skip
-    assert check.usual.runs == 2 and abs(check.usual.log_seconds - math.log(1e-3)) < OFF_SPEED_LOG
-
-
-def test_runs_whose_two_timings_disagree_widely_never_count():
-    wandering = run_with((1e-3, 2e-3))
-    check = usual_speed(side(wandering, run_with((1e-3, 1e-3))), side(wandering))
-    assert check.usual.runs == 1
+def test_side_speeds_are_each_sides_median_canary():
+    base = side(run_with((1e-3, 1e-3)), run_with((1e-3, 2e-3)), run_with((1e-3, 1e-3)))
+    head = side(run_with((2e-3, 2e-3)), run_with((2e-3, 2e-3)))
+    check = side_speeds(base, head)
+    assert check is not None and check.base_runs == 3 and check.head_runs == 2
+    assert check.base_seconds == pytest.approx(1e-3) and check.head_seconds == pytest.approx(2e-3)
 
 
 @pytest.mark.parametrize(
@@ -128,24 +49,58 @@ def test_runs_whose_two_timings_disagree_widely_never_count():
     ],
 )
 def test_canaries_are_ignored_unless_every_run_has_the_same_kind(base_runs, head_runs):
-    assert usual_speed(side(*base_runs), side(*head_runs)) is None
+    assert side_speeds(side(*base_runs), side(*head_runs)) is None
+    result = compare(side(*base_runs), side(*head_runs), CompareSettings())
+    assert result.diagnostics["latency_test"] == "welch" and result.diagnostics["machine_speed"] is None
 
 
 def test_sides_at_different_machine_speeds_are_warned_about():
-    same = usual_speed(side(run_with((1e-3, 1e-3))), side(run_with((1.05e-3, 1.05e-3))))
-    slower = usual_speed(side(run_with((1e-3, 1e-3))), side(run_with((1.3e-3, 1.3e-3))))
+    same = side_speeds(side(run_with((1e-3, 1e-3))), side(run_with((1.05e-3, 1.05e-3))))
+    slower = side_speeds(side(run_with((1e-3, 1e-3))), side(run_with((1.3e-3, 1.3e-3))))
     assert speed_warnings(same) == []
     (warning,) = speed_warnings(slower)
     assert "1.30x" in warning and "machine" in warning
 
 
-def test_compare_reports_the_off_speed_exclusions():
-    calm = [run_with((CANARY, CANARY), level=1e-3 * f) for f in (1.0, 1.01, 0.99, 1.0)]
-    phase = run_with((CANARY * 1.6, CANARY * 1.6), level=1.6e-3)
-    result = compare(side(*calm, phase), side(*calm), CompareSettings())
-    assert any("1 run(s) of 1 benchmark(s) excluded: benchwatch's canary" in w for w in result.warnings)
+def test_runs_whose_canary_moved_during_the_measurement_are_left_out():
+    steady = [run_with((CANARY, CANARY * 1.02), level=1e-3 * f) for f in (1.0, 1.01, 0.99, 1.0)]
+    switched = run_with((CANARY, CANARY * 1.6), level=1.3e-3)
+    result = compare(side(*steady, switched), side(*steady), CompareSettings())
+    assert result.diagnostics["latency_test"] == "speed-adjusted"
+    assert any("1 run(s) of 1 benchmark(s) excluded: the machine changed speed" in w for w in result.warnings)
     (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
-    assert p50.verdict == "unchanged"
+    assert p50.n_runs_base == 4 and p50.verdict == "unchanged"
+
+
+def test_a_side_short_of_steady_runs_calls_no_regression():
+    base = side(*[run_with((CANARY, CANARY), level=1e-3) for _ in range(5)])
+    head = side(*[run_with((CANARY, CANARY * 1.5), level=1.5e-3) for _ in range(4)],
+                run_with((CANARY, CANARY), level=1.5e-3))  # fmt: skip
+    result = compare(base, head, CompareSettings())
+    (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
+    assert p50.verdict == "inconclusive"
+    diagnostics = result.benchmarks[0].head_diagnostics
+    assert diagnostics.disturbed and "only 1 of 5 runs kept a steady machine speed" in diagnostics.reasons[0]
+
+
+def test_one_side_slow_the_other_fast_is_inconclusive_not_a_regression():
+    # every base run in the fast state, every head run in the slow one: side and
+    # speed cannot be told apart, so nothing may be claimed
+    base = side(*[run_with((CANARY * f,) * 2, level=1e-3 * f) for f in (1.0, 1.01, 0.99, 1.02, 1.0)])
+    head = side(*[run_with((CANARY * 1.5 * f,) * 2, level=1.5e-3 * f) for f in (1.0, 1.01, 0.99, 1.02, 1.0)])
+    result = compare(base, head, CompareSettings())
+    assert not result.gated("regression")
+    assert any("machine speed differs between the sides" in warning for warning in result.warnings)
+
+
+def test_a_slow_state_run_is_adjusted_for_not_flagged():
+    # one base and one head run in the slow state; the rest fast: +20% is still clear
+    def runs(level):
+        return [run_with((CANARY * f,) * 2, level=level * f) for f in (1.0, 1.0, 1.6, 1.0, 1.0)]
+
+    result = compare(side(*runs(1e-3)), side(*runs(1.2e-3)), CompareSettings())
+    (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
+    assert p50.verdict == "regression" and p50.ratio == pytest.approx(1.2)
 
 
 # -- simulations -------------------------------------------------------------------------
@@ -153,15 +108,18 @@ def test_compare_reports_the_off_speed_exclusions():
 N_BENCH, N_RUNS, N_SAMPLES = 16, 5, 100
 
 
-def phased_side(rng, levels, *, factor=1.0, slow_share=0.2, canary=True, sensitivity=1.0) -> ResultSet:
+def phased_side(rng, levels, *, factor=1.0, slow_share=0.2, canary=True, sensitivity=1.0,
+                unseen_share=0.0) -> ResultSet:  # fmt: skip
     """One side on a machine with speed phases (see the module doc); ``sensitivity`` scales
-    how much a phase slows the benchmarks (0: not at all, as for memory-bound C code)."""
+    how much a phase slows the benchmarks (0: not at all, as for memory-bound C code);
+    ``unseen_share`` of runs are also slowed 1.2-1.6x by something the canary misses."""
     benchmarks = []
     for b, level in enumerate(levels):
         runs = []
         for _ in range(N_RUNS):
             phase = rng.uniform(1.3, 1.9) if rng.random() < slow_share else 1.0
-            run_factor = math.exp(rng.normal(0.0, 0.02)) * phase**sensitivity
+            unseen = rng.uniform(1.2, 1.6) if rng.random() < unseen_share else 1.0
+            run_factor = math.exp(rng.normal(0.0, 0.02)) * phase**sensitivity * unseen
             samples = level * factor * run_factor * rng.lognormal(0.0, 0.05, N_SAMPLES)
             timings = tuple(CANARY * phase * math.exp(rng.normal(0.0, 0.02)) for _ in range(2))
             runs.append(Run(samples=samples, canary_seconds=timings if canary else None,
@@ -193,27 +151,32 @@ def lower_bound(successes: int, trials: int) -> float:
     return float(scipy_stats.beta.ppf(0.01, successes, trials - successes + 1)) if successes else 0.0
 
 
-def test_identical_code_on_a_phased_machine_stays_below_one_percent():
-    flagged, total = flagged_share(11, 50, factor=1.0)
-    assert upper_bound(flagged, total) < 0.01 or flagged / total < 0.005, (flagged, total)
-
-
-def test_canary_that_does_not_match_the_benchmarks_cannot_raise_false_alarms():
-    # Phases slow the canary but not these benchmarks: dropping runs by canary
-    # is then a random thinning, and the false-alarm rate must not move.
-    flagged, total = flagged_share(12, 50, factor=1.0, sensitivity=0.0)
-    assert flagged / total < 0.005, (flagged, total)
+@pytest.mark.parametrize("options", [
+    {},  # interpreter-bound benchmarks: phases slow them as much as the canary
+    {"sensitivity": 0.3},  # C-heavy benchmarks: phases barely touch them
+    {"sensitivity": 0.0},  # the canary's phases do not matter to the benchmarks at all
+    {"slow_share": 0.5},  # half of all runs in the slow phase
+    {"unseen_share": 0.15},  # slowdowns the canary cannot see
+])
+def test_identical_code_on_a_phased_machine_stays_below_one_percent(options):
+    flagged, total = flagged_share(11, 40, factor=1.0, **options)
+    assert upper_bound(flagged, total) < 0.01, (flagged, total)
 
 
 def test_twenty_percent_slowdown_is_caught_on_a_phased_machine():
     flagged, total = flagged_share(13, 30, factor=1.2)
-    assert lower_bound(flagged, total) > 0.95, (flagged, total)
+    assert lower_bound(flagged, total) > 0.97, (flagged, total)
+    # Slowdowns the canary cannot see are what is left: with 5% of runs hit,
+    # two of them land on one side of a benchmark now and then, and then five
+    # runs cannot tell (94% detected in this simulation; inconclusive, never wrong).
+    flagged, total = flagged_share(13, 30, factor=1.2, unseen_share=0.05)
+    assert lower_bound(flagged, total) > 0.9, (flagged, total)
 
 
 def test_the_canary_is_what_rescues_detection_when_phases_are_common():
     with_canary = flagged_share(14, 30, factor=1.2, slow_share=0.3)
     without_canary = flagged_share(14, 30, factor=1.2, slow_share=0.3, canary=False)
-    assert with_canary[0] / with_canary[1] > 0.92, with_canary
+    assert lower_bound(*with_canary) > 0.97, with_canary
     assert without_canary[0] / without_canary[1] < 0.88, without_canary
 
 
