@@ -183,3 +183,16 @@ def test_the_canary_is_what_rescues_detection_when_phases_are_common():
 def test_five_percent_slowdown_on_a_phased_machine_is_rarely_a_ten_percent_regression():
     flagged, total = flagged_share(15, 30, factor=1.05, slow_share=0.3)
     assert upper_bound(flagged, total) < 0.05, (flagged, total)
+
+
+def test_reports_say_which_test_made_the_intervals():
+    from benchwatch.render.markdown_report import render_markdown
+    from benchwatch.render.terminal import render_terminal
+
+    steady = [run_with((CANARY, CANARY), level=1e-3 * f) for f in (1.0, 1.01, 0.99)]
+    plain = [Run(samples=np.full(20, 1e-3 * f)) for f in (1.0, 1.01, 0.99)]
+    adjusted = compare(side(*steady), side(*steady), CompareSettings())
+    welch = compare(side(*plain), side(*plain), CompareSettings())
+    for render in (render_terminal, render_markdown):
+        assert "adjusted for machine speed" in render(adjusted)
+        assert "Welch t on log per-run statistics" in render(welch)

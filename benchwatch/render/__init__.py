@@ -65,3 +65,11 @@ def ungated_reasons(comparison: Comparison) -> list[str]:
             if " not gated: " in part:
                 seen.setdefault(part, None)
     return list(seen)
+
+
+def method_note(comparison: Comparison) -> str:
+    """One line saying how the latency intervals were computed."""
+    runs = "process runs are the unit of replication"
+    if comparison.diagnostics.get("latency_test") == "speed-adjusted":
+        return f"Latency intervals adjusted for machine speed (benchwatch's canary, ANCOVA per benchmark); {runs}."
+    return f"Latency intervals: Welch t on log per-run statistics; {runs}."

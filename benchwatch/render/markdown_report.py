@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from benchwatch.compare import Comparison
-from benchwatch.render import format_change, format_interval, format_value, row_order, ungated_reasons
+from benchwatch.render import format_change, format_interval, format_value, method_note, row_order, ungated_reasons
 
 _ESCAPES = {
     "&": "&amp;",
@@ -90,6 +90,7 @@ def render_markdown(comparison: Comparison) -> str:
                 verdict,
             ]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
+        lines.extend(["", method_note(comparison)])
     others = [b for b in comparison.benchmarks if b.status != "compared"]
     if others:
         lines.append("")

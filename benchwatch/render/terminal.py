@@ -11,7 +11,7 @@ same without them.
 from __future__ import annotations
 
 from benchwatch.compare import Comparison
-from benchwatch.render import format_change, format_interval, format_value, row_order, ungated_reasons
+from benchwatch.render import format_change, format_interval, format_value, method_note, row_order, ungated_reasons
 
 _COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive": "\x1b[33m", "unchanged": ""}
 _RESET = "\x1b[0m"
@@ -58,6 +58,7 @@ def render_terminal(comparison: Comparison, *, color: bool = False) -> str:
             text = "  ".join(cell(i, row[i]) for i in range(len(_HEADERS) - 1))
             lines.append(f"{text}  {paint(row[6], row[7])}".rstrip())
         lines.append("(verdicts in parentheses are not gated: reported, but they do not fail the check)")
+        lines.append(method_note(comparison))
     others = [b for b in comparison.benchmarks if b.status != "compared"]
     if others:
         lines.append("")
