@@ -1,9 +1,12 @@
 """How fast is compare() on a large suite?
 
     python benchmarks/bench_compare_speed.py [--benchmarks 1000] [--runs 5] [--samples 2000] [--bootstrap 0]
+                                             [--no-canary]
 
 Builds two synthetic result sets in memory (per side: benchmarks x runs x
-samples, log-normal with a per-run factor, memory profiles), times
+samples, log-normal with a per-run factor, memory profiles and machine-speed
+canary timings, so the speed-adjusted test runs; ``--no-canary`` times the
+Welch path instead), times
 ``compare()`` and prints the seconds and the peak RSS of the process
 (``resource.getrusage``; on Linux ``ru_maxrss`` is in KiB).  Target: 1,000
 x 5 x 2,000 per side in <= 10 s and <= 2 GB on a 2-core machine.
@@ -25,16 +28,22 @@ from benchwatch.compare import CompareSettings, compare  # noqa: E402
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run  # noqa: E402
 
 
-def build_side(rng: np.random.Generator, levels: np.ndarray, runs: int, samples: int, factor: float) -> ResultSet:
+def build_side(
+    rng: np.random.Generator, levels: np.ndarray, runs: int, samples: int, factor: float, canary: bool
+) -> ResultSet:
     benchmarks = []
     for index, level in enumerate(levels):
-        values = level * factor * np.exp(rng.normal(0, 0.05, (runs, 1))) * rng.lognormal(0, 0.1, (runs, samples))
+        speed = np.where(rng.random((runs, 1)) < 0.2, 1.5, 1.0)
+        values = level * factor * speed * np.exp(rng.normal(0, 0.05, (runs, 1))) * rng.lognormal(0, 0.1, (runs, samples))
+        canaries = 3e-4 * speed[:, 0, None] * np.exp(rng.normal(0, 0.02, (runs, 2)))
         benchmarks.append(
             BenchmarkResult(
                 name=f"suite/bench_{index:05d}",
                 runs=tuple(
                     Run(samples=values[r], memory=MemoryProfile(10_000_000, 5_000), wall_seconds=1.0,
-                        cpu_seconds=0.97, load_average=0.8)  # fmt: skip
+                        cpu_seconds=0.97, load_average=0.8,
+                        canary_seconds=tuple(canaries[r]) if canary else None,
+                        canary_version=1 if canary else None)  # fmt: skip
                     for r in range(runs)
                 ),
             )
@@ -48,12 +57,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples per benchmark (0: off)")
+    parser.add_argument("--no-canary", action="store_true", help="runs without canary timings (Welch path)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     levels = np.exp(rng.uniform(np.log(1e-5), np.log(1e-1), args.benchmarks))
     started = time.perf_counter()
-    base = build_side(rng, levels, args.runs, args.samples, 1.0)
-    head = build_side(rng, levels, args.runs, args.samples, 1.02)
+    base = build_side(rng, levels, args.runs, args.samples, 1.0, not args.no_canary)
+    head = build_side(rng, levels, args.runs, args.samples, 1.02, not args.no_canary)
     built = time.perf_counter() - started
     settings = CompareSettings(bootstrap_resamples=args.bootstrap, seed=1)
     started = time.perf_counter()
@@ -64,7 +74,8 @@ def main() -> int:
     print(f"suite: {args.benchmarks} benchmarks x {args.runs} runs x {args.samples} samples per side "
           f"(bootstrap resamples: {args.bootstrap})")  # fmt: skip
     print(f"built results in {built:.2f} s")
-    print(f"compare(): {elapsed:.2f} s for {rows} metric comparisons, verdict {comparison.verdict}")
+    print(f"compare(): {elapsed:.2f} s for {rows} metric comparisons ({comparison.diagnostics['latency_test']} test), "
+          f"verdict {comparison.verdict}")  # fmt: skip
     print(f"peak RSS: {peak_kib / 1024:.0f} MiB")
     return 0
 

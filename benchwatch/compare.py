@@ -19,8 +19,12 @@ default 10%, alpha default 0.05):
   than the threshold whose interval still reaches past it).  Rerun with more
   process runs per side.
 
-The inference is a Welch t on log per-run statistics (process runs are the
-unit of replication; see :mod:`benchwatch.stats.runlevel`).  With fewer than
+The inference is on log per-run statistics (process runs are the unit of
+replication): when every run of both sides carries benchwatch's machine-speed
+canary, an ANCOVA on side and log canary time
+(:mod:`benchwatch.stats.covariate`), otherwise a Welch t
+(:mod:`benchwatch.stats.runlevel`); either with between-run variances
+moderated across the suite (:mod:`benchwatch.stats.moderated`).  With fewer than
 two ok runs on a side no interval can be computed and the verdict is
 inconclusive.  When either side was disturbed (CPU contention, high load,
 wildly varying runs; :mod:`benchwatch.stats.diagnostics`), a would-be

@@ -116,7 +116,8 @@ def run_table(samples: Sequence[np.ndarray]) -> RunTable:
 
 @dataclass(frozen=True)
 class WelchResult:
-    """Welch t results in log space, one entry per compared row.
+    """Log-ratio test results, one entry per compared row (from the Welch t here, or in the
+    same shape from the speed-adjusted ANCOVA of :mod:`benchwatch.stats.covariate`).
 
     ``estimate`` = mean(log head) - mean(log base); ``ci_low``/``ci_high``
     its two-sided interval at ``confidence``; ``p_value`` the two-sided
