@@ -178,7 +178,6 @@ class _Side:
 
     runs: tuple[Run, ...]
     rows: np.ndarray  # indices into the run table
-    disturbance: tuple[str, ...] = ()  # reasons found while selecting runs
     covariates: np.ndarray | None = None  # log canary time per run (speed-adjusted comparisons)
 
     def values(self, table_values: Mapping[str, np.ndarray], metric: str) -> np.ndarray:
@@ -254,10 +253,10 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             ok, dropped = drop_preempted_runs(ok)
             if dropped:
                 excluded[label].append(dropped)
-            covariates, short = None, None
+            covariates = None
             if speed is not None:
                 # slow runs are explained by the canary covariate, not dropped
-                ok, covariates, changed, short = keep_runs_with_covariate(ok)
+                ok, covariates, changed = keep_runs_with_covariate(ok)
                 if changed:
                     unsteady[label].append(changed)
             else:
@@ -268,7 +267,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
                 warnings.append(f"{name}: {len(benchmark.failed_runs)} of {len(benchmark.runs)} {label} runs failed")
             rows = np.arange(len(all_runs), len(all_runs) + len(ok))
             all_runs.extend(ok)
-            sides.append(_Side(runs=ok, rows=rows, disturbance=(short,) if short else (), covariates=covariates))
+            sides.append(_Side(runs=ok, rows=rows, covariates=covariates))
         failed = [label for label, side in zip(("base", "head"), sides) if not side.runs]
         if failed:
             note = _failure_note(base_map[name] if "base" in failed else head_map[name])
@@ -297,8 +296,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             load = result.environment.load_average[0] if result.environment.load_average else None
             pair.append(
                 diagnose_side(side.runs, table_values["p50"][side.rows], table.robust_cv[side.rows],
-                              cpu_count=result.environment.cpu_count, environment_load=load,
-                              extra_reasons=side.disturbance)  # fmt: skip
+                              cpu_count=result.environment.cpu_count, environment_load=load)  # fmt: skip
             )
         diagnostics[name] = (pair[0], pair[1])
 

@@ -122,8 +122,9 @@ def test_canary_covariate():
 def test_keep_runs_with_covariate():
     steady = [run_with_canary(1e-3, 1e-3) for _ in range(3)]
     moved = run_with_canary(1e-3, 2e-3)
-    runs, covariates, dropped, reason = keep_runs_with_covariate([*steady, moved])
-    assert runs == tuple(steady) and dropped == 1 and reason is None and covariates.shape == (3,)
-    runs, covariates, dropped, reason = keep_runs_with_covariate([steady[0], moved, moved])
-    assert len(runs) == 3 and dropped == 0 and "only 1 of 3 runs" in reason
-    assert covariates.tolist() == pytest.approx([math.log(1e-3)] * 3)
+    runs, covariates, dropped = keep_runs_with_covariate([*steady, moved])
+    assert runs == tuple(steady) and dropped == 1 and covariates.shape == (3,)
+    # fewer than two steady runs: all are kept, with the mean of their two timings
+    runs, covariates, dropped = keep_runs_with_covariate([steady[0], moved, moved])
+    assert len(runs) == 3 and dropped == 0
+    assert covariates.tolist() == pytest.approx([math.log(1e-3)] + [math.log(math.sqrt(2) * 1e-3)] * 2)

@@ -30,7 +30,8 @@ When one side ran only in one state and the other only in another, delta and
 beta cannot be told apart: the standard error grows and the verdict is
 inconclusive rather than wrong.  Runs whose canary changed by more than 12%
 between before and after (the state switched mid-measurement) have no
-usable covariate and are left out (:func:`canary_covariate`).
+usable covariate and are left out while two steady runs remain
+(:func:`keep_runs_with_covariate`).
 """
 
 from __future__ import annotations
@@ -70,23 +71,34 @@ def canary_covariate(run: Run) -> float | None:
 MIN_RUNS_WITH_COVARIATE = 2
 
 
-def keep_runs_with_covariate(runs: Sequence[Run]) -> tuple[tuple[Run, ...], np.ndarray, int, str | None]:
-    """The runs with a usable canary, their covariates, how many were dropped, and a
-    disturbance reason when fewer than two were left (then every run is kept, the
-    unusable ones at the side's median covariate, and compare() calls the side
-    disturbed: no regression or improvement is called from it).
+def _mean_log_canary(run: Run) -> float | None:
+    if not run.canary_seconds:
+        return None
+    values = np.asarray(run.canary_seconds, dtype=np.float64)
+    if not np.all(np.isfinite(values) & (values > 0)):
+        return None
+    return float(np.log(values).mean())
+
+
+def keep_runs_with_covariate(runs: Sequence[Run]) -> tuple[tuple[Run, ...], np.ndarray, int]:
+    """The runs to fit, their covariates, and how many runs were left out.
+
+    Runs whose canary moved during the measurement are left out when at
+    least two steady runs remain; otherwise every run is kept with the mean
+    of its two canary timings as covariate.  That covariate is noisier, which
+    only costs precision: the canary is independent of the code under test,
+    so an error in it cannot bias the test of the side effect, and code that
+    does not follow the canary (C-heavy benchmarks, whose runs on our runner
+    were often all "unsteady") keeps all its runs.
     """
     covariates = [canary_covariate(run) for run in runs]
     kept = [(run, value) for run, value in zip(runs, covariates) if value is not None]
-    if len(kept) >= MIN_RUNS_WITH_COVARIATE or len(runs) < MIN_RUNS_WITH_COVARIATE:
-        if not kept:
-            return tuple(runs), np.zeros(len(runs)), 0, None
-        return tuple(r for r, _ in kept), np.array([v for _, v in kept]), len(runs) - len(kept), None
-    known = [value for value in covariates if value is not None]
+    if len(kept) >= MIN_RUNS_WITH_COVARIATE:
+        return tuple(run for run, _ in kept), np.array([value for _, value in kept]), len(runs) - len(kept)
+    means = [_mean_log_canary(run) for run in runs]
+    known = [value for value in means if value is not None]
     fill = float(np.median(known)) if known else 0.0
-    reason = (f"only {len(kept)} of {len(runs)} runs kept a steady machine speed while measured "
-              f"(benchwatch's canary changed by more than {math.exp(UNSTABLE_CANARY_LOG) - 1:.0%})")  # fmt: skip
-    return tuple(runs), np.array([fill if value is None else value for value in covariates]), 0, reason
+    return tuple(runs), np.array([fill if value is None else value for value in means]), 0
 
 
 @dataclass(frozen=True)

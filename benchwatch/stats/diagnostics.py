@@ -162,7 +162,6 @@ def diagnose_side(
     *,
     cpu_count: int | None,
     environment_load: float | None = None,
-    extra_reasons: Sequence[str] = (),
 ) -> SideDiagnostics:
     """Diagnostics for the ok ``runs`` of one side, given their per-run medians and robust CVs."""
     medians = np.asarray(medians, dtype=np.float64)
@@ -180,7 +179,7 @@ def diagnose_side(
         for run in runs
         if run.load_average is not None or environment_load is not None
     )
-    reasons = list(extra_reasons)
+    reasons = []
     if preemption and np.median(preemption) > PREEMPTION_DISTURBED:
         reasons.append(f"{np.median(preemption):.0%} of run time waiting for a CPU")
     if loads and cpu_count and np.median(loads) > cpu_count * LOAD_PER_CPU_DISTURBED:
