@@ -62,8 +62,6 @@ from benchwatch.model import (
 )
 from benchwatch.stats.bootstrap import hierarchical_bootstrap
 from benchwatch.stats.covariate import UNSTABLE_CANARY_LOG, keep_runs_with_covariate
-from benchwatch.stats.latency_tests import log_ratio_tests
-from benchwatch.stats.speed import side_speeds, speed_warnings
 from benchwatch.stats.diagnostics import (
     PREEMPTED_RUN_FRACTION,
     drop_preempted_runs,
@@ -76,8 +74,10 @@ from benchwatch.stats.diagnostics import (
     summarise_sides,
 )
 from benchwatch.stats.fdr import bh_qvalues
+from benchwatch.stats.latency_tests import log_ratio_tests
 from benchwatch.stats.memory import compare_memory
 from benchwatch.stats.runlevel import min_samples_for_quantile, run_table
+from benchwatch.stats.speed import side_speeds, speed_warnings
 
 VERDICTS = ("regression", "improvement", "unchanged", "inconclusive")
 STATUSES = ("compared", "added", "removed", "failed")
@@ -300,7 +300,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             )
         diagnostics[name] = (pair[0], pair[1])
 
-    # 4. Welch t on log per-run statistics for every benchmark x latency metric
+    # 4. log-ratio test (speed-adjusted ANCOVA or Welch t) for every benchmark x latency metric
     tests: list[tuple[str, str]] = []
     base_logs, head_logs, base_covariates, head_covariates = [], [], [], []
     for name, (base_side, head_side) in work.items():
