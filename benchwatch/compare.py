@@ -323,6 +323,8 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
     ) if tests else None  # fmt: skip
     welch = latency.result if latency is not None else None
     priors = latency.priors if latency is not None else {}
+    if speed is not None and welch is not None:
+        _count_fit_drops(tests, base_logs, head_logs, welch, outliers)
     q_values = bh_qvalues(welch.p_value) if welch is not None else np.empty(0)
 
     # 5. optional bootstrap (display cross-check)
@@ -374,9 +376,10 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             )
     for label, counts in outliers.items():
         if counts:
+            others = "the speed-adjusted fit" if speed is not None else "the other runs of their side"
             warnings.append(
-                f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded as far slower than the "
-                "other runs of their side (contention slows single processes; code changes move all runs)"
+                f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded as far slower than {others} "
+                "(contention slows single processes; code changes move all runs)"
             )
     for position, label in enumerate(("base", "head")):
         single = sum(1 for sides in work.values() if len(sides[position].runs) < 2)
@@ -402,6 +405,26 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         head_environment=environment_summary(head.environment),
         diagnostics=summary,
     )
+
+
+def _count_fit_drops(
+    tests: Sequence[tuple[str, str]],
+    base_logs: Sequence[np.ndarray],
+    head_logs: Sequence[np.ndarray],
+    result: Any,
+    outliers: dict[str, list[int]],
+) -> None:
+    """Add the runs the speed-adjusted fit dropped as far too slow (most over a benchmark's metrics) to ``outliers``."""
+    most: dict[str, list[int]] = {}
+    for index, (name, _) in enumerate(tests):
+        counts = most.setdefault(name, [0, 0])
+        for side, logs, used in ((0, base_logs, result.n_base), (1, head_logs, result.n_head)):
+            counts[side] = max(counts[side], len(logs[index]) - int(used[index]))
+    for base_count, head_count in most.values():
+        if base_count:
+            outliers["base"].append(base_count)
+        if head_count:
+            outliers["head"].append(head_count)
 
 
 def _failure_note(benchmark: BenchmarkResult) -> str:

@@ -196,3 +196,13 @@ def test_reports_say_which_test_made_the_intervals():
     for render in (render_terminal, render_markdown):
         assert "adjusted for machine speed" in render(adjusted)
         assert "Welch t on log per-run statistics" in render(welch)
+
+
+def test_runs_the_speed_adjusted_fit_drops_are_reported():
+    steady = [run_with((CANARY, CANARY), level=1e-3 * f) for f in (1.0, 1.01, 0.99, 1.0)]
+    unseen = run_with((CANARY, CANARY), level=1.5e-3)  # slowed by something the canary missed
+    result = compare(side(*steady, unseen), side(*steady, steady[0]), CompareSettings())
+    (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
+    assert p50.n_runs_base == 4 and p50.verdict == "unchanged"
+    assert any("base: 1 run(s) of 1 benchmark(s) excluded as far slower than the speed-adjusted fit" in w
+               for w in result.warnings)
