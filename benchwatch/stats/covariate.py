@@ -46,6 +46,7 @@ from scipy import stats as scipy_stats
 from benchwatch.model import Run
 from benchwatch.stats.moderated import VariancePrior, moderate
 from benchwatch.stats.runlevel import WelchResult
+from benchwatch.stats.speed import canary_logs
 
 #: A run whose canary before and after differ by more than this (log) changed
 #: machine state while it was measured: its covariate is unknown.
@@ -58,18 +59,9 @@ MIN_COVARIATE_SPREAD = 1e-9
 MIN_RUNS_WITH_COVARIATE = 2
 
 
-def _canary_logs(run: Run) -> np.ndarray | None:
-    if not run.canary_seconds:
-        return None
-    values = np.asarray(run.canary_seconds, dtype=np.float64)
-    if not np.all(np.isfinite(values) & (values > 0)):
-        return None
-    return np.log(values)
-
-
 def canary_covariate(run: Run) -> float | None:
     """Mean log canary time around the run, or None without a usable (steady) canary."""
-    logs = _canary_logs(run)
+    logs = canary_logs(run)
     if logs is None or logs.max() - logs.min() > UNSTABLE_CANARY_LOG:
         return None
     return float(logs.mean())
@@ -90,7 +82,7 @@ def keep_runs_with_covariate(runs: Sequence[Run]) -> tuple[tuple[Run, ...], np.n
     kept = [(run, value) for run, value in zip(runs, covariates) if value is not None]
     if len(kept) >= MIN_RUNS_WITH_COVARIATE:
         return tuple(run for run, _ in kept), np.array([value for _, value in kept]), len(runs) - len(kept)
-    means = [None if (logs := _canary_logs(run)) is None else float(logs.mean()) for run in runs]
+    means = [None if (logs := canary_logs(run)) is None else float(logs.mean()) for run in runs]
     known = [value for value in means if value is not None]
     fill = float(np.median(known)) if known else 0.0
     return tuple(runs), np.array([fill if value is None else value for value in means]), 0

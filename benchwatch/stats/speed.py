@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchwatch.model import ResultSet
+from benchwatch.model import ResultSet, Run
 
 #: Sides whose median canary timings differ by more than this ratio ran on
 #: machines (or in machine states) of different speed.
@@ -51,12 +51,20 @@ def canary_versions(result: ResultSet) -> set[int | None]:
             for benchmark in result.benchmarks for run in benchmark.ok_runs}  # fmt: skip
 
 
+def canary_logs(run: Run) -> np.ndarray | None:
+    """Log seconds of the run's canary timings, or None without a usable canary."""
+    if not run.canary_seconds:
+        return None
+    values = np.asarray(run.canary_seconds, dtype=np.float64)
+    if not np.all(np.isfinite(values) & (values > 0)):
+        return None
+    return np.log(values)
+
+
 def _median_canary(result: ResultSet) -> tuple[float, int]:
-    values = [value for benchmark in result.benchmarks for run in benchmark.ok_runs
-              for value in run.canary_seconds or ()]  # fmt: skip
-    runs = sum(1 for benchmark in result.benchmarks for run in benchmark.ok_runs if run.canary_seconds)
-    finite = [value for value in values if math.isfinite(value) and value > 0]
-    return (float(np.exp(np.median(np.log(finite)))) if finite else math.nan), runs
+    logs = [values for benchmark in result.benchmarks for run in benchmark.ok_runs
+            if (values := canary_logs(run)) is not None]  # fmt: skip
+    return (float(np.exp(np.median(np.concatenate(logs)))) if logs else math.nan), len(logs)
 
 
 def side_speeds(base: ResultSet, head: ResultSet) -> SpeedCheck | None:
