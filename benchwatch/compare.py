@@ -321,11 +321,11 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         head_covariates=head_covariates if speed is not None else None,
         confidence=settings.confidence, moderate=settings.moderate_variances,
     ) if tests else None  # fmt: skip
-    welch = latency.result if latency is not None else None
+    ratio_tests = latency.result if latency is not None else None
     priors = latency.priors if latency is not None else {}
-    if speed is not None and welch is not None:
-        _count_fit_drops(tests, base_logs, head_logs, welch, outliers)
-    q_values = bh_qvalues(welch.p_value) if welch is not None else np.empty(0)
+    if speed is not None and ratio_tests is not None:
+        _count_fit_drops(tests, base_logs, head_logs, ratio_tests, outliers)
+    q_values = bh_qvalues(ratio_tests.p_value) if ratio_tests is not None else np.empty(0)
 
     # 5. optional bootstrap (display cross-check)
     bootstrap: dict[str, Any] = {}
@@ -345,7 +345,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
     for index, (name, metric) in enumerate(tests):
         base_side, head_side = work[name]
         metrics_of[name].append(
-            _latency_comparison(name, metric, index, welch, q_values, base_side, head_side, table_values,
+            _latency_comparison(name, metric, index, ratio_tests, q_values, base_side, head_side, table_values,
                                 sizes, diagnostics[name], bootstrap.get(name), settings)  # fmt: skip
         )
     for name, (base_side, head_side) in work.items():
@@ -441,7 +441,7 @@ def _latency_comparison(
     name: str,
     metric: str,
     index: int,
-    welch: Any,
+    ratio_tests: Any,
     q_values: np.ndarray,
     base_side: _Side,
     head_side: _Side,
@@ -455,7 +455,7 @@ def _latency_comparison(
     base_values = base_side.values(table_values, metric)
     head_values = head_side.values(table_values, metric)
     base_value, head_value = _median(base_values), _median(head_values)
-    n_base, n_head = int(welch.n_base[index]), int(welch.n_head[index])
+    n_base, n_head = int(ratio_tests.n_base[index]), int(ratio_tests.n_head[index])
     reasons: list[str] = []
     if n_base < 2 or n_head < 2:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -464,9 +464,9 @@ def _latency_comparison(
         verdict = "inconclusive"
         reasons.append(ONE_RUN_REASON)
     else:
-        ratio = float(math.exp(welch.estimate[index]))
-        low, high = float(math.exp(welch.ci_low[index])), float(math.exp(welch.ci_high[index]))
-        p, q = float(welch.p_value[index]), float(q_values[index])
+        ratio = float(math.exp(ratio_tests.estimate[index]))
+        low, high = float(math.exp(ratio_tests.ci_low[index])), float(math.exp(ratio_tests.ci_high[index]))
+        p, q = float(ratio_tests.p_value[index]), float(q_values[index])
         verdict, why = _latency_verdict(ratio, low, high, q, threshold, settings.alpha)
         disturbed = [
             f"{label} disturbed: {'; '.join(d.reasons)}" for label, d in zip(("base", "head"), diagnostics) if d.disturbed
