@@ -222,14 +222,12 @@ def _moderated(
     if len(priors) != len(var_base):
         raise ValueError("one prior (or None) per row is needed")
     var_base, df_base, var_head, df_head = (np.array(a, dtype=np.float64) for a in (var_base, df_base, var_head, df_head))
-    by_prior: dict[int, list[int]] = defaultdict(list)
+    by_prior: dict[VariancePrior, list[int]] = defaultdict(list)
     for row, prior in enumerate(priors):
         if prior is not None:
-            by_prior[id(prior)].append(row)
-    lookup = {id(prior): prior for prior in priors if prior is not None}
-    for key, rows in by_prior.items():
+            by_prior[prior].append(row)
+    for prior, rows in by_prior.items():
         index = np.asarray(rows)
-        prior = lookup[key]
         var_base[index] = moderate(var_base[index], df_base[index], prior)[0]
         var_head[index] = moderate(var_head[index], df_head[index], prior)[0]
         df_base[index] = welch_side_df(df_base[index], prior)
