@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchwatch.compare import CompareSettings, compare  # noqa: E402
-from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run  # noqa: E402
+from benchwatch.compare import CompareSettings, compare
+from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 
 
 def build_side(
@@ -34,16 +34,23 @@ def build_side(
     benchmarks = []
     for index, level in enumerate(levels):
         speed = np.where(rng.random((runs, 1)) < 0.2, 1.5, 1.0)
-        values = level * factor * speed * np.exp(rng.normal(0, 0.05, (runs, 1))) * rng.lognormal(0, 0.1, (runs, samples))
+        values = (
+            level * factor * speed * np.exp(rng.normal(0, 0.05, (runs, 1))) * rng.lognormal(0, 0.1, (runs, samples))
+        )
         canaries = 3e-4 * speed[:, 0, None] * np.exp(rng.normal(0, 0.02, (runs, 2)))
         benchmarks.append(
             BenchmarkResult(
                 name=f"suite/bench_{index:05d}",
                 runs=tuple(
-                    Run(samples=values[r], memory=MemoryProfile(10_000_000, 5_000), wall_seconds=1.0,
-                        cpu_seconds=0.97, load_average=0.8,
+                    Run(
+                        samples=values[r],
+                        memory=MemoryProfile(10_000_000, 5_000),
+                        wall_seconds=1.0,
+                        cpu_seconds=0.97,
+                        load_average=0.8,
                         canary_seconds=tuple(canaries[r]) if canary else None,
-                        canary_version=1 if canary else None)  # fmt: skip
+                        canary_version=1 if canary else None,
+                    )
                     for r in range(runs)
                 ),
             )
@@ -71,11 +78,15 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rows = sum(1 for _ in comparison.metric_comparisons())
-    print(f"suite: {args.benchmarks} benchmarks x {args.runs} runs x {args.samples} samples per side "
-          f"(bootstrap resamples: {args.bootstrap})")  # fmt: skip
+    print(
+        f"suite: {args.benchmarks} benchmarks x {args.runs} runs x {args.samples} samples per side "
+        f"(bootstrap resamples: {args.bootstrap})"
+    )
     print(f"built results in {built:.2f} s")
-    print(f"compare(): {elapsed:.2f} s for {rows} metric comparisons ({comparison.diagnostics['latency_test']} test), "
-          f"verdict {comparison.verdict}")  # fmt: skip
+    print(
+        f"compare(): {elapsed:.2f} s for {rows} metric comparisons ({comparison.diagnostics['latency_test']} test), "
+        f"verdict {comparison.verdict}"
+    )
     print(f"peak RSS: {peak_kib / 1024:.0f} MiB")
     return 0
 

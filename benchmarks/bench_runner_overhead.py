@@ -27,16 +27,32 @@ PROCESSES = 4
 
 def plain_pytest(scratch: Path, index: int) -> dict[str, np.ndarray]:
     out = scratch / f"plain-{index}.json"
-    subprocess.run([sys.executable, "-m", "pytest", SUITE, "-q", "-p", "no:cacheprovider", *ARGS,
-                    f"--benchmark-json={out}"], cwd=REPO, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", SUITE, "-q", "-p", "no:cacheprovider", *ARGS, f"--benchmark-json={out}"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
     document = json.loads(out.read_text())
     return {b["name"]: np.array(b["stats"]["data"]) for b in document["benchmarks"]}
 
 
 def through_benchwatch(scratch: Path, index: int) -> dict[str, np.ndarray]:
     out = scratch / f"benchwatch-{index}.json"
-    argv = [sys.executable, "-m", "benchwatch", "run", "--suite", SUITE, "--runs", "1", "--no-memory", "-q",
-            "-o", str(out)] + [f"--pytest-arg={arg}" for arg in ARGS]
+    argv = [
+        sys.executable,
+        "-m",
+        "benchwatch",
+        "run",
+        "--suite",
+        SUITE,
+        "--runs",
+        "1",
+        "--no-memory",
+        "-q",
+        "-o",
+        str(out),
+    ] + [f"--pytest-arg={arg}" for arg in ARGS]
     subprocess.run(argv, cwd=REPO, check=True, capture_output=True)
     document = json.loads(out.read_text())
     return {b["name"].split("::")[-1]: np.array(b["runs"][0]["samples"]) for b in document["benchmarks"]}

@@ -93,7 +93,9 @@ def measure_report(history_dir: Path, output: Path) -> None:
     print(f"commits              {report.commits}")
     print(f"change points        {report.change_points}")
     print(f"build seconds        {elapsed:.2f} wall, {cpu:.2f} CPU (load history + change points + HTML)")
-    print(f"html bytes           {report.html_bytes} ({report.html_bytes / 1e6:.1f} MB, of which plotly.js {plotly_bytes / 1e6:.1f} MB)")
+    print(
+        f"html bytes           {report.html_bytes} ({report.html_bytes / 1e6:.1f} MB, of which plotly.js {plotly_bytes / 1e6:.1f} MB)"
+    )
     print(f"report               {output}")
 
 
@@ -107,7 +109,9 @@ def _result(benchmarks: int, rng: np.random.Generator, samples: int = 100, runs:
                 runs=tuple(
                     Run(
                         samples=base * rng.lognormal(0.0, 0.05, size=samples),
-                        memory=MemoryProfile(peak_bytes=int(rng.integers(1e5, 1e8)), allocations=int(rng.integers(10, 1e5))),
+                        memory=MemoryProfile(
+                            peak_bytes=int(rng.integers(1e5, 1e8)), allocations=int(rng.integers(10, 1e5))
+                        ),
                     )
                     for _ in range(runs)
                 ),

@@ -97,7 +97,7 @@ def match(found: list[int], truth: list[int], margin: int = MARGIN) -> Score:
 
 
 def pooled(found: list[list[int]], truth: list[list[int]]) -> Score:
-    scores = [match(f, t) for f, t in zip(found, truth)]
+    scores = [match(f, t) for f, t in zip(found, truth, strict=False)]
     return Score(tp=sum(s.tp for s in scores), fp=sum(s.fp for s in scores), fn=sum(s.fn for s in scores))
 
 
@@ -106,8 +106,9 @@ def tigerbeetle() -> Dataset:
     return Dataset("tigerbeetle", [np.asarray(document["values"], dtype=float)], [document["annotated_change_points"]])
 
 
-def synthetic(name: str, *, count: int = 200, length: int = 300, seed: int = 2024, outliers: float = 0.0,
-              steps: bool = True) -> Dataset:
+def synthetic(
+    name: str, *, count: int = 200, length: int = 300, seed: int = 2024, outliers: float = 0.0, steps: bool = True
+) -> Dataset:
     rng = np.random.default_rng(seed)
     series, truth = [], []
     for _ in range(count):
@@ -136,7 +137,9 @@ OURS = {
 }
 
 
-def run_ours(dataset: Dataset, *, window: int, max_pvalue: float, min_magnitude: float, variant: dict) -> tuple[list[list[int]], float]:
+def run_ours(
+    dataset: Dataset, *, window: int, max_pvalue: float, min_magnitude: float, variant: dict
+) -> tuple[list[list[int]], float]:
     started = time.perf_counter()
     found = [
         [
@@ -150,8 +153,9 @@ def run_ours(dataset: Dataset, *, window: int, max_pvalue: float, min_magnitude:
     return found, time.perf_counter() - started
 
 
-def run_otava(python: str, dataset: Dataset, *, window: int, max_pvalue: float, min_magnitude: float,
-              log: bool) -> tuple[list[list[int]], float]:
+def run_otava(
+    python: str, dataset: Dataset, *, window: int, max_pvalue: float, min_magnitude: float, log: bool
+) -> tuple[list[list[int]], float]:
     series = [(np.log(values) if log else values).tolist() for values in dataset.series]
     job = json.dumps({"series": series, "window": window, "max_pvalue": max_pvalue, "min_magnitude": min_magnitude})
     completed = subprocess.run([python, "-c", OTAVA_SCRIPT], input=job, capture_output=True, text=True, check=True)
@@ -190,12 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         {"window": 50, "max_pvalue": 0.001, "min_magnitude": 0.02},
     ]
     print(f"margin +-{MARGIN} commits; P/R/F1 pooled over the series of each data set; FP = false alarms\n")
-    print("| data set | series | true CPs | window | p | min mag | detector | precision | recall | F1 | FP | ms/series |")
+    print(
+        "| data set | series | true CPs | window | p | min mag | detector | precision | recall | F1 | FP | ms/series |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for dataset in datasets:
         true_total = sum(len(t) for t in dataset.truth)
         for config in configs:
-            runs = [(label, variant) for label, variant in OURS.items()]
+            runs = list(OURS.items())
             if with_otava:
                 runs += [("otava 0.8 (raw)", False), ("otava 0.8 (log input)", True)]
             for label, variant in runs:
@@ -216,10 +222,14 @@ def main(argv: list[str] | None = None) -> int:
                 found, _ = run_ours(dataset, window=30, max_pvalue=0.001, min_magnitude=0.0, variant=variant)
                 print(f"<!-- tigerbeetle, {label}, window 30: {found[0]} -->")
             if with_otava:
-                found, _ = run_otava(args.otava_python, dataset, window=30, max_pvalue=0.001, min_magnitude=0.0, log=False)
+                found, _ = run_otava(
+                    args.otava_python, dataset, window=30, max_pvalue=0.001, min_magnitude=0.0, log=False
+                )
                 print(f"<!-- tigerbeetle, otava raw, window 30: {found[0]} -->")
             print()
-            print("| data set | series | true CPs | window | p | min mag | detector | precision | recall | F1 | FP | ms/series |")
+            print(
+                "| data set | series | true CPs | window | p | min mag | detector | precision | recall | F1 | FP | ms/series |"
+            )
             print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     return 0
 

@@ -104,15 +104,38 @@ def run_calls(repo: Path, head: str, calls: int, max_time: float) -> list[dict]:
         out = repo / "out" / f"{head}-{call}"
         started = time.monotonic()
         completed = subprocess.run(
-            [sys.executable, "-m", "benchwatch", "compare-refs", "base", head, "--config", str(repo / "pyproject.toml"),
-             "--format", "json", "--output-dir", str(out), "--max-time", str(max_time), "--seed", str(call), "-q"],
-            cwd=repo, capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "benchwatch",
+                "compare-refs",
+                "base",
+                head,
+                "--config",
+                str(repo / "pyproject.toml"),
+                "--format",
+                "json",
+                "--output-dir",
+                str(out),
+                "--max-time",
+                str(max_time),
+                "--seed",
+                str(call),
+                "-q",
+            ],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if completed.returncode not in (0, 1):
             raise SystemExit(f"compare-refs failed: {completed.stderr.strip()}")
         reports.append(json.loads(completed.stdout))
-        print(f"{head} call {call + 1}/{calls}: {time.monotonic() - started:.0f} s, verdict {reports[-1]['verdict']}",
-              file=sys.stderr, flush=True)
+        print(
+            f"{head} call {call + 1}/{calls}: {time.monotonic() - started:.0f} s, verdict {reports[-1]['verdict']}",
+            file=sys.stderr,
+            flush=True,
+        )
     return reports
 
 
@@ -128,13 +151,22 @@ def main() -> int:
         print("|---|---|---|---|---|---|")
         for head in ("slow", "same"):
             reports = run_calls(repo, head, args.calls, args.max_time)
-            rows = [row for report in reports for row in report["comparisons"]
-                    if row["gated"] and row["metric"] in ("p50", "p95", "p99", "mean")]
-            count = {verdict: sum(row["verdict"] == verdict for row in rows)
-                     for verdict in ("regression", "unchanged", "inconclusive")}
+            rows = [
+                row
+                for report in reports
+                for row in report["comparisons"]
+                if row["gated"] and row["metric"] in ("p50", "p95", "p99", "mean")
+            ]
+            count = {
+                verdict: sum(row["verdict"] == verdict for row in rows)
+                for verdict in ("regression", "unchanged", "inconclusive")
+            }
             flagged_calls = sum(report["verdict"] == "regression" for report in reports)
-            print(f"| base vs {head} | {len(rows)} | {count['regression']} | {count['unchanged']} | "
-                  f"{count['inconclusive']} | {flagged_calls}/{len(reports)} |", flush=True)
+            print(
+                f"| base vs {head} | {len(rows)} | {count['regression']} | {count['unchanged']} | "
+                f"{count['inconclusive']} | {flagged_calls}/{len(reports)} |",
+                flush=True,
+            )
     return 0
 
 

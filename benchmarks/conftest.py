@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from playback import generator, queries
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -32,12 +31,17 @@ SYNC_FAIL_EVERY = 4
 
 def pytest_addoption(parser):
     group = parser.getgroup("workload", "playback-analytics workload")
-    group.addoption("--workload-scale", type=int, default=1_000_000,
-                    help="number of generated playback events (default 1000000)")
-    group.addoption("--workload-cache", default=str(REPO_ROOT / ".benchwatch-cache" / "workload"),
-                    help="directory for the cached parquet dataset")
-    group.addoption("--sync-events", type=int, default=5_000,
-                    help="number of events served by the sync server (default 5000)")
+    group.addoption(
+        "--workload-scale", type=int, default=1_000_000, help="number of generated playback events (default 1000000)"
+    )
+    group.addoption(
+        "--workload-cache",
+        default=str(REPO_ROOT / ".benchwatch-cache" / "workload"),
+        help="directory for the cached parquet dataset",
+    )
+    group.addoption(
+        "--sync-events", type=int, default=5_000, help="number of events served by the sync server (default 5000)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +57,7 @@ def sync_events(pytestconfig) -> int:
 @pytest.fixture(scope="session")
 def events_parquet(pytestconfig, workload_scale) -> Path:
     """Path of the cached parquet dataset (generated on first use)."""
-    return generator.ensure_events_parquet(pytestconfig.getoption("--workload-cache"),
-                                           workload_scale, WORKLOAD_SEED)
+    return generator.ensure_events_parquet(pytestconfig.getoption("--workload-cache"), workload_scale, WORKLOAD_SEED)
 
 
 @pytest.fixture(scope="session")
@@ -69,13 +72,23 @@ def events_db(events_parquet):
 def _start_server_process(n_events: int, fail_every: int):
     """Start ``python -m playback.sync_server`` and return (proc, base_url)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(BENCH_DIR)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    cmd = [sys.executable, "-m", "playback.sync_server", "--port", "0",
-           "--events", str(n_events), "--seed", str(SYNC_SEED),
-           "--overlap", str(SYNC_OVERLAP), "--fail-every", str(fail_every)]
-    proc = subprocess.Popen(cmd, cwd=str(BENCH_DIR), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    env["PYTHONPATH"] = os.pathsep.join([str(BENCH_DIR)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    cmd = [
+        sys.executable,
+        "-m",
+        "playback.sync_server",
+        "--port",
+        "0",
+        "--events",
+        str(n_events),
+        "--seed",
+        str(SYNC_SEED),
+        "--overlap",
+        str(SYNC_OVERLAP),
+        "--fail-every",
+        str(fail_every),
+    ]
+    proc = subprocess.Popen(cmd, cwd=str(BENCH_DIR), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()  # first line = bound port
     if not line.isdigit():
         proc.kill()

@@ -1,7 +1,6 @@
 """Benchmarks: dashboard queries over the playback ``events`` table (DuckDB, threads=1)."""
 
 import pytest
-
 from playback import queries
 
 pytestmark = pytest.mark.benchmark(group="analytics")

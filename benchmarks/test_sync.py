@@ -6,7 +6,6 @@ the same requests fail every round.
 """
 
 import pytest
-
 from playback import queries, sync_client
 
 pytestmark = pytest.mark.benchmark(group="sync")
@@ -20,8 +19,7 @@ FAST_RETRY = sync_client.RetryPolicy(max_attempts=5, backoff_base=0.001)
 def _full(session, url):
     con = queries.connect()
     try:
-        return sync_client.full_sync(session, url, con, limit=PAGE_LIMIT,
-                                     batch_size=BATCH_SIZE, policy=FAST_RETRY)
+        return sync_client.full_sync(session, url, con, limit=PAGE_LIMIT, batch_size=BATCH_SIZE, policy=FAST_RETRY)
     finally:
         con.close()
 
@@ -29,8 +27,9 @@ def _full(session, url):
 def _incremental(session, url, cursor):
     con = queries.connect()
     try:
-        return sync_client.incremental_sync(session, url, con, cursor, limit=PAGE_LIMIT,
-                                            batch_size=BATCH_SIZE, policy=FAST_RETRY)
+        return sync_client.incremental_sync(
+            session, url, con, cursor, limit=PAGE_LIMIT, batch_size=BATCH_SIZE, policy=FAST_RETRY
+        )
     finally:
         con.close()
 
@@ -41,8 +40,7 @@ def prefetched_pages(sync_server, http_session):
     report = sync_client.SyncReport()
     pages, after = [], 0
     while True:
-        page = sync_client.fetch_page(http_session, sync_server, after, PAGE_LIMIT,
-                                      FAST_RETRY, report)
+        page = sync_client.fetch_page(http_session, sync_server, after, PAGE_LIMIT, FAST_RETRY, report)
         pages.append(page["events"])
         if page["next_cursor"] is None:
             return pages

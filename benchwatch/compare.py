@@ -46,8 +46,9 @@ benchmark failed on a side, or nothing could be compared; else
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -64,10 +65,10 @@ from benchwatch.stats.bootstrap import hierarchical_bootstrap
 from benchwatch.stats.covariate import UNSTABLE_CANARY_LOG, keep_runs_with_covariate
 from benchwatch.stats.diagnostics import (
     PREEMPTED_RUN_FRACTION,
-    drop_preempted_runs,
-    drop_slow_outlier_runs,
     SideDiagnostics,
     diagnose_side,
+    drop_preempted_runs,
+    drop_slow_outlier_runs,
     environment_summary,
     environment_warnings,
     noise_warnings,
@@ -172,6 +173,7 @@ class Comparison:
 
 # -- comparison ----------------------------------------------------------------
 
+
 @dataclass
 class _Side:
     """Working data of one side of one compared benchmark."""
@@ -207,7 +209,9 @@ def _gate_reason(metric: str, sizes: np.ndarray, has_samples: bool) -> str | Non
 MIN_EFFECT_SHARE = 0.5
 
 
-def _latency_verdict(ratio: float, low: float, high: float, q: float, threshold: float, alpha: float) -> tuple[str, str]:
+def _latency_verdict(
+    ratio: float, low: float, high: float, q: float, threshold: float, alpha: float
+) -> tuple[str, str]:
     upper, lower = 1.0 + threshold, 1.0 / (1.0 + threshold)
     floor = upper**MIN_EFFECT_SHARE
     if not math.isnan(q) and q < alpha and ratio >= upper and low >= floor:
@@ -228,7 +232,9 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
     base_args, head_args = base.settings.get("pytest_args"), head.settings.get("pytest_args")
     if base_args is not None and head_args is not None and list(base_args) != list(head_args):
         # e.g. a different --workload-scale: the two sides measured different work.
-        warnings.append(f"base and head were run with different suite arguments: {list(base_args)} vs {list(head_args)}")
+        warnings.append(
+            f"base and head were run with different suite arguments: {list(base_args)} vs {list(head_args)}"
+        )
 
     speed = side_speeds(base, head)
     warnings.extend(speed_warnings(speed))
@@ -268,7 +274,7 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             rows = np.arange(len(all_runs), len(all_runs) + len(ok))
             all_runs.extend(ok)
             sides.append(_Side(runs=ok, rows=rows, covariates=covariates))
-        failed = [label for label, side in zip(("base", "head"), sides) if not side.runs]
+        failed = [label for label, side in zip(("base", "head"), sides, strict=False) if not side.runs]
         if failed:
             note = _failure_note(base_map[name] if "base" in failed else head_map[name])
             shells[name] = BenchmarkComparison(
@@ -292,11 +298,16 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
     diagnostics: dict[str, tuple[SideDiagnostics, SideDiagnostics]] = {}
     for name, sides in work.items():
         pair = []
-        for side, result in zip(sides, (base, head)):
+        for side, result in zip(sides, (base, head), strict=False):
             load = result.environment.load_average[0] if result.environment.load_average else None
             pair.append(
-                diagnose_side(side.runs, table_values["p50"][side.rows], table.robust_cv[side.rows],
-                              cpu_count=result.environment.cpu_count, environment_load=load)  # fmt: skip
+                diagnose_side(
+                    side.runs,
+                    table_values["p50"][side.rows],
+                    table.robust_cv[side.rows],
+                    cpu_count=result.environment.cpu_count,
+                    environment_load=load,
+                )
             )
         diagnostics[name] = (pair[0], pair[1])
 
@@ -315,12 +326,19 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             if speed is not None:
                 base_covariates.append(base_side.covariates[keep_base])
                 head_covariates.append(head_side.covariates[keep_head])
-    latency = log_ratio_tests(
-        metrics=[metric for _, metric in tests], base_logs=base_logs, head_logs=head_logs,
-        base_covariates=base_covariates if speed is not None else None,
-        head_covariates=head_covariates if speed is not None else None,
-        confidence=settings.confidence, moderate=settings.moderate_variances,
-    ) if tests else None  # fmt: skip
+    latency = (
+        log_ratio_tests(
+            metrics=[metric for _, metric in tests],
+            base_logs=base_logs,
+            head_logs=head_logs,
+            base_covariates=base_covariates if speed is not None else None,
+            head_covariates=head_covariates if speed is not None else None,
+            confidence=settings.confidence,
+            moderate=settings.moderate_variances,
+        )
+        if tests
+        else None
+    )
     ratio_tests = latency.result if latency is not None else None
     priors = latency.priors if latency is not None else {}
     if speed is not None and ratio_tests is not None:
@@ -336,17 +354,32 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             h_runs = [r.samples for r in head_side.runs if r.has_samples]
             if b_runs and h_runs:
                 bootstrap[name] = hierarchical_bootstrap(
-                    b_runs, h_runs, rng=rng, n_resamples=settings.bootstrap_resamples,
+                    b_runs,
+                    h_runs,
+                    rng=rng,
+                    n_resamples=settings.bootstrap_resamples,
                     max_samples_per_run=BOOTSTRAP_MAX_SAMPLES_PER_RUN,
-                )  # fmt: skip
+                )
 
     # 6. verdicts
     metrics_of: dict[str, list[MetricComparison]] = {name: [] for name in work}
     for index, (name, metric) in enumerate(tests):
         base_side, head_side = work[name]
         metrics_of[name].append(
-            _latency_comparison(name, metric, index, ratio_tests, q_values, base_side, head_side, table_values,
-                                sizes, diagnostics[name], bootstrap.get(name), settings)  # fmt: skip
+            _latency_comparison(
+                name,
+                metric,
+                index,
+                ratio_tests,
+                q_values,
+                base_side,
+                head_side,
+                table_values,
+                sizes,
+                diagnostics[name],
+                bootstrap.get(name),
+                settings,
+            )
         )
     for name, (base_side, head_side) in work.items():
         metrics_of[name].extend(_memory_comparisons(name, base_side, head_side, settings))
@@ -358,9 +391,14 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             continue
         notes = _benchmark_notes(work[name], metrics_of[name])
         benchmarks.append(
-            BenchmarkComparison(name=name, metrics=tuple(metrics_of[name]), status="compared",
-                                base_diagnostics=diagnostics[name][0], head_diagnostics=diagnostics[name][1],
-                                notes=notes)  # fmt: skip
+            BenchmarkComparison(
+                name=name,
+                metrics=tuple(metrics_of[name]),
+                status="compared",
+                base_diagnostics=diagnostics[name][0],
+                head_diagnostics=diagnostics[name][1],
+                notes=notes,
+            )
         )
     for label, counts in excluded.items():
         if counts:
@@ -391,7 +429,9 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         "head": summarise_sides([pair[1] for pair in diagnostics.values()]),
         "variance_priors": {metric: prior.to_dict() for metric, prior in priors.items()},
         "latency_test": latency.method if latency is not None else None,
-        "machine_speed": None if speed is None else {
+        "machine_speed": None
+        if speed is None
+        else {
             "base_median_canary_seconds": speed.base_seconds,
             "head_median_canary_seconds": speed.head_seconds,
         },
@@ -469,7 +509,9 @@ def _latency_comparison(
         p, q = float(ratio_tests.p_value[index]), float(q_values[index])
         verdict, why = _latency_verdict(ratio, low, high, q, threshold, settings.alpha)
         disturbed = [
-            f"{label} disturbed: {'; '.join(d.reasons)}" for label, d in zip(("base", "head"), diagnostics) if d.disturbed
+            f"{label} disturbed: {'; '.join(d.reasons)}"
+            for label, d in zip(("base", "head"), diagnostics, strict=False)
+            if d.disturbed
         ]
         if disturbed and verdict in ("regression", "improvement"):
             verdict = "inconclusive"
@@ -491,14 +533,29 @@ def _latency_comparison(
     if bootstrap is not None:
         _, boot_low, boot_high = bootstrap.for_metric(metric)
     return MetricComparison(
-        benchmark=name, metric=metric, verdict=verdict, ratio=ratio, ci_low=low, ci_high=high,
-        p_value=p, q_value=q, threshold=threshold, gated=gated, reason="; ".join(reasons),
-        base_value=base_value, head_value=head_value, n_runs_base=n_base, n_runs_head=n_head,
-        bootstrap_ci_low=boot_low, bootstrap_ci_high=boot_high,
-    )  # fmt: skip
+        benchmark=name,
+        metric=metric,
+        verdict=verdict,
+        ratio=ratio,
+        ci_low=low,
+        ci_high=high,
+        p_value=p,
+        q_value=q,
+        threshold=threshold,
+        gated=gated,
+        reason="; ".join(reasons),
+        base_value=base_value,
+        head_value=head_value,
+        n_runs_base=n_base,
+        n_runs_head=n_head,
+        bootstrap_ci_low=boot_low,
+        bootstrap_ci_high=boot_high,
+    )
 
 
-def _memory_comparisons(name: str, base_side: _Side, head_side: _Side, settings: CompareSettings) -> list[MetricComparison]:
+def _memory_comparisons(
+    name: str, base_side: _Side, head_side: _Side, settings: CompareSettings
+) -> list[MetricComparison]:
     results = []
     for metric in MEMORY_METRICS:
         base_values = np.array([run.statistic(metric) for run in base_side.runs])
@@ -515,17 +572,47 @@ def _memory_comparisons(name: str, base_side: _Side, head_side: _Side, settings:
         if base_values.size == 0 or head_values.size == 0:
             side = "base" if base_values.size == 0 else "head"
             results.append(
-                MetricComparison(name, metric, "inconclusive", math.nan, math.nan, math.nan, None, None, percent,
-                                 gated, f"{metric} not measured on {side}", _median(base_values),
-                                 _median(head_values), int(base_values.size), int(head_values.size), unit)  # fmt: skip
+                MetricComparison(
+                    name,
+                    metric,
+                    "inconclusive",
+                    math.nan,
+                    math.nan,
+                    math.nan,
+                    None,
+                    None,
+                    percent,
+                    gated,
+                    f"{metric} not measured on {side}",
+                    _median(base_values),
+                    _median(head_values),
+                    int(base_values.size),
+                    int(head_values.size),
+                    unit,
+                )
             )
             continue
         absolute = settings.memory_bytes_tolerance if metric == "peak_memory" else settings.allocation_tolerance
         result = compare_memory(base_values, head_values, absolute_tolerance=absolute, percent_tolerance=percent)
         results.append(
-            MetricComparison(name, metric, result.verdict, result.ratio, result.ci_low, result.ci_high, None, None,
-                             percent, gated, result.reason, result.base_value, result.head_value,
-                             int(base_values.size), int(head_values.size), unit)  # fmt: skip
+            MetricComparison(
+                name,
+                metric,
+                result.verdict,
+                result.ratio,
+                result.ci_low,
+                result.ci_high,
+                None,
+                None,
+                percent,
+                gated,
+                result.reason,
+                result.base_value,
+                result.head_value,
+                int(base_values.size),
+                int(head_values.size),
+                unit,
+            )
         )
     return results
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from benchwatch.errors import ConfigError
 from benchwatch.model import ALL_METRICS
@@ -74,9 +75,18 @@ class CompareSettings:
 
     #: Keys accepted by :meth:`from_mapping` (the compare part of [tool.benchwatch]).
     MAPPING_KEYS = (
-        "threshold", "alpha", "gate", "thresholds", "memory_bytes_tolerance", "allocation_tolerance",
-        "memory_percent_tolerance", "fail_on_inconclusive", "bootstrap_resamples", "seed", "moderate_variances",
-    )  # fmt: skip
+        "threshold",
+        "alpha",
+        "gate",
+        "thresholds",
+        "memory_bytes_tolerance",
+        "allocation_tolerance",
+        "memory_percent_tolerance",
+        "fail_on_inconclusive",
+        "bootstrap_resamples",
+        "seed",
+        "moderate_variances",
+    )
 
     def __post_init__(self) -> None:
         _threshold("threshold", self.threshold)
@@ -84,7 +94,9 @@ class CompareSettings:
         _number("confidence", self.confidence, low=0.5, high=1 - 1e-12)
         for metric in self.gating_metrics:
             if metric not in ALL_METRICS:
-                raise ConfigError(f"[tool.benchwatch] gate: unknown metric {metric!r} (known: {', '.join(ALL_METRICS)})")
+                raise ConfigError(
+                    f"[tool.benchwatch] gate: unknown metric {metric!r} (known: {', '.join(ALL_METRICS)})"
+                )
         for metric, value in self.metric_thresholds.items():
             self._check_metric_threshold(f"thresholds.{metric}", metric, value)
         for name, table in self.benchmark_thresholds.items():
@@ -112,7 +124,7 @@ class CompareSettings:
         return float(self.metric_thresholds.get(metric, self.threshold))
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any]) -> "CompareSettings":
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> CompareSettings:
         """Settings from a config table; ConfigError (one line) on an unknown key or bad value.
 
         Keys: ``threshold``, ``alpha``, ``gate`` (list of metrics),
@@ -130,8 +142,15 @@ class CompareSettings:
                 f"[tool.benchwatch] unknown compare setting {unknown[0]!r} (known: {', '.join(cls.MAPPING_KEYS)})"
             )
         kwargs: dict[str, Any] = {}
-        for key in ("threshold", "alpha", "memory_bytes_tolerance", "allocation_tolerance",
-                    "memory_percent_tolerance", "bootstrap_resamples", "seed"):  # fmt: skip
+        for key in (
+            "threshold",
+            "alpha",
+            "memory_bytes_tolerance",
+            "allocation_tolerance",
+            "memory_percent_tolerance",
+            "bootstrap_resamples",
+            "seed",
+        ):
             if key in mapping:
                 kwargs[key] = mapping[key]
         for key in ("fail_on_inconclusive", "moderate_variances"):
@@ -163,7 +182,7 @@ class CompareSettings:
         kwargs["benchmark_thresholds"] = benchmark_thresholds
         return cls(**kwargs)
 
-    def replace(self, **changes: Any) -> "CompareSettings":
+    def replace(self, **changes: Any) -> CompareSettings:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

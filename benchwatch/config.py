@@ -40,8 +40,16 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
 }
 # The comparator's own keys; it validates their values (CompareSettings.from_mapping).
 COMPARE_KEYS = {
-    "threshold", "alpha", "gate", "thresholds", "memory_bytes_tolerance", "allocation_tolerance",
-    "memory_percent_tolerance", "fail_on_inconclusive", "bootstrap_resamples", "seed",
+    "threshold",
+    "alpha",
+    "gate",
+    "thresholds",
+    "memory_bytes_tolerance",
+    "allocation_tolerance",
+    "memory_percent_tolerance",
+    "fail_on_inconclusive",
+    "bootstrap_resamples",
+    "seed",
 }
 
 
@@ -104,7 +112,7 @@ def load_config(path: Path) -> ProjectConfig:
     return ProjectConfig(root=path.parent.resolve(), run=run, compare=compare)
 
 
-def compare_settings(config: ProjectConfig, path: Path) -> "CompareSettings":
+def compare_settings(config: ProjectConfig, path: Path) -> CompareSettings:
     """The comparator's settings from the section, with errors naming ``path``."""
     from benchwatch.compare_settings import CompareSettings
 

@@ -11,14 +11,25 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from benchwatch.model import Environment
 
-DEFAULT_PACKAGES = ("benchwatch", "numpy", "scipy", "duckdb", "pytest", "pytest-benchmark", "pyperf", "memray", "requests")
+DEFAULT_PACKAGES = (
+    "benchwatch",
+    "numpy",
+    "scipy",
+    "duckdb",
+    "pytest",
+    "pytest-benchmark",
+    "pyperf",
+    "memray",
+    "requests",
+)
 
 
 def _pyperf_metadata() -> dict[str, Any]:
@@ -100,6 +111,6 @@ def collect_environment(*, repo: Path, packages: Iterable[str] = DEFAULT_PACKAGE
         git_commit=commit,
         git_branch=branch,
         git_dirty=dirty,
-        collected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        collected_at=datetime.now(UTC).isoformat(timespec="seconds"),
         extra=extra,
     )

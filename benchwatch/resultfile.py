@@ -24,10 +24,11 @@ import math
 import os
 import tempfile
 import zlib
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jsonschema
 import numpy as np

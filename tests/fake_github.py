@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -56,7 +57,9 @@ class _Script:
     stall: float = 0.0
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (self.path_re is None or bool(self.path_re.search(path)))
+        return (self.method is None or self.method == method) and (
+            self.path_re is None or bool(self.path_re.search(path))
+        )
 
 
 @dataclass
@@ -84,7 +87,9 @@ class FakeGitHub:
 
     def seed_comments(self, repo: str, pr: int, count: int) -> list[dict[str, Any]]:
         """Add ``count`` unrelated comments by a human to the PR."""
-        return [self.add_comment(repo, pr, f"comment {i}", user={"login": "someone", "type": "User"}) for i in range(count)]
+        return [
+            self.add_comment(repo, pr, f"comment {i}", user={"login": "someone", "type": "User"}) for i in range(count)
+        ]
 
     def add_comment(self, repo: str, pr: int, body: str, *, user: dict[str, Any] | None = None) -> dict[str, Any]:
         with self._lock:
@@ -138,7 +143,11 @@ class FakeGitHub:
 
     def sent(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
         """Recorded requests, optionally filtered by method and a regex searched in the path."""
-        return [r for r in self.requests if (method is None or r.method == method) and (path is None or re.search(path, r.path))]
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method) and (path is None or re.search(path, r.path))
+        ]
 
     def pr_comments(self, repo: str, pr: int) -> list[dict[str, Any]]:
         return self.comments.get((repo, pr), [])
@@ -201,7 +210,9 @@ class FakeGitHub:
                     return 200, {}, comment
             return 404, {}, {"message": "Not Found"}
         if (m := re.fullmatch(repo_re + r"/check-runs", path)) and method == "POST":
-            if error := _too_long(body.get("output") if isinstance(body, dict) else None, ("summary",), MAX_CHECK_OUTPUT):
+            if error := _too_long(
+                body.get("output") if isinstance(body, dict) else None, ("summary",), MAX_CHECK_OUTPUT
+            ):
                 return error
             run_id = self._new_id()
             run = dict(body, id=run_id, html_url=f"https://github.example/{m['repo']}/runs/{run_id}")
@@ -241,7 +252,14 @@ def _too_long(body: Any, keys: tuple[str, ...], limit: int) -> Reply | None:
         return 422, {}, {"message": "Invalid request."}
     for key in keys:
         if len(body[key]) > limit:
-            return 422, {}, {"message": "Validation Failed", "errors": [{"message": f"{key} is too long (maximum is {limit} characters)"}]}
+            return (
+                422,
+                {},
+                {
+                    "message": "Validation Failed",
+                    "errors": [{"message": f"{key} is too long (maximum is {limit} characters)"}],
+                },
+            )
     return None
 
 

@@ -111,6 +111,7 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
 
 def substitute(template: str, context: dict[str, Any]) -> str:
     """A YAML value with ``${{ ... }}`` parts replaced (values as strings, booleans as true/false)."""
+
     def one(match: re.Match[str]) -> str:
         value = evaluate(match.group(1), context)
         return str(value).lower() if isinstance(value, bool) else str(value)
@@ -119,6 +120,7 @@ def substitute(template: str, context: dict[str, Any]) -> str:
 
 
 # -- running the action ----------------------------------------------------------------------
+
 
 @dataclass
 class ActionRun:
@@ -191,8 +193,14 @@ def run_action(
         step_env.update({key: substitute(value, context) for key, value in (step.get("env") or {}).items()})
         script = work / f"step_{index}.sh"
         script.write_text(step["run"], encoding="utf-8")
-        completed = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-                                   cwd=cwd, env=step_env, capture_output=True, text=True, timeout=900)
+        completed = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=cwd,
+            env=step_env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         script.unlink()
         stdout.append(completed.stdout)
         stderr.append(completed.stderr)
@@ -202,11 +210,17 @@ def run_action(
         if completed.returncode != 0:
             break
     outputs = {name: substitute(spec["value"], context) for name, spec in action["outputs"].items()}
-    return ActionRun(outputs=outputs, steps=executed, stdout="".join(stdout), stderr="".join(stderr),
-                     step_outputs={key: value["outputs"] for key, value in context["steps"].items()})
+    return ActionRun(
+        outputs=outputs,
+        steps=executed,
+        stdout="".join(stdout),
+        stderr="".join(stderr),
+        step_outputs={key: value["outputs"] for key, value in context["steps"].items()},
+    )
 
 
 # -- the environment ---------------------------------------------------------------------------
+
 
 def _search_path(directory: Path) -> str:
     """PATH for the steps: this venv's bin (python, benchwatch) first, as setup-python + pip would."""
@@ -218,25 +232,30 @@ def runner_env(work: Path, *, api_url: str, event_name: str, event: dict[str, An
     """The variables the runner sets for an action step (no token: the action maps it itself)."""
     event_path = work / "event.json"
     event_path.write_text(json.dumps(event), encoding="utf-8")
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("GITHUB_", "RUNNER_", "INPUT_")) and key not in ("BENCHWATCH_SKIP_INSTALL",)}
-    env.update({
-        "PATH": _search_path(work / "bin"),
-        "CI": "true",
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_ACTION_PATH": str(ROOT),
-        "GITHUB_API_URL": api_url,
-        "GITHUB_SERVER_URL": "https://github.example",
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_RUN_ID": RUN_ID,
-        "GITHUB_SHA": sha,
-        "GITHUB_EVENT_NAME": event_name,
-        "GITHUB_EVENT_PATH": str(event_path),
-        "GITHUB_STEP_SUMMARY": str(work / "step_summary.md"),
-        "GITHUB_WORKSPACE": str(work),
-        "RUNNER_TEMP": str(work),
-        "BENCHWATCH_SKIP_INSTALL": "1",
-    })
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GITHUB_", "RUNNER_", "INPUT_")) and key not in ("BENCHWATCH_SKIP_INSTALL",)
+    }
+    env.update(
+        {
+            "PATH": _search_path(work / "bin"),
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_ACTION_PATH": str(ROOT),
+            "GITHUB_API_URL": api_url,
+            "GITHUB_SERVER_URL": "https://github.example",
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_RUN_ID": RUN_ID,
+            "GITHUB_SHA": sha,
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": str(event_path),
+            "GITHUB_STEP_SUMMARY": str(work / "step_summary.md"),
+            "GITHUB_WORKSPACE": str(work),
+            "RUNNER_TEMP": str(work),
+            "BENCHWATCH_SKIP_INSTALL": "1",
+        }
+    )
     return env
 
 
@@ -269,6 +288,7 @@ def assert_no_token(run: ActionRun, *directories: Path) -> None:
 
 # -- fixtures ----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A git repository: main at the base commit, HEAD a PR commit that slows parse_rows by 60%."""
@@ -290,14 +310,25 @@ def compared(project: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     env = runner_env(work, api_url="http://127.0.0.1:9", event_name="pull_request", event=event, sha=project["head"])
     github = {"event": event, "event_name": "pull_request", "token": "unused-in-compare"}
     run = run_action(
-        inputs={"mode": "compare", "looks": "2,3", "max-time": "300", "threshold": "0.10",
-                "extra-args": "--memory-runs 1 --seed 3", "results-dir": str(results), "fail-on": "regression"},
-        github=github, env=env, cwd=project["repo"], work=work,
+        inputs={
+            "mode": "compare",
+            "looks": "2,3",
+            "max-time": "300",
+            "threshold": "0.10",
+            "extra-args": "--memory-runs 1 --seed 3",
+            "results-dir": str(results),
+            "fail-on": "regression",
+        },
+        github=github,
+        env=env,
+        cwd=project["repo"],
+        work=work,
     )
     return {"run": run, "work": work, "results": results, "event": event, **project}
 
 
 # -- compare ---------------------------------------------------------------------------------
+
 
 def test_compare_mode_measures_renders_and_gates(compared) -> None:
     """compare-refs for real; the verdict itself depends on the machine's noise, the plumbing does not."""
@@ -325,8 +356,9 @@ def test_compare_mode_measures_renders_and_gates(compared) -> None:
         assert (results / name).is_file(), name
     report = json.loads((results / "comparison.json").read_text())
     assert report["verdict"] == verdict
-    (parse_rows,) = [row for row in report["comparisons"]
-                     if row["benchmark"].endswith("test_parse_rows") and row["metric"] == "p50"]
+    (parse_rows,) = [
+        row for row in report["comparisons"] if row["benchmark"].endswith("test_parse_rows") and row["metric"] == "p50"
+    ]
     assert parse_rows["verdict"] in ("regression", "inconclusive")
     summary = (compared["work"] / "step_summary.md").read_text()
     assert summary.strip() and summary.strip() in (results / "comment.md").read_text() + "\n"
@@ -335,13 +367,19 @@ def test_compare_mode_measures_renders_and_gates(compared) -> None:
 
 def test_bad_inputs_stop_before_anything_runs(project, tmp_path: Path) -> None:
     env = runner_env(tmp_path, api_url="http://127.0.0.1:9", event_name="push", event={}, sha=project["head"])
-    run = run_action(inputs={"mode": "compare; rm -rf ~", "results-dir": str(tmp_path / "r")},
-                     github={}, env=env, cwd=project["repo"], work=tmp_path)
+    run = run_action(
+        inputs={"mode": "compare; rm -rf ~", "results-dir": str(tmp_path / "r")},
+        github={},
+        env=env,
+        cwd=project["repo"],
+        work=tmp_path,
+    )
     assert run.steps == [("Check inputs", 2)]
     assert "mode must be compare, merge, collect or report" in run.stdout
 
 
 # -- merge (deterministic results: a clear regression, and a hostile benchmark name) -------------
+
 
 @pytest.fixture
 def shard_results(tmp_path: Path) -> Path:
@@ -357,11 +395,17 @@ def shard_results(tmp_path: Path) -> Path:
 
 def _merge(project, tmp_path: Path, shards: Path, *, head_repo: str, fail_on: str) -> tuple[ActionRun, Path]:
     event = pull_request_event(base_sha=project["base"], head_sha=project["head"], head_repo=head_repo)
-    env = runner_env(tmp_path, api_url="http://127.0.0.1:9", event_name="pull_request", event=event,
-                     sha=project["head"])
+    env = runner_env(
+        tmp_path, api_url="http://127.0.0.1:9", event_name="pull_request", event=event, sha=project["head"]
+    )
     out = tmp_path / "benchwatch-pr"
-    run = run_action(inputs={"mode": "merge", "shards-dir": str(shards), "results-dir": str(out), "fail-on": fail_on},
-                     github={"event": event, "event_name": "pull_request"}, env=env, cwd=project["repo"], work=tmp_path)
+    run = run_action(
+        inputs={"mode": "merge", "shards-dir": str(shards), "results-dir": str(out), "fail-on": fail_on},
+        github={"event": event, "event_name": "pull_request"},
+        env=env,
+        cwd=project["repo"],
+        work=tmp_path,
+    )
     return run, out
 
 
@@ -370,8 +414,12 @@ def test_merge_mode_fails_a_same_repo_pr_on_regression_after_writing_the_report(
     assert [name for name, _ in run.steps] == ["Check inputs", "Install benchwatch", "Merge shards", "Render report"]
     assert run.steps[-1] == ("Render report", 1), run.stdout + run.stderr
     assert "::error title=benchwatch::performance regression (fail-on: regression)" in run.stdout
-    assert run.outputs == {"verdict": "regression", "report-markdown": f"{out}/comment.md",
-                           "report-json": f"{out}/comparison.json", "results-dir": str(out)}
+    assert run.outputs == {
+        "verdict": "regression",
+        "report-markdown": f"{out}/comment.md",
+        "report-json": f"{out}/comparison.json",
+        "results-dir": str(out),
+    }
     report = json.loads((out / "comparison.json").read_text())
     assert {row["benchmark"] for row in report["comparisons"]} == {"alpha", HOSTILE}  # both shards merged
     comment = (out / "comment.md").read_text()
@@ -394,6 +442,7 @@ def test_merge_mode_with_fail_on_never_does_not_fail(project, tmp_path, shard_re
 
 # -- report ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def artifact(project, tmp_path: Path) -> Path:
     """The downloaded benchwatch-pr artifact of a fork PR, as pr-benchmarks uploads it."""
@@ -403,8 +452,9 @@ def artifact(project, tmp_path: Path) -> Path:
     write_side(folder / "head.json.gz", 1.5e-3, seed=2, names=("alpha", HOSTILE))
     # What a malicious fork could put next to them: neither is trusted by the report.
     (folder / "comment.md").write_text("[click here](https://evil.example) - injected by the fork\n")
-    (folder / "comparison.json").write_text(json.dumps({"format": "benchwatch-comparison", "version": 1,
-                                                        "verdict": "improvement", "comparisons": []}))
+    (folder / "comparison.json").write_text(
+        json.dumps({"format": "benchwatch-comparison", "version": 1, "verdict": "improvement", "comparisons": []})
+    )
     event = pull_request_event(base_sha=project["base"], head_sha=project["head"], head_repo="mallory/widgets")
     (folder / "event.json").write_text(json.dumps(event))
     return folder
@@ -412,8 +462,13 @@ def artifact(project, tmp_path: Path) -> Path:
 
 def _report(project, tmp_path: Path, fake: FakeGitHub, artifact: Path, **inputs: str) -> ActionRun:
     workflow_run = {
-        "id": 555, "event": "pull_request", "conclusion": "success", "head_sha": project["head"],
-        "pull_requests": [], "repository": {"full_name": REPO}, "head_repository": {"full_name": "mallory/widgets"},
+        "id": 555,
+        "event": "pull_request",
+        "conclusion": "success",
+        "head_sha": project["head"],
+        "pull_requests": [],
+        "repository": {"full_name": REPO},
+        "head_repository": {"full_name": "mallory/widgets"},
         "html_url": f"https://github.example/{REPO}/actions/runs/555",
     }
     event = {"action": "completed", "workflow_run": workflow_run}
@@ -423,7 +478,10 @@ def _report(project, tmp_path: Path, fake: FakeGitHub, artifact: Path, **inputs:
     github = {"event": event, "event_name": "workflow_run", "token": TOKEN}
     return run_action(
         inputs={"mode": "report", "artifact-path": str(artifact), "results-dir": str(job / "report"), **inputs},
-        github=github, env=env, cwd=project["repo"], work=job,
+        github=github,
+        env=env,
+        cwd=project["repo"],
+        work=job,
     )
 
 
@@ -432,8 +490,12 @@ def test_report_mode_posts_check_run_and_sticky_comment(project, tmp_path: Path,
     fake.add_pull(REPO, PR, project["head"])
     run = _report(project, tmp_path, fake, artifact)
     assert not run.failed, run.stdout + run.stderr
-    assert [name for name, _ in run.steps] == ["Check inputs", "Install benchwatch", "Render report",
-                                               "Post to GitHub (github-report)"]
+    assert [name for name, _ in run.steps] == [
+        "Check inputs",
+        "Install benchwatch",
+        "Render report",
+        "Post to GitHub (github-report)",
+    ]
     # The verdict was recomputed from the result files (the artifact's comparison.json said improvement).
     assert run.outputs["verdict"] == "regression"
     (check,) = fake.check_runs.values()

@@ -16,8 +16,12 @@ from benchwatch.errors import InputError
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PYTEST_BENCHMARK = DATA / "pytest-benchmark"
-PB_2015_FIRST = PYTEST_BENCHMARK / "0001_b87b9aae14ff14a7887a6bbaa9731b9a8760555d_20150814_190343_uncommitted-changes.json"
-PB_2015_LAST = PYTEST_BENCHMARK / "0030_5b78858eb718649a31fb93d8dc96ca2cee41a4cd_20150815_030419_uncommitted-changes.json"
+PB_2015_FIRST = (
+    PYTEST_BENCHMARK / "0001_b87b9aae14ff14a7887a6bbaa9731b9a8760555d_20150814_190343_uncommitted-changes.json"
+)
+PB_2015_LAST = (
+    PYTEST_BENCHMARK / "0030_5b78858eb718649a31fb93d8dc96ca2cee41a4cd_20150815_030419_uncommitted-changes.json"
+)
 PB_RAW = PYTEST_BENCHMARK / "pytest-benchmark-5.3.1-raw-samples.json"
 PYPERF = DATA / "pyperf"
 PYPERF_38 = PYPERF / "2019-12-16_12-42-3.8-8d0f36940e72.json.gz"
@@ -262,7 +266,10 @@ def _set_sample(document, value):
             lambda d: d["benchmarks"][0]["stats"].update(data={"a": 1}),
             "benchmark 'test_wl.py::test_small': stats.data must be a list of numbers",
         ),
-        (lambda d: d["benchmarks"][1].pop("stats"), "benchmark 'test_wl.py::test_json_sort': expected a 'stats' object"),
+        (
+            lambda d: d["benchmarks"][1].pop("stats"),
+            "benchmark 'test_wl.py::test_json_sort': expected a 'stats' object",
+        ),
         (lambda d: d.update(benchmarks={"x": 1}), "'benchmarks' must be a list of pytest-benchmark entries"),
         (lambda d: d["benchmarks"].append(d["benchmarks"][0]), "benchmark 'test_wl.py::test_small' appears twice"),
         (lambda d: d.update(benchmarks=[]), "no benchmarks in the result (empty benchmark list)"),
@@ -352,7 +359,10 @@ def test_forcing_the_wrong_format_names_what_was_expected():
     assert str(caught.value) == f"{PYPERF_38}: benchmark 1: expected a string 'fullname' or 'name'"
     with pytest.raises(InputError) as caught:
         registry.load_any(PB_RAW, format_name="pyperf")
-    assert str(caught.value) == f"{PB_RAW}: pyperf file format version '5.3.1' is not supported (expected '1.0', pyperf >= 1.0)"
+    assert (
+        str(caught.value)
+        == f"{PB_RAW}: pyperf file format version '5.3.1' is not supported (expected '1.0', pyperf >= 1.0)"
+    )
 
 
 def test_forced_format_on_truncated_json_reports_the_parse_error(tmp_path):

@@ -19,9 +19,14 @@ from benchwatch.resultfile import load_result, save_result
 
 def make_runs(rng, level, *, runs=5, samples=200, sigma=0.03, peak=10 * 2**20, status="ok", iterations=1, **extra):
     return tuple(
-        Run(samples=level * np.exp(rng.normal(0, sigma)) * rng.lognormal(0, 0.05, samples),
-            memory=MemoryProfile(peak, 1000), status=status, iterations=iterations,
-            error="boom" if status != "ok" else None, **extra)  # fmt: skip
+        Run(
+            samples=level * np.exp(rng.normal(0, sigma)) * rng.lognormal(0, 0.05, samples),
+            memory=MemoryProfile(peak, 1000),
+            status=status,
+            iterations=iterations,
+            error="boom" if status != "ok" else None,
+            **extra,
+        )
         for _ in range(runs)
     )
 
@@ -79,7 +84,9 @@ def test_added_removed_failed_and_partial_failures(rng):
     head = make_set(
         [
             BenchmarkResult(name="broken", runs=make_runs(rng, 1e-3, runs=2, status="error")),
-            BenchmarkResult(name="flaky", runs=make_runs(rng, 1e-3, runs=4) + make_runs(rng, 1e-3, runs=1, status="crashed")),
+            BenchmarkResult(
+                name="flaky", runs=make_runs(rng, 1e-3, runs=4) + make_runs(rng, 1e-3, runs=1, status="crashed")
+            ),
             BenchmarkResult(name="new", runs=make_runs(rng, 1e-3)),
         ]
     )
@@ -104,11 +111,15 @@ def test_one_run_per_side_is_inconclusive(rng):
 
 
 def test_disturbed_side_and_environment_warnings(rng):
-    base = make_set([BenchmarkResult(name="a", runs=make_runs(rng, 1e-3))], python_version="3.11.9",
-                    packages={"numpy": "2.3.0", "scipy": "1.17.0"})  # fmt: skip
+    base = make_set(
+        [BenchmarkResult(name="a", runs=make_runs(rng, 1e-3))],
+        python_version="3.11.9",
+        packages={"numpy": "2.3.0", "scipy": "1.17.0"},
+    )
     head = make_set(
         [BenchmarkResult(name="a", runs=make_runs(rng, 2e-3, wall_seconds=10.0, runqueue_wait_seconds=4.0))],
-        python_version="3.12.1", packages={"numpy": "2.4.0", "scipy": "1.17.0"},
+        python_version="3.12.1",
+        packages={"numpy": "2.4.0", "scipy": "1.17.0"},
     )
     result = compare(base, head)
     p50 = next(m for m in result.metric_comparisons() if m.metric == "p50")
@@ -182,8 +193,13 @@ def test_settings_from_mapping_rejects_bad_config(mapping, message):
 
 def test_settings_from_mapping_accepts_good_config():
     settings = CompareSettings.from_mapping(
-        {"threshold": 0.05, "alpha": 0.01, "gate": ["p50", "allocations"], "memory_percent_tolerance": 0.2,
-         "thresholds": {"p99": 0.5, "q.slow": {"p50": 0.2}}}  # fmt: skip
+        {
+            "threshold": 0.05,
+            "alpha": 0.01,
+            "gate": ["p50", "allocations"],
+            "memory_percent_tolerance": 0.2,
+            "thresholds": {"p99": 0.5, "q.slow": {"p50": 0.2}},
+        }
     )
     assert settings.threshold_for("q.slow", "p50") == 0.2
     assert settings.threshold_for("q.slow", "p99") == 0.5
@@ -199,7 +215,10 @@ def mixed(rng):
     hostile = "x|<script>@octocat"
     base = make_set([BenchmarkResult(name=n, runs=make_runs(rng, 1e-3)) for n in ("ok", hostile)])
     head = make_set(
-        [BenchmarkResult(name="ok", runs=make_runs(rng, 1e-3, runs=1)), BenchmarkResult(name=hostile, runs=make_runs(rng, 2e-3))]
+        [
+            BenchmarkResult(name="ok", runs=make_runs(rng, 1e-3, runs=1)),
+            BenchmarkResult(name=hostile, runs=make_runs(rng, 2e-3)),
+        ]
     )
     return compare(base, head, CompareSettings(gating_metrics=("p50", "p99")))
 
@@ -247,8 +266,9 @@ def test_different_suite_arguments_are_a_warning():
 
     runs = tuple(Run(samples=[1.0, 1.1, 0.9]) for _ in range(3))
     base = ResultSet(benchmarks=(BenchmarkResult(name="a", runs=runs),), settings={"pytest_args": []})
-    head = ResultSet(benchmarks=(BenchmarkResult(name="a", runs=runs),),
-                     settings={"pytest_args": ["--workload-scale=20000"]})
+    head = ResultSet(
+        benchmarks=(BenchmarkResult(name="a", runs=runs),), settings={"pytest_args": ["--workload-scale=20000"]}
+    )
     warnings = compare(base, head).warnings
     assert "base and head were run with different suite arguments: [] vs ['--workload-scale=20000']" in warnings
     assert not any("suite arguments" in w for w in compare(base, base).warnings)

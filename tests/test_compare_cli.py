@@ -93,8 +93,19 @@ def test_several_files_per_side_are_runs(tmp_path, files, capsys):
 
 def test_threshold_flag_and_output_file(files, tmp_path, capsys):
     out_file = tmp_path / "report" / "cmp.json"
-    code = main(["compare", str(files["base"]), str(files["slow"]), "--threshold", "0.9", "--format", "json",
-                 "--output", str(out_file)])  # fmt: skip
+    code = main(
+        [
+            "compare",
+            str(files["base"]),
+            str(files["slow"]),
+            "--threshold",
+            "0.9",
+            "--format",
+            "json",
+            "--output",
+            str(out_file),
+        ]
+    )
     assert code == 0  # +50% is below a 90% threshold
     assert capsys.readouterr().out == ""
     document = json.loads(out_file.read_text("utf-8"))
@@ -110,11 +121,11 @@ def test_fail_on_inconclusive(tmp_path, files, capsys):
 
 
 def test_config_from_pyproject(files, tmp_path, capsys):
-    (tmp_path / "pyproject.toml").write_text('[tool.benchwatch]\nruns = 5\nthreshold = 0.9\n', "utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.benchwatch]\nruns = 5\nthreshold = 0.9\n", "utf-8")
     assert main(["compare", str(files["base"]), str(files["slow"])]) == 0  # default ./pyproject.toml
     assert main(["compare", str(files["base"]), str(files["slow"]), "--threshold", "0.1"]) == 1  # flag wins
     bad = tmp_path / "bad.toml"
-    bad.write_text('[tool.benchwatch.compare]\ntreshold = 0.1\n', "utf-8")
+    bad.write_text("[tool.benchwatch.compare]\ntreshold = 0.1\n", "utf-8")
     assert main(["compare", str(files["base"]), str(files["slow"]), "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "unknown compare setting 'treshold'" in err
@@ -126,8 +137,20 @@ def test_config_from_pyproject(files, tmp_path, capsys):
 
 def test_one_comparison_written_in_several_formats(files, tmp_path, capsys):
     md, js, html = tmp_path / "out" / "c.md", tmp_path / "out" / "c.json", tmp_path / "out" / "c.html"
-    code = main(["compare", str(files["base"]), str(files["slow"]), "--no-color",
-                 "--write", f"markdown:{md}", "--write", f"json:{js}", "--write", f"html:{html}"])
+    code = main(
+        [
+            "compare",
+            str(files["base"]),
+            str(files["slow"]),
+            "--no-color",
+            "--write",
+            f"markdown:{md}",
+            "--write",
+            f"json:{js}",
+            "--write",
+            f"html:{html}",
+        ]
+    )
     assert code == 1
     assert capsys.readouterr().out.startswith("benchwatch: REGRESSION")
     assert json.loads(js.read_text())["verdict"] == "regression"

@@ -46,7 +46,7 @@ SUITE = textwrap.dedent(
 PYPROJECT = (
     '[tool.benchwatch]\nsuites = ["benchmarks"]\ntimeout = 120\n'
     'pytest_args = ["--benchmark-min-rounds=40", "--benchmark-max-time=0.05"]\n'
-    "[tool.benchwatch.compare]\ngate = [\"p50\"]\n"
+    '[tool.benchwatch.compare]\ngate = ["p50"]\n'
 )
 
 
@@ -89,9 +89,25 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _compare_refs(repo: Path, capsys, *args: str) -> tuple[int, dict]:
     out = repo / "results" / "-".join(args[:2]).replace("/", "_")
-    code = main(["compare-refs", *args, "--config", str(repo / "pyproject.toml"), "--looks", "3,5",
-                 "--max-time", "600", "--memory-runs", "1", "--plain", "--format", "json",
-                 "--output-dir", str(out)])
+    code = main(
+        [
+            "compare-refs",
+            *args,
+            "--config",
+            str(repo / "pyproject.toml"),
+            "--looks",
+            "3,5",
+            "--max-time",
+            "600",
+            "--memory-runs",
+            "1",
+            "--plain",
+            "--format",
+            "json",
+            "--output-dir",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     assert (out / "base.json.gz").is_file() and (out / "head.json.gz").is_file()
@@ -120,8 +136,17 @@ def test_change_with_nothing_measurable_is_not_flagged(repo: Path, capsys) -> No
 
 def test_saved_results_re_render_with_the_same_verdicts(repo: Path, capsys) -> None:
     out = repo / "results" / "base-slow"
-    code = main(["compare", str(out / "base.json.gz"), str(out / "head.json.gz"), "--format", "json",
-                 "--config", str(repo / "pyproject.toml")])
+    code = main(
+        [
+            "compare",
+            str(out / "base.json.gz"),
+            str(out / "head.json.gz"),
+            "--format",
+            "json",
+            "--config",
+            str(repo / "pyproject.toml"),
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert _verdict(report, "test_parse_rows") == "regression" and code == EXIT_REGRESSION
 

@@ -376,7 +376,10 @@ def test_file_matching_no_format(tmp_path):
 def test_sniffers_are_mutually_exclusive():
     from benchwatch.adapters.registry import available_formats
 
-    paths = [path for path in FIXTURES.glob("*") if path.name not in ("src", "asv-nosamples")] + [ASV_FILE_1, ASV_NOSAMPLES]
+    paths = [path for path in FIXTURES.glob("*") if path.name not in ("src", "asv-nosamples")] + [
+        ASV_FILE_1,
+        ASV_NOSAMPLES,
+    ]
     for path in paths:
         file_probe = probe(path)
         accepted = [fmt.name for fmt in available_formats() if fmt.sniff(file_probe)]
@@ -415,20 +418,37 @@ def test_real_go_bench(tmp_path):
 def test_real_google_benchmark(tmp_path):
     binary = tmp_path / "demo_benchmark"
     compiled = _run(
-        ["g++", "-O1", "-std=c++17", str(SRC / "cpp" / "demo_benchmark.cc"), "-o", str(binary), "-lbenchmark", "-lpthread"],
+        [
+            "g++",
+            "-O1",
+            "-std=c++17",
+            str(SRC / "cpp" / "demo_benchmark.cc"),
+            "-o",
+            str(binary),
+            "-lbenchmark",
+            "-lpthread",
+        ],
         tmp_path,
     )
     assert compiled.returncode == 0, compiled.stderr
     output = tmp_path / "out.json"
     ran = _run(
-        [str(binary), "--benchmark_repetitions=3", "--benchmark_min_time=0.001", f"--benchmark_out={output}",
-         "--benchmark_out_format=json"],
+        [
+            str(binary),
+            "--benchmark_repetitions=3",
+            "--benchmark_min_time=0.001",
+            f"--benchmark_out={output}",
+            "--benchmark_out_format=json",
+        ],
         tmp_path,
     )
     assert ran.returncode == 0, ran.stderr
     result = load(output)
     assert [benchmark.name for benchmark in result.benchmarks] == [
-        "BM_Accumulate/64", "BM_Accumulate/512", "BM_StringConcat", "BM_NeedsDevice"
+        "BM_Accumulate/64",
+        "BM_Accumulate/512",
+        "BM_StringConcat",
+        "BM_NeedsDevice",
     ]
     assert all(len(benchmark.runs) == 3 for benchmark in result.benchmarks)
     assert result.by_name()["BM_NeedsDevice"].failed
@@ -453,16 +473,32 @@ def test_real_asv(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(SRC / "asv", repo)
     env = dict(
-        os.environ, HOME=str(tmp_path), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
-        GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid",
+        os.environ,
+        HOME=str(tmp_path),
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.invalid",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.invalid",
     )
     for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", "x"]):
         assert _run(command, repo, env).returncode == 0
     commit = _run(["git", "rev-parse", "HEAD"], repo, env).stdout.strip()
     assert _run(["asv", "machine", "--yes", "--machine", "testbox"], repo, env).returncode == 0
     ran = _run(
-        ["asv", "run", "--python=same", "--set-commit-hash", commit, "--record-samples", "--machine", "testbox",
-         "-a", "repeat=3", "-a", "processes=1"],
+        [
+            "asv",
+            "run",
+            "--python=same",
+            "--set-commit-hash",
+            commit,
+            "--record-samples",
+            "--machine",
+            "testbox",
+            "-a",
+            "repeat=3",
+            "-a",
+            "processes=1",
+        ],
         repo,
         env,
         timeout=180,
@@ -492,8 +528,12 @@ def test_cli_import_with_forced_format_and_compare(tmp_path, capsys):
     out = tmp_path / "go.json"
     assert main(["import", str(FIXTURES / "go-bench.txt"), "--format", "go", "-o", str(out)]) == 0
     assert len(load_result(out).by_name()["BenchmarkJoin"].runs) == 5
-    assert main(["import", str(FIXTURES / "go-bench.txt"), "--format", "hyperfine", "-o", str(tmp_path / "x.json")]) == 2
+    assert (
+        main(["import", str(FIXTURES / "go-bench.txt"), "--format", "hyperfine", "-o", str(tmp_path / "x.json")]) == 2
+    )
     assert "go-bench.txt: " in capsys.readouterr().err
     # A verdict straight from the tools' files, no import step.
-    code = main(["compare", str(FIXTURES / "google-benchmark.json"), str(FIXTURES / "google-benchmark.json"), "--no-color"])
+    code = main(
+        ["compare", str(FIXTURES / "google-benchmark.json"), str(FIXTURES / "google-benchmark.json"), "--no-color"]
+    )
     assert code == 0

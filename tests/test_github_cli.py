@@ -128,11 +128,17 @@ def test_never_makes_no_comment_requests(gh):
 
 def test_verdict_from_comparison_json_and_fail_on_never(gh):
     comparison = gh.tmp / "comparison.json"
-    comparison.write_text(json.dumps({"format": "benchwatch-comparison", "version": 1, "verdict": "regression", "comparisons": []}))
+    comparison.write_text(
+        json.dumps({"format": "benchwatch-comparison", "version": 1, "verdict": "regression", "comparisons": []})
+    )
     code, _, _ = gh.run("--comparison-json", str(comparison), "--fail-on", "never", "--check-name", "perf")
     assert code == 0
     (check,) = gh.fake.check_runs.values()
-    assert (check["name"], check["conclusion"], check["output"]["title"]) == ("perf", "success", "Performance regression detected")
+    assert (check["name"], check["conclusion"], check["output"]["title"]) == (
+        "perf",
+        "success",
+        "Performance regression detected",
+    )
 
     comparison.write_text(json.dumps({"format": "benchwatch-comparison", "version": 7, "verdict": "regression"}))
     code, _, err = gh.run("--comparison-json", str(comparison))
@@ -153,17 +159,19 @@ def test_enterprise_api_url_prefix_and_custom_token_variable(fake_github_factory
 
 def test_missing_token_is_a_usage_error(gh):
     gh.monkeypatch.delenv("GITHUB_TOKEN")
-    code, out, err = gh.run("--verdict", "unchanged")
+    code, _out, err = gh.run("--verdict", "unchanged")
     assert code == 2 and "no GitHub token: set $GITHUB_TOKEN" in err
     assert gh.fake.requests == []
 
 
 def test_api_errors_exit_2_with_one_line_and_no_token(gh):
     gh.fake.fail(403, message="Resource not accessible by integration", method="POST", path="check-runs")
-    code, out, err = gh.run("--verdict", "regression")
+    code, _out, err = gh.run("--verdict", "regression")
     assert code == 2
     assert err.count("\n") == 1
-    assert err.startswith(f"benchwatch: error: GitHub API POST /repos/{REPO}/check-runs: HTTP 403: Resource not accessible by integration")
+    assert err.startswith(
+        f"benchwatch: error: GitHub API POST /repos/{REPO}/check-runs: HTTP 403: Resource not accessible by integration"
+    )
     assert gh.fake.sent("POST", "comments") == []
 
 
@@ -173,17 +181,19 @@ def test_fork_pull_request_is_refused_but_summary_only_works(gh):
     assert code == 2
     assert "refusing to post from a pull_request run of a fork: its token is read-only" in err
     assert gh.fake.requests == []
-    code, out, err = gh.run("--verdict", "regression", "--summary", "--comment", "never", "--no-check")
+    code, _out, err = gh.run("--verdict", "regression", "--summary", "--comment", "never", "--no-check")
     assert (code, err) == (0, "") and gh.fake.requests == []
     assert gh.summary.read_text().count("## benchwatch") == 2  # the refused run still wrote its summary
 
 
 def test_workflow_run_posts_to_the_pr_named_by_a_verified_artifact(gh):
-    gh.set_event("workflow_run", {"workflow_run": {"head_sha": HEAD, "pull_requests": [], "repository": {"full_name": REPO}}})
+    gh.set_event(
+        "workflow_run", {"workflow_run": {"head_sha": HEAD, "pull_requests": [], "repository": {"full_name": REPO}}}
+    )
     artifact = gh.tmp / "artifact-event.json"
     artifact.write_text(json.dumps(pull_request_event(head_repo="mallory/widgets", number=31)))
     gh.fake.add_pull(REPO, 31, HEAD)
-    code, out, err = gh.run("--verdict", "improvement", "--artifact-event", str(artifact))
+    code, _out, err = gh.run("--verdict", "improvement", "--artifact-event", str(artifact))
     assert (code, err) == (0, "")
     assert len(gh.fake.pr_comments(REPO, 31)) == 1
     assert [r["head_sha"] for r in gh.fake.check_runs.values()] == [HEAD]

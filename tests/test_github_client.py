@@ -57,14 +57,17 @@ def session():
 
 
 def make_client(fake: FakeGitHub, session: requests.Session, sleeps: Sleeps, **kwargs) -> GitHubClient:
-    options = dict(api_url=fake.api_url, token=TOKEN, sleep=sleeps, timeout=5.0)
+    options = {"api_url": fake.api_url, "token": TOKEN, "sleep": sleeps, "timeout": 5.0}
     options.update(kwargs)
     return GitHubClient(session, **options)
 
 
 def pr_event(head_repo: str | None = REPO, base_repo: str = REPO, number: int = PR, sha: str = SHA) -> dict:
     head = {"sha": sha, "repo": {"full_name": head_repo} if head_repo else None}
-    return {"number": number, "pull_request": {"number": number, "head": head, "base": {"sha": "b" * 40, "repo": {"full_name": base_repo}}}}
+    return {
+        "number": number,
+        "pull_request": {"number": number, "head": head, "base": {"sha": "b" * 40, "repo": {"full_name": base_repo}}},
+    }
 
 
 # -- exact requests ---------------------------------------------------------
@@ -100,7 +103,9 @@ def test_finds_sticky_comment_on_page_three_and_patches_it(fake_github, session,
     assert [r.query.get("page", "1") for r in gets] == ["1", "2", "3"]
     assert all(r.query["per_page"] == "100" for r in gets)
     patches = fake_github.sent("PATCH")
-    assert [(r.path, r.json) for r in patches] == [(f"/repos/{REPO}/issues/comments/{sticky['id']}", {"body": f"new report\n\n{MARK}\n"})]
+    assert [(r.path, r.json) for r in patches] == [
+        (f"/repos/{REPO}/issues/comments/{sticky['id']}", {"body": f"new report\n\n{MARK}\n"})
+    ]
     assert fake_github.sent("POST") == []
     assert len(fake_github.pr_comments(REPO, PR)) == 250
     assert updated["id"] == sticky["id"]
@@ -149,7 +154,11 @@ def test_check_run_create_and_update_exact_bodies(fake_github, session, sleeps):
     client.update_check_run(REPO, run["id"], conclusion="neutral", title="t", summary="s", text="details")
     patch = fake_github.requests[-1]
     assert (patch.method, patch.path) == ("PATCH", f"/repos/{REPO}/check-runs/{run['id']}")
-    assert patch.json == {"status": "completed", "conclusion": "neutral", "output": {"title": "t", "summary": "s", "text": "details"}}
+    assert patch.json == {
+        "status": "completed",
+        "conclusion": "neutral",
+        "output": {"title": "t", "summary": "s", "text": "details"},
+    }
     with pytest.raises(GitHubError, match="conclusion must be one of"):
         client.create_check_run(REPO, SHA, "benchwatch", "passed", "t", "s")
     with pytest.raises(GitHubError, match="40 hex"):
@@ -182,7 +191,10 @@ def test_5xx_gives_up_after_max_retries(fake_github, session, sleeps):
     client = make_client(fake_github, session, sleeps, max_retries=2, backoff_base=0.5)
     with pytest.raises(GitHubError) as info:
         client.find_sticky_comment(REPO, PR, "benchwatch")
-    assert str(info.value) == f"GitHub API GET /repos/{REPO}/issues/{PR}/comments: HTTP 502: Server Error (gave up after 3 attempts)"
+    assert (
+        str(info.value)
+        == f"GitHub API GET /repos/{REPO}/issues/{PR}/comments: HTTP 502: Server Error (gave up after 3 attempts)"
+    )
     assert info.value.exit_code == 2
     assert sleeps == [0.5, 1.0]
 
@@ -196,16 +208,22 @@ def test_429_honours_retry_after(fake_github, session, sleeps):
 
 
 def test_403_rate_limit_waits_until_reset(fake_github, session, sleeps):
-    fake_github.fail(403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1005"}, message="API rate limit exceeded")
+    fake_github.fail(
+        403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1005"}, message="API rate limit exceeded"
+    )
     client = make_client(fake_github, session, sleeps, clock=lambda: 1000.0)
     client.create_check_run(REPO, SHA, "benchwatch", "success", "t", "s")
     assert sleeps == [6.0]  # until the reset, plus one second of clock slack
 
 
 def test_rate_limit_longer_than_max_wait_fails_at_once(fake_github, session, sleeps):
-    fake_github.fail(403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "4600"}, message="API rate limit exceeded")
+    fake_github.fail(
+        403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "4600"}, message="API rate limit exceeded"
+    )
     client = make_client(fake_github, session, sleeps, clock=lambda: 1000.0, max_rate_limit_wait=60)
-    with pytest.raises(GitHubError, match=r"HTTP 403: API rate limit exceeded \(rate limited for 3601s, more than the 60s max wait\)"):
+    with pytest.raises(
+        GitHubError, match=r"HTTP 403: API rate limit exceeded \(rate limited for 3601s, more than the 60s max wait\)"
+    ):
         client.create_check_run(REPO, SHA, "benchwatch", "success", "t", "s")
     assert sleeps == [] and len(fake_github.requests) == 1
 
@@ -217,7 +235,9 @@ def test_403_permission_error_is_not_retried(fake_github, session, sleeps):
         client.create_check_run(REPO, SHA, "benchwatch", "success", "t", "s")
     assert len(fake_github.requests) == 1 and sleeps == []
     assert info.value.status == 403
-    assert str(info.value).startswith(f"GitHub API POST /repos/{REPO}/check-runs: HTTP 403: Resource not accessible by integration")
+    assert str(info.value).startswith(
+        f"GitHub API POST /repos/{REPO}/check-runs: HTTP 403: Resource not accessible by integration"
+    )
     assert "\n" not in str(info.value)
 
 
@@ -231,7 +251,9 @@ def test_404_is_not_retried(fake_github, session, sleeps):
 def test_timeout_is_reported_and_post_not_retried(fake_github, session, sleeps):
     fake_github.stall(3.0, method="POST")
     client = make_client(fake_github, session, sleeps, timeout=0.3)
-    with pytest.raises(GitHubError, match=r"POST /repos/octo/widgets/check-runs: timeout: no response within 0.3s .*not retried"):
+    with pytest.raises(
+        GitHubError, match=r"POST /repos/octo/widgets/check-runs: timeout: no response within 0.3s .*not retried"
+    ):
         client.create_check_run(REPO, SHA, "benchwatch", "success", "t", "s")
     assert len(fake_github.sent("POST")) == 1 and sleeps == []
 
@@ -379,7 +401,9 @@ def test_workflow_run_reads_pr_from_trusted_payload_or_artifact():
     assert not trusted.is_fork_pull_request
     no_pr = GitHubContext.from_env(env, workflow_run_event())
     assert no_pr.pr_number is None
-    from_artifact = GitHubContext.from_env(env, workflow_run_event(), artifact_event=pr_event(head_repo="mallory/widgets", number=9))
+    from_artifact = GitHubContext.from_env(
+        env, workflow_run_event(), artifact_event=pr_event(head_repo="mallory/widgets", number=9)
+    )
     assert (from_artifact.pr_number, from_artifact.head_sha, from_artifact.pr_from_artifact) == (9, SHA, True)
     with pytest.raises(UntrustedPayloadError, match="is not the workflow_run head sha"):
         GitHubContext.from_env(env, workflow_run_event(), artifact_event=pr_event(sha="d" * 40))
@@ -437,7 +461,15 @@ def test_artifact_pr_number_is_verified_against_the_api_before_commenting(fake_g
     env = {**ENV, "GITHUB_EVENT_NAME": "workflow_run", "GITHUB_API_URL": fake_github.api_url}
     ctx = GitHubContext.from_env(env, workflow_run_event(), artifact_event=pr_event(number=9))
     fake_github.add_pull(REPO, 9, "e" * 40)  # PR 9 is somebody else's: its head is not this run's commit
-    plan = plan_report(ctx=ctx, markdown="r", verdict="unchanged", comment_mode="always", marker="benchwatch", check_name=None, fail_on="regression")
+    plan = plan_report(
+        ctx=ctx,
+        markdown="r",
+        verdict="unchanged",
+        comment_mode="always",
+        marker="benchwatch",
+        check_name=None,
+        fail_on="regression",
+    )
     with pytest.raises(UntrustedPayloadError, match="pull request #9 has head"):
         publish_report(make_client(fake_github, session, sleeps), plan, ctx=ctx)
     assert fake_github.sent("POST") == [] and fake_github.sent("GET", "comments") == []

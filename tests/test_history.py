@@ -110,7 +110,9 @@ def test_commit_is_required_and_duplicates_need_replace(tmp_path):
 
 def test_load_history_orders_by_date_and_series_returns_arrays(tmp_path):
     for day, scale in ((3, 1.2), (1, 1.0), (2, 1.1)):
-        store.append_record(tmp_path, _result(scale=scale, seed=day), commit=f"{day:040x}", date=f"2024-05-0{day}T00:00:00Z")
+        store.append_record(
+            tmp_path, _result(scale=scale, seed=day), commit=f"{day:040x}", date=f"2024-05-0{day}T00:00:00Z"
+        )
     history = store.load_history(tmp_path)
     assert [r.commit for r in history.records] == [f"{d:040x}" for d in (1, 2, 3)]
     s = store.series(history, "test_a", "p50")
@@ -119,7 +121,7 @@ def test_load_history_orders_by_date_and_series_returns_arrays(tmp_path):
     assert np.all(s.low < s.values) and np.all(s.values < s.high)
     assert list(s.n_runs) == [5, 5, 5]
     assert len(store.series(history, "missing", "p50")) == 0
-    values, low, high = store.metric_table(history, "p50", ["test_b", "test_a", "missing"])
+    values, _low, _high = store.metric_table(history, "p50", ["test_b", "test_a", "missing"])
     assert values.shape == (3, 3) and np.isnan(values[:, 2]).all()
     np.testing.assert_allclose(values[:, 1], s.values)
 
@@ -219,7 +221,10 @@ def test_import_pyperf_directory_uses_commit_metadata(tmp_path):
 def test_import_pyperf_falls_back_to_file_name(tmp_path):
     folder = tmp_path / "pyperf"
     folder.mkdir()
-    for stamp, commit, scale in (("2020-01-02_10-30", "abcdef1234567", 1.0), ("2020-01-01_09-00", "1234567abcdef", 1.1)):
+    for stamp, commit, scale in (
+        ("2020-01-02_10-30", "abcdef1234567", 1.0),
+        ("2020-01-01_09-00", "1234567abcdef", 1.1),
+    ):
         document = {
             "version": "1.0",
             "metadata": {"hostname": "bench"},
@@ -267,7 +272,9 @@ def test_record_and_history_commands(tmp_path, main, capsys):
     assert main(["history", "prune", "--history", str(history), "--keep-last", "1", "--drop-tags"]) == 0
     assert "removed 1 records" in capsys.readouterr().out
     assert [r.commit for r in store.load_history(history).records] == ["c" * 40]
-    assert main(["record", str(result_path), "--history", str(history), "--date", "yesterday", "--commit", "1" * 40]) == 2
+    assert (
+        main(["record", str(result_path), "--history", str(history), "--date", "yesterday", "--commit", "1" * 40]) == 2
+    )
 
 
 @pytest.mark.skipif(not PYPERF_DIR.is_dir(), reason="shared pyperf data missing")

@@ -20,8 +20,16 @@ from benchwatch.render.html_templates import script_json
 from benchwatch.resultfile import save_result
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-MALICIOUS = ("@octocat", "x|y", "<img src=x onerror=alert(1)>", "[link](http://evil)", "`code`",
-             "</script><script>alert(2)</script>", "<!--", "a\u2028b\nc")  # fmt: skip
+MALICIOUS = (
+    "@octocat",
+    "x|y",
+    "<img src=x onerror=alert(1)>",
+    "[link](http://evil)",
+    "`code`",
+    "</script><script>alert(2)</script>",
+    "<!--",
+    "a\u2028b\nc",
+)
 MAX_BYTES = 5 * 1024 * 1024
 
 
@@ -30,18 +38,30 @@ def make_sides(names, *, runs=5, samples=500, seed=0, memory_regressed=()):
 
     def side(factor_of, peak_of):
         return tuple(
-            BenchmarkResult(name=name, runs=tuple(
-                Run(samples=1e-3 * factor_of(i) * np.exp(rng.normal(0, 0.01)) * rng.lognormal(0, 0.05, samples),
-                    memory=MemoryProfile(peak_of(name), 1000))
-                for _ in range(runs)))
+            BenchmarkResult(
+                name=name,
+                runs=tuple(
+                    Run(
+                        samples=1e-3 * factor_of(i) * np.exp(rng.normal(0, 0.01)) * rng.lognormal(0, 0.05, samples),
+                        memory=MemoryProfile(peak_of(name), 1000),
+                    )
+                    for _ in range(runs)
+                ),
+            )
             for i, name in enumerate(names)
-        )  # fmt: skip
+        )
 
-    base = ResultSet(benchmarks=side(lambda i: 1.0, lambda n: 2**20),
-                     environment=Environment(cpu_count=4, python_version="3.11.9", hostname="<b>ci</b>"))  # fmt: skip
-    head = ResultSet(benchmarks=side(lambda i: 1.3 if i % 10 == 0 else 0.7 if i % 10 == 1 else 1.0,
-                                     lambda n: 4 * 2**20 if n in memory_regressed else 2**20),
-                     environment=Environment(cpu_count=4, python_version="3.12.1"))  # fmt: skip
+    base = ResultSet(
+        benchmarks=side(lambda i: 1.0, lambda n: 2**20),
+        environment=Environment(cpu_count=4, python_version="3.11.9", hostname="<b>ci</b>"),
+    )
+    head = ResultSet(
+        benchmarks=side(
+            lambda i: 1.3 if i % 10 == 0 else 0.7 if i % 10 == 1 else 1.0,
+            lambda n: 4 * 2**20 if n in memory_regressed else 2**20,
+        ),
+        environment=Environment(cpu_count=4, python_version="3.12.1"),
+    )
     return base, head
 
 
@@ -58,7 +78,9 @@ def hundred():
 def test_size_of_100_benchmarks(hundred):
     comparison, html, seconds = hundred
     size = len(html.encode("utf-8"))
-    print(f"HTML report: 100 benchmarks x 5 runs x 500 samples: {size:,} bytes ({size / 2**20:.2f} MiB), {seconds:.2f} s")
+    print(
+        f"HTML report: 100 benchmarks x 5 runs x 500 samples: {size:,} bytes ({size / 2**20:.2f} MiB), {seconds:.2f} s"
+    )
     assert size <= MAX_BYTES
     assert comparison.verdict == "regression"
 
@@ -94,7 +116,7 @@ def test_escaping_of_hostile_names():
     assert html.count("</script>") == 2  # only our own JSON and script blocks end
     assert "<script>alert(2)" not in html and "<!--" not in html
     assert "<b>ci</b>" not in html and "&lt;b&gt;ci&lt;/b&gt;" in html
-    data = html[html.index('id="benchwatch-data">'):]
+    data = html[html.index('id="benchwatch-data">') :]
     data = data[: data.index("</script>")]
     assert "\u2028" not in data and "\\u003c/script\\u003e" in data
 
@@ -122,18 +144,26 @@ def test_memory_regression_links_flamegraphs(tmp_path):
         script = tmp_path / f"{side}.py"
         script.write_text(f"x = [bytearray({size}) for _ in range(500)]\n")
         captures[side] = tmp_path / f"{side}.bin"
-        subprocess.run([sys.executable, "-m", "memray", "run", "-q", "-o", str(captures[side]), str(script)],
-                       check=True, capture_output=True, timeout=60)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "memray", "run", "-q", "-o", str(captures[side]), str(script)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def side(peak, capture):
-        runs = tuple(Run(samples=np.full(20, 1e-3) * (1 + 0.01 * i), memory=MemoryProfile(peak, 10, str(capture)))
-                     for i in range(3))  # fmt: skip
+        runs = tuple(
+            Run(samples=np.full(20, 1e-3) * (1 + 0.01 * i), memory=MemoryProfile(peak, 10, str(capture)))
+            for i in range(3)
+        )
         return ResultSet(benchmarks=(BenchmarkResult("mem <hog>", runs),))
 
     base, head = side(2**20, captures["base"]), side(8 * 2**20, captures["head"])
     comparison = compare(base, head)
     assert any(m.metric == "peak_memory" and m.verdict == "regression" for m in comparison.metric_comparisons())
-    links = write_flamegraphs(comparison, base, head, tmp_path / "report-flamegraphs", href_prefix="report-flamegraphs/")
+    links = write_flamegraphs(
+        comparison, base, head, tmp_path / "report-flamegraphs", href_prefix="report-flamegraphs/"
+    )
     assert set(links["mem <hog>"]) == {"base", "head"}
     for href in links["mem <hog>"].values():
         assert (tmp_path / href).is_file()
@@ -152,13 +182,28 @@ def test_headless_chromium_draws_every_chart(hundred, tmp_path):
     page = tmp_path / "comparison.html"
     page.write_text(html, encoding="utf-8")
     ARTIFACTS.mkdir(exist_ok=True)
-    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync", "--no-first-run", "--user-data-dir=" + str(tmp_path / "profile"),
-              "--window-size=1280,2000", "--enable-logging=stderr", "--v=0"]  # fmt: skip
-    shot = subprocess.run(common + [f"--screenshot={ARTIFACTS / 'comparison.png'}", page.as_uri()],
-                          capture_output=True, text=True, timeout=40)  # fmt: skip
+    common = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--user-data-dir=" + str(tmp_path / "profile"),
+        "--window-size=1280,2000",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    shot = subprocess.run(
+        [*common, f"--screenshot={ARTIFACTS / 'comparison.png'}", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=40,
+    )
     assert (ARTIFACTS / "comparison.png").is_file(), shot.stderr[-2000:]
-    dom = subprocess.run(common + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=40)
+    dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=40)
     assert 'data-ready="1"' in dom.stdout, dom.stderr[-2000:]
     assert 'data-benchmarks="100"' in dom.stdout
     assert dom.stdout.count('data-drawn="1"') == 2 * len(comparison.benchmarks)

@@ -19,8 +19,12 @@ from benchwatch.adapters import registry
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-PB_2015_FIRST = DATA / "pytest-benchmark" / "0001_b87b9aae14ff14a7887a6bbaa9731b9a8760555d_20150814_190343_uncommitted-changes.json"
-PB_2015_LAST = DATA / "pytest-benchmark" / "0030_5b78858eb718649a31fb93d8dc96ca2cee41a4cd_20150815_030419_uncommitted-changes.json"
+PB_2015_FIRST = (
+    DATA / "pytest-benchmark" / "0001_b87b9aae14ff14a7887a6bbaa9731b9a8760555d_20150814_190343_uncommitted-changes.json"
+)
+PB_2015_LAST = (
+    DATA / "pytest-benchmark" / "0030_5b78858eb718649a31fb93d8dc96ca2cee41a4cd_20150815_030419_uncommitted-changes.json"
+)
 PB_RAW = DATA / "pytest-benchmark" / "pytest-benchmark-5.3.1-raw-samples.json"
 PYPERF_38 = DATA / "pyperf" / "2019-12-16_12-42-3.8-8d0f36940e72.json.gz"
 PYPERF_MASTER_2019 = DATA / "pyperf" / "2019-12-16_21-50-master-f501db2b93a9.json.gz"
@@ -46,8 +50,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "benchwatch", *args]
     else:  # temporary, while some sub-command modules are missing
         code = (
-            "import sys, benchwatch.cli as c; "
-            f"c.COMMAND_MODULES = {PRESENT_COMMANDS!r}; sys.exit(c.main(sys.argv[1:]))"
+            f"import sys, benchwatch.cli as c; c.COMMAND_MODULES = {PRESENT_COMMANDS!r}; sys.exit(c.main(sys.argv[1:]))"
         )
         command = [sys.executable, "-c", code, *args]
     env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -63,7 +66,7 @@ def test_import_pytest_benchmark_file(main, tmp_path, capsys):
     result = resultfile.load_result(out)
     assert result.source == "pytest-benchmark"
     original = json.loads(PB_RAW.read_text())["benchmarks"]
-    for benchmark, entry in zip(result.benchmarks, original):
+    for benchmark, entry in zip(result.benchmarks, original, strict=False):
         assert benchmark.name == entry["fullname"]
         assert benchmark.runs[0].samples.tolist() == entry["stats"]["data"]  # exact, not approximately
 
@@ -115,7 +118,7 @@ def test_importing_a_benchwatch_result_round_trips(main, tmp_path, capsys):
     assert main(["import", str(PB_RAW), "-o", str(first)]) == 0
     assert main(["import", str(first), "-o", str(second)]) == 0
     a, b = resultfile.load_result(first), resultfile.load_result(second)
-    for x, y in zip(a.benchmarks, b.benchmarks):
+    for x, y in zip(a.benchmarks, b.benchmarks, strict=False):
         assert np.array_equal(x.runs[0].samples, y.runs[0].samples)
 
 
@@ -127,7 +130,10 @@ def test_wrong_shape_pytest_benchmark_file(main, tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["import", str(bad), "-o", str(out)]) == 2
     captured = capsys.readouterr()
-    assert captured.err == f"benchwatch: error: {bad}: benchmark 'test_wl.py::test_json_sort': stats.data must be a list of numbers\n"
+    assert (
+        captured.err
+        == f"benchwatch: error: {bad}: benchmark 'test_wl.py::test_json_sort': stats.data must be a list of numbers\n"
+    )
     assert captured.out == ""
     assert not out.exists()
 

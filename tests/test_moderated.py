@@ -144,10 +144,15 @@ def mixed_suite(rng, *, factor=1.0, benchmarks=20, runs=5, wild_every=5, wild_si
     for index in range(benchmarks):
         sigma = wild_sigma if wild_every and index % wild_every == 0 else 0.02
         level = 1e-3 * (1 + index)
-        results.append(BenchmarkResult(name=f"bench_{index}", runs=tuple(
-            Run(samples=level * factor * math.exp(rng.normal(0.0, sigma)) * rng.lognormal(0.0, 0.03, 150))
-            for _ in range(runs)
-        )))  # fmt: skip
+        results.append(
+            BenchmarkResult(
+                name=f"bench_{index}",
+                runs=tuple(
+                    Run(samples=level * factor * math.exp(rng.normal(0.0, sigma)) * rng.lognormal(0.0, 0.03, 150))
+                    for _ in range(runs)
+                ),
+            )
+        )
     return ResultSet(benchmarks=tuple(results), environment=Environment(cpu_count=2))
 
 
@@ -159,8 +164,11 @@ def test_misfit_prior_does_not_raise_false_alarms_on_the_noisy_benchmarks(wild_e
     rng = np.random.default_rng(6)
     alarms = total = 0
     for _ in range(60):
-        result = compare(mixed_suite(rng, wild_every=wild_every, wild_sigma=wild_sigma),
-                         mixed_suite(rng, wild_every=wild_every, wild_sigma=wild_sigma), CompareSettings())
+        result = compare(
+            mixed_suite(rng, wild_every=wild_every, wild_sigma=wild_sigma),
+            mixed_suite(rng, wild_every=wild_every, wild_sigma=wild_sigma),
+            CompareSettings(),
+        )
         alarms += sum(1 for m in result.gated("regression"))
         total += sum(1 for m in result.metric_comparisons() if m.gated and m.metric in ("p50", "p95"))
     upper = scipy_stats.beta.ppf(0.99, alarms + 1, total - alarms)
@@ -179,5 +187,7 @@ def test_compare_reports_the_fitted_priors_and_can_switch_moderation_off():
     plain_p50 = {m.benchmark: m for m in plain.metric_comparisons() if m.metric == "p50"}
     # same estimates, different intervals
     assert all(p50[name].ratio == pytest.approx(plain_p50[name].ratio) for name in p50)
-    assert any(p50[name].ci_high - p50[name].ci_low != pytest.approx(plain_p50[name].ci_high - plain_p50[name].ci_low)
-               for name in p50)
+    assert any(
+        p50[name].ci_high - p50[name].ci_low != pytest.approx(plain_p50[name].ci_high - plain_p50[name].ci_low)
+        for name in p50
+    )

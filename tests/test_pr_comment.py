@@ -23,18 +23,35 @@ MALICIOUS = (
     "`code`",
     "line\n# injected heading\n| a | b |",
 )
-LABELS = dict(base_label="main", head_label="feature/x", base_commit="0123456789abcdef" * 2 + "01234567",
-              head_commit="fedcba9876543210" * 2 + "76543210")  # fmt: skip
+LABELS = {
+    "base_label": "main",
+    "head_label": "feature/x",
+    "base_commit": "0123456789abcdef" * 2 + "01234567",
+    "head_commit": "fedcba9876543210" * 2 + "76543210",
+}
 
 
 def metric(name: str, metric: str, verdict: str, ratio: float, *, gated: bool = True) -> MetricComparison:
     unit = "bytes" if metric == "peak_memory" else "seconds"
     base = 2**20 if unit == "bytes" else 1e-3
     return MetricComparison(
-        benchmark=name, metric=metric, verdict=verdict, ratio=ratio, ci_low=ratio * 0.95, ci_high=ratio * 1.05,
-        p_value=0.001, q_value=0.01, threshold=0.1, gated=gated, reason="test", base_value=base,
-        head_value=base * ratio, n_runs_base=5, n_runs_head=5, unit=unit,
-    )  # fmt: skip
+        benchmark=name,
+        metric=metric,
+        verdict=verdict,
+        ratio=ratio,
+        ci_low=ratio * 0.95,
+        ci_high=ratio * 1.05,
+        p_value=0.001,
+        q_value=0.01,
+        threshold=0.1,
+        gated=gated,
+        reason="test",
+        base_value=base,
+        head_value=base * ratio,
+        n_runs_base=5,
+        n_runs_head=5,
+        unit=unit,
+    )
 
 
 def synthetic(specs: list[tuple[str, str, float]], warnings: tuple[str, ...] = ()) -> Comparison:
@@ -49,9 +66,17 @@ def synthetic(specs: list[tuple[str, str, float]], warnings: tuple[str, ...] = (
         )
         benchmarks.append(BenchmarkComparison(name=name, metrics=metrics, status="compared"))
     verdicts = {v for _, v, _ in specs}
-    verdict = "regression" if "regression" in verdicts else "inconclusive" if "inconclusive" in verdicts else "unchanged"
-    return Comparison(benchmarks=tuple(benchmarks), verdict=verdict, warnings=warnings, settings=CompareSettings(),
-                      base_environment={}, head_environment={})  # fmt: skip
+    verdict = (
+        "regression" if "regression" in verdicts else "inconclusive" if "inconclusive" in verdicts else "unchanged"
+    )
+    return Comparison(
+        benchmarks=tuple(benchmarks),
+        verdict=verdict,
+        warnings=warnings,
+        settings=CompareSettings(),
+        base_environment={},
+        head_environment={},
+    )
 
 
 def long_name(index: int, kind: str) -> str:
@@ -111,8 +136,13 @@ def test_budget_folds_details_then_improvements_never_regressions():
 
 
 def test_small_comparison_has_tables_details_and_order():
-    specs = [("mild", "regression", 1.2), ("bad", "regression", 2.5), ("fast", "improvement", 0.5),
-             ("same", "unchanged", 1.0), ("shaky", "inconclusive", 1.05)]  # fmt: skip
+    specs = [
+        ("mild", "regression", 1.2),
+        ("bad", "regression", 2.5),
+        ("fast", "improvement", 0.5),
+        ("same", "unchanged", 1.0),
+        ("shaky", "inconclusive", 1.05),
+    ]
     comparison = synthetic(specs, warnings=("environment differs: python_version '3.11' (base) vs '3.12' (head)",))
     text = render_pr_comment(comparison, **LABELS)
     assert text.startswith("**benchwatch: 2 regressions** in 5 benchmarks")
@@ -129,7 +159,9 @@ def test_small_comparison_has_tables_details_and_order():
 
 @pytest.mark.parametrize("name", MALICIOUS)
 def test_hostile_names_are_escaped(name):
-    comparison = synthetic([(name, "regression", 1.5), ("ok", "unchanged", 1.0)], warnings=(f"{name}: 1 of 5 runs failed",))
+    comparison = synthetic(
+        [(name, "regression", 1.5), ("ok", "unchanged", 1.0)], warnings=(f"{name}: 1 of 5 runs failed",)
+    )
     labels = {**LABELS, "base_label": "@admin <b>", "head_label": "[x](http://evil)"}
     text = render_pr_comment(comparison, **labels)
     for raw in (name, "@octocat", "@admin", "<img", "<b>", "](http", "`code`", "\n# injected", "x|y", "http://evil"):
@@ -152,12 +184,21 @@ def test_bad_inputs():
 def write_side(path, level, names, *, commit, branch, seed):
     rng = np.random.default_rng(seed)
     benchmarks = tuple(
-        BenchmarkResult(name=name, runs=tuple(
-            Run(samples=level * (2.0 if "slow" in name else 1.0) * np.exp(rng.normal(0, 0.01)) * rng.lognormal(0, 0.02, 200),
-                memory=MemoryProfile(2**20, 100))
-            for _ in range(5)))
+        BenchmarkResult(
+            name=name,
+            runs=tuple(
+                Run(
+                    samples=level
+                    * (2.0 if "slow" in name else 1.0)
+                    * np.exp(rng.normal(0, 0.01))
+                    * rng.lognormal(0, 0.02, 200),
+                    memory=MemoryProfile(2**20, 100),
+                )
+                for _ in range(5)
+            ),
+        )
         for name in names
-    )  # fmt: skip
+    )
     environment = Environment(cpu_count=2, git_commit=commit, git_branch=branch)
     return save_result(ResultSet(benchmarks=benchmarks, environment=environment), path)
 
@@ -165,14 +206,29 @@ def write_side(path, level, names, *, commit, branch, seed):
 def test_cli_pr_comment(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     names = ("fine", "@octocat slow <script>")
-    base = write_side(tmp_path / "base.json", 1e-3, ("fine", "@octocat <script>"), commit="a" * 40, branch="main", seed=1)
+    base = write_side(
+        tmp_path / "base.json", 1e-3, ("fine", "@octocat <script>"), commit="a" * 40, branch="main", seed=1
+    )
     head = write_side(tmp_path / "head.json", 1e-3, names, commit="b" * 40, branch="pr-7", seed=2)
     write_side(tmp_path / "head2.json", 1e-3, ("fine", "@octocat <script>"), commit="b" * 40, branch="pr-7", seed=3)
-    code = main(["compare", str(base), str(tmp_path / "head2.json"), "--format", "pr-comment",
-                 "--report-url", "https://ci.example/artifacts/9", "--head-label", "my PR"])  # fmt: skip
+    code = main(
+        [
+            "compare",
+            str(base),
+            str(tmp_path / "head2.json"),
+            "--format",
+            "pr-comment",
+            "--report-url",
+            "https://ci.example/artifacts/9",
+            "--head-label",
+            "my PR",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "**benchwatch:" in out and "head bbbbbbbbbbbb (my PR) vs base aaaaaaaaaaaa (main)" in out
-    assert "<script>" not in out and "@octocat" not in out and "[full HTML report](https://ci.example/artifacts/9)" in out
+    assert (
+        "<script>" not in out and "@octocat" not in out and "[full HTML report](https://ci.example/artifacts/9)" in out
+    )
     assert main(["compare", str(base), str(head), "--format", "pr-comment", "--output", "c.md"]) in (0, 1)
     assert (tmp_path / "c.md").read_text(encoding="utf-8").startswith("**benchwatch:")
 

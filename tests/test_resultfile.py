@@ -104,7 +104,7 @@ def test_round_trip_preserves_samples_exactly(tmp_path, name):
     loaded = resultfile.load_result(path)
     (benchmark,) = loaded.benchmarks
     (before,) = original.benchmarks
-    for run_after, run_before in zip(benchmark.runs, before.runs):
+    for run_after, run_before in zip(benchmark.runs, before.runs, strict=False):
         assert run_after.samples.tobytes() == run_before.samples.tobytes()  # bit for bit
         assert run_after.iterations == run_before.iterations
         assert run_after.status == run_before.status
@@ -277,8 +277,11 @@ def test_shipped_schema_rejects_bad_sample_items():
 
 def test_v2_fixture_loads_without_canary_and_saves_as_v3(tmp_path):
     result = resultfile.load_result(V2)
-    assert all(run.canary_seconds is None and run.canary_version is None
-               for benchmark in result.benchmarks for run in benchmark.runs)
+    assert all(
+        run.canary_seconds is None and run.canary_version is None
+        for benchmark in result.benchmarks
+        for run in benchmark.runs
+    )
     document = json.loads(resultfile.save_result(result, tmp_path / "v3.json").read_text())
     assert document["schema_version"] == 3
     assert document["benchmarks"][0]["runs"][0]["canary_seconds"] is None

@@ -90,7 +90,9 @@ def test_run_records_raw_samples_memory_and_each_kind_of_failure(project: Path) 
 
 def test_cli_run_writes_file_and_exit_code_says_benchmarks_failed(project: Path, capsys) -> None:
     output = project / "out.json.gz"
-    code = main(["run", "--config", str(project / "pyproject.toml"), "-k", "ok or raises", "--plain", "-o", str(output)])
+    code = main(
+        ["run", "--config", str(project / "pyproject.toml"), "-k", "ok or raises", "--plain", "-o", str(output)]
+    )
     captured = capsys.readouterr()
     assert code == EXIT_BENCHMARK_FAILED
     assert f"wrote {output}: 2 benchmarks, 4 runs, 1 failed" in captured.out
@@ -104,8 +106,21 @@ def test_cli_run_writes_file_and_exit_code_says_benchmarks_failed(project: Path,
 
 def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     output = project / "ok.json"
-    code = main(["run", "--config", str(project / "pyproject.toml"), "-k", "test_ok", "--runs", "1",
-                 "--no-memory", "-q", "-o", str(output)])
+    code = main(
+        [
+            "run",
+            "--config",
+            str(project / "pyproject.toml"),
+            "-k",
+            "test_ok",
+            "--runs",
+            "1",
+            "--no-memory",
+            "-q",
+            "-o",
+            str(output),
+        ]
+    )
     assert code == EXIT_OK
     document = json.loads(output.read_text())
     assert document["schema_version"] == 3
@@ -117,8 +132,18 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
 
 
 def test_empty_benchmark_list_is_an_input_error(project: Path, capsys) -> None:
-    code = main(["run", "--config", str(project / "pyproject.toml"), "-k", "no_such_benchmark", "-q",
-                 "-o", str(project / "x.json")])
+    code = main(
+        [
+            "run",
+            "--config",
+            str(project / "pyproject.toml"),
+            "-k",
+            "no_such_benchmark",
+            "-q",
+            "-o",
+            str(project / "x.json"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == EXIT_INPUT_ERROR
     assert captured.err.strip() == (
@@ -141,7 +166,10 @@ def test_collection_error_is_reported_not_swallowed(project: Path) -> None:
 def test_module_entry_point_maps_errors_without_traceback(project: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "benchwatch", "run", "--config", str(project / "pyproject.toml"), "--runs", "0"],
-        capture_output=True, text=True, cwd=project, check=False,
+        capture_output=True,
+        text=True,
+        cwd=project,
+        check=False,
     )
     assert completed.returncode == EXIT_INPUT_ERROR
     assert completed.stderr.strip() == "benchwatch: error: runs must be at least 1, got 0"

@@ -36,8 +36,9 @@ def _runs(rng: np.random.Generator, count: int, factor: float) -> list[Run]:
 
 
 def _result(runs: dict[str, list[Run]], count: int) -> ResultSet:
-    return ResultSet(benchmarks=tuple(BenchmarkResult(name=name, runs=tuple(all_runs[:count]))
-                                      for name, all_runs in runs.items()))
+    return ResultSet(
+        benchmarks=tuple(BenchmarkResult(name=name, runs=tuple(all_runs[:count])) for name, all_runs in runs.items())
+    )
 
 
 def _follow_schedule(rng: np.random.Generator, head_factor: float, settings: CompareSettings) -> list[str]:
@@ -49,8 +50,9 @@ def _follow_schedule(rng: np.random.Generator, head_factor: float, settings: Com
     final: dict[str, str] = {}
     undecided = list(names)
     for runs in DEFAULT_LOOKS:
-        comparison = compare(_result({n: base[n] for n in undecided}, runs),
-                             _result({n: head[n] for n in undecided}, runs), settings)
+        comparison = compare(
+            _result({n: base[n] for n in undecided}, runs), _result({n: head[n] for n in undecided}, runs), settings
+        )
         for benchmark in comparison.benchmarks:
             final[benchmark.name] = next(m.verdict for m in benchmark.metrics if m.metric == "p50")
             if is_decided(benchmark, settings.gating_metrics):
@@ -78,8 +80,9 @@ def test_alpha_split_over_looks() -> None:
 
 def test_recompare_of_saved_results_uses_the_same_split() -> None:
     rng = np.random.default_rng(1)
-    marked = ResultSet(benchmarks=(BenchmarkResult(name="a", runs=tuple(_runs(rng, 3, 1.0))),),
-                       settings={"planned_looks": 4})
+    marked = ResultSet(
+        benchmarks=(BenchmarkResult(name="a", runs=tuple(_runs(rng, 3, 1.0))),), settings={"planned_looks": 4}
+    )
     unmarked = ResultSet(benchmarks=marked.benchmarks)
     assert settings_for_results(CompareSettings(), marked, marked).alpha == pytest.approx(0.0125)
     assert settings_for_results(CompareSettings(), unmarked, marked).alpha == 0.05

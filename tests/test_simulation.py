@@ -43,8 +43,13 @@ def simulate_side(
         BenchmarkResult(
             name=f"bench_{b}",
             runs=tuple(
-                Run(samples=values[b, r], wall_seconds=wall, cpu_seconds=wall * (1 - preempted),
-                    runqueue_wait_seconds=wall * preempted, load_average=0.5)  # fmt: skip
+                Run(
+                    samples=values[b, r],
+                    wall_seconds=wall,
+                    cpu_seconds=wall * (1 - preempted),
+                    runqueue_wait_seconds=wall * preempted,
+                    load_average=0.5,
+                )
                 for r in range(runs)
             ),
         )
@@ -104,7 +109,7 @@ def test_naive_pooled_mann_whitney_would_false_alarm_often(identical):
     _, _, pairs = identical
     alarms = total = 0
     for base, head in pairs[:20]:
-        for b, h in zip(base.benchmarks, head.benchmarks):
+        for b, h in zip(base.benchmarks, head.benchmarks, strict=False):
             pooled_b, pooled_h = b.pooled_samples(), h.pooled_samples()
             p = scipy_stats.mannwhitneyu(pooled_h, pooled_b, alternative="two-sided").pvalue
             total += 1
@@ -123,20 +128,20 @@ def test_real_twenty_percent_slowdown_detected():
 
 
 def test_fifty_percent_slowdown_detected_at_default_noise():
-    verdicts, gated, _ = run_scenario(seed=13, comparisons=10, head_factor=1.5)
+    _verdicts, gated, _ = run_scenario(seed=13, comparisons=10, head_factor=1.5)
     hits, total = rate(gated, "regression")
     assert hits / total >= 0.99, hits / total
 
 
 def test_five_percent_slowdown_rarely_reported_as_ten_percent_regression():
-    verdicts, gated, _ = run_scenario(seed=14, comparisons=30, head_factor=1.05, between_sigma=0.05)
+    verdicts, _gated, _ = run_scenario(seed=14, comparisons=30, head_factor=1.05, between_sigma=0.05)
     all_latency = [v for metric in LATENCY for v in verdicts[metric]]
     hits, total = rate(all_latency, "regression")
     assert hits / total <= 0.05, hits / total
 
 
 def test_one_run_per_side_never_regression():
-    verdicts, gated, _ = run_scenario(seed=15, comparisons=10, head_factor=1.5, runs=1)
+    verdicts, _gated, _ = run_scenario(seed=15, comparisons=10, head_factor=1.5, runs=1)
     all_latency = [v for metric in LATENCY for v in verdicts[metric]]
     assert "regression" not in all_latency
     assert set(all_latency) == {"inconclusive"}
@@ -144,7 +149,7 @@ def test_one_run_per_side_never_regression():
 
 def test_disturbed_head_side_gives_no_regressions():
     """Head runs beside CPU hogs: 30% of run time waiting for a CPU, and samples 30% slower."""
-    verdicts, gated, _ = run_scenario(seed=16, comparisons=10, head_factor=1.3, preempted=0.3)
+    verdicts, _gated, _ = run_scenario(seed=16, comparisons=10, head_factor=1.3, preempted=0.3)
     all_latency = [v for metric in LATENCY for v in verdicts[metric]]
     assert "regression" not in all_latency
     assert "improvement" not in all_latency

@@ -108,8 +108,9 @@ def test_a_slow_state_run_is_adjusted_for_not_flagged():
 N_BENCH, N_RUNS, N_SAMPLES = 16, 5, 100
 
 
-def phased_side(rng, levels, *, factor=1.0, slow_share=0.2, canary=True, sensitivity=1.0,
-                unseen_share=0.0) -> ResultSet:  # fmt: skip
+def phased_side(
+    rng, levels, *, factor=1.0, slow_share=0.2, canary=True, sensitivity=1.0, unseen_share=0.0
+) -> ResultSet:
     """One side on a machine with speed phases (see the module doc); ``sensitivity`` scales
     how much a phase slows the benchmarks (0: not at all, as for memory-bound C code);
     ``unseen_share`` of runs are also slowed 1.2-1.6x by something the canary misses."""
@@ -122,8 +123,9 @@ def phased_side(rng, levels, *, factor=1.0, slow_share=0.2, canary=True, sensiti
             run_factor = math.exp(rng.normal(0.0, 0.02)) * phase**sensitivity * unseen
             samples = level * factor * run_factor * rng.lognormal(0.0, 0.05, N_SAMPLES)
             timings = tuple(CANARY * phase * math.exp(rng.normal(0.0, 0.02)) for _ in range(2))
-            runs.append(Run(samples=samples, canary_seconds=timings if canary else None,
-                            canary_version=1 if canary else None))  # fmt: skip
+            runs.append(
+                Run(samples=samples, canary_seconds=timings if canary else None, canary_version=1 if canary else None)
+            )
         benchmarks.append(BenchmarkResult(name=f"bench_{b}", runs=tuple(runs)))
     return ResultSet(benchmarks=tuple(benchmarks), environment=Environment(cpu_count=2))
 
@@ -151,13 +153,16 @@ def lower_bound(successes: int, trials: int) -> float:
     return float(scipy_stats.beta.ppf(0.01, successes, trials - successes + 1)) if successes else 0.0
 
 
-@pytest.mark.parametrize("options", [
-    {},  # interpreter-bound benchmarks: phases slow them as much as the canary
-    {"sensitivity": 0.3},  # C-heavy benchmarks: phases barely touch them
-    {"sensitivity": 0.0},  # the canary's phases do not matter to the benchmarks at all
-    {"slow_share": 0.5},  # half of all runs in the slow phase
-    {"unseen_share": 0.15},  # slowdowns the canary cannot see
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},  # interpreter-bound benchmarks: phases slow them as much as the canary
+        {"sensitivity": 0.3},  # C-heavy benchmarks: phases barely touch them
+        {"sensitivity": 0.0},  # the canary's phases do not matter to the benchmarks at all
+        {"slow_share": 0.5},  # half of all runs in the slow phase
+        {"unseen_share": 0.15},  # slowdowns the canary cannot see
+    ],
+)
 def test_identical_code_on_a_phased_machine_stays_below_one_percent(options):
     flagged, total = flagged_share(11, 40, factor=1.0, **options)
     assert upper_bound(flagged, total) < 0.01, (flagged, total)
@@ -204,5 +209,7 @@ def test_runs_the_speed_adjusted_fit_drops_are_reported():
     result = compare(side(*steady, unseen), side(*steady, steady[0]), CompareSettings())
     (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
     assert p50.n_runs_base == 4 and p50.verdict == "unchanged"
-    assert any("base: 1 run(s) of 1 benchmark(s) excluded as far slower than the speed-adjusted fit" in w
-               for w in result.warnings)
+    assert any(
+        "base: 1 run(s) of 1 benchmark(s) excluded as far slower than the speed-adjusted fit" in w
+        for w in result.warnings
+    )

@@ -84,7 +84,7 @@ def test_welch_vectorised_rows_with_padding_and_edge_cases():
     rows_b = [rng.normal(0, 0.1, n) for n in (5, 3, 1, 4)]
     rows_h = [rng.normal(0.1, 0.1, n) for n in (5, 4, 5, 2)]
     result = welch_log_ratio(pad_rows(rows_b), pad_rows(rows_h))
-    for index, (b, h) in enumerate(zip(rows_b, rows_h)):
+    for index, (b, h) in enumerate(zip(rows_b, rows_h, strict=False)):
         if len(b) < 2:
             assert math.isnan(result.p_value[index]) and math.isnan(result.ci_low[index])
             assert result.estimate[index] == pytest.approx(h.mean() - b.mean())

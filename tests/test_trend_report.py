@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchwatch.render.html_templates import script_json
 from benchwatch import cli
 from benchwatch.errors import UsageError
 from benchwatch.history import store
+from benchwatch.render.html_templates import script_json
 from benchwatch.report import trend
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -58,7 +58,7 @@ def build_history(directory: Path, commits: int = 80, seed: int = 0) -> Path:
             _entries(values, memory=1e6 * (1.2 if c >= 50 else 1.0)),
             commit=f"{c:040x}",
             parent=f"{c - 1:040x}" if c else None,
-            date=f"2024-01-01T00:00:00Z" if c == 0 else f"2024-01-{1 + c // 24:02d}T{c % 24:02d}:00:00Z",
+            date="2024-01-01T00:00:00Z" if c == 0 else f"2024-01-{1 + c // 24:02d}T{c % 24:02d}:00:00Z",
             tags=tags,
             branch="main<i>",
             message=f"commit {c} </script><!--",
@@ -142,7 +142,11 @@ def test_tag_to_tag_table_lists_what_got_slower(report):
     section = html[html.index('id="tags"') : html.index('id="benchmarks"')]
     assert "v1.3</strong> &rarr; <strong>v1.4 &lt;b&gt;" in section
     assert "no interval (1 run)" in section and "apart" in section
-    rows = re.findall(r'<td class="name"><a href="#b\d+">([^<]*)</a></td>\s*<td>(\w+)</td>.*?<td class="num up">([^<]*)</td>', section, re.S)
+    rows = re.findall(
+        r'<td class="name"><a href="#b\d+">([^<]*)</a></td>\s*<td>(\w+)</td>.*?<td class="num up">([^<]*)</td>',
+        section,
+        re.S,
+    )
     slower = {(name, metric): change for name, metric, change in rows}
     assert slower[("slower at 40", "p50")].startswith("+3")  # ~ +30%
     assert ("peak_memory" in {metric for _, metric in slower}) and ("steady", "p50") not in slower
@@ -178,7 +182,9 @@ def test_options_are_validated(history_dir, tmp_path):
 def test_trend_command(history_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "COMMAND_MODULES", PRESENT_COMMANDS)
     output = tmp_path / "out.html"
-    code = cli.main(["trend", "--history", str(history_dir), "-o", str(output), "--window", "30", "--max-pvalue", "0.01"])
+    code = cli.main(
+        ["trend", "--history", str(history_dir), "-o", str(output), "--window", "30", "--max-pvalue", "0.01"]
+    )
     assert code == 0 and output.stat().st_size > 1_000_000
     assert "4 benchmarks, 80 commits" in capsys.readouterr().out
     assert cli.main(["trend", "--history", str(tmp_path / "none"), "-o", str(output)]) == 2
@@ -189,7 +195,9 @@ def test_scale_smoke_200_benchmarks_by_150_commits(tmp_path):
     names = [f"bench_{i}" for i in range(200)]
     for c in range(150):
         values = {name: 1e-3 * (i + 1) * math.exp(rng.normal(0, 0.02)) for i, name in enumerate(names)}
-        store.append_summaries(tmp_path, _entries(values), commit=f"{c:040x}", date=f"2024-02-01T00:{c // 60:02d}:{c % 60:02d}Z")
+        store.append_summaries(
+            tmp_path, _entries(values), commit=f"{c:040x}", date=f"2024-02-01T00:{c // 60:02d}:{c % 60:02d}Z"
+        )
     started = time.perf_counter()
     figures = trend.write_trend_report(tmp_path, tmp_path / "r.html")
     assert time.perf_counter() - started < 15

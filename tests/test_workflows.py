@@ -18,8 +18,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -71,21 +72,30 @@ def test_the_expected_files_exist() -> None:
     assert {path.name for path in WORKFLOW_FILES} >= EXPECTED_WORKFLOWS
 
 
-@pytest.mark.parametrize("schema, paths", [
-    ("vendor.github-workflows", WORKFLOW_FILES),
-    ("vendor.github-actions", [ACTION]),
-], ids=["workflows", "action"])
+@pytest.mark.parametrize(
+    "schema, paths",
+    [
+        ("vendor.github-workflows", WORKFLOW_FILES),
+        ("vendor.github-actions", [ACTION]),
+    ],
+    ids=["workflows", "action"],
+)
 def test_schema_validation(schema: str, paths: list[Path]) -> None:
     tool = _tool("check-jsonschema")
-    completed = subprocess.run([tool, "--builtin-schema", schema, *map(str, paths)],
-                               capture_output=True, text=True, cwd=ROOT)
+    completed = subprocess.run(
+        [tool, "--builtin-schema", schema, *map(str, paths)], capture_output=True, text=True, cwd=ROOT
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
 def test_zizmor_has_no_findings() -> None:
     tool = _tool("zizmor")
-    completed = subprocess.run([tool, "--offline", "--no-progress", ".github/workflows", "action.yml"],
-                               capture_output=True, text=True, cwd=ROOT)
+    completed = subprocess.run(
+        [tool, "--offline", "--no-progress", ".github/workflows", "action.yml"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "No findings to report" in completed.stdout + completed.stderr
 
@@ -187,14 +197,30 @@ def test_pr_report_runs_only_trusted_code() -> None:
 def test_action_interface() -> None:
     action = _load(ACTION)
     assert action["runs"]["using"] == "composite"
-    for name in ("mode", "base-ref", "config", "threshold", "comment", "fail-on", "runs", "max-time", "shard",
-                 "results-dir", "github-token", "python-version", "artifact-path"):
+    for name in (
+        "mode",
+        "base-ref",
+        "config",
+        "threshold",
+        "comment",
+        "fail-on",
+        "runs",
+        "max-time",
+        "shard",
+        "results-dir",
+        "github-token",
+        "python-version",
+        "artifact-path",
+    ):
         assert name in action["inputs"], name
     assert action["inputs"]["github-token"]["default"] == "${{ github.token }}"
     assert set(action["outputs"]) == {"verdict", "report-markdown", "report-json", "results-dir"}
     # The token is handed to the posting step only.
-    holders = [step.get("name") for _, step in _steps(action)
-               if "inputs.github-token" in str(step.get("env", {})) or "inputs.github-token" in str(step.get("with", {}))]
+    holders = [
+        step.get("name")
+        for _, step in _steps(action)
+        if "inputs.github-token" in str(step.get("env", {})) or "inputs.github-token" in str(step.get("with", {}))
+    ]
     assert holders == ["Post to GitHub (github-report)"]
     install = next(step for _, step in _steps(action) if step.get("name") == "Install benchwatch")
     assert "BENCHWATCH_SKIP_INSTALL" in install["run"] and "$GITHUB_ACTION_PATH" in install["run"]
@@ -227,7 +253,11 @@ def test_the_workflows_in_the_adoption_guide_are_valid(tmp_path: Path) -> None:
             assert "${{" not in str(step.get("run", "")), f"guide block {index} {where}"
     checker, auditor = _tool("check-jsonschema"), _tool("zizmor")
     files = sorted(map(str, folder.glob("*.yml")))
-    completed = subprocess.run([checker, "--builtin-schema", "vendor.github-workflows", *files], capture_output=True, text=True)
+    completed = subprocess.run(
+        [checker, "--builtin-schema", "vendor.github-workflows", *files], capture_output=True, text=True
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    completed = subprocess.run([auditor, "--offline", "--no-progress", str(folder)], capture_output=True, text=True, cwd=tmp_path)
+    completed = subprocess.run(
+        [auditor, "--offline", "--no-progress", str(folder)], capture_output=True, text=True, cwd=tmp_path
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr

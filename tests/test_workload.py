@@ -29,6 +29,7 @@ SEED = 123
 
 # --------------------------------------------------------------------------- data
 
+
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("workload-cache")
@@ -47,10 +48,11 @@ def con(cache_dir):
 def rows(con):
     cur = con.execute("SELECT * FROM events ORDER BY event_id")
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
 
 # ------------------------------------------------------------------- generator
+
 
 def test_generator_same_seed_same_data():
     a = generator.generate_arrays(SCALE, SEED)
@@ -79,8 +81,7 @@ def test_generated_columns_and_ranges(con, rows):
         assert r["player"] in generator.PLAYERS[generator.PLATFORMS.index(r["platform"])]
         assert r["transcode_decision"] in generator.TRANSCODE_DECISIONS
         assert base <= r["started_at"] < base + timedelta(days=generator.SPAN_DAYS)
-        assert r["stopped_at"] == r["started_at"] + timedelta(
-            seconds=r["duration_s"] + r["paused_s"])
+        assert r["stopped_at"] == r["started_at"] + timedelta(seconds=r["duration_s"] + r["paused_s"])
         assert r["updated_at"] >= r["stopped_at"]
         assert -90 <= r["lat"] <= 90 and -180 <= r["lon"] <= 180
     # event_id follows start order
@@ -95,10 +96,10 @@ def test_generated_data_is_skewed(rows):
         media[r["media_id"]] += 1
         users[r["user_id"]] += 1
     top_media = sorted(media.values(), reverse=True)
-    assert top_media[0] > 10 * np.median(top_media)       # Zipf-ish head
+    assert top_media[0] > 10 * np.median(top_media)  # Zipf-ish head
     top_users = sorted(users.values(), reverse=True)
     heavy = top_users[: max(1, len(top_users) // 10)]
-    assert sum(heavy) > 0.3 * len(rows)                    # top 10% users >30% of plays
+    assert sum(heavy) > 0.3 * len(rows)  # top 10% users >30% of plays
 
 
 def test_parquet_cache_reused_and_atomic(tmp_path, monkeypatch):
@@ -113,7 +114,7 @@ def test_parquet_cache_reused_and_atomic(tmp_path, monkeypatch):
     p2 = generator.ensure_events_parquet(tmp_path, 1000, 5)
     assert p2 == p1 and p2.stat().st_mtime_ns == mtime
     with pytest.raises(AssertionError):
-        generator.ensure_events_parquet(tmp_path, 1000, 6)   # other seed -> other file
+        generator.ensure_events_parquet(tmp_path, 1000, 6)  # other seed -> other file
     assert sorted(f.name for f in tmp_path.iterdir()) == [p1.name]  # no temp leftovers
 
 
@@ -127,6 +128,7 @@ def test_parquet_roundtrip_is_deterministic(tmp_path, con):
 
 
 # --------------------------------------------------------------------- queries
+
 
 def _day(ts):
     return ts.date()
@@ -257,8 +259,7 @@ def test_cohort_retention(con, rows):
         for w in ws:
             active[(cohort[u], (w - cohort[u]).days // 7)] += 1
     got = queries.cohort_retention(con)
-    assert [(c, k, n, s) for c, k, n, s, _ in got] == [
-        (c, k, n, size[c]) for (c, k), n in sorted(active.items())]
+    assert [(c, k, n, s) for c, k, n, s, _ in got] == [(c, k, n, size[c]) for (c, k), n in sorted(active.items())]
     for c, k, n, s, ret in got:
         assert ret == pytest.approx(n / s)
         if k == 0:
@@ -297,19 +298,17 @@ def session():
 def _history(c):
     cur = c.execute("SELECT * FROM history ORDER BY event_id")
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
 
 def test_server_binds_loopback_and_overlaps_pages(server, session):
     assert server.base_url.startswith("http://127.0.0.1:")
     p1 = session.get(f"{server.base_url}/api/history", params={"limit": 100}).json()
     assert [e["event_id"] for e in p1["events"]] == list(range(1, 101))
-    assert p1["next_cursor"] == 90                        # 10 events of overlap
-    p2 = session.get(f"{server.base_url}/api/history",
-                     params={"after": p1["next_cursor"], "limit": 100}).json()
+    assert p1["next_cursor"] == 90  # 10 events of overlap
+    p2 = session.get(f"{server.base_url}/api/history", params={"after": p1["next_cursor"], "limit": 100}).json()
     assert p2["events"][0]["event_id"] == 91
-    last = session.get(f"{server.base_url}/api/history",
-                       params={"after": N_SYNC - 5, "limit": 100}).json()
+    last = session.get(f"{server.base_url}/api/history", params={"after": N_SYNC - 5, "limit": 100}).json()
     assert last["next_cursor"] is None and len(last["events"]) == 5
     bad = session.get(f"{server.base_url}/api/history", params={"limit": 0})
     assert bad.status_code == 400
@@ -317,8 +316,7 @@ def test_server_binds_loopback_and_overlaps_pages(server, session):
 
 def test_full_sync_gets_every_event_once(server, session):
     c = queries.connect()
-    rep = sync_client.full_sync(session, server.base_url, c, limit=100, batch_size=300,
-                                policy=FAST)
+    rep = sync_client.full_sync(session, server.base_url, c, limit=100, batch_size=300, policy=FAST)
     assert rep.inserted == N_SYNC
     assert rep.duplicates_skipped > 0
     assert rep.fetched == rep.inserted + rep.duplicates_skipped
@@ -326,7 +324,7 @@ def test_full_sync_gets_every_event_once(server, session):
     hist = _history(c)
     assert [h["event_id"] for h in hist] == list(range(1, N_SYNC + 1))
     src = {e["event_id"]: e for e in server.store.events}
-    for h in hist[:: 97]:
+    for h in hist[::97]:
         e = src[h["event_id"]]
         assert h["user_id"] == e["user_id"] and h["platform"] == e["platform"]
         assert h["started_at"] == datetime.fromisoformat(e["started_at"])
@@ -336,8 +334,7 @@ def test_full_sync_gets_every_event_once(server, session):
 def test_incremental_sync_fetches_only_newer(server, session):
     c = queries.connect()
     mid = 1234
-    rep = sync_client.incremental_sync(session, server.base_url, c, mid, limit=100,
-                                       policy=FAST)
+    rep = sync_client.incremental_sync(session, server.base_url, c, mid, limit=100, policy=FAST)
     assert rep.inserted == N_SYNC - mid
     assert rep.fetched == rep.inserted + rep.duplicates_skipped
     assert c.execute("SELECT MIN(event_id), COUNT(*) FROM history").fetchone() == (mid + 1, N_SYNC - mid)
@@ -405,12 +402,15 @@ def test_server_reset_and_stats(session):
 def test_server_runs_as_subprocess(session):
     env = dict(os.environ, PYTHONPATH=str(BENCH_DIR))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "playback.sync_server", "--port", "0", "--events", "50",
-         "--fail-every", "0"], cwd=str(BENCH_DIR), env=env, stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "playback.sync_server", "--port", "0", "--events", "50", "--fail-every", "0"],
+        cwd=str(BENCH_DIR),
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = int(proc.stdout.readline())
-        page = session.get(f"http://127.0.0.1:{port}/api/history", params={"limit": 1000},
-                           timeout=10).json()
+        page = session.get(f"http://127.0.0.1:{port}/api/history", params={"limit": 1000}, timeout=10).json()
         assert len(page["events"]) == 50 and page["next_cursor"] is None
     finally:
         proc.terminate()

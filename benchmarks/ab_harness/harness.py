@@ -39,8 +39,12 @@ from benchwatch.runner.session import run_from_events  # noqa: E402
 from benchwatch.runner.worker import WorkerCommand, run_pass  # noqa: E402
 
 CONDITIONS = {"A/A": 1.0, "+5%": 1.05, "+20%": 1.20, "+50%": 1.50, "A/A + CPU hogs beside head": 1.0}
-PYTEST_ARGS = ("--benchmark-min-rounds=100", "--benchmark-max-time=0.1", "--benchmark-warmup=on",
-               "--benchmark-warmup-iterations=5")
+PYTEST_ARGS = (
+    "--benchmark-min-rounds=100",
+    "--benchmark-max-time=0.1",
+    "--benchmark-warmup=on",
+    "--benchmark-warmup-iterations=5",
+)
 WORKLOADS = "benchmarks/ab_harness/workloads_ab.py"
 
 
@@ -76,8 +80,9 @@ def run_trial(names: list[str], factor: float, runs: int, hogs: int, rng: random
         for side in order:
             hog_processes = _start_hogs(hogs) if side == "head" and hogs else []
             try:
-                outcome = run_pass(command=_command(factor if side == "head" else 1.0), mode="timing",
-                                   targets=names, timeout=300)
+                outcome = run_pass(
+                    command=_command(factor if side == "head" else 1.0), mode="timing", targets=names, timeout=300
+                )
             finally:
                 _stop(hog_processes)
             for name in names:
@@ -87,8 +92,13 @@ def run_trial(names: list[str], factor: float, runs: int, hogs: int, rng: random
     results = []
     for side in ("base", "head"):
         benchmarks = tuple(BenchmarkResult(name=name, runs=tuple(runs_)) for name, runs_ in sides[side].items())
-        results.append(ResultSet(benchmarks=benchmarks, source="benchwatch ab-harness",
-                                 settings={"side": side, "factor": factor if side == "head" else 1.0}))
+        results.append(
+            ResultSet(
+                benchmarks=benchmarks,
+                source="benchwatch ab-harness",
+                settings={"side": side, "factor": factor if side == "head" else 1.0},
+            )
+        )
     return results[0], results[1]
 
 
@@ -126,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hogs", type=int, default=2, help="CPU hog processes in the hog condition")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "ab")
-    parser.add_argument("--rejudge", action="store_true",
-                        help="measure nothing: judge the trial files already under --out again")
+    parser.add_argument(
+        "--rejudge", action="store_true", help="measure nothing: judge the trial files already under --out again"
+    )
     args = parser.parse_args(argv)
     if args.rejudge:
         print(format_table(rejudge(args.out), args.runs))
@@ -148,13 +159,26 @@ def main(argv: list[str] | None = None) -> int:
             save_result(head, folder / "head.json.gz")
             for tool, flags in judge(base, head, settings).items():
                 totals.setdefault(tool, []).extend(flags)
-            print(f"{condition} trial {trial}/{args.trials}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+            print(
+                f"{condition} trial {trial}/{args.trials}: {time.monotonic() - started:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         table[condition] = totals
     print(format_table(table, args.runs))
-    (args.out / "summary.json").write_text(json.dumps(
-        {condition: {tool: {"flagged": sum(flags), "comparisons": len(flags)}
-                     for tool, flags in totals.items() if tool != REALISED}
-         for condition, totals in table.items()}, indent=2))
+    (args.out / "summary.json").write_text(
+        json.dumps(
+            {
+                condition: {
+                    tool: {"flagged": sum(flags), "comparisons": len(flags)}
+                    for tool, flags in totals.items()
+                    if tool != REALISED
+                }
+                for condition, totals in table.items()
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -182,8 +206,10 @@ def rejudge(out: Path) -> dict[str, dict[str, list[bool]]]:
 
 def format_table(table: dict[str, dict[str, list[bool]]], runs: int) -> str:
     tools = ["benchwatch", *RULES]
-    lines = [f"| condition ({runs} runs per side) | realised head/base (median, IQR) | " + " | ".join(tools) + " |",
-             "|---|---|" + "---|" * len(tools)]
+    lines = [
+        f"| condition ({runs} runs per side) | realised head/base (median, IQR) | " + " | ".join(tools) + " |",
+        "|---|---|" + "---|" * len(tools),
+    ]
     for condition, totals in table.items():
         ratios = np.asarray(totals.get(REALISED, [np.nan]), dtype=float)
         low, middle, high = np.quantile(ratios, [0.25, 0.5, 0.75])

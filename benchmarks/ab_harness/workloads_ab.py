@@ -34,6 +34,7 @@ def repeated(unit):
     def call():
         for _ in range(REPS):
             unit()
+
     return call
 
 
@@ -46,8 +47,9 @@ def checksum(n):
 
 RANDOM = random.Random(42)
 WORDS = ["".join(RANDOM.choice("abcdefghij") for _ in range(RANDOM.randint(3, 9))) for _ in range(5000)]
-RECORDS = [{"id": i, "name": WORDS[i % len(WORDS)], "tags": WORDS[i % 7: i % 7 + 3], "score": i * 0.5}
-           for i in range(4000)]
+RECORDS = [
+    {"id": i, "name": WORDS[i % len(WORDS)], "tags": WORDS[i % 7 : i % 7 + 3], "score": i * 0.5} for i in range(4000)
+]
 NUMBERS = [RANDOM.random() for _ in range(20000)]
 PAYLOAD = bytes(RANDOM.getrandbits(8) for _ in range(1 << 16))
 PATTERN = re.compile(r"\b([a-e]+)([f-j]*)\b")

@@ -9,4 +9,4 @@ Modules (one concern each):
 * :mod:`playback.sync_client` - paging / de-duplicating / upserting sync client
 """
 
-__all__ = ["generator", "queries", "sync_server", "sync_client"]
+__all__ = ["generator", "queries", "sync_client", "sync_server"]

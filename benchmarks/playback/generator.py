@@ -23,19 +23,19 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "BASE_EPOCH_S",
+    "CITIES",
+    "EVENTS_DDL_COLUMNS",
     "MEDIA_TYPES",
     "PLATFORMS",
     "PLAYERS",
-    "TRANSCODE_DECISIONS",
-    "CITIES",
-    "BASE_EPOCH_S",
     "SPAN_DAYS",
-    "generate_arrays",
-    "generate_events",
+    "TRANSCODE_DECISIONS",
     "cache_path",
     "ensure_events_parquet",
+    "generate_arrays",
+    "generate_events",
     "load_events",
-    "EVENTS_DDL_COLUMNS",
 ]
 
 MEDIA_TYPES = ("movie", "episode", "track")
@@ -87,9 +87,23 @@ SPAN_DAYS = 90
 
 # Column order of the ``events`` table / parquet file.
 EVENTS_DDL_COLUMNS = (
-    "event_id", "user_id", "media_id", "media_type", "platform", "player",
-    "started_at", "stopped_at", "duration_s", "paused_s", "bitrate_kbps",
-    "transcode_decision", "city", "country", "lat", "lon", "updated_at",
+    "event_id",
+    "user_id",
+    "media_id",
+    "media_type",
+    "platform",
+    "player",
+    "started_at",
+    "stopped_at",
+    "duration_s",
+    "paused_s",
+    "bitrate_kbps",
+    "transcode_decision",
+    "city",
+    "country",
+    "lat",
+    "lon",
+    "updated_at",
 )
 
 # Media lengths in seconds per media type: (low, high).
@@ -99,19 +113,20 @@ _MEDIA_TYPE_P = np.array([0.25, 0.45, 0.30])
 # P(platform) for a user's preferred platform.
 _PLATFORM_P = np.array([0.22, 0.20, 0.23, 0.25, 0.10])
 # P(transcode decision | platform): direct play, copy, transcode.
-_TRANSCODE_P = np.array([
-    [0.45, 0.15, 0.40],   # web
-    [0.70, 0.15, 0.15],   # ios
-    [0.60, 0.15, 0.25],   # android
-    [0.80, 0.12, 0.08],   # tv
-    [0.85, 0.10, 0.05],   # desktop
-])
+_TRANSCODE_P = np.array(
+    [
+        [0.45, 0.15, 0.40],  # web
+        [0.70, 0.15, 0.15],  # ios
+        [0.60, 0.15, 0.25],  # android
+        [0.80, 0.12, 0.08],  # tv
+        [0.85, 0.10, 0.05],  # desktop
+    ]
+)
 # Typical bitrate (kbps) per media type, scaled by transcode decision.
 _BITRATE_BASE = np.array([8000.0, 5000.0, 320.0])
 _BITRATE_TRANSCODE_FACTOR = np.array([1.0, 0.9, 0.45])
 # Hour-of-day weights (evening heavy).
-_HOUR_W = np.array([3, 2, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3,
-                    4, 4, 4, 4, 5, 6, 8, 10, 11, 10, 8, 5], dtype=float)
+_HOUR_W = np.array([3, 2, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 6, 8, 10, 11, 10, 8, 5], dtype=float)
 
 
 def _weighted_choice(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
@@ -146,8 +161,8 @@ def generate_arrays(scale: int, seed: int = 42) -> dict[str, np.ndarray]:
 
     # --- per-media attributes --------------------------------------------
     ranks = np.arange(1, n_media + 1, dtype=np.float64)
-    media_w = 1.0 / ranks ** 1.0                       # Zipf-ish popularity
-    media_w = media_w[rng.permutation(n_media)]         # ids not ordered by rank
+    media_w = 1.0 / ranks**1.0  # Zipf-ish popularity
+    media_w = media_w[rng.permutation(n_media)]  # ids not ordered by rank
     media_type_of = _weighted_choice(rng, _MEDIA_TYPE_P, n_media)
     lo = _MEDIA_LEN[media_type_of, 0]
     hi = _MEDIA_LEN[media_type_of, 1]
@@ -159,7 +174,7 @@ def generate_arrays(scale: int, seed: int = 42) -> dict[str, np.ndarray]:
     media_type = media_type_of[media_idx]
 
     platform = user_platform[user_idx].copy()
-    roam = rng.random(n) < 0.2                           # 20% off preferred platform
+    roam = rng.random(n) < 0.2  # 20% off preferred platform
     platform[roam] = _weighted_choice(rng, _PLATFORM_P, int(roam.sum()))
 
     n_players = np.array([len(p) for p in PLAYERS])
@@ -173,8 +188,7 @@ def generate_arrays(scale: int, seed: int = 42) -> dict[str, np.ndarray]:
     # Fraction watched: many complete plays, many early abandons.
     frac = np.clip(rng.beta(1.2, 0.8, size=n), 0.02, 1.0)
     duration = np.maximum(30, (media_len[media_idx] * frac).astype(np.int64))
-    paused = np.where(rng.random(n) < 0.35,
-                      rng.exponential(120.0, size=n).astype(np.int64), 0)
+    paused = np.where(rng.random(n) < 0.35, rng.exponential(120.0, size=n).astype(np.int64), 0)
     stopped = started + duration + paused
 
     # Transcode decision conditional on platform (vectorised inverse CDF).
@@ -182,8 +196,9 @@ def generate_arrays(scale: int, seed: int = 42) -> dict[str, np.ndarray]:
     u = rng.random(n)
     transcode = (u[:, None] >= tcdf[platform]).sum(axis=1).astype(np.int64)
     transcode = np.minimum(transcode, 2)
-    bitrate = (_BITRATE_BASE[media_type] * _BITRATE_TRANSCODE_FACTOR[transcode]
-               * rng.lognormal(0.0, 0.25, size=n)).astype(np.int64)
+    bitrate = (
+        _BITRATE_BASE[media_type] * _BITRATE_TRANSCODE_FACTOR[transcode] * rng.lognormal(0.0, 0.25, size=n)
+    ).astype(np.int64)
 
     city = user_city[user_idx]
     lat = np.array([c[2] for c in CITIES])[city] + rng.normal(0.0, 0.05, size=n)
@@ -217,6 +232,7 @@ def generate_arrays(scale: int, seed: int = 42) -> dict[str, np.ndarray]:
 
 def _lookup_sql() -> str:
     """SQL expressions that expand integer codes into the final columns."""
+
     def lst(values) -> str:
         return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
@@ -259,13 +275,15 @@ def generate_events(scale: int, seed: int = 42) -> list[dict]:
     try:
         con.register("_gen_arrays", arrays)
         sql = _arrays_relation_sql("_gen_arrays")
-        cur = con.execute(f"SELECT * REPLACE ("
-                          f"strftime(started_at, '%Y-%m-%dT%H:%M:%S') AS started_at, "
-                          f"strftime(stopped_at, '%Y-%m-%dT%H:%M:%S') AS stopped_at, "
-                          f"strftime(updated_at, '%Y-%m-%dT%H:%M:%S') AS updated_at) "
-                          f"FROM ({sql})")
+        cur = con.execute(
+            f"SELECT * REPLACE ("
+            f"strftime(started_at, '%Y-%m-%dT%H:%M:%S') AS started_at, "
+            f"strftime(stopped_at, '%Y-%m-%dT%H:%M:%S') AS stopped_at, "
+            f"strftime(updated_at, '%Y-%m-%dT%H:%M:%S') AS updated_at) "
+            f"FROM ({sql})"
+        )
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
     finally:
         con.close()
 
@@ -293,8 +311,7 @@ def ensure_events_parquet(cache_dir: str | os.PathLike, scale: int, seed: int = 
     try:
         con.register("_gen_arrays", arrays)
         tmp_sql = str(tmp).replace("'", "''")
-        con.execute(f"COPY ({_arrays_relation_sql('_gen_arrays')}) "
-                    f"TO '{tmp_sql}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({_arrays_relation_sql('_gen_arrays')}) TO '{tmp_sql}' (FORMAT parquet, COMPRESSION zstd)")
     finally:
         con.close()
     os.replace(tmp, path)

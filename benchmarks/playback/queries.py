@@ -10,16 +10,16 @@ from __future__ import annotations
 import duckdb
 
 __all__ = [
-    "connect",
     "QUERIES",
-    "daily_active_users",
-    "watch_time_by_platform_and_day",
-    "top_n_media",
-    "peak_concurrent_streams",
-    "geographic_aggregation",
-    "transcode_ratio",
     "bitrate_p95_by_platform",
     "cohort_retention",
+    "connect",
+    "daily_active_users",
+    "geographic_aggregation",
+    "peak_concurrent_streams",
+    "top_n_media",
+    "transcode_ratio",
+    "watch_time_by_platform_and_day",
 ]
 
 
@@ -41,24 +41,30 @@ def _rows(con, sql: str, params=None) -> list[tuple]:
 
 def daily_active_users(con) -> list[tuple]:
     """(day DATE, distinct users with a play started that day)."""
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         SELECT CAST(started_at AS DATE) AS day, COUNT(DISTINCT user_id) AS dau
         FROM events
         GROUP BY day
         ORDER BY day
-    """)
+    """,
+    )
 
 
 def watch_time_by_platform_and_day(con) -> list[tuple]:
     """(day, platform, plays, total watch hours) - watch time = duration_s."""
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         SELECT CAST(started_at AS DATE) AS day, platform,
                COUNT(*) AS plays,
                SUM(duration_s) / 3600.0 AS watch_hours
         FROM events
         GROUP BY day, platform
         ORDER BY day, platform
-    """)
+    """,
+    )
 
 
 def top_n_media(con, n: int = 10) -> list[tuple]:
@@ -67,7 +73,9 @@ def top_n_media(con, n: int = 10) -> list[tuple]:
     Ties on play count are broken by ``media_id``.  (A per-title distinct-user
     count was dropped: COUNT(DISTINCT) over ~50k groups tripled the cost.)
     """
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         SELECT media_id, any_value(media_type) AS media_type,
                COUNT(*) AS plays,
                SUM(duration_s) / 3600.0 AS watch_hours
@@ -75,7 +83,9 @@ def top_n_media(con, n: int = 10) -> list[tuple]:
         GROUP BY media_id
         ORDER BY plays DESC, media_id
         LIMIT ?
-    """, [int(n)])
+    """,
+        [int(n)],
+    )
 
 
 def peak_concurrent_streams(con, days: int = 7) -> list[tuple]:
@@ -91,7 +101,9 @@ def peak_concurrent_streams(con, days: int = 7) -> list[tuple]:
     Restricting to a window keeps this at ~25 ms for 1M events; a sweep over
     the full 90 days sorts 2M rows and takes ~300 ms single-threaded.
     """
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         WITH bounds AS (
             SELECT date_trunc('day', MAX(started_at)) - to_days(? - 1) AS lo,
                    date_trunc('day', MAX(started_at)) + INTERVAL 1 DAY AS hi
@@ -119,12 +131,16 @@ def peak_concurrent_streams(con, days: int = 7) -> list[tuple]:
         WHERE ts < hi
         GROUP BY day
         ORDER BY day
-    """, [int(days)])
+    """,
+        [int(days)],
+    )
 
 
 def geographic_aggregation(con) -> list[tuple]:
     """(country, city, plays, avg lat, avg lon, watch hours)."""
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         SELECT country, city,
                COUNT(*) AS plays,
                AVG(lat) AS avg_lat, AVG(lon) AS avg_lon,
@@ -132,12 +148,15 @@ def geographic_aggregation(con) -> list[tuple]:
         FROM events
         GROUP BY country, city
         ORDER BY plays DESC, country, city
-    """)
+    """,
+    )
 
 
 def transcode_ratio(con) -> list[tuple]:
     """(platform, plays, direct-play ratio, copy ratio, transcode ratio)."""
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         SELECT platform,
                COUNT(*) AS plays,
                AVG(CASE WHEN transcode_decision = 'direct play' THEN 1.0 ELSE 0.0 END) AS direct_ratio,
@@ -146,7 +165,8 @@ def transcode_ratio(con) -> list[tuple]:
         FROM events
         GROUP BY platform
         ORDER BY platform
-    """)
+    """,
+    )
 
 
 def bitrate_p95_by_platform(con, days: int = 30) -> list[tuple]:
@@ -156,7 +176,9 @@ def bitrate_p95_by_platform(con, days: int = 30) -> list[tuple]:
     Quantiles must materialise every value of a group; over all 90 days this
     costs ~60 ms at 1M events, the 30-day panel ~20 ms.
     """
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         WITH bounds AS (
             SELECT date_trunc('day', MAX(started_at)) - to_days(? - 1) AS lo
             FROM events
@@ -168,7 +190,9 @@ def bitrate_p95_by_platform(con, days: int = 30) -> list[tuple]:
         WHERE started_at >= lo
         GROUP BY platform, media_type
         ORDER BY platform, media_type
-    """, [int(days)])
+    """,
+        [int(days)],
+    )
 
 
 def cohort_retention(con) -> list[tuple]:
@@ -176,7 +200,9 @@ def cohort_retention(con) -> list[tuple]:
 
     A user's cohort is the (ISO, Monday-based) week of their first play.
     """
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         WITH uw AS (
             SELECT DISTINCT user_id, date_trunc('week', started_at) AS week
             FROM events
@@ -198,7 +224,8 @@ def cohort_retention(con) -> list[tuple]:
                s.cohort_size, a.active_users / s.cohort_size AS retention
         FROM activity a JOIN sizes s USING (cohort)
         ORDER BY cohort_week, weeks_since
-    """)
+    """,
+    )
 
 
 # name -> (callable, kwargs) - used by the benchmark suite and the tests.

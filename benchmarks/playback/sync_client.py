@@ -19,27 +19,38 @@ import numpy as np
 import requests
 
 __all__ = [
+    "HISTORY_COLUMNS",
+    "RetryPolicy",
     "SyncError",
     "SyncReport",
-    "RetryPolicy",
-    "HISTORY_COLUMNS",
     "create_history_table",
-    "fetch_page",
     "dedupe_pages",
-    "upsert_events",
+    "fetch_page",
     "full_sync",
     "incremental_sync",
     "max_cursor",
+    "upsert_events",
 ]
 
 # (name, DuckDB type) of the synced history table, in API field order.
 HISTORY_COLUMNS = (
-    ("event_id", "BIGINT"), ("user_id", "INTEGER"), ("media_id", "INTEGER"),
-    ("media_type", "VARCHAR"), ("platform", "VARCHAR"), ("player", "VARCHAR"),
-    ("started_at", "TIMESTAMP"), ("stopped_at", "TIMESTAMP"),
-    ("duration_s", "INTEGER"), ("paused_s", "INTEGER"), ("bitrate_kbps", "INTEGER"),
-    ("transcode_decision", "VARCHAR"), ("city", "VARCHAR"), ("country", "VARCHAR"),
-    ("lat", "DOUBLE"), ("lon", "DOUBLE"), ("updated_at", "TIMESTAMP"),
+    ("event_id", "BIGINT"),
+    ("user_id", "INTEGER"),
+    ("media_id", "INTEGER"),
+    ("media_type", "VARCHAR"),
+    ("platform", "VARCHAR"),
+    ("player", "VARCHAR"),
+    ("started_at", "TIMESTAMP"),
+    ("stopped_at", "TIMESTAMP"),
+    ("duration_s", "INTEGER"),
+    ("paused_s", "INTEGER"),
+    ("bitrate_kbps", "INTEGER"),
+    ("transcode_decision", "VARCHAR"),
+    ("city", "VARCHAR"),
+    ("country", "VARCHAR"),
+    ("lat", "DOUBLE"),
+    ("lon", "DOUBLE"),
+    ("updated_at", "TIMESTAMP"),
 )
 RETRY_STATUSES = (429, 503)
 
@@ -50,19 +61,19 @@ class SyncError(RuntimeError):
 
 @dataclass
 class SyncReport:
-    fetched: int = 0             # events received over the wire (incl. duplicates)
-    inserted: int = 0            # distinct events upserted
+    fetched: int = 0  # events received over the wire (incl. duplicates)
+    inserted: int = 0  # distinct events upserted
     duplicates_skipped: int = 0  # events dropped because their event_id was already seen
-    retries: int = 0             # retried requests (429/503)
-    cursor: int = 0              # highest event_id synced (resume point)
+    retries: int = 0  # retried requests (429/503)
+    cursor: int = 0  # highest event_id synced (resume point)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 5        # total attempts per page, including the first
-    backoff_base: float = 0.5    # seconds; delay = base * 2**(attempt-1) unless Retry-After
+    max_attempts: int = 5  # total attempts per page, including the first
+    backoff_base: float = 0.5  # seconds; delay = base * 2**(attempt-1) unless Retry-After
     backoff_max: float = 30.0
-    timeout: float = 10.0        # per-request timeout (seconds)
+    timeout: float = 10.0  # per-request timeout (seconds)
 
 
 def create_history_table(con, table: str = "history") -> None:
@@ -80,8 +91,9 @@ def _retry_delay(resp: requests.Response, attempt: int, policy: RetryPolicy) -> 
     return min(policy.backoff_base * (2 ** (attempt - 1)), policy.backoff_max)
 
 
-def fetch_page(session: requests.Session, base_url: str, after: int, limit: int,
-               policy: RetryPolicy, report: SyncReport) -> dict:
+def fetch_page(
+    session: requests.Session, base_url: str, after: int, limit: int, policy: RetryPolicy, report: SyncReport
+) -> dict:
     """GET one history page, retrying 429/503 with backoff; raise SyncError when exhausted."""
     url = f"{base_url}/api/history"
     params = {"after": after, "limit": limit}
@@ -91,7 +103,8 @@ def fetch_page(session: requests.Session, base_url: str, after: int, limit: int,
             if attempt == policy.max_attempts:
                 raise SyncError(
                     f"GET {url}?after={after} failed with HTTP {resp.status_code} "
-                    f"after {attempt} attempts (retries exhausted)")
+                    f"after {attempt} attempts (retries exhausted)"
+                )
             report.retries += 1
             delay = _retry_delay(resp, attempt, policy)
             if delay > 0:
@@ -102,8 +115,7 @@ def fetch_page(session: requests.Session, base_url: str, after: int, limit: int,
     raise SyncError(f"GET {url}: max_attempts must be >= 1")  # pragma: no cover
 
 
-def dedupe_pages(pages, seen: set[int] | None = None,
-                 report: SyncReport | None = None) -> list[dict]:
+def dedupe_pages(pages, seen: set[int] | None = None, report: SyncReport | None = None) -> list[dict]:
     """Flatten pages (lists of event dicts), keeping the first copy of each event_id."""
     seen = set() if seen is None else seen
     out = []
@@ -121,8 +133,7 @@ def dedupe_pages(pages, seen: set[int] | None = None,
     return out
 
 
-_NP_DTYPES = {"BIGINT": np.int64, "INTEGER": np.int64, "DOUBLE": np.float64,
-              "VARCHAR": object, "TIMESTAMP": object}
+_NP_DTYPES = {"BIGINT": np.int64, "INTEGER": np.int64, "DOUBLE": np.float64, "VARCHAR": object, "TIMESTAMP": object}
 
 
 def upsert_events(con, events: list[dict], table: str = "history", batch_size: int = 5000) -> int:
@@ -136,15 +147,13 @@ def upsert_events(con, events: list[dict], table: str = "history", batch_size: i
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     names = [n for n, _ in HISTORY_COLUMNS]
-    select = ", ".join(f"CAST({n} AS {t}) AS {n}" if t == "TIMESTAMP" else n
-                       for n, t in HISTORY_COLUMNS)
+    select = ", ".join(f"CAST({n} AS {t}) AS {n}" if t == "TIMESTAMP" else n for n, t in HISTORY_COLUMNS)
     view = f"_upsert_batch_{table}"
     sql = f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) SELECT {select} FROM {view}"
     written = 0
     for i in range(0, len(events), batch_size):
-        batch = events[i:i + batch_size]
-        cols = {n: np.array([ev[n] for ev in batch], dtype=_NP_DTYPES[t])
-                for n, t in HISTORY_COLUMNS}
+        batch = events[i : i + batch_size]
+        cols = {n: np.array([ev[n] for ev in batch], dtype=_NP_DTYPES[t]) for n, t in HISTORY_COLUMNS}
         con.register(view, cols)
         try:
             con.execute(sql)
@@ -158,9 +167,17 @@ def max_cursor(con, table: str = "history") -> int:
     return con.execute(f"SELECT COALESCE(MAX(event_id), 0) FROM {table}").fetchone()[0]
 
 
-def incremental_sync(session: requests.Session, base_url: str, con, cursor: int = 0, *,
-                     table: str = "history", limit: int = 1000, batch_size: int = 5000,
-                     policy: RetryPolicy | None = None) -> SyncReport:
+def incremental_sync(
+    session: requests.Session,
+    base_url: str,
+    con,
+    cursor: int = 0,
+    *,
+    table: str = "history",
+    limit: int = 1000,
+    batch_size: int = 5000,
+    policy: RetryPolicy | None = None,
+) -> SyncReport:
     """Fetch every event with ``event_id > cursor`` and upsert it into ``table``.
 
     Pages are streamed: each page is de-duplicated against everything seen

@@ -86,9 +86,15 @@ class HistoryStore:
             # (but always makes progress).
             back = min(self.overlap, end - start - 1)
             next_cursor = self.ids[end - 1 - back]
-        body = (b'{"events":[' + b",".join(self.encoded[start:end]) + b'],"next_cursor":'
-                + json.dumps(next_cursor).encode() + b',"total":'
-                + str(len(self.ids)).encode() + b"}")
+        body = (
+            b'{"events":['
+            + b",".join(self.encoded[start:end])
+            + b'],"next_cursor":'
+            + json.dumps(next_cursor).encode()
+            + b',"total":'
+            + str(len(self.ids)).encode()
+            + b"}"
+        )
         return body
 
 
@@ -122,9 +128,18 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path == "/api/stats":
             s = self.store
-            return self._send(200, json.dumps({
-                "requests": s.requests, "failures": s.failures, "total": len(s.ids),
-                "overlap": s.overlap, "fail_every": s.fail_every}).encode())
+            return self._send(
+                200,
+                json.dumps(
+                    {
+                        "requests": s.requests,
+                        "failures": s.failures,
+                        "total": len(s.ids),
+                        "overlap": s.overlap,
+                        "fail_every": s.fail_every,
+                    }
+                ).encode(),
+            )
         if url.path != "/api/history":
             return self._error(404, "not found")
         qs = parse_qs(url.query)
@@ -155,8 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
 class SyncServer:
     """Threaded history server bound to 127.0.0.1; usable as a context manager."""
 
-    def __init__(self, n_events: int = 20000, *, seed: int = 7, overlap: int = 25,
-                 fail_every: int = 0, port: int = 0):
+    def __init__(self, n_events: int = 20000, *, seed: int = 7, overlap: int = 25, fail_every: int = 0, port: int = 0):
         self.store = HistoryStore(n_events, seed=seed, overlap=overlap, fail_every=fail_every)
         self._port = port
         self.httpd: ThreadingHTTPServer | None = None
@@ -171,12 +185,11 @@ class SyncServer:
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self) -> "SyncServer":
+    def start(self) -> SyncServer:
         self.httpd = ThreadingHTTPServer((HOST, self._port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.store = self.store  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self.httpd.serve_forever,
-                                        name="sync-server", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="sync-server", daemon=True)
         self._thread.start()
         return self
 
@@ -189,7 +202,7 @@ class SyncServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "SyncServer":
+    def __enter__(self) -> SyncServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -197,17 +210,16 @@ class SyncServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m playback.sync_server",
-                                 description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m playback.sync_server", description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=0, help="0 = pick a free port")
     ap.add_argument("--events", type=int, default=20000, help="number of events served")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--overlap", type=int, default=25, help="events repeated between pages")
-    ap.add_argument("--fail-every", type=int, default=0,
-                    help="every K-th history request fails with 429/503 (0 = never)")
+    ap.add_argument(
+        "--fail-every", type=int, default=0, help="every K-th history request fails with 429/503 (0 = never)"
+    )
     args = ap.parse_args(argv)
-    srv = SyncServer(args.events, seed=args.seed, overlap=args.overlap,
-                     fail_every=args.fail_every, port=args.port)
+    srv = SyncServer(args.events, seed=args.seed, overlap=args.overlap, fail_every=args.fail_every, port=args.port)
     srv.httpd = ThreadingHTTPServer((HOST, args.port), _Handler)
     srv.httpd.daemon_threads = True
     srv.httpd.store = srv.store  # type: ignore[attr-defined]

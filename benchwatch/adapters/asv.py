@@ -54,14 +54,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchwatch.adapters.json_values import is_finite_number, is_number
 from benchwatch.adapters.registry import Format, Probe, merge_results
 from benchwatch.errors import InputError
 from benchwatch.model import RUN_ERROR, BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
-from benchwatch.adapters.json_values import is_finite_number, is_number
 
 MISSING = "no value recorded (failed or skipped in asv)"
 EXPECTED_FILE = "an asv result file with version 2, result_columns and results"
@@ -108,7 +108,7 @@ def _is_missing(value: Any) -> bool:
 
 def _iso_from_ms(value: Any) -> str | None:
     if is_finite_number(value):
-        return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc).isoformat()
+        return datetime.fromtimestamp(value / 1000.0, tz=UTC).isoformat()
     return None
 
 
@@ -172,7 +172,8 @@ def result_from_asv_document(
     version = document.get("version")
     if version != 2 or not isinstance(document.get("result_columns"), list):
         raise InputError(
-            path, f"asv result file version {version!r} is not supported (expected version 2; run `asv update` to convert)"
+            path,
+            f"asv result file version {version!r} is not supported (expected version 2; run `asv update` to convert)",
         )
     benchmarks_meta = benchmarks_meta or {}
     columns = document["result_columns"]
@@ -188,7 +189,7 @@ def result_from_asv_document(
     for bench_name, values in document["results"].items():
         if not isinstance(values, list):
             raise InputError(path, f"results[{bench_name!r}] is not a list of columns (expected {EXPECTED_FILE})")
-        row = dict(zip(columns, values))
+        row = dict(zip(columns, values, strict=False))
         meta = benchmarks_meta.get(bench_name) if isinstance(benchmarks_meta.get(bench_name), dict) else {}
         params = row.get("params")
         if params is None:
@@ -211,7 +212,7 @@ def result_from_asv_document(
         started_at = _iso_from_ms(row.get("started_at"))
         for index, combo in enumerate(combos):
             name = f"{bench_name}({', '.join(str(value) for value in combo)})" if combo else bench_name
-            combo_params = {str(key): value for key, value in zip(param_names, combo)}
+            combo_params = {str(key): value for key, value in zip(param_names, combo, strict=False)}
             value = result[index]
             samples = _column(row, "samples", index)
             has_samples = kind == "time" and isinstance(samples, list) and len(samples) > 0
@@ -326,9 +327,9 @@ def load_asv_results(directory: Path) -> list[tuple[str, datetime | None, Result
         dates = [date for date, _ in entries if date is not None]
         date = max(dates) if dates else None
         merged = merge_results([result for _, result in entries], source="asv")
-        when = datetime.fromtimestamp(date / 1000.0, tz=timezone.utc) if date is not None else None
+        when = datetime.fromtimestamp(date / 1000.0, tz=UTC) if date is not None else None
         history.append((commit, when, merged))
-    history.sort(key=lambda item: (item[1] is not None, item[1] or datetime.min.replace(tzinfo=timezone.utc)))
+    history.sort(key=lambda item: (item[1] is not None, item[1] or datetime.min.replace(tzinfo=UTC)))
     return history
 
 

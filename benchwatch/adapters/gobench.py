@@ -102,7 +102,7 @@ def _parse_result_line(fields: list[str], line_number: int, line: str, path: Pat
     if not rest or len(rest) % 2:
         raise garbled("value/unit pairs are incomplete")
     metrics: dict[str, float] = {}
-    for value_text, unit in zip(rest[::2], rest[1::2]):
+    for value_text, unit in zip(rest[::2], rest[1::2], strict=False):
         try:
             metrics[unit] = float(value_text)
         except ValueError:
@@ -115,8 +115,8 @@ def _parse_result_line(fields: list[str], line_number: int, line: str, path: Pat
     memory = None
     if "B/op" in metrics or "allocs/op" in metrics:
         memory = MemoryProfile(
-            peak_bytes=int(round(metrics.get("B/op", 0.0))),
-            allocations=int(round(metrics.get("allocs/op", 0.0))),
+            peak_bytes=round(metrics.get("B/op", 0.0)),
+            allocations=round(metrics.get("allocs/op", 0.0)),
         )
     return Run(samples=[seconds], iterations=iterations, memory=memory)
 
@@ -143,7 +143,7 @@ def parse_go_bench(text: str, path: Path) -> ResultSet:
             continue
         if block is not None:
             kind, indent, messages = block
-            if line.startswith(indent + " ") or line.startswith(indent + "\t"):
+            if line.startswith((indent + " ", indent + "\t")):
                 if stripped and not stripped.startswith("--- "):
                     messages.append(stripped)
                 continue

@@ -26,10 +26,10 @@ How it maps onto the results model:
 
 from __future__ import annotations
 
+from benchwatch.adapters.json_values import is_finite_number
 from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
 from benchwatch.model import RUN_ERROR, BenchmarkResult, MemoryProfile, ResultSet, Run
-from benchwatch.adapters.json_values import is_finite_number
 
 EXPECTED = "hyperfine --export-json entries with 'command' and 'times' (seconds)"
 
@@ -60,7 +60,11 @@ def _load(probe: Probe) -> ResultSet:
         command = entry["command"]
         where = f"results[{index}] ({command!r})"
         times = entry.get("times")
-        if not isinstance(times, list) or not times or not all(is_finite_number(value) and value >= 0 for value in times):
+        if (
+            not isinstance(times, list)
+            or not times
+            or not all(is_finite_number(value) and value >= 0 for value in times)
+        ):
             raise InputError(
                 path,
                 f"{where}: 'times' is missing or not a list of non-negative seconds "
@@ -79,7 +83,9 @@ def _load(probe: Probe) -> ResultSet:
         memory = None
         memory_usage = entry.get("memory_usage_byte")
         if memory_usage is not None:
-            if not isinstance(memory_usage, list) or not all(is_finite_number(value) and value >= 0 for value in memory_usage):
+            if not isinstance(memory_usage, list) or not all(
+                is_finite_number(value) and value >= 0 for value in memory_usage
+            ):
                 raise InputError(path, f"{where}: 'memory_usage_byte' is not a list of byte counts")
             if memory_usage:
                 memory = MemoryProfile(peak_bytes=int(max(memory_usage)), allocations=0)

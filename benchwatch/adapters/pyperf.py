@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+from benchwatch.adapters.json_values import is_number
 from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.resultfile import read_json_document, validate_result
-from benchwatch.adapters.json_values import is_number
 
 SOURCE = "pyperf"
 

@@ -14,14 +14,15 @@ benchmark is marked ``has_raw_samples=False``.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+from benchwatch.adapters.json_values import is_number
 from benchwatch.adapters.pyperf import looks_like_pyperf
 from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.resultfile import read_json_document, validate_result
-from benchwatch.adapters.json_values import is_number
 
 SOURCE = "pytest-benchmark"
 
@@ -140,9 +141,7 @@ def _environment(document: Mapping[str, Any]) -> Environment:
 
     used = {"cpu", "python_build", "python_version", "python_implementation", "node", "system", "release"}
     extra: dict[str, Any] = {
-        key: value
-        for key, value in machine.items()
-        if key not in used and (isinstance(value, str) or is_number(value))
+        key: value for key, value in machine.items() if key not in used and (isinstance(value, str) or is_number(value))
     }
     for key in ("hz_actual_friendly", "arch"):
         if isinstance(cpu.get(key), str):

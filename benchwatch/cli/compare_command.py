@@ -16,16 +16,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from benchwatch.compare import CompareSettings, compare
-from benchwatch.refs.sequential import settings_for_results
 from benchwatch.config import compare_settings
 from benchwatch.config import load_config as project_config
 from benchwatch.errors import InputError, UsageError
 from benchwatch.model import ResultSet
+from benchwatch.refs.sequential import settings_for_results
 
 FORMATS = ("terminal", "json", "markdown", "pr-comment", "html")
 
@@ -38,22 +39,53 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("base_file", nargs="?", metavar="BASE", help="base result file")
     parser.add_argument("head_file", nargs="?", metavar="HEAD", help="head result file")
-    parser.add_argument("--base", action="append", default=[], metavar="FILE", help="a base file (repeatable: each adds runs)")
-    parser.add_argument("--head", action="append", default=[], metavar="FILE", help="a head file (repeatable: each adds runs)")
+    parser.add_argument(
+        "--base", action="append", default=[], metavar="FILE", help="a base file (repeatable: each adds runs)"
+    )
+    parser.add_argument(
+        "--head", action="append", default=[], metavar="FILE", help="a head file (repeatable: each adds runs)"
+    )
     parser.add_argument("--format", choices=FORMATS, default="terminal", help="report format (default: terminal)")
     parser.add_argument("--threshold", type=float, default=None, help="relative change that matters (0.10 = 10%%)")
-    parser.add_argument("--fail-on-inconclusive", action="store_true", default=None, help="exit 1 when the verdict is inconclusive")
+    parser.add_argument(
+        "--fail-on-inconclusive", action="store_true", default=None, help="exit 1 when the verdict is inconclusive"
+    )
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal report")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
-    parser.add_argument("--write", action="append", default=[], metavar="FORMAT:FILE",
-                        help="also write the same comparison in FORMAT to FILE (repeatable; compares once)")
+    parser.add_argument(
+        "--write",
+        action="append",
+        default=[],
+        metavar="FORMAT:FILE",
+        help="also write the same comparison in FORMAT to FILE (repeatable; compares once)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the bootstrap cross-check")
-    parser.add_argument("--bootstrap", type=int, default=None, metavar="N", help="add an N-resample hierarchical bootstrap CI (display only)")
-    parser.add_argument("--report-url", metavar="URL", help="pr-comment: link to the full HTML report (e.g. the artifact URL)")
-    parser.add_argument("--base-label", metavar="TEXT", help="pr-comment: name of the base side (default: its git branch, else 'base')")
-    parser.add_argument("--head-label", metavar="TEXT", help="pr-comment: name of the head side (default: its git branch, else 'head')")
-    parser.add_argument("--max-chars", type=int, default=None, metavar="N", help="pr-comment: size cap in characters (default 65408: GitHub's 65536 less room for the sticky-comment marker)")
-    parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.benchwatch] from this file (default: ./pyproject.toml)")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=None,
+        metavar="N",
+        help="add an N-resample hierarchical bootstrap CI (display only)",
+    )
+    parser.add_argument(
+        "--report-url", metavar="URL", help="pr-comment: link to the full HTML report (e.g. the artifact URL)"
+    )
+    parser.add_argument(
+        "--base-label", metavar="TEXT", help="pr-comment: name of the base side (default: its git branch, else 'base')"
+    )
+    parser.add_argument(
+        "--head-label", metavar="TEXT", help="pr-comment: name of the head side (default: its git branch, else 'head')"
+    )
+    parser.add_argument(
+        "--max-chars",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pr-comment: size cap in characters (default 65408: GitHub's 65536 less room for the sticky-comment marker)",
+    )
+    parser.add_argument(
+        "--config", metavar="PYPROJECT", help="read [tool.benchwatch] from this file (default: ./pyproject.toml)"
+    )
     parser.set_defaults(handler=handle)
     return parser
 
@@ -150,8 +182,16 @@ def _parse_write(item: str) -> tuple[str, Path]:
     return report_format, Path(path)
 
 
-def _render_for(comparison: Any, report_format: str, output: Path | None, *, base: ResultSet, head: ResultSet,
-                args: argparse.Namespace, color: bool) -> str:
+def _render_for(
+    comparison: Any,
+    report_format: str,
+    output: Path | None,
+    *,
+    base: ResultSet,
+    head: ResultSet,
+    args: argparse.Namespace,
+    color: bool,
+) -> str:
     flamegraphs = None
     if report_format == "html" and output is not None:
         from benchwatch.render.html_report import write_flamegraphs
@@ -160,9 +200,17 @@ def _render_for(comparison: Any, report_format: str, output: Path | None, *, bas
         folder = output.parent / f"{output.stem}-flamegraphs"
         flamegraphs = write_flamegraphs(comparison, base, head, folder, href_prefix=f"{quote(folder.name)}/")
     return render(
-        comparison, report_format, color=color, base=base, head=head, base_label=args.base_label,
-        head_label=args.head_label, report_url=args.report_url, max_chars=args.max_chars, flamegraphs=flamegraphs,
-    )  # fmt: skip
+        comparison,
+        report_format,
+        color=color,
+        base=base,
+        head=head,
+        base_label=args.base_label,
+        head_label=args.head_label,
+        report_url=args.report_url,
+        max_chars=args.max_chars,
+        flamegraphs=flamegraphs,
+    )
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -178,8 +226,9 @@ def handle(args: argparse.Namespace) -> int:
     comparison = compare(base, head, settings_for_results(settings, base, head))
     color = not args.no_color and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     for report_format, output in [*extra, (args.format, Path(args.output) if args.output else None)]:
-        report = _render_for(comparison, report_format, output, base=base, head=head, args=args,
-                             color=color and output is None)
+        report = _render_for(
+            comparison, report_format, output, base=base, head=head, args=args, color=color and output is None
+        )
         if output is not None:
             write_atomically(output, report.encode("utf-8"))
         else:

@@ -18,9 +18,16 @@ from benchwatch.refs.sequential import DEFAULT_LOOKS
 from benchwatch.refs.session import RefsProgress, RefsSettings, compare_refs
 from benchwatch.refs.shards import merge_shard_results
 from benchwatch.refs.worktrees import (
-    checkout, default_base_ref, is_dirty, merge_base, repository_root, resolve_commit, working_tree,
+    checkout,
+    default_base_ref,
+    is_dirty,
+    merge_base,
+    repository_root,
+    resolve_commit,
+    working_tree,
 )
 from benchwatch.resultfile import save_result, write_atomically
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -38,17 +45,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--timeout", type=float, help="seconds per benchmark per pass (default from config, 300)")
     parser.add_argument("--scale", type=int, help="workload scale, passed to the suite option named by scale_option")
     parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG")
-    parser.add_argument("--looks", default=",".join(map(str, DEFAULT_LOOKS)),
-                        help="runs per side at which verdicts are taken (default %(default)s)")
+    parser.add_argument(
+        "--looks",
+        default=",".join(map(str, DEFAULT_LOOKS)),
+        help="runs per side at which verdicts are taken (default %(default)s)",
+    )
     parser.add_argument("--max-time", type=float, default=900.0, help="time budget in seconds (default 900)")
     parser.add_argument("--memory-runs", type=int, default=2, help="runs per side with a memray pass (default 2)")
     parser.add_argument("--shard", help="run shard i of n (i/n) of the benchmarks")
     parser.add_argument("--seed", type=int, default=0, help="seed of the AB/BA order")
-    parser.add_argument("--allow-dirty", action="store_true", help="run HEAD from the working tree with its uncommitted changes")
+    parser.add_argument(
+        "--allow-dirty", action="store_true", help="run HEAD from the working tree with its uncommitted changes"
+    )
     parser.add_argument("--venv-per-ref", action="store_true", help="install each ref into its own virtual environment")
     parser.add_argument("--cache-dir", type=Path, help="worktrees and environments (default .benchwatch-cache)")
-    parser.add_argument("--output-dir", type=Path, default=Path("results/compare-refs"),
-                        help="where base.json.gz, head.json.gz, comparison.json, comment.md and report.html go")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("results/compare-refs"),
+        help="where base.json.gz, head.json.gz, comparison.json, comment.md and report.html go",
+    )
     parser.add_argument("--format", choices=FORMATS, default="terminal")
     parser.add_argument("--threshold", type=float)
     parser.add_argument("--fail-on-inconclusive", action="store_true")
@@ -91,8 +107,9 @@ def handle(args: argparse.Namespace) -> int:
     head_ref = args.head
     if head_ref == "HEAD" and is_dirty(repo):
         if not args.allow_dirty:
-            raise UsageError("the working tree has uncommitted changes; commit them, or pass --allow-dirty "
-                             "to measure HEAD with them")
+            raise UsageError(
+                "the working tree has uncommitted changes; commit them, or pass --allow-dirty to measure HEAD with them"
+            )
         head = working_tree(repo)
     else:
         head = checkout(repo, head_ref, cache)
@@ -123,8 +140,15 @@ def handle(args: argparse.Namespace) -> int:
     )
     printer = None if args.quiet else _Printer(redraw=sys.stderr.isatty() and not args.plain)
     try:
-        outcome = compare_refs(base=base, head=head, settings=refs_settings, python=sys.executable,
-                               base_env=dict(os.environ), cache_dir=cache, progress=printer)
+        outcome = compare_refs(
+            base=base,
+            head=head,
+            settings=refs_settings,
+            python=sys.executable,
+            base_env=dict(os.environ),
+            cache_dir=cache,
+            progress=printer,
+        )
     finally:
         if printer is not None:
             printer.close()
@@ -134,12 +158,13 @@ def handle(args: argparse.Namespace) -> int:
     sides = {"base": outcome.base, "head": outcome.head, "base_label": base.label, "head_label": head.label}
     for name, fmt in (("comparison.json", "json"), ("comment.md", "pr-comment"), ("report.html", "html")):
         write_atomically(output / name, render(outcome.comparison, fmt, color=False, **sides).encode("utf-8"))
-    report = render(outcome.comparison, args.format, color=args.format == "terminal" and sys.stdout.isatty(),
-                    **sides)
+    report = render(outcome.comparison, args.format, color=args.format == "terminal" and sys.stdout.isatty(), **sides)
     sys.stdout.write(report)
-    print(f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "
-          f"Results: {output}/base.json.gz {output}/head.json.gz (re-render with `benchwatch compare`).",
-          file=sys.stderr)
+    print(
+        f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "
+        f"Results: {output}/base.json.gz {output}/head.json.gz (re-render with `benchwatch compare`).",
+        file=sys.stderr,
+    )
     return outcome.comparison.exit_code()
 
 
@@ -164,9 +189,11 @@ class _Printer:
 
     def __call__(self, progress: RefsProgress) -> None:
         verdicts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(progress.verdicts.items())) or "none yet"
-        line = (f"[look {progress.look}/{progress.looks} run {progress.runs_per_side} {progress.side}] "
-                f"{progress.benchmark} · undecided {progress.undecided} · verdicts: {verdicts} · "
-                f"budget left {format_duration(progress.remaining_seconds)}")
+        line = (
+            f"[look {progress.look}/{progress.looks} run {progress.runs_per_side} {progress.side}] "
+            f"{progress.benchmark} · undecided {progress.undecided} · verdicts: {verdicts} · "
+            f"budget left {format_duration(progress.remaining_seconds)}"
+        )
         if self.redraw:
             sys.stderr.write("\r" + line[:160].ljust(self._width))
             self._width = min(len(line), 160)

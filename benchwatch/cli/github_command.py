@@ -67,7 +67,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="post the sticky comment always (default), only when the verdict is not 'unchanged' "
         "(an existing comment is still updated), or never",
     )
-    parser.add_argument("--check-name", default="benchwatch", metavar="NAME", help="check run name (default: benchwatch)")
+    parser.add_argument(
+        "--check-name", default="benchwatch", metavar="NAME", help="check run name (default: benchwatch)"
+    )
     parser.add_argument("--no-check", action="store_true", help="create no check run")
     parser.add_argument(
         "--fail-on",
@@ -75,7 +77,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default="regression",
         help="check run concludes 'failure' on a regression (default) or never",
     )
-    parser.add_argument("--marker", default="benchwatch", help="sticky comment marker (default: benchwatch); one per report kind")
+    parser.add_argument(
+        "--marker", default="benchwatch", help="sticky comment marker (default: benchwatch); one per report kind"
+    )
     parser.add_argument(
         "--comment-author",
         metavar="LOGIN",
@@ -84,9 +88,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--summary", action="store_true", help="also append the Markdown to $GITHUB_STEP_SUMMARY")
     parser.add_argument("--dry-run", action="store_true", help="print what would be posted; post nothing")
     parser.add_argument(
-        "--token-env", default="GITHUB_TOKEN", metavar="NAME", help="environment variable holding the token (default: GITHUB_TOKEN)"
+        "--token-env",
+        default="GITHUB_TOKEN",
+        metavar="NAME",
+        help="environment variable holding the token (default: GITHUB_TOKEN)",
     )
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-request timeout (default: 10)")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="per-request timeout (default: 10)"
+    )
     parser.set_defaults(handler=handle)
     return parser
 
@@ -146,7 +155,9 @@ def handle(args: argparse.Namespace) -> int:
         result = publish_report(client, plan, ctx=ctx, comment_author=args.comment_author)
     if result.check_run is not None:
         check = plan.check or {}
-        print(f"check run {check.get('name')}: {check.get('conclusion')} {result.check_run.get('html_url') or ''}".rstrip())
+        print(
+            f"check run {check.get('name')}: {check.get('conclusion')} {result.check_run.get('html_url') or ''}".rstrip()
+        )
     if result.comment is not None:
         print(f"comment {result.comment_outcome}: {result.comment.get('html_url') or ''}".rstrip())
     else:
@@ -182,7 +193,9 @@ def _print_plan(plan: Any, ctx: Any, summary_path: str | None) -> None:
         print(f"comment: skipped ({plan.comment_reason})")
     else:
         what = "create or update" if plan.comment_action == "create-or-update" else "update only if it exists"
-        print(f"comment: {what} the sticky comment '{plan.marker}' on PR #{plan.pr_number} ({len(plan.comment_body)} characters)")
+        print(
+            f"comment: {what} the sticky comment '{plan.marker}' on PR #{plan.pr_number} ({len(plan.comment_body)} characters)"
+        )
         if ctx.pr_from_artifact:
             print("comment: PR number read from the artifact payload; verified against the API before posting")
     if summary_path is not None:

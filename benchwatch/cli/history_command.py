@@ -1,8 +1,8 @@
 """``benchwatch history``: build and maintain a history directory.
 
-    benchwatch history import-pyperf DIR --history H     # one pyperf file per commit
-    benchwatch history import-asv DIR --history H        # an asv results directory
-    benchwatch history prune --history H --keep-last 200 [--thin-older-than-days 90] [--drop-tags]
+benchwatch history import-pyperf DIR --history H     # one pyperf file per commit
+benchwatch history import-asv DIR --history H        # an asv results directory
+benchwatch history prune --history H --keep-last 200 [--thin-older-than-days 90] [--drop-tags]
 """
 
 from __future__ import annotations
@@ -16,15 +16,21 @@ from benchwatch.history import importers, pruning
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("history", help="import into / prune a history directory", description=__doc__.splitlines()[0])
+    parser = subparsers.add_parser(
+        "history", help="import into / prune a history directory", description=__doc__.splitlines()[0]
+    )
     actions = parser.add_subparsers(dest="history_action", metavar="ACTION", parser_class=type(parser))
     actions.required = True
 
-    for name, help_text in (("import-pyperf", "a folder of pyperf JSON files, one per commit"),
-                            ("import-asv", "an asv results directory")):
+    for name, help_text in (
+        ("import-pyperf", "a folder of pyperf JSON files, one per commit"),
+        ("import-asv", "an asv results directory"),
+    ):
         action = actions.add_parser(name, help=f"import {help_text}")
         action.add_argument("directory", type=Path, metavar="DIR")
-        action.add_argument("--history", required=True, type=Path, metavar="H", help="history directory (created if missing)")
+        action.add_argument(
+            "--history", required=True, type=Path, metavar="H", help="history directory (created if missing)"
+        )
         action.add_argument("--branch", default=None, help="branch to record (default: from the files, if any)")
         action.add_argument("--keep-samples", action="store_true", help="store raw samples too")
         action.add_argument("--replace", action="store_true", help="replace commits already in the history")
@@ -33,8 +39,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     prune = actions.add_parser("prune", help="drop or thin old records")
     prune.add_argument("--history", required=True, type=Path, metavar="H")
     prune.add_argument("--keep-last", type=int, default=None, metavar="N", help="always keep the newest N records")
-    prune.add_argument("--thin-older-than-days", type=float, default=None, metavar="D",
-                       help="beyond D days before the newest record keep one record per day")
+    prune.add_argument(
+        "--thin-older-than-days",
+        type=float,
+        default=None,
+        metavar="D",
+        help="beyond D days before the newest record keep one record per day",
+    )
     prune.add_argument("--drop-tags", action="store_true", help="tagged records may be removed too (kept by default)")
     prune.set_defaults(handler=handle_prune)
     return parser
@@ -49,8 +60,10 @@ def handle_import(args: argparse.Namespace) -> int:
         keep_samples=args.keep_samples,
         replace=args.replace,
     )
-    print(f"imported {len(summary.added)} commits into {args.history}"
-          + (f" ({len(summary.skipped)} already present, skipped)" if summary.skipped else ""))
+    print(
+        f"imported {len(summary.added)} commits into {args.history}"
+        + (f" ({len(summary.skipped)} already present, skipped)" if summary.skipped else "")
+    )
     return EXIT_OK
 
 

@@ -10,7 +10,7 @@ from benchwatch.runner.session import Progress
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "estimating"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     minutes, seconds = divmod(seconds, 60)
     return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
 

@@ -19,18 +19,26 @@ from benchwatch.history import store
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("record", help="append a result to a history directory", description=__doc__.splitlines()[0])
+    parser = subparsers.add_parser(
+        "record", help="append a result to a history directory", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("result", type=Path, metavar="RESULT", help="result file (benchwatch or any importable format)")
-    parser.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory (created if missing)")
+    parser.add_argument(
+        "--history", required=True, type=Path, metavar="DIR", help="history directory (created if missing)"
+    )
     parser.add_argument("--commit", metavar="SHA", help="commit measured (default: the result's git_commit)")
     parser.add_argument("--parent", metavar="SHA", help="its parent commit")
     parser.add_argument("--date", metavar="ISO", help="commit date, ISO 8601 (default: when the result was collected)")
-    parser.add_argument("--tag", action="append", default=[], metavar="TAG", help="release tag of this commit (repeatable)")
+    parser.add_argument(
+        "--tag", action="append", default=[], metavar="TAG", help="release tag of this commit (repeatable)"
+    )
     parser.add_argument("--branch", metavar="NAME", help="branch (default: the result's git_branch)")
     parser.add_argument("--message", metavar="TEXT", help="commit subject, shown on hover in the trend report")
     parser.add_argument("--keep-samples", action="store_true", help="store raw samples too (much larger records)")
     parser.add_argument("--replace", action="store_true", help="replace the record of a commit already in the history")
-    parser.add_argument("--no-compress", action="store_true", help="write the record as plain .json instead of .json.gz")
+    parser.add_argument(
+        "--no-compress", action="store_true", help="write the record as plain .json instead of .json.gz"
+    )
     parser.set_defaults(handler=handle)
     return parser
 

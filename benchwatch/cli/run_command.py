@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchwatch.cli.progress import ProgressPrinter
@@ -22,16 +22,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "keeping every raw sample. Exit codes: 0 all ran, 2 usage/input error, 3 some benchmarks failed "
         "(the result file is still written, with their errors).",
     )
-    parser.add_argument("--config", type=Path, default=Path("pyproject.toml"), help="pyproject.toml to read [tool.benchwatch] from")
-    parser.add_argument("--suite", action="append", dest="suites", metavar="PATH", help="suite path (repeatable; default from config)")
-    parser.add_argument("-k", "--filter", dest="keyword", metavar="EXPR", help="pytest -k expression selecting benchmarks")
+    parser.add_argument(
+        "--config", type=Path, default=Path("pyproject.toml"), help="pyproject.toml to read [tool.benchwatch] from"
+    )
+    parser.add_argument(
+        "--suite", action="append", dest="suites", metavar="PATH", help="suite path (repeatable; default from config)"
+    )
+    parser.add_argument(
+        "-k", "--filter", dest="keyword", metavar="EXPR", help="pytest -k expression selecting benchmarks"
+    )
     parser.add_argument("--runs", type=int, help="process runs per benchmark (default 5)")
-    parser.add_argument("--timeout", type=float, help="seconds per benchmark per pass before it is killed (default 300)")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds per benchmark per pass before it is killed (default 300)"
+    )
     parser.add_argument("--scale", type=int, help="workload scale, passed to the suite option named by scale_option")
-    parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG", help="extra pytest argument (repeatable)")
+    parser.add_argument(
+        "--pytest-arg", action="append", default=[], metavar="ARG", help="extra pytest argument (repeatable)"
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the memray memory pass")
-    parser.add_argument("--keep-captures", type=Path, metavar="DIR", help="keep memray capture files in DIR (for flamegraphs)")
-    parser.add_argument("-o", "--output", type=Path, help="result file (.json or .json.gz); default results_dir/run-TIME.json.gz")
+    parser.add_argument(
+        "--keep-captures", type=Path, metavar="DIR", help="keep memray capture files in DIR (for flamegraphs)"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, help="result file (.json or .json.gz); default results_dir/run-TIME.json.gz"
+    )
     parser.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=handle)
@@ -53,7 +67,7 @@ def handle(args: argparse.Namespace) -> int:
     )
     output = args.output
     if output is None:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         output = root / config.get("results_dir", "results") / f"run-{stamp}.json.gz"
     printer = None
     if not args.quiet:

@@ -22,18 +22,47 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("trend", help="HTML trend report of a history", description=__doc__.splitlines()[0])
     parser.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="HTML file to write")
-    parser.add_argument("--commit-url", metavar="TEMPLATE", default=None,
-                        help="link points to commits, e.g. https://github.com/OWNER/REPO/commit/{commit}")
-    parser.add_argument("--window", type=int, default=changepoints.DEFAULT_WINDOW, metavar="N",
-                        help=f"change point window in commits (default {changepoints.DEFAULT_WINDOW})")
-    parser.add_argument("--max-pvalue", type=float, default=changepoints.DEFAULT_MAX_PVALUE, metavar="P",
-                        help=f"change point significance (default {changepoints.DEFAULT_MAX_PVALUE})")
-    parser.add_argument("--min-change", type=float, default=trend.DEFAULT_MIN_MAGNITUDE, metavar="R",
-                        help=f"smallest relative change marked as a change point (default {trend.DEFAULT_MIN_MAGNITUDE})")
-    parser.add_argument("--max-points", type=int, default=trend.DEFAULT_MAX_POINTS, metavar="N",
-                        help=f"downsample each chart beyond N points (default {trend.DEFAULT_MAX_POINTS})")
-    parser.add_argument("--recent", type=int, default=trend.DEFAULT_RECENT, metavar="N",
-                        help=f"summary ranks last N commits against the N before (default {trend.DEFAULT_RECENT})")
+    parser.add_argument(
+        "--commit-url",
+        metavar="TEMPLATE",
+        default=None,
+        help="link points to commits, e.g. https://github.com/OWNER/REPO/commit/{commit}",
+    )
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=changepoints.DEFAULT_WINDOW,
+        metavar="N",
+        help=f"change point window in commits (default {changepoints.DEFAULT_WINDOW})",
+    )
+    parser.add_argument(
+        "--max-pvalue",
+        type=float,
+        default=changepoints.DEFAULT_MAX_PVALUE,
+        metavar="P",
+        help=f"change point significance (default {changepoints.DEFAULT_MAX_PVALUE})",
+    )
+    parser.add_argument(
+        "--min-change",
+        type=float,
+        default=trend.DEFAULT_MIN_MAGNITUDE,
+        metavar="R",
+        help=f"smallest relative change marked as a change point (default {trend.DEFAULT_MIN_MAGNITUDE})",
+    )
+    parser.add_argument(
+        "--max-points",
+        type=int,
+        default=trend.DEFAULT_MAX_POINTS,
+        metavar="N",
+        help=f"downsample each chart beyond N points (default {trend.DEFAULT_MAX_POINTS})",
+    )
+    parser.add_argument(
+        "--recent",
+        type=int,
+        default=trend.DEFAULT_RECENT,
+        metavar="N",
+        help=f"summary ranks last N commits against the N before (default {trend.DEFAULT_RECENT})",
+    )
     parser.add_argument("--title", default="benchwatch trend report", help="page title")
     parser.set_defaults(handler=handle)
     return parser

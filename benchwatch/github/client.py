@@ -31,7 +31,8 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -72,7 +73,9 @@ class GitHubError(BenchwatchError):
 
     exit_code = EXIT_INPUT_ERROR
 
-    def __init__(self, message: str, *, status: int | None = None, method: str | None = None, path: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, method: str | None = None, path: str | None = None
+    ) -> None:
         super().__init__(" ".join(message.split()))
         self.status = status
         self.method = method
@@ -173,7 +176,9 @@ class GitHubClient:
             if url in seen:
                 raise self._error("GET", self._path(url), "pagination loops back to a page already read")
             params = None  # the next link carries the query
-        raise self._error("GET", f"/repos/{repo}/issues/{pr_number}/comments", f"more than {MAX_PAGES} pages of comments")
+        raise self._error(
+            "GET", f"/repos/{repo}/issues/{pr_number}/comments", f"more than {MAX_PAGES} pages of comments"
+        )
 
     def upsert_sticky_comment(
         self, repo: str, pr_number: int, body: str, marker: str, *, author: str | None = None
@@ -278,7 +283,9 @@ class GitHubClient:
         response = self._request(method, url, json=json)
         data = self._json(response, method, url)
         if not isinstance(data, dict):
-            raise self._error(method, self._path(url), f"HTTP {response.status_code}: expected a JSON object in the response")
+            raise self._error(
+                method, self._path(url), f"HTTP {response.status_code}: expected a JSON object in the response"
+            )
         return data
 
     def _request(
@@ -405,7 +412,7 @@ class GitHubClient:
         """The API path of ``url`` (under the Enterprise prefix, without host or query)."""
         path = urlsplit(url).path
         if self._prefix and path.startswith(self._prefix):
-            path = path[len(self._prefix):]
+            path = path[len(self._prefix) :]
         return path or "/"
 
     def _check_same_api(self, url: str) -> None:
@@ -414,7 +421,9 @@ class GitHubClient:
         if (other.scheme, other.netloc.lower()) != (api.scheme, api.netloc.lower()) or not (
             other.path == self._prefix or other.path.startswith(self._prefix + "/")
         ):
-            raise GitHubError(f"refusing to send the token to a URL outside {self.api_url}: {other.scheme}://{other.netloc}{other.path}")
+            raise GitHubError(
+                f"refusing to send the token to a URL outside {self.api_url}: {other.scheme}://{other.netloc}{other.path}"
+            )
 
     def _json(self, response: requests.Response, method: str, url: str) -> Any:
         try:

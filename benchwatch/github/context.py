@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from benchwatch.errors import BenchwatchError, InputError
@@ -120,7 +121,7 @@ class GitHubContext:
         event: Mapping[str, Any],
         *,
         artifact_event: Mapping[str, Any] | None = None,
-    ) -> "GitHubContext":
+    ) -> GitHubContext:
         """Context from the Actions environment variables and the event payload.
 
         ``artifact_event`` is the ``pull_request`` payload uploaded by a first
@@ -138,15 +139,15 @@ class GitHubContext:
         run_id = env.get("GITHUB_RUN_ID") or None
         if run_id is not None and not run_id.isdigit():
             raise ContextError(f"GITHUB_RUN_ID must be a number: got {_show(run_id)}")
-        common = dict(
-            api_url=api_url,
-            repository=repository,
-            event_name=event_name,
-            sha=sha,
-            server_url=server_url,
-            run_id=run_id,
-            step_summary_path=env.get("GITHUB_STEP_SUMMARY") or None,
-        )
+        common = {
+            "api_url": api_url,
+            "repository": repository,
+            "event_name": event_name,
+            "sha": sha,
+            "server_url": server_url,
+            "run_id": run_id,
+            "step_summary_path": env.get("GITHUB_STEP_SUMMARY") or None,
+        }
         if not isinstance(event, Mapping):
             raise ContextError("event payload must be a JSON object")
 
@@ -173,7 +174,9 @@ class GitHubContext:
             listed = run.get("pull_requests") or []
             trusted_number = None
             if isinstance(listed, list) and listed and isinstance(listed[0], Mapping):
-                trusted_number = validate_pr_number(listed[0].get("number"), what="workflow_run.pull_requests[0].number")
+                trusted_number = validate_pr_number(
+                    listed[0].get("number"), what="workflow_run.pull_requests[0].number"
+                )
             head_repository = _full_name(_mapping(run.get("head_repository")))
             if artifact_event is None:
                 return cls(
@@ -243,9 +246,7 @@ class PullRequestClaim:
     base_repository: str
 
 
-def parse_untrusted_pull_request(
-    payload: object, *, expected_base_repository: str | None = None
-) -> PullRequestClaim:
+def parse_untrusted_pull_request(payload: object, *, expected_base_repository: str | None = None) -> PullRequestClaim:
     """Validate the ``pull_request`` event payload a first workflow uploaded as an artifact.
 
     The number must be a positive int, the head sha 40 hex digits, and the
@@ -254,6 +255,7 @@ def parse_untrusted_pull_request(
     claims a pull request of another repository is refused).  Every problem
     raises :class:`UntrustedPayloadError` with a one-line message.
     """
+
     def fail(problem: str) -> UntrustedPayloadError:
         return UntrustedPayloadError(f"artifact pull request payload: {problem}")
 

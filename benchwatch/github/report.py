@@ -172,7 +172,9 @@ def read_comparison_verdict(path: str | os.PathLike[str]) -> str:
         raise InputError(path, f"not a {FORMAT} file (write one with: benchwatch compare --format json)")
     version = document.get("version")
     if version != VERSION:
-        raise InputError(path, f"{FORMAT} version {version!r:.20} is not supported (this benchwatch reads version {VERSION})")
+        raise InputError(
+            path, f"{FORMAT} version {version!r:.20} is not supported (this benchwatch reads version {VERSION})"
+        )
     verdict = document.get("verdict")
     if verdict not in VERDICTS:
         raise InputError(path, f"verdict must be one of {', '.join(VERDICTS)}: got {verdict!r:.40}")

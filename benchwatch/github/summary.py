@@ -35,7 +35,9 @@ class SummaryWrite:
     truncated: bool
 
 
-def append_step_summary(path: str | os.PathLike[str], markdown: str, *, max_bytes: int = MAX_STEP_SUMMARY_BYTES) -> SummaryWrite:
+def append_step_summary(
+    path: str | os.PathLike[str], markdown: str, *, max_bytes: int = MAX_STEP_SUMMARY_BYTES
+) -> SummaryWrite:
     """Append ``markdown`` to the step summary file in one ``write`` call.
 
     The file is opened with ``O_APPEND`` and the text written with a single

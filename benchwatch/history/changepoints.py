@@ -41,10 +41,11 @@ work; a 500-point series takes a few milliseconds.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 from scipy import special
@@ -149,7 +150,9 @@ def detect_change_points(
 
     points = []
     for test in kept:
-        before, after = (math.exp(test.mean_left), math.exp(test.mean_right)) if log else (test.mean_left, test.mean_right)
+        before, after = (
+            (math.exp(test.mean_left), math.exp(test.mean_right)) if log else (test.mean_left, test.mean_right)
+        )
         relative = after / before - 1.0 if before != 0 else math.inf
         original = int(keep[test.index])
         points.append(
@@ -198,7 +201,7 @@ def _divisive(segment: np.ndarray, max_pvalue: float) -> list[int]:
     while True:
         bounds = [0, *cuts, length]
         best: tuple[float, int, int, int] | None = None  # (qhat, tau, left, right)
-        for left, right in zip(bounds[:-1], bounds[1:]):
+        for left, right in itertools.pairwise(bounds):
             if right - left < 2:
                 continue
             key = (left, right)

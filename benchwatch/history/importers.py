@@ -18,10 +18,10 @@ history are skipped unless ``replace``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
-from typing import Iterable
 
 from benchwatch.adapters.registry import load_any
 from benchwatch.errors import InputError, UsageError
@@ -58,7 +58,9 @@ def pyperf_commit_info(path: Path, result: ResultSet) -> tuple[str, str, str | N
     match = _PYPERF_NAME.match(Path(path).name)
     commit = environment.git_commit or (match.group("commit") if match else None)
     if not commit:
-        raise InputError(path, "no commit: pyperf metadata has no commit_id and the file name does not end in -<commit>.json")
+        raise InputError(
+            path, "no commit: pyperf metadata has no commit_id and the file name does not end in -<commit>.json"
+        )
     date = environment.extra.get("commit_date") or environment.collected_at or result.created_at
     if not date and match:
         date = f"{match.group('date')}T{match.group('hour') or '00'}:{match.group('minute') or '00'}:00Z"
@@ -89,7 +91,9 @@ def import_pyperf_directory(
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(directory, "not a directory of pyperf JSON files")
-    files = sorted(p for p in directory.iterdir() if p.is_file() and (p.name.endswith(".json") or p.name.endswith(".json.gz")))
+    files = sorted(
+        p for p in directory.iterdir() if p.is_file() and (p.name.endswith(".json") or p.name.endswith(".json.gz"))
+    )
     if not files:
         raise InputError(directory, "no pyperf files (*.json, *.json.gz) in the directory")
     entries = []
@@ -125,7 +129,7 @@ def import_asv_directory(
         entries.append(
             _Entry(
                 commit=commit,
-                date=store.normalize_date(when.astimezone(timezone.utc)),
+                date=store.normalize_date(when.astimezone(UTC)),
                 branch=branch,
                 result=result,
                 source=directory,

@@ -8,11 +8,11 @@ needs this now and then: ``benchwatch history prune``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchwatch.errors import UsageError
-from benchwatch.history.store import parse_date, read_index, write_index, normalize_date
+from benchwatch.history.store import normalize_date, parse_date, read_index, write_index
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,10 @@ def prune(
         protected.update(i for i, entry in enumerate(ordered) if entry.get("tags"))
     keep: set[int] = set(protected)
     if thin_older_than_days is not None:
-        reference = parse_date(normalize_date(now)) if now is not None else (
-            parse_date(ordered[-1]["date"]) if ordered else datetime.now(timezone.utc)
+        reference = (
+            parse_date(normalize_date(now))
+            if now is not None
+            else (parse_date(ordered[-1]["date"]) if ordered else datetime.now(UTC))
         )
         cutoff = reference - timedelta(days=thin_older_than_days)
         last_of_day: dict[str, int] = {}

@@ -52,11 +52,12 @@ import gzip
 import json
 import math
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -230,7 +231,7 @@ def summarize_benchmark(benchmark: BenchmarkResult, *, keep_samples: bool = Fals
 def normalize_date(value: str | datetime | None) -> str:
     """An ISO 8601 date as UTC ``YYYY-MM-DDTHH:MM:SSZ`` (naive dates are taken as UTC)."""
     if value is None:
-        moment = datetime.now(timezone.utc)
+        moment = datetime.now(UTC)
     elif isinstance(value, datetime):
         moment = value
     else:
@@ -242,12 +243,12 @@ def normalize_date(value: str | datetime | None) -> str:
         except ValueError:
             raise UsageError(f"date {value!r} is not an ISO 8601 date (e.g. 2024-05-01T12:00:00Z)") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_date(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def record_file_name(date: str, commit: str, *, compress: bool = True) -> str:
@@ -410,7 +411,8 @@ def _check_version(document: Any, path: Path, what: str) -> None:
         raise InputError(path, f"schema_version must be an integer, got {version!r}")
     if version != SCHEMA_VERSION:
         raise InputError(
-            path, f"unknown history schema_version {version} (this benchwatch reads {SCHEMA_VERSION}; a newer one may read it)"
+            path,
+            f"unknown history schema_version {version} (this benchwatch reads {SCHEMA_VERSION}; a newer one may read it)",
         )
 
 
@@ -423,7 +425,9 @@ def read_index(history_dir: Path) -> list[dict[str, Any]]:
     document = read_json_document(path)
     _check_version(document, path, "index")
     records = document.get("records")
-    if not isinstance(records, list) or not all(isinstance(entry, dict) and "file" in entry and "commit" in entry for entry in records):
+    if not isinstance(records, list) or not all(
+        isinstance(entry, dict) and "file" in entry and "commit" in entry for entry in records
+    ):
         raise InputError(path, "'records' must be a list of objects with 'commit' and 'file'")
     return records
 

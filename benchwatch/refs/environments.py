@@ -40,7 +40,18 @@ def ref_python(ref: Checkout, cache_dir: Path, base_python: str) -> str:
         _run([base_python, "-m", "venv", str(venv)], f"creating the environment of {ref.label}")
     installable = (ref.path / "pyproject.toml").exists() or (ref.path / "setup.py").exists()
     packages = [str(ref.path)] if installable else []
-    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages,
-          *WORKER_REQUIREMENTS], f"installing {ref.label} into its environment")
+    _run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *packages,
+            *WORKER_REQUIREMENTS,
+        ],
+        f"installing {ref.label} into its environment",
+    )
     marker.write_text(ref.commit + "\n")
     return str(python)

@@ -18,7 +18,8 @@ than inconclusive; only the undecided ones get more runs.
 
 from __future__ import annotations
 
-from typing import Sequence
+import itertools
+from collections.abc import Sequence
 
 from benchwatch.compare import BenchmarkComparison, CompareSettings
 from benchwatch.errors import UsageError
@@ -29,7 +30,7 @@ DEFAULT_LOOKS = (3, 5, 7, 10)
 
 def validate_looks(looks: Sequence[int]) -> tuple[int, ...]:
     looks = tuple(int(value) for value in looks)
-    if not looks or looks[0] < 2 or any(later <= earlier for earlier, later in zip(looks, looks[1:])):
+    if not looks or looks[0] < 2 or any(later <= earlier for earlier, later in itertools.pairwise(looks)):
         raise UsageError(f"looks must be increasing run counts starting at 2 or more, got {list(looks)}")
     return looks
 

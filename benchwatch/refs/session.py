@@ -19,13 +19,14 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import benchwatch
-from benchwatch.compare import Comparison, CompareSettings, compare
+from benchwatch.compare import CompareSettings, Comparison, compare
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
@@ -178,14 +179,24 @@ def compare_refs(
             for label in order:
                 side = sides[label]
                 targets = undecided + (one_sided[label] if done_runs == 0 else [])
-                relay = _relay(progress, label, look_index, len(looks), done_runs + 1, verdicts,
-                               len(undecided), started, settings.max_time)
+                relay = _relay(
+                    progress,
+                    label,
+                    look_index,
+                    len(looks),
+                    done_runs + 1,
+                    verdicts,
+                    len(undecided),
+                    started,
+                    settings.max_time,
+                )
                 _measure(side, targets, settings, with_memory=done_runs < settings.memory_runs, on_event=relay)
             done_runs += 1
             seconds_per_benchmark_pair.append((time.monotonic() - pair_started) / max(1, len(undecided)))
         looks_done = look_index
-        comparison = compare(_result(sides["base"], settings, looks), _result(sides["head"], settings, looks),
-                             look_settings)
+        comparison = compare(
+            _result(sides["base"], settings, looks), _result(sides["head"], settings, looks), look_settings
+        )
         decided = {b.name for b in comparison.benchmarks if is_decided(b, look_settings.gating_metrics)}
         undecided = [name for name in undecided if name not in decided]
         verdicts = _verdict_counts(comparison)
@@ -196,39 +207,55 @@ def compare_refs(
     head_result = _result(sides["head"], settings, looks)
     if comparison is None:
         comparison = compare(base_result, head_result, look_settings)
-    return RefsOutcome(base=base_result, head=head_result, comparison=comparison, looks_done=looks_done,
-                       stop_reason=stop_reason)
+    return RefsOutcome(
+        base=base_result, head=head_result, comparison=comparison, looks_done=looks_done, stop_reason=stop_reason
+    )
 
 
-def _prepare_side(label: str, checkout: Checkout, settings: RefsSettings, python: str,
-                  base_env: Mapping[str, str], shim: Path) -> _Side:
+def _prepare_side(
+    label: str, checkout: Checkout, settings: RefsSettings, python: str, base_env: Mapping[str, str], shim: Path
+) -> _Side:
     for suite in settings.suites:
         if not (checkout.path / suite).exists():
             raise InputError(f"{checkout.label} ({checkout.commit[:12]})", f"has no suite at {suite}")
     args = list(settings.pytest_args)
     if settings.keyword:
         args += ["-k", settings.keyword]
-    command = WorkerCommand(python=python, cwd=checkout.path, pytest_args=tuple(args),
-                            env=worker_environment(checkout.path, base_env, shim))
+    command = WorkerCommand(
+        python=python, cwd=checkout.path, pytest_args=tuple(args), env=worker_environment(checkout.path, base_env, shim)
+    )
     outcome = run_pass(command=command, mode="collect", targets=list(settings.suites), timeout=settings.timeout)
     if outcome.worker_failure:
-        raise InputError(f"{checkout.label} ({checkout.commit[:12]})", f"cannot collect benchmarks: {outcome.worker_failure}")
+        raise InputError(
+            f"{checkout.label} ({checkout.commit[:12]})", f"cannot collect benchmarks: {outcome.worker_failure}"
+        )
     names = [event["name"] for event in outcome.collected]
     if settings.shard is not None:
         index, count = settings.shard
         names = [name for name in names if shard_of(name, count) == index]
     # Fingerprinted once, as `benchwatch run` does, not again at every look.
     environment = replace(collect_environment(repo=checkout.path), git_commit=checkout.commit, git_dirty=checkout.dirty)
-    return _Side(label=label, checkout=checkout, command=command, names=names,
-                 groups={event["name"]: event.get("group") for event in outcome.collected}, environment=environment)
+    return _Side(
+        label=label,
+        checkout=checkout,
+        command=command,
+        names=names,
+        groups={event["name"]: event.get("group") for event in outcome.collected},
+        environment=environment,
+    )
 
 
-def _measure(side: _Side, targets: list[str], settings: RefsSettings, *, with_memory: bool,
-             on_event: Callable[[dict[str, Any]], None]) -> None:
+def _measure(
+    side: _Side,
+    targets: list[str],
+    settings: RefsSettings,
+    *,
+    with_memory: bool,
+    on_event: Callable[[dict[str, Any]], None],
+) -> None:
     if not targets:
         return
-    timing = run_pass(command=side.command, mode="timing", targets=targets, timeout=settings.timeout,
-                      on_event=on_event)
+    timing = run_pass(command=side.command, mode="timing", targets=targets, timeout=settings.timeout, on_event=on_event)
     memory = PassOutcome()
     if with_memory:
         ok = [name for name in targets if timing.results.get(name, {}).get("status") == "ok"]
@@ -244,16 +271,18 @@ def _measure(side: _Side, targets: list[str], settings: RefsSettings, *, with_me
 def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> ResultSet:
     benchmarks = tuple(
         BenchmarkResult(name=name, runs=tuple(side.runs[name]), group=side.groups.get(name))
-        for name in side.names if side.runs.get(name)
+        for name in side.names
+        if side.runs.get(name)
     )
     if not benchmarks:
-        raise InputError(f"{side.checkout.label} ({side.checkout.commit[:12]})",
-                         "no benchmark produced a run (empty benchmark list)")
+        raise InputError(
+            f"{side.checkout.label} ({side.checkout.commit[:12]})", "no benchmark produced a run (empty benchmark list)"
+        )
     return ResultSet(
         benchmarks=benchmarks,
         environment=side.environment,
         source="benchwatch compare-refs",
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         settings={
             "side": side.label,
             "ref": side.checkout.label,
@@ -275,13 +304,33 @@ def _verdict_counts(comparison: Comparison) -> dict[str, int]:
     return counts
 
 
-def _relay(progress: Callable[[RefsProgress], None] | None, side: str, look: int, looks: int, runs: int,
-           verdicts: Mapping[str, int], undecided: int, started: float, budget: float):
+def _relay(
+    progress: Callable[[RefsProgress], None] | None,
+    side: str,
+    look: int,
+    looks: int,
+    runs: int,
+    verdicts: Mapping[str, int],
+    undecided: int,
+    started: float,
+    budget: float,
+):
     def relay(event: dict[str, Any]) -> None:
         if progress is None or event.get("event") != "start":
             return
         elapsed = time.monotonic() - started
-        progress(RefsProgress(side=side, look=look, looks=looks, benchmark=event["name"], runs_per_side=runs,
-                              verdicts=dict(verdicts), undecided=undecided, elapsed_seconds=elapsed,
-                              remaining_seconds=max(0.0, budget - elapsed)))
+        progress(
+            RefsProgress(
+                side=side,
+                look=look,
+                looks=looks,
+                benchmark=event["name"],
+                runs_per_side=runs,
+                verdicts=dict(verdicts),
+                undecided=undecided,
+                elapsed_seconds=elapsed,
+                remaining_seconds=max(0.0, budget - elapsed),
+            )
+        )
+
     return relay

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from benchwatch.errors import InputError
 from benchwatch.model import ResultSet
@@ -18,11 +18,12 @@ def merge_shard_results(results: Sequence[ResultSet], *, paths: Sequence[Path]) 
     """
     seen: dict[str, Path] = {}
     benchmarks = []
-    for result, path in zip(results, paths):
+    for result, path in zip(results, paths, strict=False):
         for benchmark in result.benchmarks:
             if benchmark.name in seen:
-                raise InputError(path, f"benchmark {benchmark.name!r} is also in {seen[benchmark.name]} "
-                                       "(shards must be disjoint)")
+                raise InputError(
+                    path, f"benchmark {benchmark.name!r} is also in {seen[benchmark.name]} (shards must be disjoint)"
+                )
             seen[benchmark.name] = path
             benchmarks.append(benchmark)
     schedules = {str(result.settings.get("looks")) for result in results}
@@ -32,5 +33,10 @@ def merge_shard_results(results: Sequence[ResultSet], *, paths: Sequence[Path]) 
     settings = dict(first.settings)
     settings["shard"] = None
     settings["merged_shards"] = len(results)
-    return ResultSet(benchmarks=tuple(benchmarks), environment=first.environment, source=first.source,
-                     created_at=first.created_at, settings=settings)
+    return ResultSet(
+        benchmarks=tuple(benchmarks),
+        environment=first.environment,
+        source=first.source,
+        created_at=first.created_at,
+        settings=settings,
+    )

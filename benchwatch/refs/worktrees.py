@@ -31,7 +31,10 @@ class Checkout:
 def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     try:
         completed = subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=GIT_TIMEOUT_SECONDS,
+            ["git", "-C", str(repo), *args],
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
             check=False,
         )
     except FileNotFoundError:

@@ -42,11 +42,12 @@ import hashlib
 import math
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import markupsafe
 import numpy as np
@@ -54,9 +55,9 @@ import numpy as np
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
 from benchwatch.model import MEMORY_METRICS, BenchmarkResult, ResultSet, Run
 from benchwatch.render import METRIC_ORDER, format_change, format_interval, format_value, ungated_reasons
+from benchwatch.render.html_templates import script_json, template_environment
 from benchwatch.render.json_report import comparison_to_dict
 from benchwatch.render.pr_comment import improvement_strength, ranked_benchmarks, regression_severity
-from benchwatch.render.html_templates import script_json, template_environment
 
 DEFAULT_MAX_POINTS = 200
 #: Total ECDF points of the whole report; per side ``min(max_points, budget / (2 x benchmarks))``.
@@ -75,8 +76,6 @@ _CI_ROW = 22
 
 
 # -- escaping ------------------------------------------------------------------------
-
-
 
 
 # -- charts ----------------------------------------------------------------------------
@@ -140,7 +139,7 @@ def _step_path(x: np.ndarray, p: np.ndarray) -> str:
     xs = np.rint(x).astype(int)
     parts = [f"M{xs[0]} {_PLOT_BOTTOM}V{y[0]}"]
     last_y = y[0]
-    for xi, yi in zip(xs[1:], y[1:]):
+    for xi, yi in zip(xs[1:], y[1:], strict=False):
         parts.append(f"H{xi}")
         if yi != last_y:
             parts.append(f"V{yi}")
@@ -152,8 +151,14 @@ def _tick_label(value: float, unit: str) -> str:
     return format_value(value, unit).replace(" ", "\u00a0")
 
 
-def distribution_svg(side: str, own: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray],
-                     run_medians: Sequence[float], scale: _Scale, unit: str) -> markupsafe.Markup:  # fmt: skip
+def distribution_svg(
+    side: str,
+    own: tuple[np.ndarray, np.ndarray],
+    other: tuple[np.ndarray, np.ndarray],
+    run_medians: Sequence[float],
+    scale: _Scale,
+    unit: str,
+) -> markupsafe.Markup:
     """One side's chart: its ECDF, the other side's faint, run medians as dots, a shared x axis."""
     own_path = _step_path(scale(own[0]), own[1])
     other_path = _step_path(scale(other[0]), other[1])
@@ -162,8 +167,10 @@ def distribution_svg(side: str, own: tuple[np.ndarray, np.ndarray], other: tuple
     for value in scale.ticks():
         x = float(scale(np.array([value]))[0])
         anchor = "start" if x < _LEFT + 40 else "end" if x > _RIGHT - 40 else "middle"
-        ticks.append(f'<line x1="{x:.0f}" x2="{x:.0f}" y1="{_TOP}" y2="{_PLOT_BOTTOM}"/>'
-                     f'<text x="{x:.0f}" y="{_AXIS_Y}" text-anchor="{anchor}">{markupsafe.escape(_tick_label(value, unit))}</text>')  # fmt: skip
+        ticks.append(
+            f'<line x1="{x:.0f}" x2="{x:.0f}" y1="{_TOP}" y2="{_PLOT_BOTTOM}"/>'
+            f'<text x="{x:.0f}" y="{_AXIS_Y}" text-anchor="{anchor}">{markupsafe.escape(_tick_label(value, unit))}</text>'
+        )
     label = "base" if side == "base" else "head"
     svg = (
         f'<svg class="dist {side}" viewBox="0 0 {_W} {_H}" role="img" aria-label="{label} distribution">'
@@ -181,8 +188,12 @@ def interval_svg(metrics: Sequence[MetricComparison]) -> markupsafe.Markup:
     rows = [m for m in metrics if math.isfinite(m.ratio) and m.ratio > 0]
     if not rows:
         return markupsafe.Markup("")
-    values = [v for m in rows for v in (m.ratio, m.ci_low, m.ci_high, 1 + m.threshold, 1 / (1 + m.threshold))
-              if v is not None and math.isfinite(v) and v > 0]  # fmt: skip
+    values = [
+        v
+        for m in rows
+        for v in (m.ratio, m.ci_low, m.ci_high, 1 + m.threshold, 1 / (1 + m.threshold))
+        if v is not None and math.isfinite(v) and v > 0
+    ]
     span = max(abs(math.log(v)) for v in values) * 1.1 or 0.1
     left, right = 70, _RIGHT
 
@@ -195,16 +206,22 @@ def interval_svg(metrics: Sequence[MetricComparison]) -> markupsafe.Markup:
     for index, m in enumerate(rows):
         y = 10 + index * _CI_ROW
         band_low, band_high = x(1 / (1 + m.threshold)), x(1 + m.threshold)
-        parts.append(f'<rect class="band" x="{band_low:.0f}" y="{y - 8}" width="{band_high - band_low:.0f}" height="16"/>')
+        parts.append(
+            f'<rect class="band" x="{band_low:.0f}" y="{y - 8}" width="{band_high - band_low:.0f}" height="16"/>'
+        )
         parts.append(f'<text x="0" y="{y + 4}">{markupsafe.escape(m.metric)}</text>')
         if math.isfinite(m.ci_low) and math.isfinite(m.ci_high) and m.ci_low > 0:
-            parts.append(f'<line class="ci {m.verdict}" x1="{x(m.ci_low):.0f}" x2="{x(m.ci_high):.0f}" y1="{y}" y2="{y}"/>')
+            parts.append(
+                f'<line class="ci {m.verdict}" x1="{x(m.ci_low):.0f}" x2="{x(m.ci_high):.0f}" y1="{y}" y2="{y}"/>'
+            )
         parts.append(f'<circle class="{m.verdict}" cx="{x(m.ratio):.0f}" cy="{y}" r="4"/>')
     bottom = 10 + len(rows) * _CI_ROW - 12
     parts.append(f'<line class="one" x1="{x(1.0):.0f}" x2="{x(1.0):.0f}" y1="0" y2="{bottom}"/>')
     for value in (math.exp(-span / 1.1), 1.0, math.exp(span / 1.1)):
-        parts.append(f'<text class="tick" x="{x(value):.0f}" y="{height - 2}" text-anchor="middle">'
-                     f'{markupsafe.escape(format_change(value))}</text>')  # fmt: skip
+        parts.append(
+            f'<text class="tick" x="{x(value):.0f}" y="{height - 2}" text-anchor="middle">'
+            f"{markupsafe.escape(format_change(value))}</text>"
+        )
     parts.append("</svg>")
     return markupsafe.Markup("".join(parts))
 
@@ -225,8 +242,11 @@ def _capture_run(benchmark: BenchmarkResult | None) -> Run | None:
 
 def memory_regressions(comparison: Comparison) -> list[str]:
     """Names of benchmarks with a memory metric that regressed (gated or not)."""
-    return [b.name for b in comparison.benchmarks
-            if any(m.metric in MEMORY_METRICS and m.verdict == "regression" for m in b.metrics)]  # fmt: skip
+    return [
+        b.name
+        for b in comparison.benchmarks
+        if any(m.metric in MEMORY_METRICS and m.verdict == "regression" for m in b.metrics)
+    ]
 
 
 def capture_files(comparison: Comparison, base: ResultSet, head: ResultSet) -> dict[str, dict[str, str]]:
@@ -244,8 +264,15 @@ def capture_files(comparison: Comparison, base: ResultSet, head: ResultSet) -> d
     return found
 
 
-def write_flamegraphs(comparison: Comparison, base: ResultSet, head: ResultSet, directory: Path, *,
-                      href_prefix: str = "", timeout: float = FLAMEGRAPH_TIMEOUT) -> dict[str, dict[str, str]]:  # fmt: skip
+def write_flamegraphs(
+    comparison: Comparison,
+    base: ResultSet,
+    head: ResultSet,
+    directory: Path,
+    *,
+    href_prefix: str = "",
+    timeout: float = FLAMEGRAPH_TIMEOUT,
+) -> dict[str, dict[str, str]]:
     """memray flamegraphs of base and head for every memory regression whose capture file exists.
 
     Files go to ``directory`` as ``<hash of name>-<side>.html`` (no part of the
@@ -262,7 +289,16 @@ def write_flamegraphs(comparison: Comparison, base: ResultSet, head: ResultSet, 
                 continue
             directory.mkdir(parents=True, exist_ok=True)
             target = directory / f"{digest}-{side}.html"
-            command = [sys.executable, "-m", "memray", "flamegraph", "--force", "-o", str(target), str(source.resolve())]
+            command = [
+                sys.executable,
+                "-m",
+                "memray",
+                "flamegraph",
+                "--force",
+                "-o",
+                str(target),
+                str(source.resolve()),
+            ]
             try:
                 done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
             except (OSError, subprocess.TimeoutExpired):
@@ -326,8 +362,10 @@ def _order(comparison: Comparison) -> list[BenchmarkComparison]:
     improved = [b for b, _ in ranked_benchmarks(comparison, "improvement")]
     seen = {id(b) for b in regressed + improved}
     rank = {"failed": 0, "inconclusive": 1, "unchanged": 3, "added": 4, "removed": 5}
-    rest = sorted((b for b in comparison.benchmarks if id(b) not in seen),
-                  key=lambda b: (rank.get(_benchmark_verdict(b), 9), b.name))  # fmt: skip
+    rest = sorted(
+        (b for b in comparison.benchmarks if id(b) not in seen),
+        key=lambda b: (rank.get(_benchmark_verdict(b), 9), b.name),
+    )
     failed_or_inconclusive = [b for b in rest if rank.get(_benchmark_verdict(b), 9) <= 1]
     later = [b for b in rest if rank.get(_benchmark_verdict(b), 9) > 1]
     return regressed + failed_or_inconclusive + improved + later
@@ -356,7 +394,7 @@ def _diagnostics(benchmark: BenchmarkComparison) -> tuple[str, ...]:
 
 
 def _charts(name: str, base: BenchmarkResult | None, head: BenchmarkResult | None, points: int) -> tuple[_Chart, ...]:
-    present = [(side, result) for side, result in zip(SIDES, (base, head)) if result is not None]
+    present = [(side, result) for side, result in zip(SIDES, (base, head), strict=False) if result is not None]
     pooled = {side: result.pooled_samples() for side, result in present}
     ecdfs = {side: ecdf_points(pooled[side], points) for side, _ in present}
     scale = _scale([ecdfs[side][0] for side, _ in present])
@@ -375,8 +413,12 @@ def _charts(name: str, base: BenchmarkResult | None, head: BenchmarkResult | Non
     return tuple(charts)
 
 
-def _memory(name: str, metrics: Sequence[MetricComparison], captures: Mapping[str, Mapping[str, str]],
-            flamegraphs: Mapping[str, Mapping[str, str]]) -> dict[str, Any] | None:  # fmt: skip
+def _memory(
+    name: str,
+    metrics: Sequence[MetricComparison],
+    captures: Mapping[str, Mapping[str, str]],
+    flamegraphs: Mapping[str, Mapping[str, str]],
+) -> dict[str, Any] | None:
     if not any(m.metric in MEMORY_METRICS and m.verdict == "regression" for m in metrics):
         return None
     links = dict(flamegraphs.get(name, {}))
@@ -387,8 +429,6 @@ def _points_per_side(benchmarks: int, max_points: int, point_budget: int) -> int
     if benchmarks == 0:
         return max_points
     return int(max(MIN_POINTS, min(max_points, point_budget // (2 * benchmarks))))
-
-
 
 
 def _asset(name: str) -> markupsafe.Markup:
@@ -425,44 +465,63 @@ def render_html_report(
     for index, benchmark in enumerate(_order(comparison)):
         metrics = sorted(benchmark.metrics, key=lambda m: (not m.gated, METRIC_ORDER.get(m.metric, 9)))
         rows = tuple(
-            _MetricRow(m.metric, format_value(m.base_value, m.unit), format_value(m.head_value, m.unit),
-                       format_change(m.ratio), format_interval(m.ci_low, m.ci_high), m.verdict, m.gated, m.reason)
+            _MetricRow(
+                m.metric,
+                format_value(m.base_value, m.unit),
+                format_value(m.head_value, m.unit),
+                format_change(m.ratio),
+                format_interval(m.ci_low, m.ci_high),
+                m.verdict,
+                m.gated,
+                m.reason,
+            )
             for m in metrics
-        )  # fmt: skip
+        )
         sections.append(
             _Section(
-                anchor=f"b{index}", name=benchmark.name, status=benchmark.status,
-                verdict=_benchmark_verdict(benchmark), headline=_headline(benchmark), rows=rows,
+                anchor=f"b{index}",
+                name=benchmark.name,
+                status=benchmark.status,
+                verdict=_benchmark_verdict(benchmark),
+                headline=_headline(benchmark),
+                rows=rows,
                 intervals=interval_svg(metrics),
                 charts=_charts(benchmark.name, base_map.get(benchmark.name), head_map.get(benchmark.name), points),
-                notes=benchmark.notes, diagnostics=_diagnostics(benchmark),
+                notes=benchmark.notes,
+                diagnostics=_diagnostics(benchmark),
                 memory=_memory(benchmark.name, metrics, captures, flamegraphs),
-            )  # fmt: skip
+            )
         )
     gated = comparison.gated()
-    counts = {v: sum(1 for m in gated if m.verdict == v) for v in ("regression", "inconclusive", "improvement", "unchanged")}
+    counts = {
+        v: sum(1 for m in gated if m.verdict == v) for v in ("regression", "inconclusive", "improvement", "unchanged")
+    }
     statuses = {s: sum(1 for b in comparison.benchmarks if b.status == s) for s in ("failed", "added", "removed")}
     environment_keys = list(dict.fromkeys([*comparison.base_environment, *comparison.head_environment]))
     environment = [
         (key, _text(comparison.base_environment.get(key)), _text(comparison.head_environment.get(key)))
         for key in environment_keys
     ]
-    return template_environment().get_template("comparison.html.j2").render(
-        title=title,
-        generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        verdict=comparison.verdict,
-        benchmark_count=len(comparison.benchmarks),
-        counts=counts,
-        statuses=statuses,
-        warnings=list(comparison.warnings),
-        ungated=ungated_reasons(comparison),
-        environment=environment,
-        settings=comparison.settings,
-        sections=sections,
-        points=points,
-        data=script_json(comparison_to_dict(comparison)),
-        css=_asset("comparison.css"),
-        js=_asset("comparison.js"),
+    return (
+        template_environment()
+        .get_template("comparison.html.j2")
+        .render(
+            title=title,
+            generated_at=generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            verdict=comparison.verdict,
+            benchmark_count=len(comparison.benchmarks),
+            counts=counts,
+            statuses=statuses,
+            warnings=list(comparison.warnings),
+            ungated=ungated_reasons(comparison),
+            environment=environment,
+            settings=comparison.settings,
+            sections=sections,
+            points=points,
+            data=script_json(comparison_to_dict(comparison)),
+            css=_asset("comparison.css"),
+            js=_asset("comparison.js"),
+        )
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jinja2
 import markupsafe
@@ -25,6 +26,12 @@ def template_environment(**filters: Callable[..., Any]) -> jinja2.Environment:
 def script_json(value: Any) -> markupsafe.Markup:
     """JSON safe inside ``<script>``: ``<``, ``>``, ``&``, U+2028/2029 as \\u escapes (no ``</script>``, ``<!--``)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(raw, escaped)
     return markupsafe.Markup(text)

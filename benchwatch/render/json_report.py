@@ -41,10 +41,25 @@ from benchwatch.render import row_order
 FORMAT = "benchwatch-comparison"
 VERSION = 1
 COMPARISON_KEYS = (
-    "benchmark", "metric", "verdict", "ratio", "ci_low", "ci_high", "p_value", "q_value", "threshold", "gated",
-    "reason", "base_value", "head_value", "n_runs_base", "n_runs_head", "unit", "bootstrap_ci_low",
+    "benchmark",
+    "metric",
+    "verdict",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "q_value",
+    "threshold",
+    "gated",
+    "reason",
+    "base_value",
+    "head_value",
+    "n_runs_base",
+    "n_runs_head",
+    "unit",
+    "bootstrap_ci_low",
     "bootstrap_ci_high",
-)  # fmt: skip
+)
 
 
 def _clean(value: Any) -> Any:

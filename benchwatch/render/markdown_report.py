@@ -30,8 +30,12 @@ _ESCAPES = {
     "!": "\\!",
 }
 _ZWJ = "\u200d"
-_VERDICT_MARK = {"regression": "🔴 regression", "improvement": "🟢 improvement", "inconclusive": "🟡 inconclusive",
-                 "unchanged": "unchanged"}  # fmt: skip
+_VERDICT_MARK = {
+    "regression": "🔴 regression",
+    "improvement": "🟢 improvement",
+    "inconclusive": "🟡 inconclusive",
+    "unchanged": "unchanged",
+}
 
 
 _LINE_BREAKS = frozenset("\r\n\t\v\f\x85\u2028\u2029")
@@ -64,9 +68,12 @@ def escape_markdown(text: str, *, keep_intraword_underscores: bool = False) -> s
         elif ch == "@":
             out.append("@" + _ZWJ)
         elif (
-            ch == "_" and keep_intraword_underscores and 0 < index < last
-            and text[index - 1].isalnum() and text[index + 1].isalnum()
-        ):  # fmt: skip
+            ch == "_"
+            and keep_intraword_underscores
+            and 0 < index < last
+            and text[index - 1].isalnum()
+            and text[index + 1].isalnum()
+        ):
             out.append(ch)
         else:
             out.append(_ESCAPES.get(ch, ch))
@@ -85,10 +92,14 @@ def render_markdown(comparison: Comparison) -> str:
             if not m.gated:
                 verdict = f"({m.verdict}, not gated)"
             cells = [
-                escape_markdown(m.benchmark), m.metric, format_value(m.base_value, m.unit),
-                format_value(m.head_value, m.unit), format_change(m.ratio), format_interval(m.ci_low, m.ci_high),
+                escape_markdown(m.benchmark),
+                m.metric,
+                format_value(m.base_value, m.unit),
+                format_value(m.head_value, m.unit),
+                format_change(m.ratio),
+                format_interval(m.ci_low, m.ci_high),
                 verdict,
-            ]  # fmt: skip
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.extend(["", method_note(comparison)])
     others = [b for b in comparison.benchmarks if b.status != "compared"]

@@ -33,15 +33,25 @@ def render_terminal(comparison: Comparison, *, color: bool = False) -> str:
 
     lines = []
     gated = comparison.gated()
-    counts = {v: sum(1 for m in gated if m.verdict == v) for v in ("regression", "improvement", "inconclusive", "unchanged")}
+    counts = {
+        v: sum(1 for m in gated if m.verdict == v) for v in ("regression", "improvement", "inconclusive", "unchanged")
+    }
     summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-    lines.append(paint(f"benchwatch: {comparison.verdict.upper()}", comparison.verdict) + f"  (gated metrics: {summary or 'none'})")
+    lines.append(
+        paint(f"benchwatch: {comparison.verdict.upper()}", comparison.verdict)
+        + f"  (gated metrics: {summary or 'none'})"
+    )
     rows = [
         (
-            _clip(m.benchmark), m.metric, format_value(m.base_value, m.unit), format_value(m.head_value, m.unit),
-            format_change(m.ratio), format_interval(m.ci_low, m.ci_high),
-            m.verdict if m.gated else f"({m.verdict})", m.verdict,
-        )  # fmt: skip
+            _clip(m.benchmark),
+            m.metric,
+            format_value(m.base_value, m.unit),
+            format_value(m.head_value, m.unit),
+            format_change(m.ratio),
+            format_interval(m.ci_low, m.ci_high),
+            m.verdict if m.gated else f"({m.verdict})",
+            m.verdict,
+        )
         for m in row_order(comparison)
     ]
     if rows:

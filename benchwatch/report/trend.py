@@ -39,13 +39,15 @@ what plotly renders as its pseudo-HTML.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 import markupsafe
@@ -121,8 +123,6 @@ class TrendReport:
 # -- escaping --------------------------------------------------------------------------
 
 
-
-
 def commit_link(template: str | None, commit: str) -> str | None:
     if not template:
         return None
@@ -133,9 +133,7 @@ def check_commit_url(template: str | None) -> None:
     if template is None:
         return
     if "{commit}" not in template or not template.startswith(("https://", "http://")):
-        raise UsageError(
-            f"commit URL template {template!r} must start with https:// or http:// and contain {{commit}}"
-        )
+        raise UsageError(f"commit URL template {template!r} must start with https:// or http:// and contain {{commit}}")
 
 
 # -- units ------------------------------------------------------------------------------
@@ -267,7 +265,7 @@ def _tag_comparisons(
 ) -> list[TagComparison]:
     tagged = history.tagged()
     comparisons = []
-    for (from_tag, i), (to_tag, j) in zip(tagged, tagged[1:]):
+    for (from_tag, i), (to_tag, j) in itertools.pairwise(tagged):
         if i == j:
             continue
         a, b = history.records[i], history.records[j]
@@ -316,8 +314,6 @@ def _tag_comparisons(
 
 
 # -- building ---------------------------------------------------------------------------
-
-
 
 
 def _percent(value: float | None) -> str:
@@ -439,29 +435,33 @@ def build_trend_html(
     }
     tags = _tag_comparisons(history, names, anchors, tag_threshold)
     branches = sorted({record.branch for record in records if record.branch})
-    html = template_environment(pct=_percent).get_template("trend.html.j2").render(
-        title=title,
-        generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        commits=len(records),
-        first_date=records[0].date if records else None,
-        last_date=records[-1].date if records else None,
-        branches=branches,
-        benchmark_count=len(names),
-        ranking=ranking,
-        sections=sections,
-        tag_comparisons=tags,
-        tag_threshold=tag_threshold,
-        recent=recent,
-        window=window,
-        max_pvalue=max_pvalue,
-        min_magnitude=min_magnitude,
-        metrics=CHART_METRICS,
-        commit_url=commit_url,
-        link=lambda commit: commit_link(commit_url, commit),
-        meta=script_json(meta),
-        css=markupsafe.Markup(_asset("trend.css")),
-        script=markupsafe.Markup(_asset("trend.js").replace("</script", "<\\/script")),
-        plotly_js=markupsafe.Markup(_plotly_js()),
+    html = (
+        template_environment(pct=_percent)
+        .get_template("trend.html.j2")
+        .render(
+            title=title,
+            generated_at=generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            commits=len(records),
+            first_date=records[0].date if records else None,
+            last_date=records[-1].date if records else None,
+            branches=branches,
+            benchmark_count=len(names),
+            ranking=ranking,
+            sections=sections,
+            tag_comparisons=tags,
+            tag_threshold=tag_threshold,
+            recent=recent,
+            window=window,
+            max_pvalue=max_pvalue,
+            min_magnitude=min_magnitude,
+            metrics=CHART_METRICS,
+            commit_url=commit_url,
+            link=lambda commit: commit_link(commit_url, commit),
+            meta=script_json(meta),
+            css=markupsafe.Markup(_asset("trend.css")),
+            script=markupsafe.Markup(_asset("trend.js").replace("</script", "<\\/script")),
+            plotly_js=markupsafe.Markup(_plotly_js()),
+        )
     )
     return html, total_points
 
@@ -508,4 +508,3 @@ def write_trend_report(
         change_points=points,
         build_seconds=time.perf_counter() - started,
     )
-

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
@@ -133,8 +134,13 @@ def run_suites(
                     continue
             on_event = _progress_relay(progress, phase, run_index, settings.runs, clock)
             outcome = run_pass(
-                command=command, mode=phase, targets=targets, timeout=settings.timeout,
-                capture_dir=settings.capture_dir, keep_captures=settings.keep_captures, on_event=on_event,
+                command=command,
+                mode=phase,
+                targets=targets,
+                timeout=settings.timeout,
+                capture_dir=settings.capture_dir,
+                keep_captures=settings.keep_captures,
+                on_event=on_event,
             )
             (timing if phase == "timing" else memory).append(outcome)
     benchmarks, skipped = _assemble(names, groups, timing, memory)
@@ -144,7 +150,7 @@ def run_suites(
         benchmarks=tuple(benchmarks),
         environment=environment,
         source="benchwatch run",
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         settings={
             "runs": settings.runs,
             "timeout": settings.timeout,
@@ -157,24 +163,34 @@ def run_suites(
     )
 
 
-def _progress_relay(progress: Callable[[Progress], None] | None, phase: str, run_index: int, runs: int,
-                    clock: _Clock) -> Callable[[dict[str, Any]], None]:
+def _progress_relay(
+    progress: Callable[[Progress], None] | None, phase: str, run_index: int, runs: int, clock: _Clock
+) -> Callable[[dict[str, Any]], None]:
     def relay(event: dict[str, Any]) -> None:
         if event["event"] == "result":
             clock.done_units += 1
         if progress is None or event["event"] not in ("start", "result"):
             return
-        progress(Progress(
-            phase=phase, run=run_index, runs=runs, benchmark=event["name"], done=clock.done_units,
-            total=clock.total_units, elapsed_seconds=time.monotonic() - clock.started,
-            remaining_seconds=clock.remaining(),
-            last_status=event.get("status") if event["event"] == "result" else None,
-        ))
+        progress(
+            Progress(
+                phase=phase,
+                run=run_index,
+                runs=runs,
+                benchmark=event["name"],
+                done=clock.done_units,
+                total=clock.total_units,
+                elapsed_seconds=time.monotonic() - clock.started,
+                remaining_seconds=clock.remaining(),
+                last_status=event.get("status") if event["event"] == "result" else None,
+            )
+        )
+
     return relay
 
 
-def _assemble(names: list[str], groups: dict[str, str | None], timing: list[PassOutcome],
-              memory: list[PassOutcome]) -> tuple[list[BenchmarkResult], dict[str, str]]:
+def _assemble(
+    names: list[str], groups: dict[str, str | None], timing: list[PassOutcome], memory: list[PassOutcome]
+) -> tuple[list[BenchmarkResult], dict[str, str]]:
     benchmarks = []
     skipped: dict[str, str] = {}
     for name in names:

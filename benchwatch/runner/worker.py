@@ -10,15 +10,17 @@ benchmarks not yet done, so one bad benchmark never costs the others.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 POLL_SECONDS = 0.05
 OUTPUT_TAIL_CHARS = 400
@@ -33,13 +35,20 @@ class WorkerCommand:
     pytest_args: tuple[str, ...] = ()
     env: dict[str, str] | None = None
 
-    def argv(self, *, events: Path, mode: str, targets: Sequence[str], capture_dir: Path | None,
-             keep_captures: bool) -> list[str]:
+    def argv(
+        self, *, events: Path, mode: str, targets: Sequence[str], capture_dir: Path | None, keep_captures: bool
+    ) -> list[str]:
         argv = [
-            self.python, "-m", "pytest",
-            "-p", "benchwatch.runner.worker_plugin",
-            "-p", "no:cacheprovider",
-            "-q", "--no-header", "-rN",
+            self.python,
+            "-m",
+            "pytest",
+            "-p",
+            "benchwatch.runner.worker_plugin",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--no-header",
+            "-rN",
             f"--benchwatch-events={events}",
             f"--benchwatch-mode={mode}",
         ]
@@ -94,10 +103,8 @@ def _tail(path: Path) -> str:
 
 
 def _kill_group(process: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait()
 
 
@@ -134,8 +141,16 @@ def run_pass(
             events = Path(scratch) / f"events-{attempt}.jsonl"
             log = Path(scratch) / f"output-{attempt}.log"
             progressed = _one_worker(
-                command=command, mode=mode, targets=remaining, timeout=timeout, events=events, log=log,
-                capture_dir=capture_dir, keep_captures=keep_captures, outcome=outcome, on_event=on_event,
+                command=command,
+                mode=mode,
+                targets=remaining,
+                timeout=timeout,
+                events=events,
+                log=log,
+                capture_dir=capture_dir,
+                keep_captures=keep_captures,
+                outcome=outcome,
+                on_event=on_event,
             )
             if mode == "collect":
                 break
@@ -146,25 +161,41 @@ def run_pass(
                 outcome.worker_failure = _tail(log) or "the worker process produced no output"
                 for name in remaining:
                     outcome.results[name] = {
-                        "event": "result", "name": name, "status": "error",
+                        "event": "result",
+                        "name": name,
+                        "status": "error",
                         "error": f"worker failed before running it: {outcome.worker_failure}",
                     }
                 remaining = []
     return outcome
 
 
-def _one_worker(*, command: WorkerCommand, mode: str, targets: Sequence[str], timeout: float, events: Path,
-                log: Path, capture_dir: Path | None, keep_captures: bool, outcome: PassOutcome,
-                on_event: Callable[[dict[str, Any]], None] | None) -> bool:
-    argv = command.argv(events=events, mode=mode, targets=targets, capture_dir=capture_dir,
-                        keep_captures=keep_captures)
+def _one_worker(
+    *,
+    command: WorkerCommand,
+    mode: str,
+    targets: Sequence[str],
+    timeout: float,
+    events: Path,
+    log: Path,
+    capture_dir: Path | None,
+    keep_captures: bool,
+    outcome: PassOutcome,
+    on_event: Callable[[dict[str, Any]], None] | None,
+) -> bool:
+    argv = command.argv(events=events, mode=mode, targets=targets, capture_dir=capture_dir, keep_captures=keep_captures)
     reader = _EventReader(events)
     current: tuple[str, float] | None = None
     progressed = False
     with open(log, "wb") as log_stream:
         process = subprocess.Popen(
-            argv, cwd=command.cwd, env=command.env, stdout=log_stream, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            argv,
+            cwd=command.cwd,
+            env=command.env,
+            stdout=log_stream,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             while True:
@@ -185,7 +216,9 @@ def _one_worker(*, command: WorkerCommand, mode: str, targets: Sequence[str], ti
                 if current is not None and time.monotonic() - current[1] > timeout:
                     _kill_group(process)
                     outcome.results[current[0]] = {
-                        "event": "result", "name": current[0], "status": "timeout",
+                        "event": "result",
+                        "name": current[0],
+                        "status": "timeout",
                         "error": f"did not finish within its timeout of {timeout:g} s; the worker was killed",
                     }
                     if on_event is not None:
@@ -198,7 +231,9 @@ def _one_worker(*, command: WorkerCommand, mode: str, targets: Sequence[str], ti
     if current is not None:
         name = current[0]
         outcome.results[name] = {
-            "event": "result", "name": name, "status": "crashed",
+            "event": "result",
+            "name": name,
+            "status": "crashed",
             "error": f"the worker process {_describe_exit(process.returncode)} while running it: {_tail(log)}",
         }
         if on_event is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ class WorkerRecorder:
             "group": _group_of(item),
             "status": "ok",
             "error": None,
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         }
         self._emit({"event": "start", "name": item.nodeid, "time": time.time()})
@@ -156,10 +156,7 @@ class WorkerRecorder:
             self._current["error"] = _one_line(str(reason))
         elif report.failed and self._current.get("status") in ("ok", "skipped"):
             self._current["status"] = "error"
-            if call.excinfo is not None:
-                message = call.excinfo.exconly()
-            else:
-                message = str(report.longrepr)
+            message = call.excinfo.exconly() if call.excinfo is not None else str(report.longrepr)
             self._current["error"] = _one_line(f"{report.when}: {message}")
         if report.when == "call" and report.passed and self.mode == "timing":
             self._record_samples(item)

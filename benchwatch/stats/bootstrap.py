@@ -25,8 +25,8 @@ blocks so that memory stays bounded (~``block_values`` float64 values).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -57,7 +57,7 @@ class BootstrapResult:
 
 def _pooled_statistics(values: np.ndarray, metrics: Sequence[str]) -> np.ndarray:
     """Statistics along the last axis; returns shape values.shape[:-1] + (len(metrics),)."""
-    out = np.empty(values.shape[:-1] + (len(metrics),))
+    out = np.empty((*values.shape[:-1], len(metrics)))
     quantile_metrics = [m for m in metrics if m in METRIC_QUANTILES]
     if quantile_metrics:
         qs = [METRIC_QUANTILES[m] for m in quantile_metrics]

@@ -37,8 +37,8 @@ usable covariate and are left out while two steady runs remain
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -79,7 +79,7 @@ def keep_runs_with_covariate(runs: Sequence[Run]) -> tuple[tuple[Run, ...], np.n
     were often all "unsteady") keeps all its runs.
     """
     covariates = [canary_covariate(run) for run in runs]
-    kept = [(run, value) for run, value in zip(runs, covariates) if value is not None]
+    kept = [(run, value) for run, value in zip(runs, covariates, strict=False) if value is not None]
     if len(kept) >= MIN_RUNS_WITH_COVARIATE:
         return tuple(run for run, _ in kept), np.array([value for _, value in kept]), len(runs) - len(kept)
     means = [None if (logs := canary_logs(run)) is None else float(logs.mean()) for run in runs]
@@ -201,6 +201,12 @@ def covariate_log_ratio(
         p_value = np.where(degenerate, np.where(fits.estimate == 0, 1.0, 0.0), p_value)
         half_width = np.where(degenerate, 0.0, half_width)
     return WelchResult(
-        estimate=fits.estimate, ci_low=fits.estimate - half_width, ci_high=fits.estimate + half_width,
-        p_value=p_value, df=df, std_error=std_error, n_base=fits.n_base, n_head=fits.n_head,
-    )  # fmt: skip
+        estimate=fits.estimate,
+        ci_low=fits.estimate - half_width,
+        ci_high=fits.estimate + half_width,
+        p_value=p_value,
+        df=df,
+        std_error=std_error,
+        n_base=fits.n_base,
+        n_head=fits.n_head,
+    )

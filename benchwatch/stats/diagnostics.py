@@ -26,8 +26,9 @@ is not the code's.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -110,6 +111,7 @@ def drop_preempted_runs(runs: Sequence[Run]) -> tuple[tuple[Run, ...], int]:
     back in (least preempted first) and the side-level disturbance rule
     decides what the comparison may claim.
     """
+
     def waited(run: Run) -> float:
         if run.runqueue_wait_seconds is None or not (run.wall_seconds or 0) > 0:
             return 0.0
@@ -151,7 +153,7 @@ def drop_slow_outlier_runs(runs: Sequence[Run]) -> tuple[tuple[Run, ...], int]:
     keep = logs <= limit
     if keep.sum() < SLOW_OUTLIER_KEEP:
         keep = logs <= np.sort(logs)[SLOW_OUTLIER_KEEP - 1]
-    kept = tuple(run for run, flag in zip(runs, keep) if flag)
+    kept = tuple(run for run, flag in zip(runs, keep, strict=False) if flag)
     return kept, len(runs) - len(kept)
 
 
@@ -166,10 +168,7 @@ def diagnose_side(
     """Diagnostics for the ok ``runs`` of one side, given their per-run medians and robust CVs."""
     medians = np.asarray(medians, dtype=np.float64)
     finite = medians[np.isfinite(medians)]
-    if finite.size >= 2 and finite.mean() > 0:
-        between = float(np.std(finite, ddof=1) / finite.mean())
-    else:
-        between = math.nan
+    between = float(np.std(finite, ddof=1) / finite.mean()) if finite.size >= 2 and finite.mean() > 0 else math.nan
     cvs = np.asarray(robust_cvs, dtype=np.float64)
     cvs = cvs[np.isfinite(cvs)]
     within = float(np.median(cvs)) if cvs.size else math.nan
@@ -216,7 +215,7 @@ def summarise_sides(diagnostics: Sequence[SideDiagnostics]) -> dict[str, Any]:
 
 def noise_warnings(label: str, sides: Sequence[SideDiagnostics], names: Sequence[str]) -> list[str]:
     """One warning line summarising the disturbed benchmarks of one side (none when calm)."""
-    disturbed = [(name, side) for name, side in zip(names, sides) if side.disturbed]
+    disturbed = [(name, side) for name, side in zip(names, sides, strict=False) if side.disturbed]
     if not disturbed:
         return []
     name, example = disturbed[0]
@@ -233,7 +232,7 @@ _ENVIRONMENT_FIELDS = ("cpu_model", "cpu_count", "python_version", "python_imple
 
 def environment_summary(environment: Environment) -> dict[str, Any]:
     """The environment fields reports show (packages are compared, not listed)."""
-    fields = _ENVIRONMENT_FIELDS + ("hostname", "git_commit", "git_branch", "git_dirty")
+    fields = (*_ENVIRONMENT_FIELDS, "hostname", "git_commit", "git_branch", "git_dirty")
     return {name: getattr(environment, name) for name in fields}
 
 

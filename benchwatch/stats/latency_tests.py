@@ -15,8 +15,8 @@ moderated across the suite, one empirical-Bayes prior per metric
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -49,7 +49,7 @@ def _fit_priors(metrics: Sequence[str], variances: np.ndarray, dfs: np.ndarray) 
 
 def _side_variances(metrics: Sequence[str], base_logs: Sequence[np.ndarray], head_logs: Sequence[np.ndarray]):
     names, variances, dfs = [], [], []
-    for metric, base, head in zip(metrics, base_logs, head_logs):
+    for metric, base, head in zip(metrics, base_logs, head_logs, strict=False):
         for logs in (base, head):
             if logs.size >= 2:
                 names.append(metric)
@@ -75,6 +75,7 @@ def log_ratio_tests(
         result = covariate_log_ratio(fits, confidence, [priors.get(metric) for metric in metrics])
         return LatencyTests(result=result, method=METHOD_SPEED_ADJUSTED, priors=priors)
     priors = _fit_priors(*_side_variances(metrics, base_logs, head_logs)) if moderate else {}
-    result = welch_log_ratio(pad_rows(base_logs), pad_rows(head_logs), confidence,
-                             priors=[priors.get(metric) for metric in metrics])  # fmt: skip
+    result = welch_log_ratio(
+        pad_rows(base_logs), pad_rows(head_logs), confidence, priors=[priors.get(metric) for metric in metrics]
+    )
     return LatencyTests(result=result, method=METHOD_WELCH, priors=priors)

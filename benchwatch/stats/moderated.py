@@ -66,8 +66,7 @@ class VariancePrior:
     estimates: int
 
     def to_dict(self) -> dict[str, float | int | None]:
-        return {"df": None if math.isinf(self.df) else self.df, "variance": self.variance,
-                "estimates": self.estimates}  # fmt: skip
+        return {"df": None if math.isinf(self.df) else self.df, "variance": self.variance, "estimates": self.estimates}
 
 
 def trigamma_inverse(value: float) -> float:

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -59,7 +59,7 @@ def min_samples_for_quantile(q: float) -> int:
     """
     if not 0.0 <= q < 1.0:
         raise ValueError(f"quantile must be in [0, 1), got {q!r}")
-    return int(math.ceil(round(TAIL_SAMPLES_NEEDED / (1.0 - q), 9)))
+    return math.ceil(round(TAIL_SAMPLES_NEEDED / (1.0 - q), 9))
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,9 @@ def _moderated(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if len(priors) != len(var_base):
         raise ValueError("one prior (or None) per row is needed")
-    var_base, df_base, var_head, df_head = (np.array(a, dtype=np.float64) for a in (var_base, df_base, var_head, df_head))
+    var_base, df_base, var_head, df_head = (
+        np.array(a, dtype=np.float64) for a in (var_base, df_base, var_head, df_head)
+    )
     by_prior: dict[VariancePrior, list[int]] = defaultdict(list)
     for row, prior in enumerate(priors):
         if prior is not None:

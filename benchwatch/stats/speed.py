@@ -47,8 +47,11 @@ class SpeedCheck:
 
 def canary_versions(result: ResultSet) -> set[int | None]:
     """The canary versions found in the ok runs of ``result`` (``None`` for runs without a canary)."""
-    return {run.canary_version if run.canary_seconds else None
-            for benchmark in result.benchmarks for run in benchmark.ok_runs}  # fmt: skip
+    return {
+        run.canary_version if run.canary_seconds else None
+        for benchmark in result.benchmarks
+        for run in benchmark.ok_runs
+    }
 
 
 def canary_logs(run: Run) -> np.ndarray | None:
@@ -62,8 +65,12 @@ def canary_logs(run: Run) -> np.ndarray | None:
 
 
 def _median_canary(result: ResultSet) -> tuple[float, int]:
-    logs = [values for benchmark in result.benchmarks for run in benchmark.ok_runs
-            if (values := canary_logs(run)) is not None]  # fmt: skip
+    logs = [
+        values
+        for benchmark in result.benchmarks
+        for run in benchmark.ok_runs
+        if (values := canary_logs(run)) is not None
+    ]
     return (float(np.exp(np.median(np.concatenate(logs)))) if logs else math.nan), len(logs)
 
 
