@@ -21,8 +21,6 @@ import copy
 import gzip
 import json
 import math
-import os
-import tempfile
 import zlib
 from collections.abc import Callable
 from functools import lru_cache
@@ -30,11 +28,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import numpy as np
 
 from benchwatch.errors import InputError
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
+from benchwatch.output import write_output
+from benchwatch.schema_check import SchemaViolation, compile_schema
 
 SCHEMA_VERSION = 3
 OLDEST_READABLE_VERSION = 1
@@ -99,40 +98,28 @@ def _run_to_dict(run: Run) -> dict[str, Any]:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that the file is either old or new, never partial."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); a result is an ordinary file.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Write ``data`` to ``path`` so that the file is either old or new, never partial.
+
+    See :mod:`benchwatch.output` for symlinks, FIFOs, devices and errors.
+    """
+    write_output(path, data)
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def save_result(result: ResultSet, path: Path) -> Path:
-    """Validate ``result`` and write it to ``path`` (gzip when it ends in .gz)."""
+def encode_result(result: ResultSet, path: Path) -> bytes:
+    """Validate ``result`` and encode it as the bytes of a result file at ``path`` (gzip when it ends in .gz)."""
     path = Path(path)
     validate_result(result, path)
     text = json.dumps(result_to_dict(result), allow_nan=False, separators=(",", ":"))
     payload = text.encode("utf-8")
     if path.suffix == ".gz":
         payload = gzip.compress(payload, compresslevel=6, mtime=0)
-    write_atomically(path, payload)
-    return path
+    return payload
+
+
+def save_result(result: ResultSet, path: Path) -> Path:
+    """Validate ``result`` and write it to ``path`` (gzip when it ends in .gz)."""
+    write_output(Path(path), encode_result(result, path))
+    return Path(path)
 
 
 # -- reading -----------------------------------------------------------------
@@ -229,21 +216,16 @@ def result_schema() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _structural_validator() -> jsonschema.protocols.Validator:
-    # Sample arrays can hold millions of numbers: their items are checked by
-    # numpy in _run_from_dict (faster, and with a message naming the sample),
-    # so the structural pass skips them.
-    schema = copy.deepcopy(result_schema())
-    schema["$defs"]["run"]["properties"]["samples"].pop("items", None)
-    validator_class = jsonschema.validators.validator_for(schema)
-    return validator_class(schema)
+def _schema_validator() -> Callable[[Any], SchemaViolation | None]:
+    # Compiled from the shipped schema (sample items included): jsonschema
+    # spent half of compare's time on large files; see benchwatch.schema_check.
+    return compile_schema(result_schema())
 
 
 def _validate_structure(document: dict[str, Any], path: Path) -> None:
-    error = jsonschema.exceptions.best_match(_structural_validator().iter_errors(document))
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "top level"
-        raise InputError(path, f"does not match the result schema at {where}: {error.message}")
+    violation = _schema_validator()(document)
+    if violation is not None:
+        raise InputError(path, f"does not match the result schema at {violation.where()}: {violation.message}")
 
 
 def _result_from_dict(document: dict[str, Any], path: Path) -> ResultSet:

@@ -15,6 +15,7 @@ import pytest
 from benchwatch import resultfile
 from benchwatch.errors import InputError
 from benchwatch.model import BenchmarkResult, MemoryProfile, ResultSet, Run
+from benchwatch.output import OutputError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
 V1 = FIXTURES / "v1_result.json"
@@ -157,7 +158,7 @@ def test_failure_during_the_write_removes_the_temp_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match=r"result\.json\.gz: cannot write: no space left on device"):
         resultfile.save_result(awkward_result(), target)
     assert target.read_bytes() == b"previous content"
     assert sorted(os.listdir(tmp_path)) == ["result.json.gz"]

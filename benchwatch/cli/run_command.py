@@ -9,8 +9,9 @@ from pathlib import Path
 
 from benchwatch.cli.progress import ProgressPrinter
 from benchwatch.config import load_config
-from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_OK
-from benchwatch.resultfile import save_result
+from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_INPUT_ERROR, EXIT_OK
+from benchwatch.output import check_writable, fallback_path, write_with_fallback
+from benchwatch.resultfile import encode_result
 from benchwatch.runner.session import RunSettings, run_suites
 
 
@@ -65,10 +66,12 @@ def handle(args: argparse.Namespace) -> int:
         keep_captures=args.keep_captures is not None,
         capture_dir=args.keep_captures.resolve() if args.keep_captures else None,
     )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     output = args.output
     if output is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         output = root / config.get("results_dir", "results") / f"run-{stamp}.json.gz"
+    # A bad output path must cost nothing: fail before the suite runs.
+    check_writable(output)
     printer = None
     if not args.quiet:
         printer = ProgressPrinter(sys.stderr, redraw=sys.stderr.isatty() and not args.plain)
@@ -77,7 +80,13 @@ def handle(args: argparse.Namespace) -> int:
     finally:
         if printer is not None:
             printer.close()
-    save_result(result, output)
+    suffix = ".json.gz" if str(output).endswith(".gz") else ".json"
+    fallback = fallback_path(Path.cwd(), f"benchwatch-run-{stamp}{suffix}")
+    written, write_error = write_with_fallback(output, encode_result(result, output), fallback=fallback)
+    if write_error is not None:
+        # The run finished: its results are kept even though the output path went bad meanwhile.
+        print(f"benchwatch: error: {write_error}; the results were saved to {written} instead", file=sys.stderr)
+        return EXIT_INPUT_ERROR
     runs = sum(len(benchmark.runs) for benchmark in result.benchmarks)
     failed = result.failed
     print(f"wrote {output}: {len(result.benchmarks)} benchmarks, {runs} runs, {len(failed)} failed")

@@ -1,0 +1,217 @@
+"""Writing output files: the one place every command writes a file through.
+
+Rules (documented in docs/reliability.md):
+
+* A regular file (or a missing one) is replaced atomically: the data goes to
+  a temporary file beside it, is flushed to disk, then renamed over it, so a
+  reader or a crash sees the old file or the new one, never half of one.  An
+  overwritten file keeps its permission bits (and, where allowed, its owner).
+* A symbolic link is followed: the file it points to is replaced and the link
+  stays a link.
+* A FIFO, a character device (``/dev/null``, a terminal) and this process's
+  own streams (``-``, ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``) are written
+  through, never replaced.  A block device is refused: writing a result
+  over a disk is never what was meant.
+* Every failure is an :class:`OutputError` (exit 2, one line naming the file
+  and the problem); the temporary file is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+import tempfile
+from pathlib import Path
+
+from benchwatch.errors import BenchwatchError
+
+# Paths that name one of this process's own file descriptors: opening them
+# again would truncate what the shell set up (``>> log``), so the bytes go to
+# the descriptor itself.
+_OWN_DESCRIPTOR = re.compile(r"^/(?:dev/(?:fd/(\d+)|(stdout|stderr))|proc/self/fd/(\d+))$")
+_NAMED_DESCRIPTORS = {"stdout": 1, "stderr": 2}
+
+
+class OutputError(BenchwatchError):
+    """An output file that cannot be written (exit 2)."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def _own_descriptor(path: Path) -> int | None:
+    if str(path) == "-":
+        return 1
+    match = _OWN_DESCRIPTOR.match(str(path))
+    if match is None:
+        return None
+    number, name, proc_number = match.groups()
+    if name is not None:
+        return _NAMED_DESCRIPTORS[name]
+    return int(number if number is not None else proc_number)
+
+
+def _describe(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "cannot write: no space left on device"
+    return f"cannot write: {error.strerror or error}"
+
+
+def _existing_mode(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)  # follows a symlink to what it points at
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise OutputError(path, "cannot write: a component of the path is a file, not a directory") from None
+    except OSError as error:
+        raise OutputError(path, _describe(error)) from None
+
+
+def check_writable(path: Path) -> None:
+    """Fail now, with one line, if ``path`` could not be written later.
+
+    Called before long work (``benchwatch run``) so that a bad ``--output``
+    costs nothing.  Creates missing parent directories, as writing would.
+    """
+    path = Path(path)
+    if _own_descriptor(path) is not None:
+        return
+    status = _existing_mode(path)
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        _check_special(path, status)
+        return
+    directory = Path(os.path.realpath(path)).parent
+    _make_directory(directory, path)
+    try:
+        handle, probe = tempfile.mkstemp(dir=directory, prefix=".benchwatch-probe-", suffix=".tmp")
+    except OSError as error:
+        raise OutputError(path, f"cannot write in {directory}: {error.strerror or error}") from None
+    os.close(handle)
+    os.unlink(probe)
+    if status is not None and not os.access(path, os.W_OK):
+        raise OutputError(path, "cannot write: the existing file is not writable")
+
+
+def _check_special(path: Path, status: os.stat_result) -> None:
+    if stat.S_ISDIR(status.st_mode):
+        raise OutputError(path, "is a directory; give a file name")
+    if stat.S_ISBLK(status.st_mode):
+        raise OutputError(path, "is a block device; refusing to write a report over it")
+    if not os.access(path, os.W_OK):
+        raise OutputError(path, "cannot write: permission denied")
+
+
+def _make_directory(directory: Path, path: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(path, f"cannot write: {directory} exists and is not a directory") from None
+    except NotADirectoryError:
+        raise OutputError(path, "cannot write: a component of the path is a file, not a directory") from None
+    except OSError as error:
+        raise OutputError(path, f"cannot create the directory {directory}: {error.strerror or error}") from None
+
+
+def write_output(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` following the module's rules; returns the file actually written."""
+    path = Path(path)
+    descriptor = _own_descriptor(path)
+    if descriptor is not None:
+        _write_descriptor(path, descriptor, data)
+        return path
+    status = _existing_mode(path)
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        _check_special(path, status)
+        _write_through(path, data)
+        return path
+    target = Path(os.path.realpath(path))
+    _make_directory(target.parent, path)
+    _replace_atomically(path, target, data, status)
+    return target
+
+
+def _write_descriptor(path: Path, descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    try:
+        while view:
+            written = os.write(descriptor, view)
+            view = view[written:]
+    except OSError as error:
+        raise OutputError(path, _describe(error)) from None
+
+
+def _write_through(path: Path, data: bytes) -> None:
+    # No O_CREAT, no O_TRUNC: the node exists and must stay what it is.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise OutputError(path, _describe(error)) from None
+    try:
+        _write_descriptor(path, descriptor, data)
+    finally:
+        os.close(descriptor)
+
+
+def _replace_atomically(path: Path, target: Path, data: bytes, status: os.stat_result | None) -> None:
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OutputError(path, f"cannot write in {target.parent}: {error.strerror or error}") from None
+    try:
+        if status is not None:
+            os.chmod(temporary, stat.S_IMODE(status.st_mode))
+            with contextlib.suppress(OSError):  # only root may give a file away; keep ours then
+                os.chown(temporary, status.st_uid, status.st_gid)
+        else:
+            # mkstemp makes the file private (0600); a new output is an ordinary file.
+            os.chmod(temporary, 0o666 & ~_current_umask())
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise OutputError(path, _describe(error)) from None
+        raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def fallback_path(directory: Path, name: str) -> Path:
+    """A file in ``directory`` named ``name`` that does not exist yet (``name-1``, ``name-2`` ... if needed)."""
+    candidate = Path(directory) / name
+    stem, dot, suffix = name.partition(".")
+    counter = 1
+    while candidate.exists():
+        candidate = Path(directory) / f"{stem}-{counter}{dot}{suffix}"
+        counter += 1
+    return candidate
+
+
+def write_with_fallback(path: Path, data: bytes, *, fallback: Path) -> tuple[Path, OutputError | None]:
+    """Write ``data`` to ``path``; if that fails, to ``fallback`` so that finished work is never lost.
+
+    Returns the file written and the error that forced the fallback (None
+    when ``path`` itself was written).  Raises the original error when the
+    fallback cannot be written either.
+    """
+    try:
+        return write_output(path, data), None
+    except OutputError as error:
+        try:
+            return write_output(fallback, data), error
+        except OutputError:
+            raise error from None
