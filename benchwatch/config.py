@@ -80,6 +80,8 @@ def load_config(path: Path) -> ProjectConfig:
     path = Path(path)
     if not path.exists():
         return ProjectConfig(root=path.parent.resolve())
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, expected a pyproject.toml file")
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:

@@ -125,22 +125,79 @@ def save_result(result: ResultSet, path: Path) -> Path:
 # -- reading -----------------------------------------------------------------
 
 
-def read_json_document(path: Path) -> Any:
-    """Parse a (possibly gzipped) JSON file; every failure is one InputError line."""
+#: Decompressed gzip data is capped (checked while streaming, so a "gzip bomb"
+#: is refused before it expands): never more than MAX_DECOMPRESSED_BYTES, and
+#: beyond BOMB_CHECK_BYTES never more than MAX_EXPANSION times the compressed
+#: bytes read so far (real result files expand 3-20 times; a bomb, ~1000).
+MAX_DECOMPRESSED_BYTES = 1 << 30
+BOMB_CHECK_BYTES = 64 << 20
+MAX_EXPANSION = 100
+_CHUNK = 1 << 16
+_GZIP_TRUNCATED = "Compressed file ended before the end-of-stream marker was reached"
+
+
+def read_input_bytes(path: Path) -> bytes:
+    """The bytes of ``path`` (``-`` is standard input), gunzipped with a cap; every failure is one InputError."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        if str(path) == "-":
+            import sys
+
+            raw = sys.stdin.buffer.read()
+        else:
+            raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except IsADirectoryError:
-        raise InputError(path, "is a directory, expected a JSON file") from None
+        raise InputError(path, "is a directory, expected a result file") from None
     except OSError as error:
         raise InputError(path, f"cannot read: {error.strerror}") from None
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise InputError(path, f"corrupt or truncated gzip data ({error})") from None
+        raw = _gunzip_capped(raw, path)
+    return raw
+
+
+def _gunzip_capped(raw: bytes, path: Path) -> bytes:
+    # Fed in small compressed chunks, so one chunk expands to at most ~1000
+    # times its size before the cap is checked.
+    parts: list[bytes] = []
+    size = 0
+    offset = 0
+    view = memoryview(raw)
+    try:
+        while offset < len(raw):
+            decompressor = zlib.decompressobj(wbits=31)
+            position = offset
+            while position < len(raw) and not decompressor.eof:
+                chunk = decompressor.decompress(view[position : position + _CHUNK])
+                position = min(position + _CHUNK, len(raw))
+                parts.append(chunk)
+                size += len(chunk)
+                _check_expansion(size, position - len(decompressor.unused_data), path)
+            if not decompressor.eof:
+                # The same wording as gzip.decompress, which this replaces.
+                raise InputError(path, f"corrupt or truncated gzip data ({_GZIP_TRUNCATED})")
+            offset = position - len(decompressor.unused_data)
+            if not raw[offset:].strip(b"\x00"):
+                break  # trailing padding after the last member
+    except zlib.error as error:
+        raise InputError(path, f"corrupt or truncated gzip data ({error})") from None
+    return b"".join(parts)
+
+
+def _check_expansion(size: int, consumed: int, path: Path) -> None:
+    if size > MAX_DECOMPRESSED_BYTES:
+        raise InputError(path, f"gzip data expands beyond {MAX_DECOMPRESSED_BYTES >> 20} MiB; refusing to read it")
+    if size > BOMB_CHECK_BYTES and size > MAX_EXPANSION * max(consumed, 1):
+        raise InputError(
+            path,
+            f"gzip data expands more than {MAX_EXPANSION} times ({consumed} compressed bytes to over "
+            f"{size >> 20} MiB so far): refusing a likely gzip bomb",
+        )
+
+
+def parse_json_bytes(raw: bytes, path: Path) -> Any:
+    """Parse JSON bytes read from ``path``; every failure is one InputError line."""
     if not raw.strip():
         raise InputError(path, "empty file, expected JSON")
     try:
@@ -151,6 +208,13 @@ def read_json_document(path: Path) -> Any:
         raise InputError(
             path, f"corrupt or truncated JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
+    except RecursionError:
+        raise InputError(path, "JSON nested too deeply to read (no result file nests like this)") from None
+
+
+def read_json_document(path: Path) -> Any:
+    """Parse a (possibly gzipped) JSON file; every failure is one InputError line."""
+    return parse_json_bytes(read_input_bytes(path), Path(path))
 
 
 def load_result(path: Path) -> ResultSet:

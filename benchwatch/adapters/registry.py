@@ -60,31 +60,26 @@ def format_names() -> tuple[str, ...]:
 
 
 def probe(path: Path) -> Probe:
-    """Read ``path`` for detection: bytes (gunzipped) and parsed JSON when it is JSON."""
-    from benchwatch.resultfile import read_json_document
+    """Read ``path`` for detection: bytes (gunzipped) and parsed JSON when it is JSON.
+
+    The bytes are read once, so ``-`` (standard input) and pipes work for
+    every format, not only JSON ones.
+    """
+    from benchwatch.resultfile import parse_json_bytes, read_input_bytes
 
     path = Path(path)
-    if path.is_dir():
+    if str(path) != "-" and path.is_dir():
         return Probe(path=path, raw=b"", document=None)
-    if not path.exists():
-        raise InputError(path, "file not found")
+    raw = read_input_bytes(path)
+    if not raw.strip():
+        raise InputError(path, "empty file, expected a result file")
     try:
-        document = read_json_document(path)
+        document = parse_json_bytes(raw, path)
     except InputError as error:
         if "JSON" not in error.problem:
             raise
         document = None
-    raw = b""
-    if document is None:
-        import gzip
-
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            try:
-                raw = gzip.decompress(raw)
-            except (OSError, EOFError) as gzip_error:
-                raise InputError(path, f"corrupt or truncated gzip data ({gzip_error})") from None
-    return Probe(path=path, raw=raw, document=document)
+    return Probe(path=path, raw=raw if document is None else b"", document=document)
 
 
 def detect_format(file_probe: Probe) -> Format:
@@ -95,9 +90,11 @@ def detect_format(file_probe: Probe) -> Format:
     expected = ", ".join(format_names())
     if file_probe.document is None and file_probe.raw.lstrip()[:1] in (b"{", b"["):
         # Looks like JSON but did not parse: say so rather than "unknown format".
-        from benchwatch.resultfile import read_json_document
+        from benchwatch.resultfile import parse_json_bytes
 
-        read_json_document(file_probe.path)
+        parse_json_bytes(file_probe.raw, file_probe.path)
+    if file_probe.document is None and not file_probe.raw:
+        raise InputError(file_probe.path, "is a directory but not an asv results directory (expected a result file)")
     raise InputError(file_probe.path, f"unrecognised format (expected one of: {expected})")
 
 
@@ -164,5 +161,40 @@ def merge_results(results: list[ResultSet], *, source: str | None = None) -> Res
 
 
 def import_files(paths: list[Path], *, format_name: str | None = None) -> ResultSet:
-    """Load several files (any known format) and merge them, each file adding its runs."""
+    """Load several files (any known format) and merge them, each file adding its runs.
+
+    The same content given twice is refused: its runs would count as
+    independent process runs and narrow every confidence interval.
+    """
+    reject_duplicates([Path(path) for path in paths])
     return merge_results([load_any(Path(path), format_name) for path in paths])
+
+
+def _fingerprint(path: Path) -> str | None:
+    import hashlib
+
+    if str(path) == "-":
+        return None  # read once, later; nothing to compare it with
+    try:
+        if path.is_dir():
+            return f"directory:{path.resolve()}"
+        with open(path, "rb") as stream:
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+    except OSError:
+        return None  # the loader reports the file's problem with its own message
+
+
+def reject_duplicates(paths: list[Path]) -> None:
+    """InputError when two of ``paths`` have identical content (or are the same directory)."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        fingerprint = _fingerprint(path)
+        if fingerprint is None:
+            continue
+        if fingerprint in seen:
+            first = seen[fingerprint]
+            same = "is given twice" if first == path else f"has the same content as {first}"
+            raise InputError(
+                path, f"{same}: one run's file counted twice would pass for independent runs; give each file once"
+            )
+        seen[fingerprint] = path

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from benchwatch import __version__
 from benchwatch.errors import EXIT_INPUT_ERROR, BenchwatchError
@@ -43,9 +46,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C so workers and temporary files are cleaned up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _install_signal_handlers() -> dict[int, Any]:
+    # Python's default for SIGTERM is to die on the spot: no finally blocks, so
+    # a `run` would leave its worker process and temporary directory behind.
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        previous[signum] = signal.signal(signum, _raise_terminated)
+    return previous
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = _install_signal_handlers()
     try:
         return int(args.handler(args))
     except BenchwatchError as error:
@@ -54,3 +85,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("benchwatch: interrupted", file=sys.stderr)
         return 130
+    except Terminated as stop:
+        print(f"benchwatch: terminated by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return 128 + stop.signum
+    except RecursionError:
+        # A library deeper than our own readers met a pathologically nested input.
+        print("benchwatch: error: input nested too deeply to process", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except OSError as error:
+        # A file-system failure the command did not anticipate: an input/environment problem, never "regression".
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"benchwatch: error: {where}{error.strerror or _one_line(error)}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -29,6 +29,7 @@ from benchwatch.model import ResultSet
 from benchwatch.refs.sequential import settings_for_results
 
 FORMATS = ("terminal", "json", "markdown", "pr-comment", "html")
+MAX_BOOTSTRAP = 1_000_000  # the same bound as bootstrap_resamples in [tool.benchwatch]
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -81,7 +82,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="pr-comment: size cap in characters (default 65408: GitHub's 65536 less room for the sticky-comment marker)",
+        help="pr-comment: size cap in characters "
+        "(default 65408: GitHub's 65536 less room for the sticky-comment marker)",
     )
     parser.add_argument(
         "--config", metavar="PYPROJECT", help="read [tool.benchwatch] from this file (default: ./pyproject.toml)"
@@ -96,6 +98,8 @@ def load_config(path: str | None) -> CompareSettings:
         if not Path("pyproject.toml").is_file():
             return CompareSettings()
         path = "pyproject.toml"
+    if Path(path).is_dir():
+        raise InputError(path, "is a directory, expected a pyproject.toml file")
     if not Path(path).is_file():
         raise InputError(path, "config file not found")
     return compare_settings(project_config(Path(path)), Path(path))
@@ -115,8 +119,8 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
             raise UsageError(f"--seed must not be negative, got {args.seed}")
         changes["seed"] = args.seed
     if args.bootstrap is not None:
-        if args.bootstrap < 0:
-            raise UsageError(f"--bootstrap must not be negative, got {args.bootstrap}")
+        if not 0 <= args.bootstrap <= MAX_BOOTSTRAP:
+            raise UsageError(f"--bootstrap must be between 0 and {MAX_BOOTSTRAP}, got {args.bootstrap}")
         changes["bootstrap_resamples"] = args.bootstrap
     return settings.replace(**changes) if changes else settings
 

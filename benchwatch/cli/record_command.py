@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchwatch.adapters import registry
-from benchwatch.errors import EXIT_OK
+from benchwatch.errors import EXIT_OK, UsageError
 from benchwatch.history import store
 
 
@@ -43,7 +43,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    if args.history.exists() and not args.history.is_dir():
+        raise UsageError(f"--history {args.history}: is a file, expected a history directory")
+    if args.date is not None:
+        try:
+            store.normalize_date(args.date)
+        except (OverflowError, ValueError):
+            # e.g. 0001-01-01T00:00:00+14:00: valid ISO 8601, but before year 1 in UTC
+            raise UsageError(f"--date {args.date!r}: out of the representable range once converted to UTC") from None
+
+
 def handle(args: argparse.Namespace) -> int:
+    _check_options(args)
     result = registry.load_any(args.result)
     record = store.append_record(
         args.history,
