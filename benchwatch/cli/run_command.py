@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benchwatch.cli.progress import ProgressPrinter
 from benchwatch.config import load_config
-from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_INPUT_ERROR, EXIT_OK
+from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_INPUT_ERROR, EXIT_OK, UsageError
 from benchwatch.output import check_writable, fallback_path, write_with_fallback
 from benchwatch.resultfile import encode_result
 from benchwatch.runner.session import RunSettings, run_suites
@@ -52,7 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
+def _check_timeout(value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise UsageError(f"--timeout must be a positive, finite number of seconds, got {value}")
+
+
 def handle(args: argparse.Namespace) -> int:
+    _check_timeout(args.timeout)
     config = load_config(args.config)
     root = config.root
     pytest_args = config.pytest_args(scale=args.scale, extra=args.pytest_arg)

@@ -10,6 +10,7 @@ own worker so that memray's tracking never slows a timed call.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -46,8 +47,9 @@ class RunSettings:
     def __post_init__(self) -> None:
         if self.runs < 1:
             raise UsageError(f"runs must be at least 1, got {self.runs}")
-        if self.timeout <= 0:
-            raise UsageError(f"timeout must be positive, got {self.timeout}")
+        # NaN compares false with everything: "nan <= 0" would let it through and turn the watchdog off.
+        if not math.isfinite(self.timeout) or self.timeout <= 0:
+            raise UsageError(f"timeout must be a positive, finite number of seconds, got {self.timeout}")
         if not self.suites:
             raise UsageError("no suite paths given")
 

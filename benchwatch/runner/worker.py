@@ -10,9 +10,7 @@ benchmarks not yet done, so one bad benchmark never costs the others.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
 import subprocess
 import tempfile
@@ -21,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from benchwatch.runner import reaper
 
 POLL_SECONDS = 0.05
 OUTPUT_TAIL_CHARS = 400
@@ -91,6 +91,7 @@ class PassOutcome:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     collected: list[dict[str, Any]] = field(default_factory=list)
     worker_failure: str | None = None
+    stalled: str | None = None  # set when a worker hung outside any benchmark (import, collection)
 
 
 def _tail(path: Path) -> str:
@@ -102,10 +103,11 @@ def _tail(path: Path) -> str:
     return " | ".join(lines[-4:])[-OUTPUT_TAIL_CHARS:]
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+def _kill_group(process: subprocess.Popen, known: set[int]) -> None:
+    """Kill the worker, its process group and every descendant that left the group (see reaper)."""
+    reaper.kill_group(process.pid)
     process.wait()
+    reaper.reap_strays(known)
 
 
 def _describe_exit(returncode: int) -> str:
@@ -134,7 +136,7 @@ def run_pass(
     """
     outcome = PassOutcome()
     remaining = list(targets)
-    with tempfile.TemporaryDirectory(prefix="benchwatch-worker-") as scratch:
+    with reaper.subreaper(), tempfile.TemporaryDirectory(prefix="benchwatch-worker-") as scratch:
         attempt = 0
         while remaining:
             attempt += 1
@@ -158,7 +160,7 @@ def run_pass(
             if remaining and not progressed:
                 # The worker died before starting any benchmark (collection error,
                 # broken conftest): every remaining benchmark fails with its output.
-                outcome.worker_failure = _tail(log) or "the worker process produced no output"
+                outcome.worker_failure = outcome.stalled or _tail(log) or "the worker process produced no output"
                 for name in remaining:
                     outcome.results[name] = {
                         "event": "result",
@@ -187,6 +189,7 @@ def _one_worker(
     reader = _EventReader(events)
     current: tuple[str, float] | None = None
     progressed = False
+    known = reaper.children()
     with open(log, "wb") as log_stream:
         process = subprocess.Popen(
             argv,
@@ -197,6 +200,8 @@ def _one_worker(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+        # Time outside any benchmark (import, collection, between benchmarks) is bounded too.
+        idle_since = time.monotonic()
         try:
             while True:
                 finished = process.poll() is not None
@@ -207,14 +212,25 @@ def _one_worker(
                     elif event["event"] == "result":
                         outcome.results[event["name"]] = event
                         current = None
+                        idle_since = time.monotonic()
                     elif event["event"] == "collected":
                         outcome.collected.append(event)
                     if on_event is not None:
                         on_event(event)
                 if finished:
                     break
+                if current is None and time.monotonic() - idle_since > timeout:
+                    _kill_group(process, known)
+                    where = "collecting benchmarks" if not progressed else "between benchmarks"
+                    outcome.stalled = (
+                        f"the worker hung {where} (import, collection or fixtures) past the timeout of {timeout:g} s "
+                        "and was killed"
+                    )
+                    if mode == "collect":
+                        outcome.worker_failure = outcome.stalled
+                    return progressed
                 if current is not None and time.monotonic() - current[1] > timeout:
-                    _kill_group(process)
+                    _kill_group(process, known)
                     outcome.results[current[0]] = {
                         "event": "result",
                         "name": current[0],
@@ -226,8 +242,11 @@ def _one_worker(
                     return True
                 time.sleep(POLL_SECONDS)
         except BaseException:
-            _kill_group(process)
+            _kill_group(process, known)
             raise
+    # The worker is gone; anything it started (same group or its own session) goes with it.
+    reaper.kill_group(process.pid)
+    reaper.reap_strays(known)
     if current is not None:
         name = current[0]
         outcome.results[name] = {
