@@ -56,6 +56,11 @@ def _own_descriptor(path: Path) -> int | None:
     return int(number if number is not None else proc_number)
 
 
+def is_stdout(path: Path | str) -> bool:
+    """Whether writing ``path`` writes this process's standard output (``-``, ``/dev/stdout`` ...)."""
+    return _own_descriptor(Path(path)) == 1
+
+
 def _describe(error: OSError) -> str:
     if error.errno == errno.ENOSPC:
         return "cannot write: no space left on device"

@@ -8,11 +8,13 @@ content; ``--format`` forces one.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from benchwatch import resultfile
 from benchwatch.adapters import registry
 from benchwatch.errors import EXIT_OK
+from benchwatch.output import is_stdout
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,5 +44,7 @@ def run(args: argparse.Namespace) -> int:
     result = registry.import_files(paths=list(args.files), format_name=args.format_name)
     resultfile.save_result(result=result, path=args.output)
     runs = sum(len(benchmark.runs) for benchmark in result.benchmarks)
-    print(f"wrote {args.output}: {len(result.benchmarks)} benchmarks, {runs} runs")
+    # With the result itself on stdout, the summary goes to stderr.
+    stream = sys.stderr if is_stdout(args.output) else sys.stdout
+    print(f"wrote {args.output}: {len(result.benchmarks)} benchmarks, {runs} runs", file=stream)
     return EXIT_OK

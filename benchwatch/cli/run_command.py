@@ -11,7 +11,7 @@ from pathlib import Path
 from benchwatch.cli.progress import ProgressPrinter
 from benchwatch.config import load_config
 from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_INPUT_ERROR, EXIT_OK, UsageError
-from benchwatch.output import check_writable, fallback_path, write_with_fallback
+from benchwatch.output import check_writable, fallback_path, is_stdout, write_with_fallback
 from benchwatch.resultfile import encode_result
 from benchwatch.runner.session import RunSettings, run_suites
 
@@ -96,9 +96,10 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_INPUT_ERROR
     runs = sum(len(benchmark.runs) for benchmark in result.benchmarks)
     failed = result.failed
-    print(f"wrote {output}: {len(result.benchmarks)} benchmarks, {runs} runs, {len(failed)} failed")
+    stream = sys.stderr if is_stdout(output) else sys.stdout  # keep a result written to stdout clean
+    print(f"wrote {output}: {len(result.benchmarks)} benchmarks, {runs} runs, {len(failed)} failed", file=stream)
     for name, reason in result.settings.get("skipped", {}).items():
-        print(f"skipped {name}: {reason}")
+        print(f"skipped {name}: {reason}", file=stream)
     for benchmark in failed:
         first = benchmark.failed_runs[0]
         count = f"{len(benchmark.failed_runs)} of {len(benchmark.runs)} runs"
