@@ -178,6 +178,8 @@ def _fingerprint(path: Path) -> str | None:
     try:
         if path.is_dir():
             return f"directory:{path.resolve()}"
+        if not path.is_file():
+            return None  # a pipe (/dev/fd/N) can be read only once: by its loader
         with open(path, "rb") as stream:
             return hashlib.file_digest(stream, "sha256").hexdigest()
     except OSError:
