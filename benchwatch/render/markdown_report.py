@@ -11,6 +11,7 @@ import re
 
 from benchwatch.compare import Comparison
 from benchwatch.render import format_change, format_interval, format_value, method_note, row_order, ungated_reasons
+from benchwatch.render.invisible import reveal_invisible
 
 _ESCAPES = {
     "&": "&amp;",
@@ -43,23 +44,32 @@ _ZWSP = "\u200b"
 # GitHub turns bare "http://", "https://" and "www." into links (GFM extended
 # autolinks); a zero-width space after the scheme or "www" defeats that.
 _AUTOLINK = re.compile(r"(?i)(https?|ftp|www)(?=[:.])")
+# GitHub links "#123", "owner/repo#123" and "GH-123" to issues; the backslash
+# before "#" does not stop it everywhere, a zero-width joiner before the digits does.
+_ISSUE_REFERENCE = re.compile(r"(?i)(#|\bGH-)(?=\d)")
 
 
 def escape_markdown(text: str, *, keep_intraword_underscores: bool = False) -> str:
     """Escape ``text`` for a Markdown table cell or inline text.
 
-    HTML-significant characters become entities; table, code, link and
-    emphasis characters get a backslash; ``@`` is followed by a zero-width
-    joiner so ``@octocat`` does not notify anyone; a zero-width space breaks
-    bare URLs (``http://``, ``www.``) so GitHub does not autolink them;
-    newlines and other control characters become spaces.
+    Invisible formatting characters (bidi overrides such as U+202E,
+    zero-width characters) are shown as ``‹U+202E›``
+    (:mod:`benchwatch.render.invisible`).  HTML-significant characters become
+    entities; table, code, link and emphasis characters get a backslash;
+    ``@`` is followed by a zero-width joiner so ``@octocat`` does not notify
+    anyone, and so are ``#`` and ``GH-`` before digits so ``#123`` and
+    ``GH-1`` do not link to issues; a zero-width space breaks bare URLs
+    (``http://``, ``www.``) so GitHub does not autolink them; newlines and
+    other control characters become spaces.
 
     ``keep_intraword_underscores`` leaves an ``_`` between two letters or
     digits unescaped: such an underscore can neither open nor close emphasis
     (CommonMark flanking rules), and not doubling it keeps long
     ``test_some_thing`` names short where space is counted (PR comments).
     """
-    text = _AUTOLINK.sub(lambda match: match.group(1) + _ZWSP, str(text))
+    text = reveal_invisible(str(text))  # before our own zero-width characters go in
+    text = _AUTOLINK.sub(lambda match: match.group(1) + _ZWSP, text)
+    text = _ISSUE_REFERENCE.sub(lambda match: match.group(1) + _ZWJ, text)
     out = []
     last = len(text) - 1
     for index, ch in enumerate(text):

@@ -19,8 +19,10 @@ fits while the minimal tiers of the sections after it still fit.  So the
 details fold first (fewer rows, then only counts), then improvements, then
 warnings; regressions lose detail last and are never dropped: full table ->
 regression rows only -> one line per regressed benchmark (``- +25.3% p50:
-name``) -> as many of those lines as fit, most severe first, and how many
-more the HTML report / JSON artifact holds.
+name``) -> names only, grouped by file (``- file.py :: test_a, test_b``).
+Only if even that passes the cap (thousands of long names) does it list as
+many one-line regressions as fit, most severe first, and say how many more
+the linked HTML report / JSON artifact holds and why.
 
 **Untrusted names**: benchmark names, labels, warnings and notes go through
 :func:`~benchwatch.render.markdown_report.escape_markdown` (no HTML, no
@@ -129,6 +131,21 @@ def _compact(benchmark: BenchmarkComparison, metrics: Sequence[MetricComparison]
             text += f" (CI {format_interval(m.ci_low, m.ci_high)})"
         parts.append(text)
     return f"- {', '.join(parts)}: {_name(benchmark.name)}"
+
+
+def _grouped_names(benchmarks: Sequence[BenchmarkComparison]) -> list[str]:
+    """One line per file (the part before the last ``::``): ``- file :: name, name``; order of first appearance."""
+    groups: dict[str, list[str]] = {}
+    for benchmark in benchmarks:
+        prefix, separator, rest = _clip(benchmark.name, MAX_NAME_CHARS).rpartition("::")
+        groups.setdefault(prefix if separator else "", []).append(rest)
+    lines = []
+    for prefix, names in groups.items():
+        listed = ", ".join(escape_markdown(name, keep_intraword_underscores=True) for name in names)
+        lines.append(
+            f"- {escape_markdown(prefix, keep_intraword_underscores=True)} :: {listed}" if prefix else f"- {listed}"
+        )
+    return lines
 
 
 def _commit(commit: str) -> str:
@@ -277,7 +294,8 @@ def _context(
     gate = ", ".join(settings.gating_metrics) or "none"
     line = (
         f"head {_commit(head_commit)} ({escape_markdown(_clip(head_label, MAX_LABEL_CHARS))}) vs base "
-        f"{_commit(base_commit)} ({escape_markdown(_clip(base_label, MAX_LABEL_CHARS))}) · suite verdict: {comparison.verdict} · gate: {gate} at ±{settings.threshold:.0%}"
+        f"{_commit(base_commit)} ({escape_markdown(_clip(base_label, MAX_LABEL_CHARS))}) · "
+        f"suite verdict: {comparison.verdict} · gate: {gate} at ±{settings.threshold:.0%}"
     )
     if url:
         line += f" · [full HTML report]({url})"
@@ -307,12 +325,27 @@ def _regression_tiers(regressions, where: str) -> list[Callable[[int], str | Non
     def lines(interval: bool) -> Callable[[int], str]:
         return lambda budget: "\n".join([title, "", *(_compact(b, hits, interval=interval) for b, hits in regressions)])
 
+    def grouped(budget: int) -> str:
+        note = (
+            f"Too many to show with their figures: names only, grouped by file, most severe file first "
+            f"(figures in {where})."
+        )
+        return "\n".join([title, "", note, "", *_grouped_names([b for b, _ in regressions])])
+
     def truncated(budget: int) -> str | None:
+        # Only when even the grouped names pass GitHub's limit: the most severe that fit, and say so.
         compact = [_compact(b, hits, interval=False) for b, hits in regressions]
         return _fit_lines(
             [title, ""],
             compact,
-            lambda left: [f"- **… and {left:,} more regressions** (less severe), listed in {where}"] if left else [],
+            lambda left: (
+                [
+                    f"- **… and {left:,} more regressions** (less severe): too many for one comment "
+                    f"(GitHub's {MAX_CHARS:,}-character limit), all listed in {where}"
+                ]
+                if left
+                else []
+            ),
             budget,
         )
 
@@ -321,7 +354,7 @@ def _regression_tiers(regressions, where: str) -> list[Callable[[int], str | Non
         benchmark, hits = regressions[0]
         return f"{title}\n\nMost severe: {_compact(benchmark, hits[:1], interval=False)[2:]}; all in {where}"
 
-    return [all_gated, regression_rows, lines(True), lines(False), truncated, names_only]
+    return [all_gated, regression_rows, lines(True), lines(False), grouped, truncated, names_only]
 
 
 def _improvement_tiers(improvements, where: str) -> list[Callable[[int], str | None]]:
