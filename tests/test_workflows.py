@@ -226,16 +226,111 @@ def test_action_interface() -> None:
     assert "BENCHWATCH_SKIP_INSTALL" in install["run"] and "$GITHUB_ACTION_PATH" in install["run"]
 
 
-def test_history_writers_share_one_concurrency_group() -> None:
-    groups = []
-    for name in ("main.yml", "tags.yml"):
-        document = _load(WORKFLOWS / name)
-        writers = [job for job in document["jobs"].values() if "contents" in _write_permissions(job)]
-        assert len(writers) == 1, name
-        groups.append(writers[0]["concurrency"]["group"])
-    assert groups == ["benchwatch-history", "benchwatch-history"]
+def _history_writer(name: str) -> dict[str, Any]:
+    document = _load(WORKFLOWS / name)
+    writers = [job for job in document["jobs"].values() if "contents" in _write_permissions(job)]
+    assert len(writers) == 1, name
+    return writers[0]
+
+
+def test_a_release_record_never_waits_in_a_group_that_main_pushes_join() -> None:
+    # GitHub keeps one running and one pending job per concurrency group and cancels the pending
+    # one when another is queued (cancel-in-progress only adds cancelling the running one).  A tag's
+    # record must therefore have a group that no other run joins.
+    main, tags = _history_writer("main.yml"), _history_writer("tags.yml")
+    assert main["concurrency"] == {"group": "benchwatch-history-main", "cancel-in-progress": False}
+    assert tags["concurrency"] == {"group": "benchwatch-history-tag-${{ github.ref }}", "cancel-in-progress": False}
+    assert _load(WORKFLOWS / "tags.yml")["concurrency"]["group"] == "tags-${{ github.ref }}"
     deploy = _load(WORKFLOWS / "main.yml")["jobs"]["deploy"]
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+
+
+def _writer_script(name: str) -> str:
+    steps = [step for step in _history_writer(name)["steps"] if "benchwatch record" in step.get("run", "")]
+    assert len(steps) == 1
+    return steps[0]["run"]
+
+
+def test_main_never_overwrites_a_record_and_neither_writer_rebases() -> None:
+    main, tags = _writer_script("main.yml"), _writer_script("tags.yml")
+    record = [line for line in main.splitlines() if "benchwatch record" in line]
+    assert len(record) == 1 and "--skip-existing" in record[0] and "--replace" not in record[0]
+    assert '--tag "$TAG" --replace' in tags
+    for script in (main, tags):
+        assert "--rebase" not in script and "git rebase" not in script
+        # the record happens inside the retry loop, on a fresh clone each time
+        loop = script[script.index("for attempt in") : script.index("done")]
+        assert "git clone" in loop and "benchwatch record" in loop and "push --quiet origin" in loop
+
+
+FAKE_SERVER = "https://github.invalid"
+
+
+def _bare_remote(tmp_path: Path) -> tuple[Path, str]:
+    server = tmp_path / "server"
+    (server / "owner").mkdir(parents=True)
+    subprocess.run(["git", "init", "--quiet", "--bare", str(server / "owner" / "repo.git")], check=True)
+    return server, f"file://{server}"
+
+
+def _run_writer(name: str, tmp_path: Path, server_url: str, label: str) -> subprocess.Popen:
+    work = tmp_path / label
+    work.mkdir()
+    script = work / "step.sh"
+    script.write_text(_writer_script(name))
+    # The scripts build https:// URLs (the trend report's commit links must be web links);
+    # git is pointed at the local bare repository through the user's git configuration.
+    (work / ".gitconfig").write_text(f'[url "{server_url}/"]\n\tinsteadOf = {FAKE_SERVER}/\n')
+    fixture = ROOT / "tests" / "fixtures" / "results" / "v2_result.json"
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(work),
+        "GH_TOKEN": "not-a-token",
+        "GITHUB_SERVER_URL": FAKE_SERVER,
+        "GITHUB_REPOSITORY": "owner/repo",
+        "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+        "TAG": "v1.0",
+        "RESULT": str(fixture),
+        "HISTORY": str(work / "history"),
+        "SITE": str(work / "site"),
+    }
+    return subprocess.Popen(
+        ["bash", "-eo", "pipefail", str(script)],
+        env=env,
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _recorded(tmp_path: Path, server_url: str) -> list[tuple[str, tuple[str, ...]]]:
+    from benchwatch.history import store
+
+    clone = tmp_path / "check"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--branch", "benchwatch-history", f"{server_url}/owner/repo.git", str(clone)],
+        check=True,
+    )
+    return [(record.commit[:8], record.tags) for record in store.load_history(clone / "history").records]
+
+
+@pytest.mark.parametrize("order", ["main-first", "tag-first", "together"])
+def test_a_tag_record_survives_main_recording_the_same_commit(tmp_path: Path, order: str) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    _, url = _bare_remote(tmp_path)
+    names = ["main.yml", "tags.yml"] if order != "tag-first" else ["tags.yml", "main.yml"]
+    processes = []
+    for index, name in enumerate(names):
+        processes.append(_run_writer(name, tmp_path, url, f"writer-{index}"))
+        if order != "together":
+            output, _ = processes[-1].communicate(timeout=300)
+            assert processes[-1].returncode == 0, output
+    for process in processes:
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, output
+    assert _recorded(tmp_path, url) == [("01234567", ("v1.0",))]
 
 
 def test_the_workflows_in_the_adoption_guide_are_valid(tmp_path: Path) -> None:

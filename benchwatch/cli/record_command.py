@@ -37,6 +37,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--keep-samples", action="store_true", help="store raw samples too (much larger records)")
     parser.add_argument("--replace", action="store_true", help="replace the record of a commit already in the history")
     parser.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="do nothing (exit 0) if the commit is already in the history, e.g. recorded with its release tag",
+    )
+    parser.add_argument(
         "--no-compress", action="store_true", help="write the record as plain .json instead of .json.gz"
     )
     parser.set_defaults(handler=handle)
@@ -54,9 +59,19 @@ def _check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"--date {args.date!r}: out of the representable range once converted to UTC") from None
 
 
+def _recorded(history: Path, commit: str) -> bool:
+    if not history.is_dir() or not any(history.iterdir()):
+        return False
+    return any(record.commit == commit for record in store.load_history(history).records)
+
+
 def handle(args: argparse.Namespace) -> int:
     _check_options(args)
     result = registry.load_any(args.result)
+    commit = args.commit or result.environment.git_commit
+    if args.skip_existing and commit and _recorded(args.history, commit):
+        print(f"{commit[:12]} is already in {args.history}: kept as it is (--skip-existing)")
+        return EXIT_OK
     record = store.append_record(
         args.history,
         result,
