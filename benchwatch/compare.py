@@ -410,7 +410,8 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         if counts:
             warnings.append(
                 f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded: the machine changed speed "
-                f"while they were measured (benchwatch's canary moved by more than {math.exp(UNSTABLE_CANARY_LOG) - 1:.0%})"
+                "while they were measured "
+                f"(benchwatch's canary moved by more than {math.exp(UNSTABLE_CANARY_LOG) - 1:.0%})"
             )
     for label, counts in outliers.items():
         if counts:

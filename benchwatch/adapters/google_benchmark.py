@@ -133,9 +133,9 @@ def _load(probe: Probe) -> ResultSet:
         if run_type == "aggregate":
             aggregate = row.get("aggregate_name")
             value = _number(row.get("real_time"))
-            if aggregate in ("mean", "median", "stddev") and row.get("aggregate_unit", "time") == "time":
-                if value is not None:
-                    aggregates.setdefault(name, {})[aggregate] = value * _factor(row, where, path)
+            is_time = aggregate in ("mean", "median", "stddev") and row.get("aggregate_unit", "time") == "time"
+            if is_time and value is not None:
+                aggregates.setdefault(name, {})[aggregate] = value * _factor(row, where, path)
             continue
         if run_type != "iteration":
             raise InputError(path, f"{where}: unknown run_type {run_type!r} (expected 'iteration' or 'aggregate')")

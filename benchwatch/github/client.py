@@ -50,7 +50,8 @@ from benchwatch.github.secrets import Secret, redact
 
 #: GitHub rejects an issue comment body longer than this ("Body is too long (maximum is 65536 characters)").
 MAX_COMMENT_CHARS = 65_536
-#: GitHub rejects a check run ``output.summary`` / ``output.text`` longer than this ("Only 65535 characters are allowed").
+#: GitHub rejects a check run ``output.summary`` / ``output.text`` longer than this
+#: ("Only 65535 characters are allowed").
 MAX_CHECK_OUTPUT_CHARS = 65_535
 #: Documented check run conclusions.
 CHECK_CONCLUSIONS = ("action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale", "timed_out")
@@ -138,7 +139,10 @@ class GitHubClient:
 
     def __repr__(self) -> str:
         token = "<set>" if self._token is not None else None
-        return f"GitHubClient(api_url={self.api_url!r}, token={token}, timeout={self.timeout}, max_retries={self.max_retries})"
+        return (
+            f"GitHubClient(api_url={self.api_url!r}, token={token}, "
+            f"timeout={self.timeout}, max_retries={self.max_retries})"
+        )
 
     # -- sticky comments ------------------------------------------------
 

@@ -189,11 +189,13 @@ class GitHubContext:
             claim = parse_untrusted_pull_request(artifact_event, expected_base_repository=repository)
             if claim.head_sha != head_sha:
                 raise UntrustedPayloadError(
-                    f"artifact pull request payload: head sha {claim.head_sha} is not the workflow_run head sha {head_sha}"
+                    f"artifact pull request payload: head sha {claim.head_sha} "
+                    f"is not the workflow_run head sha {head_sha}"
                 )
             if trusted_number is not None and trusted_number != claim.number:
                 raise UntrustedPayloadError(
-                    f"artifact pull request payload: number {claim.number} is not the workflow_run pull request {trusted_number}"
+                    f"artifact pull request payload: number {claim.number} "
+                    f"is not the workflow_run pull request {trusted_number}"
                 )
             return cls(
                 **common,

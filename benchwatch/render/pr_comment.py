@@ -277,7 +277,8 @@ def _context(
     gate = ", ".join(settings.gating_metrics) or "none"
     line = (
         f"head {_commit(head_commit)} ({escape_markdown(_clip(head_label, MAX_LABEL_CHARS))}) vs base "
-        f"{_commit(base_commit)} ({escape_markdown(_clip(base_label, MAX_LABEL_CHARS))}) · suite verdict: {comparison.verdict} · gate: {gate} at ±{settings.threshold:.0%}"
+        f"{_commit(base_commit)} ({escape_markdown(_clip(base_label, MAX_LABEL_CHARS))}) "
+        f"· suite verdict: {comparison.verdict} · gate: {gate} at ±{settings.threshold:.0%}"
     )
     if url:
         line += f" · [full HTML report]({url})"
