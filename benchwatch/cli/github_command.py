@@ -140,6 +140,7 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     if args.summary:
+        assert summary_path is not None  # checked above: --summary without GITHUB_STEP_SUMMARY is a usage error
         written = append_step_summary(summary_path, markdown)
         note = " (cut to fit the 1 MiB limit)" if written.truncated else ""
         print(f"job summary: appended {written.bytes_written} bytes{note}")
