@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from benchwatch import __version__
 from benchwatch.errors import EXIT_INPUT_ERROR, BenchwatchError
@@ -31,7 +31,7 @@ COMMAND_MODULES = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep its one-line style
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its one-line style
         self.print_usage(sys.stderr)
         self.exit(EXIT_INPUT_ERROR, f"benchwatch: error: {message}\n")
 
@@ -54,7 +54,7 @@ class Terminated(BaseException):
         self.signum = signum
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
+def _raise_terminated(signum: int, frame: object) -> NoReturn:
     raise Terminated(signum)
 
 
@@ -63,7 +63,7 @@ def _install_signal_handlers() -> dict[int, Any]:
     # a `run` would leave its worker process and temporary directory behind.
     if threading.current_thread() is not threading.main_thread():
         return {}
-    previous = {}
+    previous: dict[int, Any] = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
         previous[signum] = signal.signal(signum, _raise_terminated)
     return previous
