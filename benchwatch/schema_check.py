@@ -78,13 +78,28 @@ def _is_type(value: Any, name: str) -> bool:
     raise ValueError(f"unsupported type {name!r} in the result schema")
 
 
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "number": (int, float),
+    "integer": (int,),
+    "string": (str,),
+    "object": (dict,),
+    "array": (list,),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+
+
 def _type_check(names: Sequence[str]) -> Check:
     shown = repr(names[0]) if len(names) == 1 else repr(list(names))
+    for name in names:
+        _is_type(None, name)  # rejects an unsupported type name now, at compile time
+    # Exact Python types (bool is not a number): one set lookup per value on the hot path.
+    exact = frozenset(kind for name in names for kind in _PYTHON_TYPES[name])
+    integral_floats = "integer" in names and "number" not in names
 
     def check(value: Any, path: Path) -> SchemaViolation | None:
-        for name in names:
-            if _is_type(value, name):
-                return None
+        if type(value) in exact or (integral_floats and _is_type(value, "integer")):
+            return None
         return SchemaViolation(path, f"{value!r:.60} is not of type {shown}")
 
     return check
