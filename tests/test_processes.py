@@ -184,6 +184,32 @@ def test_a_signal_during_run_stops_the_worker_and_removes_its_temp_directory(tmp
     assert not (project / "out.json").exists()
 
 
+def test_sigkill_of_run_leaves_no_worker_child_or_temp_directory(tmp_path):
+    # Nothing runs in a SIGKILLed process: the shim between runner and worker cleans up instead.
+    project = make_project(tmp_path / "p", SLOW_SUITE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchwatch", "run", "-q", "-o", "out.json", "--timeout", "600"],
+        cwd=project,
+        env=environment(project),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        pids = wait_for_pids(project, 2)
+        process.kill()
+        process.wait(timeout=HANG_GUARD)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert wait_until_dead(pids) == []
+    deadline = time.monotonic() + 10
+    while list((project / "tmp").iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the shim removes the scratch directory right after the worker is gone
+    assert list((project / "tmp").iterdir()) == []
+
+
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
 def test_a_timeout_that_would_disable_the_watchdog_is_refused(tmp_path, value):
     project = make_project(tmp_path / "p", FORKING_SUITE)

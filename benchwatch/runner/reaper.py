@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+_PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_GET_CHILD_SUBREAPER = 37
 MAX_SWEEPS = 50
@@ -51,6 +52,12 @@ def subreaper() -> Iterator[bool]:
     finally:
         if enabled and not already:
             prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def die_with_parent(signum: int) -> bool:
+    """Ask the kernel to send ``signum`` to this process when its parent dies (Linux); whether that worked."""
+    prctl = _prctl()
+    return prctl is not None and prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
 
 
 def _parent_of(pid: str) -> int | None:

@@ -11,6 +11,7 @@ benchmarks not yet done, so one bad benchmark never costs the others.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import tempfile
@@ -186,13 +187,16 @@ def _one_worker(
     on_event: Callable[[dict[str, Any]], None] | None,
 ) -> bool:
     argv = command.argv(events=events, mode=mode, targets=targets, capture_dir=capture_dir, keep_captures=keep_captures)
+    # Through the shim: it cleans up the worker's processes and this scratch directory even if
+    # this process is killed with SIGKILL (benchwatch.runner.shim).
+    shim = [command.python, "-m", "benchwatch.runner.shim", str(os.getpid()), str(events.parent), "--"]
     reader = _EventReader(events)
     current: tuple[str, float] | None = None
     progressed = False
     known = reaper.children()
     with open(log, "wb") as log_stream:
         process = subprocess.Popen(
-            argv,
+            [*shim, *argv],
             cwd=command.cwd,
             env=command.env,
             stdout=log_stream,
