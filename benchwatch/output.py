@@ -164,22 +164,15 @@ def _write_through(path: Path, data: bytes) -> None:
 
 
 def _replace_atomically(path: Path, target: Path, data: bytes, status: os.stat_result | None) -> None:
+    anonymous = _open_anonymous(target.parent)
+    if anonymous is not None and _replace_from_anonymous(path, target, data, status, anonymous):
+        return
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as error:
         raise OutputError(path, f"cannot write in {target.parent}: {error.strerror or error}") from None
     try:
-        if status is not None:
-            os.chmod(temporary, stat.S_IMODE(status.st_mode))
-            with contextlib.suppress(OSError):  # only root may give a file away; keep ours then
-                os.chown(temporary, status.st_uid, status.st_gid)
-        else:
-            # mkstemp makes the file private (0600); a new output is an ordinary file.
-            os.chmod(temporary, 0o666 & ~_current_umask())
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
+        _fill(handle, data, status)
         os.replace(temporary, target)
     except BaseException as error:
         with contextlib.suppress(OSError):
@@ -187,6 +180,60 @@ def _replace_atomically(path: Path, target: Path, data: bytes, status: os.stat_r
         if isinstance(error, OSError):
             raise OutputError(path, _describe(error)) from None
         raise
+
+
+def _fill(handle: int, data: bytes, status: os.stat_result | None) -> None:
+    """Give the new file the old one's mode and owner (or the umask's mode), write, flush to disk, close."""
+    if status is not None:
+        os.fchmod(handle, stat.S_IMODE(status.st_mode))
+        with contextlib.suppress(OSError):  # only root may give a file away; keep ours then
+            os.fchown(handle, status.st_uid, status.st_gid)
+    else:
+        # Temporary files are private (0600); a new output is an ordinary file.
+        os.fchmod(handle, 0o666 & ~_current_umask())
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def _open_anonymous(directory: Path) -> int | None:
+    # Linux O_TMPFILE: a file with no name until it is complete, so even a SIGKILL while writing
+    # leaves nothing behind (the named temporary exists only between link and rename).
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(directory, flag | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None  # file system without O_TMPFILE, or an error the named path will report
+
+
+def _replace_from_anonymous(path: Path, target: Path, data: bytes, status: os.stat_result | None, handle: int) -> bool:
+    link = os.dup(handle)  # _fill closes handle; the link is made from this one
+    try:
+        _fill(handle, data, status)
+        temporary = f"{target.parent}/.{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp"
+        try:
+            # A directory descriptor makes os.link use linkat(AT_SYMLINK_FOLLOW), which follows the /proc link.
+            directory = os.open(target.parent, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.link(f"/proc/self/fd/{link}", temporary, src_dir_fd=directory, follow_symlinks=True)
+            finally:
+                os.close(directory)
+        except OSError:
+            return False  # e.g. /proc not usable for linking: the named-temporary path writes again
+        try:
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        return True
+    except OSError as error:
+        raise OutputError(path, _describe(error)) from None
+    finally:
+        os.close(link)
 
 
 def _current_umask() -> int:

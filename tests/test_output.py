@@ -159,6 +159,7 @@ def test_an_unwritable_directory_is_one_line_exit_two(pair, tmp_path, capsys, mo
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(output.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(output.os, "open", refuse)
     assert compare(pair, "--output", str(tmp_path / "r.md")) == 2
     assert (
         capsys.readouterr().err
@@ -169,6 +170,23 @@ def test_an_unwritable_directory_is_one_line_exit_two(pair, tmp_path, capsys, mo
 def test_output_that_is_a_directory_is_one_line(pair, tmp_path, capsys):
     assert compare(pair, "--output", str(tmp_path)) == 2
     assert capsys.readouterr().err == f"benchwatch: error: {tmp_path}: is a directory; give a file name\n"
+
+
+def test_a_write_leaves_no_named_temporary_while_the_data_goes_in(tmp_path, monkeypatch):
+    # Linux: the data goes into an unnamed O_TMPFILE file, so a SIGKILL mid-write leaves nothing.
+    seen: list[list[str]] = []
+    real_fsync = os.fsync
+
+    def watching_fsync(fd):
+        seen.append(sorted(os.listdir(tmp_path)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(output.os, "fsync", watching_fsync)
+    write_output(tmp_path / "r.json", b"{}")
+    assert (tmp_path / "r.json").read_bytes() == b"{}"
+    if sys.platform.startswith("linux"):
+        assert seen == [[]]
+    assert os.listdir(tmp_path) == ["r.json"]
 
 
 def test_a_full_disk_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
