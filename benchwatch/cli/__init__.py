@@ -74,10 +74,10 @@ def _one_line(error: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # Handlers first: a signal while the command modules load is reported like any other.
     previous = _install_signal_handlers()
     try:
+        args = build_parser().parse_args(argv)
         return int(args.handler(args))
     except BenchwatchError as error:
         print(f"benchwatch: error: {error}", file=sys.stderr)
