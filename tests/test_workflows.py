@@ -357,3 +357,35 @@ def test_the_workflows_in_the_adoption_guide_are_valid(tmp_path: Path) -> None:
         [auditor, "--offline", "--no-progress", str(folder)], capture_output=True, text=True, cwd=tmp_path, check=False
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def _artifact_check() -> str:
+    script = next(step["run"] for _, step in _steps(_load(ACTION)) if "expands beyond 64 MiB" in step.get("run", ""))
+    lines = script.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.strip() == "for name in base.json.gz head.json.gz; do")
+    indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+    last = next(i for i in range(first, len(lines)) if lines[i] == f"{indent}done")
+    return "\n".join(line.removeprefix(indent) for line in lines[first : last + 1])
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("small", 0), ("bomb", 2)])
+def test_the_action_caps_artifact_files_after_decompression(tmp_path: Path, kind: str, expected: int) -> None:
+    import gzip
+    import zlib
+
+    for name in ("base.json.gz", "head.json.gz"):
+        if kind == "small":
+            (tmp_path / name).write_bytes(gzip.compress(b'{"schema_version": 3}'))
+            continue
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+        with open(tmp_path / name, "wb") as stream:  # 65 MiB of spaces in about 65 KB
+            for _ in range(65):
+                stream.write(compressor.compress(b" " * (1 << 20)))
+            stream.write(compressor.flush())
+    script = f'set -euo pipefail\nsrc="{tmp_path}"\n{_artifact_check()}\necho checked\n'
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == expected, done.stdout + done.stderr
+    if expected:
+        assert done.stdout == "::error title=benchwatch::artifact: base.json.gz expands beyond 64 MiB\n"
+    else:
+        assert done.stdout == "checked\n"
