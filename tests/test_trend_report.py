@@ -44,6 +44,7 @@ def _entries(values: dict[str, float], memory: float | None = None) -> dict:
 def build_history(directory: Path, commits: int = 80, seed: int = 0) -> Path:
     """Four benchmarks: 'steady', 'slower at 40' (+30%), 'late jump' (+50% at commits-5), and a nasty name."""
     rng = np.random.default_rng(seed)
+    batch = []
     for c in range(commits):
         noise = np.exp(rng.normal(0.0, 0.01, size=4))
         values = {
@@ -52,18 +53,18 @@ def build_history(directory: Path, commits: int = 80, seed: int = 0) -> Path:
             "late jump": 5e-6 * noise[2] * (1.5 if c >= commits - 5 else 1.0),
             NASTY: 0.2 * noise[3],
         }
-        tags = {20: ["v1.3"], 60: ["v1.4 <b>"]}.get(c, [])
-        store.append_summaries(
-            directory,
-            _entries(values, memory=1e6 * (1.2 if c >= 50 else 1.0)),
-            commit=f"{c:040x}",
-            parent=f"{c - 1:040x}" if c else None,
-            date="2024-01-01T00:00:00Z" if c == 0 else f"2024-01-{1 + c // 24:02d}T{c % 24:02d}:00:00Z",
-            tags=tags,
-            branch="main<i>",
-            message=f"commit {c} </script><!--",
-            compress=False,
+        batch.append(
+            store.PendingRecord(
+                benchmarks=_entries(values, memory=1e6 * (1.2 if c >= 50 else 1.0)),
+                commit=f"{c:040x}",
+                parent=f"{c - 1:040x}" if c else None,
+                date="2024-01-01T00:00:00Z" if c == 0 else f"2024-01-{1 + c // 24:02d}T{c % 24:02d}:00:00Z",
+                tags=tuple({20: ["v1.3"], 60: ["v1.4 <b>"]}.get(c, [])),
+                branch="main<i>",
+                message=f"commit {c} </script><!--",
+            )
         )
+    store.append_batch(directory, batch)
     return directory
 
 
@@ -190,14 +191,39 @@ def test_trend_command(history_dir, tmp_path, monkeypatch, capsys):
     assert cli.main(["trend", "--history", str(tmp_path / "none"), "-o", str(output)]) == 2
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--window", "0", "--window must be at least 4"),
+        ("--max-pvalue", "2", "--max-pvalue must be between 0 and 1"),
+        ("--max-pvalue", "nan", "--max-pvalue must be between 0 and 1"),
+        ("--min-change", "-1", "--min-change must be a relative change >= 0"),
+    ],
+)
+def test_invalid_change_point_options_are_one_line_usage_errors(
+    history_dir, tmp_path, monkeypatch, capsys, option, value, message
+):
+    """Issue 11 item 9: these used to exit 0 with "0 change points"."""
+    monkeypatch.setattr(cli, "COMMAND_MODULES", PRESENT_COMMANDS)
+    output = tmp_path / "out.html"
+    assert cli.main(["trend", "--history", str(history_dir), "-o", str(output), option, value]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("benchwatch: error: " + message) and captured.err.count("\n") == 1
+    assert not output.exists()
+
+
 def test_scale_smoke_200_benchmarks_by_150_commits(tmp_path):
     rng = np.random.default_rng(2)
     names = [f"bench_{i}" for i in range(200)]
+    batch = []
     for c in range(150):
         values = {name: 1e-3 * (i + 1) * math.exp(rng.normal(0, 0.02)) for i, name in enumerate(names)}
-        store.append_summaries(
-            tmp_path, _entries(values), commit=f"{c:040x}", date=f"2024-02-01T00:{c // 60:02d}:{c % 60:02d}Z"
+        batch.append(
+            store.PendingRecord(
+                benchmarks=_entries(values), commit=f"{c:040x}", date=f"2024-02-01T00:{c // 60:02d}:{c % 60:02d}Z"
+            )
         )
+    store.append_batch(tmp_path, batch)
     started = time.perf_counter()
     figures = trend.write_trend_report(tmp_path, tmp_path / "r.html")
     assert time.perf_counter() - started < 15
@@ -227,6 +253,7 @@ def _chromium(url: str, profile: Path, *extra: str, window: str = "1280,1400") -
             *extra,
             url,
         ],
+        check=False,
         capture_output=True,
         text=True,
         timeout=90,

@@ -100,6 +100,10 @@ def write_marker(marker: Path) -> None:
 
     document = {"format": "benchwatch-history", "schema_version": SCHEMA_VERSION, "layout": "records/*.parquet"}
     write_atomically(marker, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+    # A history is often kept in git (a benchwatch-history branch): the lock and temporaries stay out of it.
+    ignore = marker.parent / ".gitignore"
+    if not ignore.exists():
+        write_atomically(ignore, f"{LOCK_NAME}\n.*.part\n".encode())
 
 
 def _check_marker(marker: Path) -> None:

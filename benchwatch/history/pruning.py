@@ -55,14 +55,16 @@ def prune(
     history_dir = layout.check_history(history_dir, create=False)
     with layout.writer_lock(history_dir):
         rows = columnar.read_commit_rows(history_dir)
-        ordered = [{"commit": row.commit, "date": date_text(row.date_epoch), "tags": row.tags} for row in rows]
+        ordered: list[dict[str, Any]] = [
+            {"commit": row.commit, "date": date_text(row.date_epoch), "tags": row.tags} for row in rows
+        ]
         keep = _kept_positions(ordered, keep_last=keep_last, keep_tags=keep_tags, days=thin_older_than_days, now=now)
         removed = {entry["commit"] for i, entry in enumerate(ordered) if i not in keep}
         if removed:
             for path, held in columnar.commits_in_files(history_dir).items():
                 if held & removed:
                     columnar.rewrite_without(history_dir, path, held & removed)
-    gone = tuple(entry["commit"] for entry in ordered if entry["commit"] in removed)
+    gone = tuple(str(entry["commit"]) for entry in ordered if entry["commit"] in removed)
     return PruneResult(removed=gone, kept=len(ordered) - len(gone))
 
 

@@ -136,6 +136,16 @@ def check_commit_url(template: str | None) -> None:
         raise UsageError(f"commit URL template {template!r} must start with https:// or http:// and contain {{commit}}")
 
 
+def check_change_point_options(*, window: int, max_pvalue: float, min_magnitude: float) -> None:
+    """One-line UsageError for options the change point search cannot honour (never silently 0 points)."""
+    if window < 4:
+        raise UsageError(f"--window must be at least 4 commits, got {window}")
+    if not 0.0 < max_pvalue < 1.0:
+        raise UsageError(f"--max-pvalue must be between 0 and 1 (exclusive), got {max_pvalue}")
+    if not min_magnitude >= 0.0 or not math.isfinite(min_magnitude):
+        raise UsageError(f"--min-change must be a relative change >= 0 (0.05 = 5%), got {min_magnitude}")
+
+
 # -- units ------------------------------------------------------------------------------
 
 
@@ -349,6 +359,7 @@ def build_trend_html(
 ) -> tuple[str, int]:
     """The report's HTML and the number of change points marked in it."""
     check_commit_url(commit_url)
+    check_change_point_options(window=window, max_pvalue=max_pvalue, min_magnitude=min_magnitude)
     if max_points < 10:
         raise UsageError(f"max_points must be at least 10, got {max_points}")
     if recent < 1:
@@ -483,6 +494,8 @@ def write_trend_report(
     from benchwatch.resultfile import write_atomically
 
     started = time.perf_counter()
+    check_commit_url(commit_url)
+    check_change_point_options(window=window, max_pvalue=max_pvalue, min_magnitude=min_magnitude)
     history = store.load_history(history_dir)
     if not history.records:
         raise UsageError(f"history {history_dir} has no records yet (run benchwatch record first)")
