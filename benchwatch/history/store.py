@@ -54,8 +54,10 @@ from benchwatch.history.summary import (
 from benchwatch.model import ResultSet
 
 SCHEMA_VERSION = layout.SCHEMA_VERSION
+CommitRow = columnar.CommitRow
 __all__ = [
     "CONFIDENCE",
+    "CommitRow",
     "HISTORY_METRICS",
     "History",
     "PendingRecord",
