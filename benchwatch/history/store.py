@@ -57,8 +57,8 @@ SCHEMA_VERSION = layout.SCHEMA_VERSION
 CommitRow = columnar.CommitRow
 __all__ = [
     "CONFIDENCE",
-    "CommitRow",
     "HISTORY_METRICS",
+    "CommitRow",
     "History",
     "PendingRecord",
     "Record",
