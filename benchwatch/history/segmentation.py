@@ -51,6 +51,7 @@ from benchwatch.history.changepoints import ChangePoint
 DEFAULT_MAX_PVALUE = 0.001
 DEFAULT_MIN_MAGNITUDE = 0.0
 DEFAULT_MIN_SEGMENT = 3
+CANDIDATE_FACTOR = 1.0  # the price at which the search proposes; _prune keeps what still pays the full price
 NOISE_FLOOR = 1e-4  # relative: below any timer's resolution; keeps deterministic series finite
 _HAMPEL_HALF = 2
 _HAMPEL_K = 5.0
@@ -236,14 +237,18 @@ def segment_series(
     if not min_magnitude >= 0:
         raise ValueError(f"min_magnitude must be >= 0, got {min_magnitude}")
     matrix = np.atleast_2d(np.asarray(matrix, dtype=np.float64))
+    if matrix.shape[1] < 2:  # nothing to split: each row is at most one point
+        found = [np.flatnonzero(np.isfinite(row) & (row > 0)) for row in matrix]
+        return [_flat(np.log(row[kept]), kept, NOISE_FLOOR) for row, kept in zip(matrix, found, strict=True)]
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.where(matrix > 0, np.log(matrix), np.nan)
     values, order, lengths = _compact(logs)
     cleaned, sigma = clean(values)
     beta = np.array([beta_for(max_pvalue, int(length)) for length in lengths])
-    search = _worth_searching(cleaned, lengths, sigma**2 * beta, min_segment)
+    search = _worth_searching(cleaned, lengths, sigma**2 * beta * CANDIDATE_FACTOR, min_segment)
+    min_shift = math.log1p(min_magnitude)
     cuts = _binary_segmentation(
-        cleaned[search], lengths[search], sigma[search] ** 2, beta[search], min_segment, math.log1p(min_magnitude)
+        cleaned[search], lengths[search], sigma[search] ** 2, beta[search] * CANDIDATE_FACTOR, min_segment, min_shift
     )
     cut_row = dict(zip(np.flatnonzero(search).tolist(), range(cuts.shape[0]), strict=True))
     fits = []
@@ -252,12 +257,63 @@ def segment_series(
         positions = np.sort(order[row, :length])
         if row in cut_row:
             bounds = np.flatnonzero(cuts[cut_row[row], : length + 1])
+            price = float(sigma[row] ** 2 * beta[row])
+            bounds = _prune(cleaned[row, :length], bounds, price, min_segment, min_shift)
             fits.append(
                 _describe(cleaned[row, :length], positions, bounds, float(sigma[row]), float(beta[row]), commits)
             )
         else:
             fits.append(_flat(cleaned[row, :length], positions, float(sigma[row])))
     return fits
+
+
+def _segment_cost(sums: list[np.ndarray], a: np.ndarray | int, b: np.ndarray | int, price: float) -> np.ndarray:
+    stats = (np.asarray(b - a, dtype=np.float64), *(part[b] - part[a] for part in sums))
+    return _cost(stats, np.asarray(price, dtype=np.float64))
+
+
+def _prune(y: np.ndarray, bounds: np.ndarray, price: float, min_segment: int, min_shift: float) -> np.ndarray:
+    """Backward elimination, then local re-placement, of the candidate change points of one series.
+
+    The search proposes candidates at a lower price (``CANDIDATE_FACTOR``);
+    here the change point whose removal costs least goes while that cost is
+    below the full price or its shift below ``min_shift``, and each survivor
+    is moved to the best split between its neighbours.  Both steps look only
+    at a change point's neighbouring segments, so a new commit at the end of
+    the series leaves earlier change points where they are unless it changes
+    their own segments.
+    """
+    sums = _Prefix(y[None, :]).sums
+    sums = [part[0] for part in sums]
+    points = [int(b) for b in bounds[1:-1]]
+    end = int(bounds[-1])
+
+    def weakest() -> tuple[float, int]:
+        edges = [0, *points, end]
+        worst = (math.inf, -1)
+        for k in range(1, len(edges) - 1):
+            a, t, b = edges[k - 1], edges[k], edges[k + 1]
+            merged = float(_segment_cost(sums, a, b, price) - _segment_cost(sums, a, t, price))
+            merged -= float(_segment_cost(sums, t, b, price))
+            shift = abs((sums[2][b] - sums[2][t]) / (b - t) - (sums[2][t] - sums[2][a]) / (t - a))
+            value = merged if shift >= min_shift else -math.inf
+            worst = min(worst, (value, k - 1))
+        return worst
+
+    for _ in range(2):
+        while points:
+            value, k = weakest()
+            if value > price:
+                break
+            del points[k]
+        for k in range(len(points)):
+            a = points[k - 1] if k else 0
+            b = points[k + 1] if k + 1 < len(points) else end
+            candidates = np.arange(a + min_segment, b - min_segment + 1)
+            if candidates.size:
+                costs = _segment_cost(sums, a, candidates, price) + _segment_cost(sums, candidates, b, price)
+                points[k] = int(candidates[int(np.argmin(costs))])
+    return np.array([0, *points, end], dtype=np.int64)
 
 
 def _worth_searching(y: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_segment: int) -> np.ndarray:
