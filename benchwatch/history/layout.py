@@ -53,11 +53,18 @@ def duckdb_module() -> Any:
     return duckdb
 
 
+_CONNECTION: list[Any] = []
+
+
 def connect() -> Any:
-    """An in-memory DuckDB connection with a modest memory cap (the history files are the only data)."""
-    duckdb = duckdb_module()
-    connection = duckdb.connect(config={"memory_limit": "256MB", "threads": 2})
-    return connection
+    """A cursor on the process's in-memory DuckDB database (opening a database costs ~0.1 s; a cursor little).
+
+    The database has a modest memory cap; close the cursor after use.
+    """
+    if not _CONNECTION:
+        duckdb = duckdb_module()
+        _CONNECTION.append(duckdb.connect(config={"memory_limit": "256MB", "threads": 2}))
+    return _CONNECTION[0].cursor()
 
 
 def records_dir(history_dir: Path) -> Path:

@@ -283,21 +283,30 @@ def _prune(y: np.ndarray, bounds: np.ndarray, price: float, min_segment: int, mi
     the series leaves earlier change points where they are unless it changes
     their own segments.
     """
-    sums = _Prefix(y[None, :]).sums
-    sums = [part[0] for part in sums]
+    sums = [part[0] for part in _Prefix(y[None, :]).sums]
+    table = [part.tolist() for part in sums]  # plain floats: scalar costs are far cheaper outside numpy
     points = [int(b) for b in bounds[1:-1]]
     end = int(bounds[-1])
+
+    def cost(a: int, b: int) -> float:
+        n = b - a
+        sx, sxx, sy, sxy, syy = (part[b] - part[a] for part in table)
+        mean = sy / n
+        flat = max(syy - sy * mean, 0.0)
+        vx = sxx - sx * sx / n
+        if n < 3 or vx <= 0:
+            return flat
+        cov = sxy - sx * sy / n
+        return min(flat, max(flat - cov * cov / vx, 0.0) + price)
 
     def weakest() -> tuple[float, int]:
         edges = [0, *points, end]
         worst = (math.inf, -1)
         for k in range(1, len(edges) - 1):
             a, t, b = edges[k - 1], edges[k], edges[k + 1]
-            merged = float(_segment_cost(sums, a, b, price) - _segment_cost(sums, a, t, price))
-            merged -= float(_segment_cost(sums, t, b, price))
-            shift = abs((sums[2][b] - sums[2][t]) / (b - t) - (sums[2][t] - sums[2][a]) / (t - a))
-            value = merged if shift >= min_shift else -math.inf
-            worst = min(worst, (value, k - 1))
+            merged = cost(a, b) - cost(a, t) - cost(t, b)
+            shift = abs((table[2][b] - table[2][t]) / (b - t) - (table[2][t] - table[2][a]) / (t - a))
+            worst = min(worst, (merged if shift >= min_shift else -math.inf, k - 1))
         return worst
 
     for _ in range(2):
