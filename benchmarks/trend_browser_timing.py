@@ -126,7 +126,8 @@ def measure(page_path: Path, clicks: int) -> dict[str, float]:
 
 def _click(page: Page, k: int) -> float:
     box = page.evaluate(
-        f"(function () {{ var a = document.querySelectorAll('#ranking a.open')[{k}]; a.scrollIntoView({{block: 'center'}});"
+        f"(function () {{ var a = document.querySelectorAll('#ranking a.open')[{k}];"
+        " a.scrollIntoView({block: 'center'});"
         " var r = a.getClientRects()[0];"
         " return {x: r.left + 3, y: r.top + r.height / 2, name: a.getAttribute('data-name')}; })()"
     )
