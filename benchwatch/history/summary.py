@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
 from scipy import stats as scipy_stats
 
 from benchwatch.errors import UsageError
@@ -26,19 +25,24 @@ def summarize_metric(per_run: Sequence[float], confidence: float = CONFIDENCE) -
 
     ``value`` is their median; the interval is a t-interval on their logs
     (on the values themselves when one is zero), null with fewer than 2 runs.
+    Plain Python on purpose: an import summarises millions of metrics of a
+    few runs each, where numpy's per-call overhead dominates.
     """
-    values = np.asarray([value for value in per_run if not math.isnan(value)], dtype=np.float64)
-    if values.size == 0:
+    values = sorted(float(value) for value in per_run if not math.isnan(value))
+    count = len(values)
+    if count == 0:
         return None
-    median = float(np.median(values))
-    if values.size < 2:
+    middle = count // 2
+    median = values[middle] if count % 2 else (values[middle - 1] + values[middle]) / 2.0
+    if count < 2:
         return [median, None, None, 1]
-    log = bool((values > 0).all())
-    data = np.log(values) if log else values
-    center = float(data.mean())
-    half = float(_t_quantile(0.5 + confidence / 2.0, values.size - 1) * data.std(ddof=1) / math.sqrt(values.size))
+    log = values[0] > 0
+    data = [math.log(value) for value in values] if log else values
+    center = math.fsum(data) / count
+    spread = math.sqrt(math.fsum((item - center) ** 2 for item in data) / (count - 1))
+    half = _t_quantile(0.5 + confidence / 2.0, count - 1) * spread / math.sqrt(count)
     low, high = (math.exp(center - half), math.exp(center + half)) if log else (center - half, center + half)
-    return [median, low, high, int(values.size)]
+    return [median, low, high, count]
 
 
 @lru_cache(maxsize=256)
