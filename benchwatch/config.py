@@ -8,6 +8,9 @@ Run keys (all optional)::
     pytest_args = []               # extra arguments for every worker
     scale_option = "--workload-scale"  # suite option that `--scale N` sets
     memory = true                  # memray pass after each timed run
+    sample_budget = 10             # seconds per benchmark per run to reach the samples the gate needs
+    environment = "current"        # compare-refs workers: "current" environment or "per-ref" venvs
+    dependency_groups = ["test"]   # per-ref: PEP 735 groups to install (default: test extras and groups)
     results_dir = "results"        # where `run` writes when -o is not given
     baseline = "baselines/main.json.gz"
 
@@ -37,7 +40,11 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "memory": bool,
     "results_dir": str,
     "baseline": str,
+    "sample_budget": (int, float),
+    "environment": str,
+    "dependency_groups": list,
 }
+ENVIRONMENTS = ("current", "per-ref")
 # The comparator's own keys; it validates their values (CompareSettings.from_mapping).
 COMPARE_KEYS = {
     "threshold",
@@ -97,8 +104,12 @@ def load_config(path: Path) -> ProjectConfig:
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
                 names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be {names}, got {value!r}")
-            if key in ("suites", "pytest_args") and not all(isinstance(item, str) for item in value):
+            if key in ("suites", "pytest_args", "dependency_groups") and not all(
+                isinstance(item, str) for item in value
+            ):
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be a list of strings")
+            if key == "environment" and value not in ENVIRONMENTS:
+                raise ConfigError(f"{path}: [tool.benchwatch] environment must be one of {', '.join(ENVIRONMENTS)}")
             run[key] = value
         elif key in COMPARE_KEYS:
             compare[key] = value
