@@ -10,7 +10,8 @@ Run keys (all optional)::
     memory = true                  # memray pass after each timed run
     sample_budget = 10             # seconds per benchmark per run to reach the samples the gate needs
     environment = "current"        # compare-refs workers: "current" environment or "per-ref" venvs
-    dependency_groups = ["test"]   # per-ref: PEP 735 groups to install (default: test extras and groups)
+    dependency_groups = ["test"]   # per-ref: PEP 735 groups to install (default: the test-like ones)
+    test_extras = ["test"]         # per-ref: extras to install with the project (default: the test-like ones)
     results_dir = "results"        # where `run` writes when -o is not given
     baseline = "baselines/main.json.gz"
 
@@ -43,6 +44,7 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "sample_budget": (int, float),
     "environment": str,
     "dependency_groups": list,
+    "test_extras": list,
 }
 ENVIRONMENTS = ("current", "per-ref")
 # The comparator's own keys; it validates their values (CompareSettings.from_mapping).
@@ -104,7 +106,7 @@ def load_config(path: Path) -> ProjectConfig:
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
                 names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be {names}, got {value!r}")
-            if key in ("suites", "pytest_args", "dependency_groups") and not all(
+            if key in ("suites", "pytest_args", "dependency_groups", "test_extras") and not all(
                 isinstance(item, str) for item in value
             ):
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be a list of strings")
