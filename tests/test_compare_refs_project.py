@@ -201,3 +201,18 @@ def test_every_benchmark_failing_exits_four_with_a_headline(project: Path, capsy
     assert captured.out.startswith("NOTHING MEASURED: every benchmark of head failed")
     assert "ValueError: broken" in captured.out
     assert "stopped: nothing measured" in captured.err
+
+
+def test_cache_clean_unregisters_worktrees_older_versions_left_in_the_repository(tmp_path: Path, capsys) -> None:
+    repo = tmp_path / "old"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "-c", "user.email=a@b.invalid", "-c", "user.name=A", "commit", "-q", "--allow-empty", "-m", "one")
+    _git(repo, "worktree", "add", "-q", "--detach", str(repo / ".benchwatch-cache" / "worktrees" / "abc"), "HEAD")
+    (repo / ".benchwatch-cache" / "workload").mkdir()  # not compare-refs' own: stays
+    assert len(_git(repo, "worktree", "list").splitlines()) == 2
+    assert main(["cache", "clean", "--repo", str(repo)]) == EXIT_OK
+    assert "removed 1 cache folders" in capsys.readouterr().out
+    assert len(_git(repo, "worktree", "list").splitlines()) == 1
+    assert not (repo / ".benchwatch-cache" / "worktrees").exists()
+    assert (repo / ".benchwatch-cache" / "workload").is_dir()

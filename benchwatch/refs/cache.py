@@ -8,7 +8,7 @@ module is given the root.
 
 Older benchwatch versions kept the cache in ``<repo>/.benchwatch-cache``
 with worktrees registered in the repository's ``.git``; ``clean`` removes
-those too, unregistering them.
+those parts too, unregistering the worktrees.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from benchwatch.refs.worktrees import remove_legacy_worktree
 
 LEGACY_DIR = ".benchwatch-cache"
 PARTS = ("trees", "venvs", "shim")
+#: What older compare-refs versions wrote into ``<repo>/.benchwatch-cache`` (other tools' files there stay).
+LEGACY_PARTS = ("worktrees", "venvs", "shim")
 
 
 def repository_cache(root: Path, repo: Path) -> Path:
@@ -59,9 +61,10 @@ def cache_entries(cache: Path, repo: Path | None = None) -> list[CacheEntry]:
         folder = cache / part
         if folder.is_dir():
             entries.append(CacheEntry(folder, part, sum(1 for _ in folder.iterdir()), _size(folder)))
-    if repo is not None and (repo / LEGACY_DIR).is_dir():
-        legacy = repo / LEGACY_DIR
-        entries.append(CacheEntry(legacy, "legacy", sum(1 for _ in legacy.iterdir()), _size(legacy)))
+    legacy = [repo / LEGACY_DIR / part for part in LEGACY_PARTS] if repo is not None else []
+    for folder in legacy:
+        if folder.is_dir():
+            entries.append(CacheEntry(folder, "legacy", sum(1 for _ in folder.iterdir()), _size(folder)))
     return entries
 
 
@@ -71,7 +74,8 @@ def clean_cache(cache: Path, repo: Path | None = None) -> list[CacheEntry]:
     if repo is not None and (repo / LEGACY_DIR / "worktrees").is_dir():
         for tree in (repo / LEGACY_DIR / "worktrees").iterdir():
             remove_legacy_worktree(repo, tree)
-    if repo is not None:
-        shutil.rmtree(repo / LEGACY_DIR, ignore_errors=True)
+    for entry in removed:
+        if entry.kind == "legacy":
+            shutil.rmtree(entry.path, ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
     return removed
