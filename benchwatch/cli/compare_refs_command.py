@@ -224,10 +224,10 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
     save_result(outcome.base, output / "base.json.gz")
     save_result(outcome.head, output / "head.json.gz")
 
-    def rendered(fmt: str, color: bool) -> str:
+    def render_as(report_format: str, *, color: bool) -> str:
         return render(
             outcome.comparison,
-            fmt,
+            report_format,
             color=color,
             base=outcome.base,
             head=outcome.head,
@@ -236,13 +236,13 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
         )
 
     for name, fmt in (("comparison.json", "json"), ("comment.md", "pr-comment"), ("report.html", "html")):
-        write_atomically(output / name, rendered(fmt, False).encode("utf-8"))
+        write_atomically(output / name, render_as(fmt, color=False).encode("utf-8"))
     headline = _nothing_measured_headline(outcome)
     if headline and args.format == "terminal":
         sys.stdout.write(headline + "\n\n")
     elif headline:
         print(headline, file=sys.stderr)
-    sys.stdout.write(rendered(args.format, args.format == "terminal" and sys.stdout.isatty()))
+    sys.stdout.write(render_as(args.format, color=args.format == "terminal" and sys.stdout.isatty()))
     for label, note in outcome.not_benchmarks.items():
         print(f"{label}: {note}", file=sys.stderr)
     print(

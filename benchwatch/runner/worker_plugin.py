@@ -296,7 +296,8 @@ class WorkerRecorder:
     def _record_samples(self, item: pytest.Item) -> None:
         if "samples" in self._current:
             return  # the marker form recorded its own
-        fixture = item.funcargs.get("benchmark")  # type: ignore[attr-defined]
+        funcargs = item.funcargs if isinstance(item, pytest.Function) else {}
+        fixture = funcargs.get("benchmark")
         metadata = getattr(fixture, "stats", None)
         if metadata is None:
             self._current["status"] = "error"
