@@ -84,7 +84,7 @@ def install_spec(tree: Path, *, extras: Sequence[str] | None, groups: Sequence[s
     return InstallSpec(
         extras=tuple(chosen_extras),
         groups=tuple(chosen_groups),
-        group_requirements=tuple(requirements),
+        group_requirements=tuple(dict.fromkeys(requirements)),
         installable=(tree / "pyproject.toml").exists() or (tree / "setup.py").exists(),
     )
 
