@@ -187,12 +187,9 @@ def compare_refs(
     for look_index, target_runs in enumerate(looks, start=1):
         # The budget is checked only between looks, so the data always ends at
         # a planned look and the alpha split of the schedule stays valid.
-        if seconds_per_benchmark_pair:
-            per_pair = max(seconds_per_benchmark_pair) * len(undecided)
-            elapsed = time.monotonic() - started
-            if elapsed + per_pair * (target_runs - done_runs) > settings.max_time:
-                stop_reason = f"time budget of {settings.max_time:g} s would be passed by look {look_index}"
-                break
+        if _over_budget(seconds_per_benchmark_pair, len(undecided), target_runs - done_runs, started, settings):
+            stop_reason = f"time budget of {settings.max_time:g} s would be passed by look {look_index}"
+            break
         while done_runs < target_runs:
             pair_started = time.monotonic()
             order = ["base", "head"] if rng.random() < 0.5 else ["head", "base"]
@@ -220,13 +217,9 @@ def compare_refs(
         decided = {b.name for b in comparison.benchmarks if is_decided(b, look_settings.gating_metrics)}
         undecided = [name for name in undecided if name not in decided]
         verdicts = _verdict_counts(comparison)
-        failed_sides = _nothing_measured(sides)
-        if failed_sides:
-            # More runs of a side whose every benchmark fails cannot produce a verdict.
-            stop_reason = f"nothing measured: every benchmark of {' and '.join(failed_sides)} failed"
-            break
-        if not undecided:
-            stop_reason = "every benchmark has a verdict"
+        early_stop = _early_stop(sides, undecided)
+        if early_stop is not None:
+            stop_reason = early_stop
             break
     base_result = _result(sides["base"], settings, looks)
     head_result = _result(sides["head"], settings, looks)
@@ -241,6 +234,25 @@ def compare_refs(
         nothing_measured=_nothing_measured(sides),
         not_benchmarks={label: side.not_benchmarks for label, side in sides.items() if side.not_benchmarks},
     )
+
+
+def _over_budget(
+    seconds_per_benchmark_pair: list[float], undecided: int, pairs_to_go: int, started: float, settings: RefsSettings
+) -> bool:
+    """Whether the next look's runs, at the slowest pace seen so far, would pass the time budget."""
+    if not seconds_per_benchmark_pair:
+        return False
+    per_pair = max(seconds_per_benchmark_pair) * undecided
+    return time.monotonic() - started + per_pair * pairs_to_go > settings.max_time
+
+
+def _early_stop(sides: Mapping[str, _Side], undecided: list[str]) -> str | None:
+    """Why the schedule ends before its last look, or None to go on."""
+    failed_sides = _nothing_measured(sides)
+    if failed_sides:
+        # More runs of a side whose every benchmark fails cannot produce a verdict.
+        return f"nothing measured: every benchmark of {' and '.join(failed_sides)} failed"
+    return None if undecided else "every benchmark has a verdict"
 
 
 def _nothing_measured(sides: Mapping[str, _Side]) -> tuple[str, ...]:
