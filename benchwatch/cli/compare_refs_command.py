@@ -183,6 +183,8 @@ def handle(args: argparse.Namespace) -> int:
     environment = "per-ref" if args.venv_per_ref else args.environment or config.get("environment", "current")
     base_python = head_python = None
     if environment == "per-ref":
+        if not args.quiet:
+            print(f"per-ref environments in {cache / 'venvs'} (built on first use of a commit)", file=sys.stderr)
         groups = config.get("dependency_groups", None)
         extras = config.get("test_extras", None)
         base_python = ref_python(base, cache, sys.executable, extras=extras, groups=groups)
