@@ -18,7 +18,7 @@ import pytest
 from test_codspeed_forms import machine_was_busy
 
 from benchwatch.cli import main
-from benchwatch.errors import EXIT_INPUT_ERROR, EXIT_NOTHING_MEASURED, EXIT_OK, EXIT_REGRESSION
+from benchwatch.errors import EXIT_INPUT_ERROR, EXIT_NOTHING_JUDGED, EXIT_OK, EXIT_REGRESSION
 
 LIBRARY = textwrap.dedent(
     """
@@ -194,7 +194,7 @@ def test_every_benchmark_failing_exits_four_with_a_headline(project: Path, capsy
         ["compare-refs", "main", "broken", "--repo", str(project), "--looks", "2,3", "--memory-runs", "0", "-q"]
     )
     captured = capsys.readouterr()
-    assert code == EXIT_NOTHING_MEASURED
+    assert code == EXIT_NOTHING_JUDGED
     assert captured.out.startswith("NOTHING MEASURED: every benchmark of head failed")
     assert "ValueError: broken" in captured.out
     assert "stopped: nothing measured" in captured.err

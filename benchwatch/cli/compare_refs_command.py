@@ -13,7 +13,7 @@ from benchwatch.cli.cache_command import cache_for, find_repository
 from benchwatch.cli.compare_command import FORMATS, render
 from benchwatch.cli.progress import format_duration
 from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
-from benchwatch.errors import EXIT_NOTHING_MEASURED, InputError, UsageError
+from benchwatch.errors import EXIT_NOTHING_JUDGED, InputError, UsageError
 from benchwatch.refs.environments import ref_python
 from benchwatch.refs.sequential import DEFAULT_LOOKS
 from benchwatch.refs.session import RefsOutcome, RefsProgress, RefsSettings, compare_refs
@@ -253,7 +253,7 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
         file=sys.stderr,
     )
     if outcome.nothing_measured:
-        return EXIT_NOTHING_MEASURED
+        return EXIT_NOTHING_JUDGED
     return outcome.comparison.exit_code()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchwatch.cli.progress import ProgressPrinter
 from benchwatch.config import compare_settings, load_config
-from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_NOTHING_MEASURED, EXIT_OK
+from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_NOTHING_JUDGED, EXIT_OK
 from benchwatch.resultfile import save_result
 from benchwatch.runner.session import DEFAULT_SAMPLE_BUDGET, RunSettings, run_suites, samples_needed
 
@@ -107,5 +107,5 @@ def handle(args: argparse.Namespace) -> int:
         print(f"FAILED {benchmark.name} [{first.status}, {count}]: {first.error}", file=sys.stderr)
     if not any(benchmark.ok_runs for benchmark in result.benchmarks):
         print(f"NOTHING MEASURED: each of the {len(failed)} benchmarks failed in every run", file=sys.stderr)
-        return EXIT_NOTHING_MEASURED
+        return EXIT_NOTHING_JUDGED
     return EXIT_BENCHMARK_FAILED if failed else EXIT_OK
