@@ -97,7 +97,7 @@ def test_record_into_a_history_that_is_a_file(tmp_path, capsys):
     history = tmp_path / "history"
     history.write_text("not a directory")
     code, err = cli(["record", str(V2), "--history", str(history)], capsys)
-    assert (code, err) == (2, f"benchwatch: error: --history {history}: is a file, expected a history directory\n")
+    assert (code, err) == (2, f"benchwatch: error: {history}: is not a directory (a history is a directory)\n")
     assert history.read_text() == "not a directory"
 
 

@@ -5,6 +5,8 @@
 Commit, branch and date default to the result's environment (``git_commit``,
 ``git_branch``, collection date); ``--parent`` has no default (the result
 does not know it).  Raw samples are left out unless ``--keep-samples``.
+Concurrent calls on one history are safe (they take turns on its lock).
+Needs the ``history`` extra (DuckDB).
 """
 
 from __future__ import annotations
@@ -41,16 +43,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="do nothing (exit 0) if the commit is already in the history, e.g. recorded with its release tag",
     )
-    parser.add_argument(
-        "--no-compress", action="store_true", help="write the record as plain .json instead of .json.gz"
-    )
     parser.set_defaults(handler=handle)
     return parser
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    if args.history.exists() and not args.history.is_dir():
-        raise UsageError(f"--history {args.history}: is a file, expected a history directory")
     if args.date is not None:
         try:
             store.normalize_date(args.date)
@@ -62,7 +59,7 @@ def _check_options(args: argparse.Namespace) -> None:
 def _recorded(history: Path, commit: str) -> bool:
     if not history.is_dir() or not any(history.iterdir()):
         return False
-    return any(record.commit == commit for record in store.load_history(history).records)
+    return any(row.commit == commit for row in store.read_commits(history))
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -83,8 +80,8 @@ def handle(args: argparse.Namespace) -> int:
         keep_samples=args.keep_samples,
         message=args.message,
         replace=args.replace,
-        compress=not args.no_compress,
     )
     tags = f" [{', '.join(record.tags)}]" if record.tags else ""
-    print(f"recorded {record.short_commit}{tags} ({len(record.benchmarks)} benchmarks) in {args.history / record.file}")
+    where = args.history / "records" / record.file
+    print(f"recorded {record.short_commit}{tags} ({len(record.benchmarks)} benchmarks) in {where}")
     return EXIT_OK
