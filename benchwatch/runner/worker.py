@@ -209,6 +209,50 @@ def run_pass(
     return outcome
 
 
+@dataclass
+class _Watch:
+    """What the watchdog knows of one worker: the benchmark running, since when idle, any progress."""
+
+    current: tuple[str, float] | None = None
+    # Time outside any benchmark (import, collection, between benchmarks) is bounded too.
+    idle_since: float = field(default_factory=time.monotonic)
+    progressed: bool = False
+
+    def take(self, event: dict[str, Any], outcome: PassOutcome) -> None:
+        self.progressed = True
+        if event["event"] == "start":
+            self.current = (event["name"], time.monotonic())
+        elif event["event"] == "result":
+            outcome.results[event["name"]] = event
+            self.current = None
+            self.idle_since = time.monotonic()
+        elif event["event"] == "collected":
+            outcome.collected.append(event)
+        elif event["event"] == "session":
+            outcome.session = event
+
+    def overdue(self, timeout: float, mode: str, outcome: PassOutcome) -> dict[str, Any] | None:
+        """The timeout result of the benchmark past its timeout (or a stall noted in ``outcome``); else None."""
+        now = time.monotonic()
+        if self.current is None and now - self.idle_since > timeout:
+            where = "collecting benchmarks" if not self.progressed else "between benchmarks"
+            outcome.stalled = (
+                f"the worker hung {where} (import, collection or fixtures) past the timeout of {timeout:g} s "
+                "and was killed"
+            )
+            if mode == "collect":
+                outcome.worker_failure = outcome.stalled
+            return {}
+        if self.current is not None and now - self.current[1] > timeout:
+            return {
+                "event": "result",
+                "name": self.current[0],
+                "status": "timeout",
+                "error": f"did not finish within its timeout of {timeout:g} s; the worker was killed",
+            }
+        return None
+
+
 def _one_worker(
     *,
     command: WorkerCommand,
@@ -227,8 +271,6 @@ def _one_worker(
     # this process is killed with SIGKILL (benchwatch.runner.shim).
     shim = [command.python, "-m", "benchwatch.runner.shim", str(os.getpid()), str(events.parent), "--"]
     reader = _EventReader(events)
-    current: tuple[str, float] | None = None
-    progressed = False
     known = reaper.children()
     with open(log, "wb") as log_stream:
         process = subprocess.Popen(
@@ -240,48 +282,24 @@ def _one_worker(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        # Time outside any benchmark (import, collection, between benchmarks) is bounded too.
-        idle_since = time.monotonic()
+        watch = _Watch()
         try:
             while True:
                 finished = process.poll() is not None
                 for event in reader.read():
-                    progressed = True
-                    if event["event"] == "start":
-                        current = (event["name"], time.monotonic())
-                    elif event["event"] == "result":
-                        outcome.results[event["name"]] = event
-                        current = None
-                        idle_since = time.monotonic()
-                    elif event["event"] == "collected":
-                        outcome.collected.append(event)
-                    elif event["event"] == "session":
-                        outcome.session = event
+                    watch.take(event, outcome)
                     if on_event is not None:
                         on_event(event)
                 if finished:
                     break
-                if current is None and time.monotonic() - idle_since > timeout:
+                overdue = watch.overdue(timeout, mode, outcome)
+                if overdue is not None:
                     _kill_group(process, known)
-                    where = "collecting benchmarks" if not progressed else "between benchmarks"
-                    outcome.stalled = (
-                        f"the worker hung {where} (import, collection or fixtures) past the timeout of {timeout:g} s "
-                        "and was killed"
-                    )
-                    if mode == "collect":
-                        outcome.worker_failure = outcome.stalled
-                    return progressed
-                if current is not None and time.monotonic() - current[1] > timeout:
-                    _kill_group(process, known)
-                    outcome.results[current[0]] = {
-                        "event": "result",
-                        "name": current[0],
-                        "status": "timeout",
-                        "error": f"did not finish within its timeout of {timeout:g} s; the worker was killed",
-                    }
-                    if on_event is not None:
-                        on_event(outcome.results[current[0]])
-                    return True
+                    if overdue:
+                        outcome.results[overdue["name"]] = overdue
+                        if on_event is not None:
+                            on_event(overdue)
+                    return watch.progressed or bool(overdue)
                 time.sleep(POLL_SECONDS)
         except BaseException:
             _kill_group(process, known)
@@ -289,8 +307,8 @@ def _one_worker(
     # The worker is gone; anything it started (same group or its own session) goes with it.
     reaper.kill_group(process.pid)
     reaper.reap_strays(known)
-    if current is not None:
-        name = current[0]
+    if watch.current is not None:
+        name = watch.current[0]
         outcome.results[name] = {
             "event": "result",
             "name": name,
@@ -303,4 +321,4 @@ def _one_worker(
         outcome.worker_failure = (
             f"collection {_describe_exit(process.returncode)}: {explain_failure(log, command.python)}"
         )
-    return progressed
+    return watch.progressed
