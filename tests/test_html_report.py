@@ -136,6 +136,7 @@ def test_cli_html_output(tmp_path, monkeypatch):
     assert html.startswith("<!DOCTYPE html>") and html.count('<figure class="dist-chart"') == 4
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="memray captures on Linux")
 def test_memory_regression_links_flamegraphs(tmp_path):
     pytest.importorskip("memray")
@@ -173,9 +174,10 @@ def test_memory_regression_links_flamegraphs(tmp_path):
     assert "memray flamegraph" in render_html_report(comparison, base, head)
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_headless_chromium_draws_every_chart(hundred, tmp_path):
     comparison, html, _ = hundred

@@ -234,6 +234,7 @@ def _chromium(url: str, profile: Path, *extra: str, window: str = "1280,1400") -
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_report_renders_in_headless_chromium(report, history_dir, tmp_path):
     output, _ = report
