@@ -14,8 +14,9 @@ import pytest
 
 from benchwatch.cli import main
 from benchwatch.compare import compare
+from benchwatch.flamegraphs import write_flamegraphs
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
-from benchwatch.render.html_report import ecdf_points, render_html_report, write_flamegraphs
+from benchwatch.render.html_report import ecdf_points, render_html_report
 from benchwatch.render.html_templates import script_json
 from benchwatch.resultfile import save_result
 
