@@ -38,7 +38,8 @@ from urllib.parse import quote, urlsplit
 
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
 from benchwatch.errors import UsageError
-from benchwatch.render import METRIC_ORDER, VERDICT_ORDER, format_change, format_interval, format_value, ungated_reasons
+from benchwatch.render import METRIC_ORDER, VERDICT_ORDER, ungated_reasons
+from benchwatch.render.formatting import format_change, format_interval, format_value
 from benchwatch.render.markdown_report import escape_markdown
 
 #: GitHub's cap on an issue comment body.
