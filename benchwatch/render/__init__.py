@@ -9,7 +9,7 @@
 * :func:`benchwatch.render.html_report.render_html_report` - one
   self-contained HTML page.
 
-Numbers are written by :mod:`benchwatch.render.formatting` (units, changes,
+Numbers are written by :mod:`benchwatch.units` (units, changes,
 intervals), the one place that decides how a value is rounded.
 
 Rows are ordered by :func:`row_order`: regressions first, then

@@ -53,10 +53,10 @@ from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
 from benchwatch.flamegraphs import capture_files
 from benchwatch.model import MEMORY_METRICS, BenchmarkResult, ResultSet
 from benchwatch.render import METRIC_ORDER, ungated_reasons
-from benchwatch.render.formatting import format_change, format_interval, format_value
 from benchwatch.render.html_templates import script_json, template_environment
 from benchwatch.render.json_report import comparison_to_dict
 from benchwatch.render.pr_comment import improvement_strength, ranked_benchmarks, regression_severity
+from benchwatch.units import format_change, format_interval, format_value
 
 DEFAULT_MAX_POINTS = 200
 #: Total ECDF points of the whole report; per side ``min(max_points, budget / (2 x benchmarks))``.

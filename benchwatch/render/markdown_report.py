@@ -11,7 +11,7 @@ import re
 
 from benchwatch.compare import Comparison
 from benchwatch.render import method_note, row_order, ungated_reasons
-from benchwatch.render.formatting import format_change, format_interval, format_value
+from benchwatch.units import format_change, format_interval, format_value
 
 _ESCAPES = {
     "&": "&amp;",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from benchwatch.compare import Comparison
 from benchwatch.render import method_note, row_order, ungated_reasons
-from benchwatch.render.formatting import format_change, format_interval, format_value
+from benchwatch.units import format_change, format_interval, format_value
 
 _COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive": "\x1b[33m", "unchanged": ""}
 _RESET = "\x1b[0m"

@@ -1,4 +1,4 @@
-"""The one place reports turn numbers into text (benchwatch.render.formatting)."""
+"""The one place numbers become text for people (benchwatch.units)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from benchwatch.render.formatting import format_change, format_interval, format_value
+from benchwatch.units import format_change, format_interval, format_value
 
 
 @pytest.mark.parametrize(

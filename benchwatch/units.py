@@ -1,4 +1,7 @@
-"""How every report writes a number: one place for units and rounding.
+"""How benchwatch writes a number for people: one place for units and rounding.
+
+Reports (``benchwatch.render``) and the reason strings of the comparison use
+it alike, so a value reads the same everywhere.
 
 Durations are seconds shown as ns/µs/ms/s with 3 significant digits (4 at
 a second and above), the unit picked *after* rounding so 0.9996 ms reads
