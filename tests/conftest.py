@@ -1,17 +1,29 @@
-"""Suite-wide policy: under CI (the environment variable CI=true, as GitHub Actions sets it) a
-skipped test is a failure, unless its file is in ALLOWED_SKIPS.
+"""Suite-wide test set-up.
 
-A test that skips where CI runs never runs at all; so in CI a missing tool or data file must
-fail loudly (scripts/system-deps.sh and the test extra install everything the tests need).
+* compare-refs' cache goes to a temporary folder, never the user's ~/.cache.
+* Under CI (the environment variable CI=true, as GitHub Actions sets it) a skipped test is a
+  failure, unless its file is in ALLOWED_SKIPS: a test that skips where CI runs never runs at
+  all, so a missing tool or data file must fail loudly (scripts/system-deps.sh and the test
+  extra install everything the tests need).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    cache = tmp_path_factory.mktemp("user-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        yield cache
+
 
 #: Test files that may skip under CI, and why.
 ALLOWED_SKIPS = {
