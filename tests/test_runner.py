@@ -182,6 +182,7 @@ def test_module_entry_point_maps_errors_without_traceback(project: Path) -> None
     assert "Traceback" not in completed.stderr
 
 
+@pytest.mark.slow
 def test_suite_outside_the_project_is_the_same_suite_in_every_pass(tmp_path: Path, monkeypatch) -> None:
     # The existence check, the collect pass and the timing passes all resolve the path from the project,
     # whatever the current directory is.
