@@ -102,7 +102,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-@pytest.mark.slow
 def test_compare_refs_without_flags_compares_the_merge_base_with_head(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -133,7 +132,6 @@ def test_compare_refs_without_flags_compares_the_merge_base_with_head(
     assert "empty" in capsys.readouterr().out
 
 
-@pytest.mark.slow
 def test_missing_test_dependency_is_named(project: Path, capsys) -> None:
     _git(project, "checkout", "-qb", "needs-plugin", "main")
     (project / "conftest.py").write_text("import tinyparse_test_helpers_not_installed\n")
@@ -160,7 +158,6 @@ def test_head_against_itself_is_refused_unless_asked(project: Path, monkeypatch:
     assert "are the same commit" in err and "--allow-same" in err
 
 
-@pytest.mark.slow
 def test_outside_config_outside_suite_and_one_folder_per_pair(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -188,7 +185,6 @@ def test_outside_config_outside_suite_and_one_folder_per_pair(
         assert (project / "results" / "compare-refs" / folder / "base.json.gz").is_file()
 
 
-@pytest.mark.slow
 def test_every_benchmark_failing_exits_four_with_a_headline(project: Path, capsys) -> None:
     _git(project, "checkout", "-qb", "broken", "main")
     (project / "src" / "tinyparse" / "core.py").write_text(
