@@ -238,6 +238,7 @@ def run_cli(project: Path, *args: str, **env: str) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow
 def test_run_with_a_bad_output_fails_before_the_suite_runs(tmp_path):
     project = run_project(tmp_path)
     (project / "plain").write_text("x")
@@ -250,6 +251,7 @@ def test_run_with_a_bad_output_fails_before_the_suite_runs(tmp_path):
     assert not (project / "ran").exists()  # the suite never started
 
 
+@pytest.mark.slow
 def test_run_whose_output_goes_bad_saves_the_results_in_the_working_directory(tmp_path):
     project = run_project(tmp_path)
     (project / "out").mkdir()

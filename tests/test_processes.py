@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks read /proc (Linux)")
+pytestmark = [
+    pytest.mark.slow,  # every test runs `benchwatch run` in a subprocess
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks read /proc (Linux)"),
+]
 
 HANG_GUARD = 120
 
