@@ -1,7 +1,7 @@
 """How long does `benchwatch compare` take on large result files, validation included?
 
     python benchmarks/bench_compare_validation.py [--benchmarks 10000] [--runs 5] [--samples 100]
-                                                  [--jsonschema]
+                                                  [--jsonschema] [--phases]
 
 Writes a base and a head result file (.json.gz, per side: benchmarks x runs x
 samples, head 3% slower) in a temporary directory, then times the whole CLI
@@ -66,12 +66,31 @@ def time_validators(path: Path) -> None:
     print(f"validation alone: compiled {ours:.2f} s, jsonschema {theirs:.2f} s (same schema, sample items included)")
 
 
+def time_phases(base: Path, head: Path) -> None:
+    from benchwatch.adapters.registry import import_files
+    from benchwatch.compare import CompareSettings, compare
+    from benchwatch.render.json_report import render_json
+
+    started = time.perf_counter()
+    sides = import_files([base]), import_files([head])
+    loaded = time.perf_counter()
+    comparison = compare(*sides, CompareSettings())
+    compared = time.perf_counter()
+    render_json(comparison)
+    rendered = time.perf_counter()
+    print(
+        f"in-process phases: read+gunzip+parse+validate {loaded - started:.1f} s, "
+        f"compare {compared - loaded:.1f} s, JSON report {rendered - compared:.1f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--benchmarks", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--jsonschema", action="store_true", help="also time validation alone, ours vs jsonschema")
+    parser.add_argument("--phases", action="store_true", help="also time reading, comparing and rendering in-process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-compare-validation-") as folder:
         base = save_result(build_side(args.benchmarks, args.runs, args.samples, 1.0, 1), Path(folder) / "base.json.gz")
@@ -91,6 +110,8 @@ def main() -> None:
         if done.returncode not in (0, 1):
             raise SystemExit(f"compare failed ({done.returncode}): {done.stderr}")
         print(f"benchwatch compare: {elapsed:.1f} s wall, peak RSS {peak:.0f} MiB, exit {done.returncode}")
+        if args.phases:
+            time_phases(base, head)
         if args.jsonschema:
             time_validators(base)
 
