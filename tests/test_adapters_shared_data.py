@@ -171,8 +171,13 @@ def test_merging_pytest_benchmark_files_makes_each_file_one_run():
     assert result.settings["merged_from"] == 2
 
 
-def test_merging_the_raw_file_twice_gives_two_runs_with_identical_samples():
-    result = registry.import_files([PB_RAW, PB_RAW])
+def test_importing_the_raw_file_twice_is_refused_as_one_run_counted_twice():
+    with pytest.raises(InputError, match="is given twice: one run's file counted twice"):
+        registry.import_files([PB_RAW, PB_RAW])
+
+
+def test_merging_two_loads_of_one_file_gives_two_runs_with_identical_samples():
+    result = registry.merge_results([registry.load_any(PB_RAW), registry.load_any(PB_RAW)])
     assert len(result.benchmarks) == 3
     for benchmark in result.benchmarks:
         first, second = benchmark.runs
