@@ -57,14 +57,20 @@ def format_interval(low: float, high: float) -> str:
     return f"{(low - 1.0) * 100:+.1f}% … {(high - 1.0) * 100:+.1f}%"
 
 
-def ungated_reasons(comparison: Comparison) -> list[str]:
-    """Distinct reasons why gating metrics did not gate (e.g. too few samples for p99)."""
-    seen: dict[str, None] = {}
+def ungated_reasons(comparison: Comparison, limit: int = 3) -> list[str]:
+    """Distinct reasons why metrics did not gate or could not be judged, each naming its benchmarks."""
+    seen: dict[str, list[str]] = {}
     for metric in comparison.metric_comparisons():
         for part in metric.reason.split("; "):
-            if " not gated: " in part:
-                seen.setdefault(part, None)
-    return list(seen)
+            if " not gated: " in part or " cannot be judged: " in part:
+                names = seen.setdefault(part, [])
+                if metric.benchmark not in names:
+                    names.append(metric.benchmark)
+    lines = []
+    for reason, names in seen.items():
+        more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
+        lines.append(f"{reason} — {', '.join(names[:limit])}{more}")
+    return lines
 
 
 def method_note(comparison: Comparison) -> str:

@@ -7,12 +7,14 @@ Top level::
 
     {"format": "benchwatch-comparison", "version": 1,
      "verdict": "regression" | "improvement" | "unchanged" | "inconclusive",
-     "exit_code": 0 | 1,
+     "headline": str,            # why, and what to do when not decisive
+     "rules_version": int,       # benchwatch.compare_rules.RULES_VERSION
+     "exit_code": 0 | 1 | 4,
      "comparisons": [{"benchmark", "metric", "verdict", "ratio", "ci_low",
                       "ci_high", "p_value", "q_value", "threshold", "gated",
                       "reason", "base_value", "head_value", "n_runs_base",
                       "n_runs_head", "unit", "bootstrap_ci_low",
-                      "bootstrap_ci_high"}, ...],
+                      "bootstrap_ci_high", "reason_code"}, ...],
      "benchmarks": [{"name", "status", "notes",
                      "diagnostics": {"base": {...} | null, "head": {...} | null}}, ...],
      "diagnostics": {"base": {...}, "head": {...},
@@ -59,6 +61,7 @@ COMPARISON_KEYS = (
     "unit",
     "bootstrap_ci_low",
     "bootstrap_ci_high",
+    "reason_code",
 )
 
 
@@ -85,6 +88,8 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "verdict": comparison.verdict,
+        "headline": comparison.headline,
+        "rules_version": comparison.rules_version,
         "exit_code": comparison.exit_code(),
         "comparisons": [_metric(m) for m in row_order(comparison)],
         "benchmarks": [
