@@ -219,10 +219,11 @@ def test_reports_say_which_test_made_the_intervals():
         assert "Welch t on log per-run statistics" in render(welch)
 
 
-def test_no_run_is_dropped_for_its_own_timing():
+def test_runs_far_slower_than_the_fit_are_left_out_and_reported():
     steady = [run_with((CANARY, CANARY), level=1e-3 * f) for f in (1.0, 1.01, 0.99, 1.0)]
     unseen = run_with((CANARY, CANARY), level=1.5e-3)  # slowed by something the canary missed
     result = compare(side(*steady, unseen), side(*steady, steady[0]), CompareSettings())
     (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
-    assert p50.n_runs_base == 5 and p50.verdict != "improvement"
-    assert not any("excluded" in w for w in result.warnings)
+    assert p50.n_runs_base == 4 and p50.verdict == "unchanged"
+    assert any("base: 1 run(s) of 1 benchmark(s) excluded: far slower than the fit" in w for w in result.warnings)
+    assert [(e.side, e.code) for e in result.exclusions] == [("base", "slow-residual")]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ from benchwatch.compare_rules import CompareRules
 from benchwatch.compare_settings import CompareSettings
 from benchwatch.model import LATENCY_METRICS, QUANTILE_OF_METRIC, Run
 from benchwatch.stats.bootstrap import BootstrapResult, hierarchical_bootstrap
-from benchwatch.stats.covariate import steady_covariates
+from benchwatch.stats.covariate import slow_residual_runs, steady_covariates
 from benchwatch.stats.diagnostics import SideDiagnostics, busier_side, diagnose_side
 from benchwatch.stats.fdr import bh_qvalues
 from benchwatch.stats.latency_tests import METHOD_SPEED_ADJUSTED, METHOD_WELCH, LatencyTests, log_ratio_tests
@@ -88,6 +88,8 @@ class _Sides:
     base_covariates: np.ndarray | None
     head_covariates: np.ndarray | None
     exclusions: list[Exclusion]
+    #: (pair, side) -> runs left out as far slower than their row's fit (most over the metrics)
+    slow: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def values(self, column: np.ndarray, side: str) -> np.ndarray:
         index = self.base if side == "base" else self.head
@@ -261,6 +263,16 @@ def _not_judged(
     return None
 
 
+def _record_slow(pick: np.ndarray, slow_base: np.ndarray, slow_head: np.ndarray, sides: _Sides) -> None:
+    """One exclusion record per benchmark and side: the most runs left out over its metrics."""
+    most: dict[tuple[int, str], int] = {}
+    for label, slow in (("base", slow_base), ("head", slow_head)):
+        for row in np.flatnonzero(slow.any(axis=1)):
+            key = (int(pick[row]), label)
+            most[key] = max(most.get(key, 0), int(slow[row].sum()))
+    sides.slow.update(most)
+
+
 def _run_tests(
     rows: Sequence[_Row],
     values: dict[str, tuple[np.ndarray, np.ndarray]],
@@ -279,12 +291,26 @@ def _run_tests(
         base_logs = np.where(base > 0, np.log(base), np.nan)
         head_logs = np.where(head > 0, np.log(head), np.nan)
     covariates = sides.base_covariates is not None and sides.head_covariates is not None
+    base_cov = sides.base_covariates[pick] if sides.base_covariates is not None else None
+    head_cov = sides.head_covariates[pick] if sides.head_covariates is not None else None
+    if rules.drop_slow_residuals:
+        slow_base, slow_head = slow_residual_runs(
+            base_logs,
+            head_logs,
+            base_cov,
+            head_cov,
+            mads=rules.slow_residual_mads,
+            floor=rules.slow_residual_floor,
+            min_runs=rules.min_runs,
+        )
+        base_logs, head_logs = np.where(slow_base, np.nan, base_logs), np.where(slow_head, np.nan, head_logs)
+        _record_slow(pick, slow_base, slow_head, sides)
     tests = log_ratio_tests(
         metrics=metrics,
         base_logs=base_logs,
         head_logs=head_logs,
-        base_covariates=sides.base_covariates[pick] if covariates else None,
-        head_covariates=sides.head_covariates[pick] if covariates else None,
+        base_covariates=base_cov if covariates else None,
+        head_covariates=head_cov if covariates else None,
         confidence=settings.confidence,
         moderate=settings.moderate_variances,
         min_estimates=rules.min_variance_estimates,
@@ -468,9 +494,10 @@ def compare_latency(
         "latency_test": method,
         "variance_priors": {m: prior.to_dict() for m, prior in (tests.priors.items() if tests else ())},
     }
+    slow = [Exclusion(pairs[p].name, label, count, "slow-residual") for (p, label), count in sorted(sides.slow.items())]
     return StrategyResult(
         rows={name: tuple(found) for name, found in rows.items()},
-        exclusions=tuple(sides.exclusions),
+        exclusions=(*sides.exclusions, *slow),
         diagnostics=diagnostics,
         side_diagnostics=side_diagnostics,
         warnings=tuple(warnings),

@@ -79,6 +79,10 @@ EXCLUSION_REASONS = {
         "the machine changed speed while they were measured (benchwatch's canary moved by more than {unstable}); "
         "the speed-adjusted model cannot place them"
     ),
+    "slow-residual": (
+        "far slower than the fit of their benchmark (something the canary did not see slowed them; "
+        "contention slows single processes, code changes move all runs)"
+    ),
 }
 
 

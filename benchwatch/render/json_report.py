@@ -7,8 +7,6 @@ Top level::
 
     {"format": "benchwatch-comparison", "version": 1,
      "verdict": "regression" | "improvement" | "unchanged" | "inconclusive",
-     "headline": str,            # why, and what to do when not decisive
-     "rules_version": int,       # benchwatch.compare_rules.RULES_VERSION
      "exit_code": 0 | 1 | 4,
      "comparisons": [{"benchmark", "metric", "verdict", "ratio", "ci_low",
                       "ci_high", "p_value", "q_value", "threshold", "gated",
@@ -23,7 +21,9 @@ Top level::
                                        "base_median_canary_seconds",
                                        "head_median_canary_seconds"} | null},
      "warnings": [str, ...],
-     "settings": {...}, "environment": {"base": {...}, "head": {...}}}
+     "settings": {...}, "environment": {"base": {...}, "head": {...}},
+     "headline": str,         # why the verdict, and what to do when it is not decisive
+     "rules_version": int}    # benchwatch.compare_rules.RULES_VERSION the verdicts were made under
 
 ``comparisons`` are ordered like the terminal table (regressions first).
 Numbers that are not finite (NaN, infinity) become ``null``; ratios are
@@ -88,8 +88,6 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "verdict": comparison.verdict,
-        "headline": comparison.headline,
-        "rules_version": comparison.rules_version,
         "exit_code": comparison.exit_code(),
         "comparisons": [_metric(m) for m in row_order(comparison)],
         "benchmarks": [
@@ -108,6 +106,8 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
         "warnings": list(comparison.warnings),
         "settings": comparison.settings.to_dict(),
         "environment": {"base": dict(comparison.base_environment), "head": dict(comparison.head_environment)},
+        "headline": comparison.headline,
+        "rules_version": comparison.rules_version,
     }
     return _clean(document)
 

@@ -35,8 +35,8 @@ before and after (the state switched mid-measurement) have no usable
 covariate and are left out while two steady runs remain
 (:func:`steady_covariates`); that rule reads only the canary, never the
 benchmark's timings.  No run is dropped for being slow (an earlier version
-dropped runs far slower than the fit and refitted; its coverage effect was
-never shown, see docs/statistics.md).
+dropped runs far slower than the fit and refitted; whether it stays is
+judged by the ablation in docs/statistics.md; :func:`slow_residual_runs`).
 
 Everything here is a function of arrays, vectorised over rows (benchmark x
 metric): runs are NaN-padded into ``(rows, runs)`` matrices.
@@ -53,7 +53,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from benchwatch.stats.moderated import VariancePrior, moderate
-from benchwatch.stats.runlevel import WelchResult, pad_rows
+from benchwatch.stats.runlevel import MAD_TO_SD, WelchResult, pad_rows
 
 #: A run whose canary before and after differ by more than this (log) changed
 #: machine state while it was measured (the value CompareRules.unstable_canary
@@ -207,3 +207,48 @@ def covariate_log_ratio(
         n_base=fits.n_base,
         n_head=fits.n_head,
     )
+
+
+#: Defaults of :func:`slow_residual_runs` (CompareRules.slow_residual_mads / _floor).
+SLOW_RESIDUAL_MADS = 3.0
+SLOW_RESIDUAL_FLOOR = 0.05
+
+
+def slow_residual_runs(
+    base: np.ndarray,
+    head: np.ndarray,
+    base_covariates: np.ndarray | None = None,
+    head_covariates: np.ndarray | None = None,
+    *,
+    mads: float = SLOW_RESIDUAL_MADS,
+    floor: float = SLOW_RESIDUAL_FLOOR,
+    min_runs: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the runs far *slower* than the fit of their row, per side; ``(rows, runs)`` each.
+
+    The residual of a run is its log statistic minus its side's mean and
+    (with covariates) the fitted canary term; a run whose residual exceeds
+    the row's median residual by more than max(``mads`` robust SDs, ``floor``)
+    was slowed by something the canary did not see.  One-sided, because
+    contention only slows code down; blind to the side, because the residuals
+    come from a fit that already contains the side effect.  A row where a
+    side would keep fewer than ``min_runs`` runs loses none.
+    """
+    covariates = base_covariates is not None and head_covariates is not None
+    bc = base_covariates if covariates else np.zeros_like(base)
+    hc = head_covariates if covariates else np.zeros_like(head)
+    n0, x0, c0, _, scc0, sxc0 = _side_moments(base, bc)
+    n1, x1, c1, _, scc1, sxc1 = _side_moments(head, hc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scc = scc0 + scc1
+        slope = np.where((scc > 0) & (n0 + n1 >= MIN_RUNS_FOR_SLOPE), (sxc0 + sxc1) / scc, 0.0)
+        residual_base = base - x0[:, None] - slope[:, None] * (bc - c0[:, None])
+        residual_head = head - x1[:, None] - slope[:, None] * (hc - c1[:, None])
+        residuals = np.concatenate([residual_base, residual_head], axis=1)
+        centre = np.nanmedian(residuals, axis=1) if residuals.shape[1] else np.zeros(len(base))
+        spread = MAD_TO_SD * np.nanmedian(np.abs(residuals - centre[:, None]), axis=1)
+        limit = centre + np.maximum(mads * spread, floor)
+        slow_base = residual_base > limit[:, None]
+        slow_head = residual_head > limit[:, None]
+    keeps_enough = (n0 - slow_base.sum(axis=1) >= min_runs) & (n1 - slow_head.sum(axis=1) >= min_runs)
+    return slow_base & keeps_enough[:, None], slow_head & keeps_enough[:, None]
