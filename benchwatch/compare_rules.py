@@ -103,7 +103,7 @@ class CompareRules:
     #: Side-blind (the fit contains the side effect) and one-sided (contention
     #: only slows code down).  Kept because the ablation shows what it earns and
     #: that coverage holds with it (docs/statistics.md, tests/test_coverage.py).
-    drop_slow_residuals: bool = True
+    drop_slow_residuals: bool = False
     slow_residual_mads: float = 3.0
     slow_residual_floor: float = 0.05
 

@@ -25,6 +25,7 @@ gated quantiles and says so.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,7 @@ from benchwatch.compare_settings import CompareSettings
 from benchwatch.model import LATENCY_METRICS, QUANTILE_OF_METRIC, Run
 from benchwatch.stats.bootstrap import BootstrapResult, hierarchical_bootstrap
 from benchwatch.stats.covariate import slow_residual_runs, steady_covariates
-from benchwatch.stats.diagnostics import SideDiagnostics, busier_side, diagnose_side
+from benchwatch.stats.diagnostics import SideDiagnostics, busier_side, diagnose_sides
 from benchwatch.stats.fdr import bh_qvalues
 from benchwatch.stats.latency_tests import METHOD_SPEED_ADJUSTED, METHOD_WELCH, LatencyTests, log_ratio_tests
 from benchwatch.verdict import ReasonCode, Verdict
@@ -319,9 +320,11 @@ def _run_tests(
     return tests, bh_qvalues(tests.result.p_value), {row: k for k, row in enumerate(tested)}
 
 
-def _median(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(np.median(finite)) if finite.size else math.nan
+def _row_medians(values: np.ndarray) -> np.ndarray:
+    """Median of each row, ignoring NaN (NaN for an all-NaN row)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(values, axis=1) if values.shape[1] else np.full(len(values), np.nan)
 
 
 def _direction_note(ratio: float, base_value: float, head_value: float, method: str) -> str | None:
@@ -353,15 +356,14 @@ def _metric_row(
     name: str,
     row: _Row,
     fact: _PairFacts,
-    values: dict[str, tuple[np.ndarray, np.ndarray]],
+    medians: dict[str, tuple[np.ndarray, np.ndarray]],
     outcome: tuple[LatencyTests, np.ndarray, int] | None,
     settings: CompareSettings,
     rules: CompareRules,
     comparability: LatencyComparability,
     bootstrap: BootstrapResult | None,
 ) -> MetricComparison:
-    base_values, head_values = values[row.metric][0][row.pair], values[row.metric][1][row.pair]
-    base_value, head_value = _median(base_values), _median(head_values)
+    base_value, head_value = (float(m[row.pair]) for m in medians[row.metric])
     threshold = settings.threshold_for(name, row.metric)
     ratio = low = high = math.nan
     p: float | None = None
@@ -413,17 +415,16 @@ def _metric_row(
     )
 
 
-def _side_diagnostics(sides: _Sides, arrays: RunArrays, p: int) -> tuple[SideDiagnostics, SideDiagnostics]:
-    out = []
+def _side_diagnostics(sides: _Sides, arrays: RunArrays) -> list[tuple[SideDiagnostics, SideDiagnostics]]:
+    figures = {}
     for label in ("base", "head"):
-        index = sides.base[p] if label == "base" else sides.head[p]
-        index = index[index >= 0]
-        out.append(
-            diagnose_side(
-                arrays.values["p50"][index], arrays.table.robust_cv[index], arrays.waits[index], arrays.loads[index]
-            )
+        figures[label] = diagnose_sides(
+            sides.values(arrays.values["p50"], label),
+            sides.values(arrays.table.robust_cv, label),
+            sides.values(arrays.waits, label),
+            sides.values(arrays.loads, label),
         )
-    return out[0], out[1]
+    return list(zip(figures["base"], figures["head"], strict=True))
 
 
 def _bootstraps(
@@ -462,6 +463,7 @@ def compare_latency(
     values = {
         m: (sides.values(arrays.values[m], "base"), sides.values(arrays.values[m], "head")) for m in LATENCY_METRICS
     }
+    medians = {m: (_row_medians(pair[0]), _row_medians(pair[1])) for m, pair in values.items()}
     facts = _facts(sides, arrays, rules)
     planned = _plan_rows(pairs, facts, values, settings, rules, comparability)
     tests, q_values, tested = _run_tests(planned, values, sides, settings, rules)
@@ -472,12 +474,11 @@ def compare_latency(
         name = pairs[row.pair].name
         rows[name].append(
             _metric_row(
-                name, row, facts[row.pair], values, outcome, settings, rules, comparability, bootstraps.get(row.pair)
+                name, row, facts[row.pair], medians, outcome, settings, rules, comparability, bootstraps.get(row.pair)
             )
         )
     side_diagnostics = {}
-    for p, pair in enumerate(pairs):
-        base_d, head_d = _side_diagnostics(sides, arrays, p)
+    for p, (pair, (base_d, head_d)) in enumerate(zip(pairs, _side_diagnostics(sides, arrays), strict=True)):
         if facts[p].busy is not None:
             waited = base_d if facts[p].busy == "base" else head_d
             reason = f"{waited.median_preemption:.0%} of run time waiting for a CPU (other side less on every run)"

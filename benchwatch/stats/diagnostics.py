@@ -5,7 +5,7 @@ Figures (per side, per benchmark), all from arrays with one entry per run:
 * ``between_run_cv`` - coefficient of variation (sd / mean) of the per-run
   medians: how much whole processes of the same code disagree;
 * ``within_run_cv`` - median over runs of the within-run robust CV
-  (MAD / median x 1.4826): how noisy samples are inside a process;
+  (IQR / 1.349 / median): how noisy samples are inside a process;
 * ``preemption`` - per run, the share of its measuring time it waited for a
   CPU (Linux schedstat run-queue wait / wall time; where that is missing,
   1 - CPU / wall time, which also counts sleeps and I/O);
@@ -24,6 +24,7 @@ a comparison: it only widens the interval.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,33 @@ def diagnose_side(medians: np.ndarray, robust_cvs: np.ndarray, waits: np.ndarray
         preemption=tuple(float(w) for w in waits[np.isfinite(waits)]),
         load_average=tuple(float(x) for x in loads[np.isfinite(loads)]),
     )
+
+
+def diagnose_sides(
+    medians: np.ndarray, robust_cvs: np.ndarray, waits: np.ndarray, loads: np.ndarray
+) -> list[SideDiagnostics]:
+    """:func:`diagnose_side` for many sides at once: each argument is NaN-padded ``(sides, runs)``."""
+    medians = np.asarray(medians, dtype=np.float64)
+    present = np.isfinite(medians)
+    count = present.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows give NaN by design
+        mean = np.nanmean(medians, axis=1)
+        between = np.where((count >= 2) & (mean > 0), np.nanstd(medians, axis=1, ddof=1) / mean, np.nan)
+        within = np.nanmedian(np.asarray(robust_cvs, dtype=np.float64), axis=1)
+    out = []
+    for side in range(len(medians)):
+        side_waits, side_loads = waits[side], loads[side]
+        out.append(
+            SideDiagnostics(
+                n_runs=int(count[side]),
+                between_run_cv=float(between[side]),
+                within_run_cv=float(within[side]),
+                preemption=tuple(side_waits[np.isfinite(side_waits)].tolist()),
+                load_average=tuple(side_loads[np.isfinite(side_loads)].tolist()),
+            )
+        )
+    return out
 
 
 def busier_side(base_waits: np.ndarray, head_waits: np.ndarray, margin: float = ONE_SIDE_BUSY_WAIT) -> str | None:

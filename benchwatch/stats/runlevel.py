@@ -38,8 +38,10 @@ from benchwatch.stats.moderated import VariancePrior, moderate, welch_side_df
 TABLE_METRICS = ("p50", "p95", "p99", "mean")
 _QUANTILES = (0.50, 0.95, 0.99)
 
-#: MAD -> standard deviation factor for normal data.
+#: MAD -> standard deviation factor for normal data (the one definition).
 MAD_TO_SD = 1.4826
+#: Interquartile range -> standard deviation factor for normal data.
+IQR_TO_SD = 1.349
 
 #: A quantile estimate needs this many samples beyond it in the tail per run
 #: (p95: 5 / 0.05 = 100 samples; p99: 500) before a per-run quantile is
@@ -68,7 +70,8 @@ class RunTable:
 
     ``values[:, j]`` holds the ``TABLE_METRICS[j]`` statistic of each run
     (NaN for a run without samples); ``robust_cv`` is the within-run robust
-    coefficient of variation MAD / median * 1.4826; ``sizes`` the sample
+    coefficient of variation IQR / 1.349 / median (the quartiles come from
+    the same partial sort as the quantiles); ``sizes`` the sample
     count of each run.
     """
 
@@ -103,14 +106,12 @@ def run_table(samples: Sequence[np.ndarray]) -> RunTable:
             matrix = np.stack([np.asarray(samples[i], dtype=np.float64) for i in block])
             rows = np.asarray(block)
             values[rows, 3] = matrix.mean(axis=1)
-            quantiles = _partition_quantiles(matrix, _QUANTILES)  # (3, rows); partitions matrix in place
-            values[rows, 0:3] = quantiles.T
-            median = quantiles[0]
-            np.subtract(matrix, median[:, None], out=matrix)
-            np.abs(matrix, out=matrix)
-            mad = _partition_quantiles(matrix, (0.5,))[0]
+            # one partial sort gives the three quantiles and the quartiles
+            quantiles = _partition_quantiles(matrix, (*_QUANTILES, 0.25, 0.75))
+            values[rows, 0:3] = quantiles[:3].T
+            median, iqr = quantiles[0], quantiles[4] - quantiles[3]
             with np.errstate(divide="ignore", invalid="ignore"):
-                robust_cv[rows] = np.where(median > 0, MAD_TO_SD * mad / median, np.nan)
+                robust_cv[rows] = np.where(median > 0, iqr / IQR_TO_SD / median, np.nan)
     return RunTable(values=values, robust_cv=robust_cv, sizes=sizes)
 
 
