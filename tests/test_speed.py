@@ -17,7 +17,7 @@ from scipy import stats as scipy_stats
 
 from benchwatch.comparator.comparability import speed_check
 from benchwatch.compare import CompareSettings, compare
-from benchwatch.compare_rules import DEFAULT_RULES
+from benchwatch.compare_rules import DEFAULT_RULES, CompareRules
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.stats.speed import side_speed_check, speed_warnings
 
@@ -188,10 +188,11 @@ def test_twenty_percent_slowdown_is_caught_on_a_phased_machine():
     flagged, total = flagged_share(13, 30, factor=1.2)
     assert lower_bound(flagged, total) > 0.97, (flagged, total)
     # Slowdowns the canary cannot see are what is left: with 5% of runs hit,
-    # two of them land on one side of a benchmark now and then, and then five
-    # runs cannot tell (94% detected in this simulation; inconclusive, never wrong).
+    # such runs widen the interval and five runs cannot always tell (76% detected
+    # in this simulation; inconclusive, never wrong).  Dropping runs far slower
+    # than the fit detected 94%, but cost coverage (docs/statistics.md), so it is off.
     flagged, total = flagged_share(13, 30, factor=1.2, unseen_share=0.05)
-    assert lower_bound(flagged, total) > 0.9, (flagged, total)
+    assert lower_bound(flagged, total) > 0.65, (flagged, total)
 
 
 def test_the_canary_is_what_rescues_detection_when_phases_are_common():
@@ -219,11 +220,18 @@ def test_reports_say_which_test_made_the_intervals():
         assert "Welch t on log per-run statistics" in render(welch)
 
 
-def test_runs_far_slower_than_the_fit_are_left_out_and_reported():
+def test_no_run_is_dropped_for_its_own_timing():
     steady = [run_with((CANARY, CANARY), level=1e-3 * f) for f in (1.0, 1.01, 0.99, 1.0)]
     unseen = run_with((CANARY, CANARY), level=1.5e-3)  # slowed by something the canary missed
     result = compare(side(*steady, unseen), side(*steady, steady[0]), CompareSettings())
     (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
+    assert p50.n_runs_base == 5 and p50.verdict in ("inconclusive", "unchanged")
+    assert not result.exclusions and not any("excluded" in w for w in result.warnings)
+    # the ablation's switch puts the old layer back: the slow run is left out and reported
+    dropping = compare(
+        side(*steady, unseen), side(*steady, steady[0]), CompareSettings(), rules=CompareRules(drop_slow_residuals=True)
+    )
+    (p50,) = [m for m in dropping.metric_comparisons() if m.metric == "p50"]
     assert p50.n_runs_base == 4 and p50.verdict == "unchanged"
-    assert any("base: 1 run(s) of 1 benchmark(s) excluded: far slower than the fit" in w for w in result.warnings)
-    assert [(e.side, e.code) for e in result.exclusions] == [("base", "slow-residual")]
+    assert any("base: 1 run(s) of 1 benchmark(s) excluded: far slower than the fit" in w for w in dropping.warnings)
+    assert [(e.side, e.code) for e in dropping.exclusions] == [("base", "slow-residual")]
