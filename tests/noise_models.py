@@ -23,7 +23,9 @@ side ``runs`` process runs of ``samples`` samples, with the head's code
   wait 30-50% of their time for a CPU, a share of their samples is delayed by
   a time slice, and the canary runs 1.5x slower;
 * ``hogs_no_canary`` - the same, files without canary (only the measured CPU
-  wait shows the hogs).
+  wait shows the hogs);
+* ``other_machine`` - a stored baseline from a machine 1.5x slower: every base
+  run (and its canary) 1.5x slower, no CPU wait to show for it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,16 @@ import numpy as np
 
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 
-MODELS = ("lognormal", "bimodal", "bursts", "drift", "drift_no_canary", "hogs_one_side", "hogs_no_canary")
+MODELS = (
+    "lognormal",
+    "bimodal",
+    "bursts",
+    "drift",
+    "drift_no_canary",
+    "hogs_one_side",
+    "hogs_no_canary",
+    "other_machine",
+)
 CANARY = 3e-4
 #: Log sd of one canary timing around the machine speed it measures.
 CANARY_NOISE = 0.02
@@ -65,7 +76,7 @@ def _run(
         values = values + np.where(delayed, rng.exponential(level * 0.5, samples), 0.0)
     values = values * speed**sensitivity
     canary = None
-    if model in ("drift", "hogs_one_side"):
+    if model in ("drift", "hogs_one_side", "other_machine"):
         slow = 1.5 if hogged else 1.0
         canary = tuple(CANARY * speed * slow * math.exp(rng.normal(0.0, CANARY_NOISE)) for _ in range(2))
     return Run(
@@ -80,6 +91,8 @@ def _run(
 
 def _speeds(rng: np.random.Generator, model: str, runs: int) -> tuple[np.ndarray, np.ndarray]:
     """Machine speed factor of each base and head run (1.0 outside the drift models)."""
+    if model == "other_machine":
+        return np.full(runs, 1.5), np.ones(runs)
     if model not in ("drift", "drift_no_canary"):
         return np.ones(runs), np.ones(runs)
     walk = np.exp(np.cumsum(rng.normal(0.0, 0.08, 2 * runs)))

@@ -42,8 +42,8 @@ def test_intervals_cover_the_true_ratio(model: str, factor: float, seed: int) ->
         assert hit / shown >= 0.94, (model, factor, metric, hit, shown)
 
 
-@pytest.mark.parametrize("model", ["hogs_one_side", "hogs_no_canary"])
-def test_hogs_beside_one_side_show_no_number_and_claim_nothing(model: str) -> None:
+@pytest.mark.parametrize("model", ["hogs_one_side", "hogs_no_canary", "other_machine"])
+def test_hogs_beside_one_side_or_another_machine_show_no_number_and_claim_nothing(model: str) -> None:
     rng = np.random.default_rng(3)
     for factor in (1.0, 1.2):
         base, head = simulate(rng, model, factor=factor)
@@ -51,7 +51,7 @@ def test_hogs_beside_one_side_show_no_number_and_claim_nothing(model: str) -> No
         latency = [row for row in result.metric_comparisons() if row.unit == "seconds"]
         assert latency and all(math.isnan(row.ratio) and math.isnan(row.ci_low) for row in latency)
         assert {row.verdict for row in latency} == {"inconclusive"}
-        expected = "not-comparable-speed" if model == "hogs_one_side" else "one-side-busy"
+        expected = "one-side-busy" if model == "hogs_no_canary" else "not-comparable-speed"
         assert {row.reason_code for row in latency} == {expected}
 
 
