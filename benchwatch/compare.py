@@ -133,7 +133,7 @@ def _assemble(
             continue
         rows = tuple(row for result in results for row in result.rows.get(name, ()))
         sides = next((r.side_diagnostics[name] for r in results if name in r.side_diagnostics), (None, None))
-        notes = ()
+        notes: tuple[str, ...] = ()
         if not any(m.metric in ("p95", "p99") for m in rows) and any(m.metric == "p50" for m in rows):
             notes = ("p95/p99 unknown: summary-only results without raw samples",)
         benchmarks.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,13 @@ def _memory_row(
         percent = settings.threshold_for(name, metric)  # an explicit per-metric threshold sets the percent tolerance
     gated = metric in settings.gating_metrics
     unit = "bytes" if metric == "peak_memory" else "count"
-    common = {"benchmark": name, "metric": metric, "p_value": None, "q_value": None, "threshold": percent}
+    common: dict[str, Any] = {
+        "benchmark": name,
+        "metric": metric,
+        "p_value": None,
+        "q_value": None,
+        "threshold": percent,
+    }
     common |= {"gated": gated, "n_runs_base": int(base.size), "n_runs_head": int(head.size), "unit": unit}
     if base.size == 0 or head.size == 0:
         side = "base" if base.size == 0 else "head"

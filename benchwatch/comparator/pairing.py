@@ -118,7 +118,7 @@ def run_arrays(runs: Sequence[Run]) -> RunArrays:
     table = run_table([run.samples for run in runs])
     values = {metric: table.column(metric).copy() for metric in LATENCY_METRICS}
     sizes = table.sizes.copy()
-    for index in np.flatnonzero(sizes == 0):  # summary-only runs
+    for index in np.flatnonzero(sizes == 0).tolist():  # summary-only runs
         for metric in LATENCY_METRICS:
             values[metric][index] = runs[index].statistic(metric)
         sizes[index] = int(runs[index].summary.get("rounds", 0))

@@ -234,9 +234,8 @@ def slow_residual_runs(
     come from a fit that already contains the side effect.  A row where a
     side would keep fewer than ``min_runs`` runs loses none.
     """
-    covariates = base_covariates is not None and head_covariates is not None
-    bc = base_covariates if covariates else np.zeros_like(base)
-    hc = head_covariates if covariates else np.zeros_like(head)
+    bc: np.ndarray = base_covariates if base_covariates is not None else np.zeros_like(base)
+    hc: np.ndarray = head_covariates if head_covariates is not None else np.zeros_like(head)
     n0, x0, c0, _, scc0, sxc0 = _side_moments(base, bc)
     n1, x1, c1, _, scc1, sxc1 = _side_moments(head, hc)
     with np.errstate(invalid="ignore", divide="ignore"):
