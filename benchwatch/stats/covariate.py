@@ -50,8 +50,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats
 
+from benchwatch.stats.distributions import t_ppf, t_sf
 from benchwatch.stats.moderated import VariancePrior, moderate
 from benchwatch.stats.runlevel import MAD_TO_SD, WelchResult, pad_rows
 
@@ -171,6 +171,17 @@ def _matrix(rows: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
     return pad_rows([np.asarray(row, dtype=np.float64) for row in rows])
 
 
+def _t_quantiles(p: float, df: np.ndarray) -> np.ndarray:
+    """``t_ppf(p, df)`` once per distinct df (moderated rows of a metric share theirs)."""
+    df = np.asarray(df, dtype=np.float64)
+    out = np.full(df.shape, np.nan)
+    finite = np.isfinite(df) | (df == np.inf)
+    if finite.any():
+        unique, inverse = np.unique(df[finite], return_inverse=True)
+        out[finite] = np.asarray(t_ppf(p, unique), dtype=np.float64).reshape(-1)[inverse]
+    return out
+
+
 def covariate_log_ratio(
     fits: CovariateFits, confidence: float = 0.95, priors: Sequence[VariancePrior | None] | None = None
 ) -> WelchResult:
@@ -191,8 +202,8 @@ def covariate_log_ratio(
     with np.errstate(invalid="ignore", divide="ignore"):
         std_error = fits.scale * np.sqrt(variance)
         t_stat = fits.estimate / std_error
-        p_value = 2.0 * scipy_stats.t.sf(np.abs(t_stat), df)
-        half_width = scipy_stats.t.ppf(0.5 + confidence / 2.0, df) * std_error
+        p_value = 2.0 * np.asarray(t_sf(np.abs(t_stat), df), dtype=np.float64)
+        half_width = _t_quantiles(0.5 + confidence / 2.0, df) * std_error
     degenerate = (std_error == 0) & np.isfinite(fits.estimate)
     if degenerate.any():
         p_value = np.where(degenerate, np.where(fits.estimate == 0, 1.0, 0.0), p_value)
