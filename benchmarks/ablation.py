@@ -68,7 +68,11 @@ VARIANTS: dict[str, tuple[CompareRules, CompareSettings, Filter | None]] = {
     "- comparability check": (dataclasses.replace(DEFAULT_RULES, check_comparability=False), CompareSettings(), None),
     "- one-side-busy rule": (dataclasses.replace(DEFAULT_RULES, check_one_side_busy=False), CompareSettings(), None),
     "- variance moderation": (DEFAULT_RULES, CompareSettings(moderate_variances=False), None),
-    "- half-threshold rule": (dataclasses.replace(DEFAULT_RULES, min_effect_share=0.0), CompareSettings(), None),
+    "+ half-threshold rule (removed)": (
+        dataclasses.replace(DEFAULT_RULES, min_effect_share=0.5),
+        CompareSettings(),
+        None,
+    ),
     "- unsteady-canary exclusion": (dataclasses.replace(DEFAULT_RULES, unstable_canary=1e9), CompareSettings(), None),
     "+ slow-run drop (removed)": (
         dataclasses.replace(DEFAULT_RULES, drop_slow_residuals=True),

@@ -5,8 +5,7 @@ rules in :class:`benchwatch.compare_rules.CompareRules`, the full description
 in docs/statistics.md):
 
 * ``regression`` - q < alpha (Benjamini-Hochberg over every latency test of
-  the comparison), the estimated ratio head/base at least 1 + t, and the
-  whole 95% interval above (1 + t) ** 0.5;
+  the comparison) and the estimated ratio head/base at least 1 + t;
 * ``improvement`` - the mirror image;
 * ``unchanged`` - the 95% interval lies within [1 / (1 + t), 1 + t];
 * ``inconclusive`` - none of the above, with a ``reason_code`` that says
