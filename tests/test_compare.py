@@ -320,3 +320,26 @@ def test_different_suite_arguments_are_a_warning():
     warnings = compare(base, head).warnings
     assert "base and head were run with different suite arguments: [] vs ['--workload-scale=20000']" in warnings
     assert not any("suite arguments" in w for w in compare(base, base).warnings)
+
+
+def test_a_decided_instruction_count_decides_where_latency_is_not_comparable():
+    from benchwatch.comparator.suite import suite_verdict
+    from benchwatch.compare import BenchmarkComparison, MetricComparison
+
+    def row(metric, verdict, code, unit="seconds"):
+        nan = math.nan
+        return MetricComparison(
+            "a", metric, verdict, nan, nan, nan, None, None, 0.1, True, "", 1.0, 1.0, 5, 5, unit, reason_code=code
+        )
+
+    latency = row("p50", "inconclusive", "not-comparable-machine")
+    counted = BenchmarkComparison("a", (latency, row("instructions", "unchanged", "decided", "count")), "compared")
+    assert suite_verdict([counted], CompareSettings()) == "unchanged"
+    # without instruction counts, not-comparable latency keeps the suite inconclusive
+    alone = BenchmarkComparison("a", (latency,), "compared")
+    assert suite_verdict([alone], CompareSettings()) == "inconclusive"
+    # an inconclusive count decides nothing
+    unsure = BenchmarkComparison(
+        "a", (latency, row("instructions", "inconclusive", "wide-interval", "count")), "compared"
+    )
+    assert suite_verdict([unsure], CompareSettings()) == "inconclusive"
