@@ -97,16 +97,20 @@ class CompareRules:
     #: level is the least exact and it barely narrows intervals).
     min_prior_df: float = 4.0
 
-    # -- slow runs the canary did not see ------------------------------------------
+    # -- gross outlier runs ---------------------------------------------------------
     #: Leave out a run whose residual (log statistic minus its side's fit) is
-    #: more than ``slow_residual_mads`` robust SDs and ``slow_residual_floor``
-    #: (log) *slower* than the row's median residual, then test once more.
+    #: more than ``slow_residual_mads`` robust SDs *and* ``slow_residual_floor``
+    #: (log: 35%) slower than the row's median residual, then test once more.
     #: Side-blind (the fit contains the side effect) and one-sided (contention
-    #: only slows code down).  Kept because the ablation shows what it earns and
-    #: that coverage holds with it (docs/statistics.md, tests/test_coverage.py).
-    drop_slow_residuals: bool = False
-    slow_residual_mads: float = 3.0
-    slow_residual_floor: float = 0.05
+    #: only slows code down).  It does select by the run's own timing, so it is
+    #: allowed only because the coverage tests run with it on: at this size it
+    #: never touches runs of the modelled noise (log-normal, bimodal x1.25,
+    #: drift), only gross outliers such as a run 4.5x slower than its side's
+    #: other runs under a load of 20 on 2 CPUs.  Rules version 1 used 3 SDs and
+    #: 5% (the ablation: coverage fell to 92.5% under machine-speed drift).
+    drop_slow_residuals: bool = True
+    slow_residual_mads: float = 4.0
+    slow_residual_floor: float = 0.3
 
     # -- layers the ablation switches off (all on in the shipped rules) ----------
     #: Adjust for machine speed with the canary (ANCOVA) where the sides share one.
