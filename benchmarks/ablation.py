@@ -74,8 +74,13 @@ VARIANTS: dict[str, tuple[CompareRules, CompareSettings, Filter | None]] = {
         None,
     ),
     "- unsteady-canary exclusion": (dataclasses.replace(DEFAULT_RULES, unstable_canary=1e9), CompareSettings(), None),
-    "+ slow-run drop (removed)": (
-        dataclasses.replace(DEFAULT_RULES, drop_slow_residuals=True),
+    "- gross-outlier run drop": (
+        dataclasses.replace(DEFAULT_RULES, drop_slow_residuals=False),
+        CompareSettings(),
+        None,
+    ),
+    "+ slow-run drop at v1 size (3 SDs, 5%)": (
+        dataclasses.replace(DEFAULT_RULES, slow_residual_mads=3.0, slow_residual_floor=0.05),
         CompareSettings(),
         None,
     ),
