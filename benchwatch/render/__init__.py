@@ -76,6 +76,8 @@ def ungated_reasons(comparison: Comparison, limit: int = 3) -> list[str]:
 def method_note(comparison: Comparison) -> str:
     """One line saying how the latency intervals were computed."""
     runs = "process runs are the unit of replication"
+    if comparison.diagnostics.get("latency_test") == "not-comparable":
+        return "Latency not comparable between the sides: no estimates or intervals (see the headline)."
     if comparison.diagnostics.get("latency_test") == "speed-adjusted":
         return f"Latency intervals adjusted for machine speed (benchwatch's canary, ANCOVA per benchmark); {runs}."
     return f"Latency intervals: Welch t on log per-run statistics; {runs}."
