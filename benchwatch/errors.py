@@ -9,8 +9,9 @@ Exit codes (documented in the README):
     2  usage or input error: bad option, unreadable/corrupt/unknown file
     3  ``run`` finished but one or more benchmarks failed (raised, crashed or
        timed out); the result file was still written with their errors
-    4  ``compare``: nothing could be judged (every benchmark of a side failed,
-       or no gated metric had the data for a verdict)
+    4  nothing could be judged: ``run``: every benchmark failed;
+       ``compare``/``compare-refs``: every benchmark of a side failed, or no
+       gated metric had the data for a verdict
 """
 
 from __future__ import annotations
