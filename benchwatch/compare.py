@@ -71,9 +71,14 @@ __all__ = [
 Strategy = Callable[[Sequence[BenchmarkPair]], StrategyResult]
 
 
-def _strategies(settings: CompareSettings, rules: CompareRules, comparability: LatencyComparability) -> list[Strategy]:
+def _strategies(
+    settings: CompareSettings, rules: CompareRules, comparability: LatencyComparability, machine_busy: bool
+) -> list[Strategy]:
+    """The metric-family strategies, in report order (a deterministic count is one more entry)."""
     return [
-        lambda pairs: compare_latency(pairs, settings=settings, rules=rules, comparability=comparability),
+        lambda pairs: compare_latency(
+            pairs, settings=settings, rules=rules, comparability=comparability, machine_busy=machine_busy
+        ),
         lambda pairs: compare_memory_metrics(pairs, settings=settings),
     ]
 
@@ -85,12 +90,14 @@ def compare(
     settings = settings or CompareSettings()
     pairing = pair_benchmarks(base, head)
     comparability = latency_comparability(base, head, rules)
-    results = [strategy(pairing.pairs) for strategy in _strategies(settings, rules, comparability)]
+    waits = np.array([cpu_wait_share(run) for p in pairing.pairs for b in (p.base, p.head) for run in b.ok_runs])
+    busy, runs = busy_runs(waits, rules)
+    machine_busy = runs > 0 and busy >= rules.busy_share * runs
+    strategies = _strategies(settings, rules, comparability, machine_busy)
+    results = [strategy(pairing.pairs) for strategy in strategies]
     benchmarks = _assemble(pairing.order, pairing.others, results)
     shift = _suite_shift(benchmarks, settings, rules) if comparability.speed is None else None
     exclusions = tuple(record for result in results for record in result.exclusions)
-    waits = np.array([cpu_wait_share(run) for p in pairing.pairs for b in (p.base, p.head) for run in b.ok_runs])
-    busy, runs = busy_runs(waits, rules)
     verdict = suite_verdict(benchmarks, settings)
     facts = HeadlineFacts(
         verdict=verdict,

@@ -72,8 +72,10 @@ class CompareRules:
     #: not dropped (which runs wait is not independent of how slow they were);
     #: they are counted for the "machine too busy" headline.
     busy_run_wait: float = 0.20
-    #: Share of all runs that must be busy for the headline to say the machine
-    #: was too busy (when the comparison is inconclusive).
+    #: Share of all runs that must be busy for the machine to count as busy:
+    #: then the speed-adjusted model is not used (the canary measures the
+    #: scheduler, not the CPU's speed state), and an inconclusive comparison's
+    #: headline says "machine too busy".
     busy_share: float = 0.5
     #: One side is "busy" for a benchmark when every one of its runs waited
     #: for a CPU more than every run of the other side, and the medians of the

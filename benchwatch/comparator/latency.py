@@ -72,10 +72,19 @@ class SpeedAdjustedLatency:
         )
 
 
-def choose_strategy(comparability: LatencyComparability, rules: CompareRules) -> WelchLatency | SpeedAdjustedLatency:
-    """The speed-adjusted model only where the sides shared a machine speed (and the rules allow it)."""
+def choose_strategy(
+    comparability: LatencyComparability, rules: CompareRules, machine_busy: bool = False
+) -> WelchLatency | SpeedAdjustedLatency:
+    """The speed-adjusted model only where the sides shared a machine speed and the machine was not busy.
+
+    The canary measures the CPU's speed state; on a machine where most runs
+    waited for a CPU it measures the scheduler instead (on the A/B harness at
+    a load of 15-20, the adjustment doubled the intervals that missed the
+    truth with CPU hogs beside one side).  Both conditions read the canary and
+    the CPU wait only, never the benchmarks' timings.
+    """
     speed = comparability.speed
-    if rules.speed_adjust and speed is not None and speed.shared and comparability.comparable:
+    if rules.speed_adjust and speed is not None and speed.shared and comparability.comparable and not machine_busy:
         return SpeedAdjustedLatency()
     return WelchLatency()
 
@@ -454,9 +463,10 @@ def compare_latency(
     settings: CompareSettings,
     rules: CompareRules,
     comparability: LatencyComparability,
+    machine_busy: bool = False,
 ) -> StrategyResult:
     """Latency rows of every compared benchmark (see the module doc), with exclusions and diagnostics."""
-    strategy = choose_strategy(comparability, rules)
+    strategy = choose_strategy(comparability, rules, machine_busy)
     runs = [run for pair in pairs for side in (pair.base, pair.head) for run in side.ok_runs]
     arrays = run_arrays(runs)
     sides = _select(pairs, arrays, strategy, rules)
