@@ -8,6 +8,10 @@ Run keys (all optional)::
     pytest_args = []               # extra arguments for every worker
     scale_option = "--workload-scale"  # suite option that `--scale N` sets
     memory = true                  # memray pass after each timed run
+    instructions = true            # Callgrind instruction pass (default: when valgrind is on PATH)
+    instruction_runs = 2           # fresh Callgrind processes per benchmark
+    counted_calls = 2              # calls counted per benchmark and process
+    cycles = false                 # cache simulation for estimated cycles
     results_dir = "results"        # where `run` writes when -o is not given
     baseline = "baselines/main.json.gz"
 
@@ -35,6 +39,10 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "pytest_args": list,
     "scale_option": str,
     "memory": bool,
+    "instructions": bool,
+    "instruction_runs": int,
+    "counted_calls": int,
+    "cycles": bool,
     "results_dir": str,
     "baseline": str,
 }

@@ -14,9 +14,23 @@ from __future__ import annotations
 import math
 
 from benchwatch.compare import Comparison, MetricComparison
+from benchwatch.model import INSTRUCTION_METRICS
 
 VERDICT_ORDER = {"regression": 0, "inconclusive": 1, "improvement": 2, "unchanged": 3}
-METRIC_ORDER = {"p50": 0, "p95": 1, "p99": 2, "mean": 3, "peak_memory": 4, "allocations": 5}
+# Instruction counts sit beside the latency percentiles they complement.
+METRIC_ORDER = {
+    "p50": 0,
+    "p95": 1,
+    "p99": 2,
+    "instructions": 3,
+    "estimated_cycles": 4,
+    "mean": 5,
+    "peak_memory": 6,
+    "peak_rss": 7,
+    "allocations": 8,
+}
+#: Units whose values are exact counts: their changes are shown to 0.01%.
+COUNT_UNITS = ("count", "cycles")
 
 
 def row_order(comparison: Comparison) -> list[MetricComparison]:
@@ -36,7 +50,7 @@ def format_value(value: float, unit: str) -> str:
             if abs(value) >= factor:
                 return f"{value / factor:.1f} {suffix}"
         return f"{value:.0f} B"
-    if unit == "count":
+    if unit in COUNT_UNITS:
         return f"{value:,.0f}"
     # Pick the unit after rounding to 3 digits, so 0.9996 ms reads "1 ms", not "1e+03 µs".
     for factor, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
@@ -49,6 +63,22 @@ def format_change(ratio: float) -> str:
     if ratio is None or not math.isfinite(ratio):
         return "–"
     return f"{(ratio - 1.0) * 100:+.1f}%"
+
+
+def format_metric_change(metric: MetricComparison) -> str:
+    """The change of one metric row: exact counts to 0.01% (e.g. +2.31%), the rest to 0.1%."""
+    if metric.metric in INSTRUCTION_METRICS and metric.ratio is not None and math.isfinite(metric.ratio):
+        return f"{(metric.ratio - 1.0) * 100:+.2f}%"
+    return format_change(metric.ratio)
+
+
+def counts_note(comparison: Comparison) -> str | None:
+    """One line saying what instruction counts capture and miss, when the comparison shows any."""
+    if any(m.metric in INSTRUCTION_METRICS for m in comparison.metric_comparisons()):
+        from benchwatch.compare_instructions import COUNTS_CAPTION
+
+        return COUNTS_CAPTION
+    return None
 
 
 def format_interval(low: float, high: float) -> str:

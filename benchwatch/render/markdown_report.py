@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 
 from benchwatch.compare import Comparison
-from benchwatch.render import format_change, format_interval, format_value, method_note, row_order, ungated_reasons
+from benchwatch.render import (
+    counts_note,
+    format_interval,
+    format_metric_change,
+    format_value,
+    method_note,
+    row_order,
+    ungated_reasons,
+)
 
 _ESCAPES = {
     "&": "&amp;",
@@ -96,12 +104,15 @@ def render_markdown(comparison: Comparison) -> str:
                 m.metric,
                 format_value(m.base_value, m.unit),
                 format_value(m.head_value, m.unit),
-                format_change(m.ratio),
+                format_metric_change(m),
                 format_interval(m.ci_low, m.ci_high),
                 verdict,
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.extend(["", method_note(comparison)])
+        note = counts_note(comparison)
+        if note:
+            lines.append(note)
     others = [b for b in comparison.benchmarks if b.status != "compared"]
     if others:
         lines.append("")

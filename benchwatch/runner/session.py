@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
 from benchwatch.model import BenchmarkResult, MemoryProfile, ResultSet, Run
+from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
 
@@ -42,6 +43,8 @@ class RunSettings:
     keep_captures: bool = False
     capture_dir: Path | None = None
     python: str = sys.executable
+    #: The Callgrind instruction pass after the timed runs; None: no pass.
+    instructions: InstructionSettings | None = None
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -56,7 +59,7 @@ class RunSettings:
 class Progress:
     """A progress report for a terminal: where the run is and how long is left."""
 
-    phase: str  # "collect", "timing" or "memory"
+    phase: str  # "collect", "timing", "memory" or "instructions"
     run: int
     runs: int
     benchmark: str | None
@@ -119,7 +122,8 @@ def run_suites(
     environment = collect_environment(repo=repo)
     command = _command(repo, settings)
     passes_per_run = 2 if settings.memory else 1
-    clock = _Clock(total_units=len(names) * settings.runs * passes_per_run)
+    instruction_runs = settings.instructions.runs if settings.instructions is not None else 0
+    clock = _Clock(total_units=len(names) * (settings.runs * passes_per_run + instruction_runs))
     timing: list[PassOutcome] = []
     memory: list[PassOutcome] = []
     for run_index in range(1, settings.runs + 1):
@@ -143,7 +147,18 @@ def run_suites(
                 on_event=on_event,
             )
             (timing if phase == "timing" else memory).append(outcome)
+    counted = InstructionOutcome()
+    if settings.instructions is not None:
+        counted = run_instruction_pass(
+            command=command,
+            names=names,
+            settings=settings.instructions,
+            on_event=lambda index, event: _progress_relay(progress, "instructions", index, instruction_runs, clock)(
+                event
+            ),
+        )
     benchmarks, skipped = _assemble(names, groups, timing, memory)
+    benchmarks = [replace(b, instruction_runs=tuple(counted.runs.get(b.name, ()))) for b in benchmarks]
     if not benchmarks:
         raise InputError(", ".join(settings.suites), f"every benchmark was skipped: {skipped}")
     return ResultSet(
@@ -159,7 +174,9 @@ def run_suites(
             "pytest_args": list(settings.pytest_args),
             "memory_pass": settings.memory,
             "skipped": skipped,
+            "instruction_pass": counted.settings or None,
         },
+        count_fingerprint=counted.fingerprint,
     )
 
 

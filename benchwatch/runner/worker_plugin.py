@@ -24,7 +24,7 @@ import pytest
 
 from benchwatch.runner.canary import CANARY_VERSION, measure_canary
 
-MODES = ("collect", "timing", "memory")
+MODES = ("collect", "timing", "memory", "instructions")
 MAX_ERROR_CHARS = 2000
 
 
@@ -34,6 +34,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--benchwatch-mode", choices=MODES, default="timing")
     group.addoption("--benchwatch-capture-dir", default=None, help="where memray capture files go")
     group.addoption("--benchwatch-keep-captures", action="store_true", default=False)
+    group.addoption("--benchwatch-callgrind-out", default=None, help="Callgrind's --callgrind-out-file (instructions)")
+    group.addoption("--benchwatch-counted-calls", type=int, default=2, help="calls counted per benchmark")
+    group.addoption("--benchwatch-warmup-calls", type=int, default=1, help="uncounted calls before them")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,6 +48,14 @@ def pytest_configure(config: pytest.Config) -> None:
             capture_dir=config.getoption("--benchwatch-capture-dir"),
             keep_captures=config.getoption("--benchwatch-keep-captures"),
         )
+        if recorder.mode == "instructions":
+            from benchwatch.runner.callgrind import InstructionCounting
+
+            recorder.counting = InstructionCounting(
+                out_file=config.getoption("--benchwatch-callgrind-out"),
+                counted_calls=config.getoption("--benchwatch-counted-calls"),
+                warmup_calls=config.getoption("--benchwatch-warmup-calls"),
+            )
         config.pluginmanager.register(recorder, "benchwatch-worker-recorder")
 
 
@@ -74,6 +85,7 @@ class WorkerRecorder:
         self.keep_captures = keep_captures
         self._stream = open(events_path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the session
         self._current: dict[str, Any] = {}
+        self.counting: Any = None  # benchwatch.runner.callgrind.InstructionCounting in the instruction pass
 
     def _emit(self, event: dict[str, Any]) -> None:
         self._stream.write(json.dumps(event, allow_nan=True) + "\n")
@@ -114,6 +126,9 @@ class WorkerRecorder:
         if self.mode == "memory":
             yield from self._call_under_memray(item)
             return
+        if self.mode == "instructions":
+            yield from self.count_instructions(item)
+            return
         canary_before = measure_canary()
         sched_before = _read_schedstat()
         cpu_before = time.process_time()
@@ -126,6 +141,9 @@ class WorkerRecorder:
             self._current["runqueue_wait_seconds"] = sched_after[1] - sched_before[1]
         self._current["canary_seconds"] = [canary_before, measure_canary()]
         self._current["canary_version"] = CANARY_VERSION
+
+    def count_instructions(self, item: pytest.Item):
+        yield from self.counting.around_call(item, self._current)
 
     def _call_under_memray(self, item: pytest.Item):
         import memray
