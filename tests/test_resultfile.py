@@ -197,7 +197,8 @@ def test_unknown_schema_version_message(tmp_path):
     document["schema_version"] = 99
     path = write_json(tmp_path / "future.json", document)
     assert message(path) == (
-        f"{path}: unknown schema_version 99 (this benchwatch reads 1 to {resultfile.SCHEMA_VERSION}; a newer benchwatch may read it)"
+        f"{path}: unknown schema_version 99 (this benchwatch reads 1 to {resultfile.SCHEMA_VERSION}; "
+        "a newer benchwatch may read it)"
     )
 
 

@@ -96,7 +96,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"FAILED {benchmark.name} [{first.status}, {count}]: {first.error}", file=sys.stderr)
     counted_failures = [b for b in result.benchmarks if b.failed_instruction_runs]
     for benchmark in counted_failures:
-        first = benchmark.failed_instruction_runs[0]
+        counted = benchmark.failed_instruction_runs[0]
         count = f"{len(benchmark.failed_instruction_runs)} of {len(benchmark.instruction_runs)} instruction runs"
-        print(f"FAILED {benchmark.name} [{first.status}, {count}]: {first.error}", file=sys.stderr)
+        print(f"FAILED {benchmark.name} [{counted.status}, {count}]: {counted.error}", file=sys.stderr)
     return EXIT_BENCHMARK_FAILED if failed or counted_failures else EXIT_OK

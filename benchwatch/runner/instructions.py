@@ -156,13 +156,14 @@ def run_instruction_pass(
     ``on_event(run_index, event)`` relays the workers' events for progress.
     """
     outcome = InstructionOutcome(runs={name: [] for name in names})
-    if settings.valgrind is None:
+    valgrind = settings.valgrind
+    if valgrind is None:
         error = "instruction pass: valgrind not found on PATH (install the Debian package valgrind)"
         for name in names:
             outcome.runs[name].append(InstructionRun(status="error", error=error))
         outcome.settings = {**settings.to_dict(), "error": error}
         return outcome
-    version = valgrind_version(settings.valgrind)
+    version = valgrind_version(valgrind)
     no_aslr = aslr_can_be_disabled(settings.setarch)
     lock = threading.Lock()
 
@@ -174,7 +175,7 @@ def run_instruction_pass(
 
         with tempfile.TemporaryDirectory(prefix="benchwatch-callgrind-") as scratch:
             counted = callgrind_command(
-                command, settings=settings, valgrind=settings.valgrind, out_dir=Path(scratch), no_aslr=no_aslr
+                command, settings=settings, valgrind=valgrind, out_dir=Path(scratch), no_aslr=no_aslr
             )
             return run_pass(
                 command=counted, mode="instructions", targets=list(names), timeout=settings.timeout, on_event=relay
