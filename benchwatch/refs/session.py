@@ -32,6 +32,7 @@ from benchwatch.errors import InputError, UsageError
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
 from benchwatch.refs.worktrees import Checkout
+from benchwatch.runner.memory_pass import run_isolated_pass
 from benchwatch.runner.session import run_from_events
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
@@ -260,7 +261,7 @@ def _measure(
     if with_memory:
         ok = [name for name in targets if timing.results.get(name, {}).get("status") == "ok"]
         if ok:
-            memory = run_pass(command=side.command, mode="memory", targets=ok, timeout=settings.timeout)
+            memory = run_isolated_pass(command=side.command, mode="memory", targets=ok, timeout=settings.timeout)
     for name in targets:
         event = timing.results.get(name)
         if event is None or event["status"] == "skipped":

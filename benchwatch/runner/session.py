@@ -22,6 +22,7 @@ from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
 from benchwatch.model import BenchmarkResult, MemoryProfile, ResultSet, Run
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
+from benchwatch.runner.memory_pass import run_isolated_pass
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
 
@@ -137,7 +138,7 @@ def run_suites(
                     memory.append(PassOutcome())
                     continue
             on_event = _progress_relay(progress, phase, run_index, settings.runs, clock)
-            outcome = run_pass(
+            outcome = (run_pass if phase == "timing" else run_isolated_pass)(
                 command=command,
                 mode=phase,
                 targets=targets,

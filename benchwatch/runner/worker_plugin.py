@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from benchwatch.runner.canary import CANARY_VERSION, measure_canary
+from benchwatch.runner.memory_pass import ResidentSetWindow
 
 MODES = ("collect", "timing", "memory", "instructions")
 MAX_ERROR_CHARS = 2000
@@ -154,12 +155,15 @@ class WorkerRecorder:
             capture.unlink()
         capture.parent.mkdir(parents=True, exist_ok=True)
         with memray.Tracker(str(capture), follow_fork=False):
+            window = ResidentSetWindow()  # inside: memray's own start-up is not the benchmark's
             yield
+            rss_peak = window.peak_above_start()
         stats = memray.FileReader(str(capture)).metadata
         self._current["memory"] = {
             "peak_bytes": int(stats.peak_memory),
             "allocations": int(stats.total_allocations),
             "capture_path": str(capture) if self.keep_captures else None,
+            "rss_peak_bytes": rss_peak,
         }
         if not self.keep_captures:
             capture.unlink()
