@@ -155,3 +155,41 @@ def test_cli_asked_for_counts_without_valgrind_fails_the_run(
     assert code == EXIT_BENCHMARK_FAILED
     [counted] = json.loads(output.read_text())["benchmarks"][0]["instruction_runs"]
     assert counted["status"] == "error" and "valgrind not found" in counted["error"]
+
+
+@needs_valgrind
+def test_compare_refs_decides_a_two_percent_change_by_instructions(tmp_path: Path, capsys) -> None:
+    from test_compare_refs import LIBRARY, _git, init_project
+
+    repo = tmp_path / "project"
+    repo.mkdir()
+    init_project(repo)
+    (repo / "pyproject.toml").write_text(
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\ntimeout = 120\n'
+        'pytest_args = ["--benchmark-min-rounds=5", "--benchmark-max-time=0.01"]\n'
+        '[tool.benchwatch.compare]\ngate = ["instructions"]\n'
+    )
+    _git(repo, "commit", "-qam", "gate on instructions")
+    _git(repo, "tag", "base")
+    (repo / "mylib.py").write_text(LIBRARY.format(parse_size=20_400))  # +2% loop iterations
+    _git(repo, "commit", "-qam", "2% more work in parse_rows")
+    out = tmp_path / "out"
+    args = [
+        "compare-refs",
+        "base",
+        "HEAD",
+        "--config",
+        str(repo / "pyproject.toml"),
+        "--looks",
+        "2",
+        "--memory-runs",
+        "0",
+    ]
+    code = main([*args, "--plain", "--format", "json", "--output-dir", str(out)])
+    report = json.loads(capsys.readouterr().out)
+    rows = {(row["benchmark"].rsplit("::", 1)[-1], row["metric"]): row for row in report["comparisons"]}
+    parse = rows[("test_parse_rows", "instructions")]
+    assert parse["verdict"] == "regression" and parse["gated"]
+    assert 1.015 < parse["ratio"] < 1.025
+    assert rows[("test_aggregate", "instructions")]["verdict"] == "unchanged"
+    assert code == 1

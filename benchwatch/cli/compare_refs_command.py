@@ -10,6 +10,7 @@ from pathlib import Path
 
 from benchwatch.adapters.registry import load_any
 from benchwatch.cli.compare_command import FORMATS, render
+from benchwatch.cli.instruction_options import add_instruction_arguments, instruction_settings
 from benchwatch.cli.progress import format_duration
 from benchwatch.config import compare_settings, load_config
 from benchwatch.errors import InputError, UsageError
@@ -52,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--max-time", type=float, default=900.0, help="time budget in seconds (default 900)")
     parser.add_argument("--memory-runs", type=int, default=2, help="runs per side with a memray pass (default 2)")
+    add_instruction_arguments(parser)
     parser.add_argument("--shard", help="run shard i of n (i/n) of the benchmarks")
     parser.add_argument("--seed", type=int, default=0, help="seed of the AB/BA order")
     parser.add_argument(
@@ -124,9 +126,13 @@ def handle(args: argparse.Namespace) -> int:
     if args.fail_on_inconclusive:
         settings = settings.replace(fail_on_inconclusive=True)
     pytest_args = config.pytest_args(scale=args.scale, extra=args.pytest_arg)
+    timeout = args.timeout if args.timeout is not None else float(config.get("timeout", 300))
+    instructions, note = instruction_settings(args, config, timeout=timeout)
+    if note:
+        print(note, file=sys.stderr)
     refs_settings = RefsSettings(
         suites=tuple(args.suites or config.get("suites", ["benchmarks"])),
-        timeout=args.timeout if args.timeout is not None else float(config.get("timeout", 300)),
+        timeout=timeout,
         keyword=args.keyword,
         pytest_args=pytest_args,
         looks=_parse_looks(args.looks),
@@ -137,6 +143,7 @@ def handle(args: argparse.Namespace) -> int:
         base_python=ref_python(base, cache, sys.executable) if args.venv_per_ref else None,
         head_python=ref_python(head, cache, sys.executable) if args.venv_per_ref else None,
         compare=settings,
+        instructions=instructions,
     )
     printer = None if args.quiet else _Printer(redraw=sys.stderr.isatty() and not args.plain)
     try:

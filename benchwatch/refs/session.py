@@ -32,6 +32,7 @@ from benchwatch.errors import InputError, UsageError
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
 from benchwatch.refs.worktrees import Checkout
+from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
 from benchwatch.runner.memory_pass import run_isolated_pass
 from benchwatch.runner.session import run_from_events
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
@@ -53,6 +54,8 @@ class RefsSettings:
     base_python: str | None = None
     head_python: str | None = None
     compare: CompareSettings = field(default_factory=CompareSettings)
+    #: The Callgrind instruction pass, once per side before the timed looks; None: no pass.
+    instructions: InstructionSettings | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "looks", validate_looks(self.looks))
@@ -134,6 +137,7 @@ class _Side:
     groups: dict[str, str | None]
     environment: Environment
     runs: dict[str, list[Run]] = field(default_factory=dict)
+    counted: InstructionOutcome = field(default_factory=InstructionOutcome)
 
 
 def compare_refs(
@@ -153,6 +157,10 @@ def compare_refs(
         "base": _prepare_side("base", base, settings, settings.base_python or python, base_env, shim),
         "head": _prepare_side("head", head, settings, settings.head_python or python, base_env, shim),
     }
+    if settings.instructions is not None:
+        # Counts do not depend on load or order: one pass per side, before the looks.
+        for side in sides.values():
+            side.counted = run_instruction_pass(command=side.command, names=side.names, settings=settings.instructions)
     rng = random.Random(settings.seed)
     looks = settings.looks
     look_settings = settings_for_looks(settings.compare, len(looks))
@@ -271,7 +279,12 @@ def _measure(
 
 def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> ResultSet:
     benchmarks = tuple(
-        BenchmarkResult(name=name, runs=tuple(side.runs[name]), group=side.groups.get(name))
+        BenchmarkResult(
+            name=name,
+            runs=tuple(side.runs[name]),
+            group=side.groups.get(name),
+            instruction_runs=tuple(side.counted.runs.get(name, ())),
+        )
         for name in side.names
         if side.runs.get(name)
     )
@@ -294,7 +307,9 @@ def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> Resu
             # compare re-applies the same alpha split so re-rendering gives the same verdicts.
             "planned_looks": len(looks),
             "looks": list(looks),
+            "instruction_pass": side.counted.settings or None,
         },
+        count_fingerprint=side.counted.fingerprint,
     )
 
 
