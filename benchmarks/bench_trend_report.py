@@ -94,7 +94,8 @@ def measure_report(history_dir: Path, output: Path) -> None:
     print(f"change points        {report.change_points}")
     print(f"build seconds        {elapsed:.2f} wall, {cpu:.2f} CPU (load history + change points + HTML)")
     print(
-        f"html bytes           {report.html_bytes} ({report.html_bytes / 1e6:.1f} MB, of which plotly.js {plotly_bytes / 1e6:.1f} MB)"
+        f"html bytes           {report.html_bytes} ({report.html_bytes / 1e6:.1f} MB, "
+        f"of which plotly.js {plotly_bytes / 1e6:.1f} MB)"
     )
     print(f"report               {output}")
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import time
@@ -82,7 +83,7 @@ class Score:
     @property
     def f1(self) -> float:
         p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r and p == p and r == r else float("nan")
+        return 2 * p * r / (p + r) if p + r and not math.isnan(p) and not math.isnan(r) else float("nan")
 
 
 def match(found: list[int], truth: list[int], margin: int = MARGIN) -> Score:
@@ -213,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                     found, seconds = run_ours(dataset, variant=variant, **config)
                 score = pooled(found, dataset.truth)
                 print(
-                    f"| {dataset.name} | {len(dataset.series)} | {true_total} | {config['window']} | {config['max_pvalue']} "
+                    f"| {dataset.name} | {len(dataset.series)} | {true_total} | {config['window']} "
+                    f"| {config['max_pvalue']} "
                     f"| {config['min_magnitude']:.0%} | {label} | {_fmt(score.precision)} | {_fmt(score.recall)} "
                     f"| {_fmt(score.f1)} | {score.fp} | {1000 * seconds / len(dataset.series):.1f} |"
                 )
@@ -228,14 +230,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"<!-- tigerbeetle, otava raw, window 30: {found[0]} -->")
             print()
             print(
-                "| data set | series | true CPs | window | p | min mag | detector | precision | recall | F1 | FP | ms/series |"
+                "| data set | series | true CPs | window | p | min mag | detector "
+                "| precision | recall | F1 | FP | ms/series |"
             )
             print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     return 0
 
 
 def _fmt(value: float) -> str:
-    return "–" if value != value else f"{value:.2f}"
+    return "–" if math.isnan(value) else f"{value:.2f}"
 
 
 if __name__ == "__main__":

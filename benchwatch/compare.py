@@ -287,18 +287,18 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
     # 2. per-run statistics of every ok run at once
     table = run_table([run.samples for run in all_runs])
     table_values = {metric: table.column(metric).copy() for metric in LATENCY_METRICS}
-    for index in np.flatnonzero(table.sizes == 0):  # summary-only runs
+    for row in np.flatnonzero(table.sizes == 0):  # summary-only runs
         for metric in LATENCY_METRICS:
-            table_values[metric][index] = all_runs[index].statistic(metric)
+            table_values[metric][row] = all_runs[row].statistic(metric)
     sizes = table.sizes.copy()
-    for index in np.flatnonzero(sizes == 0):
-        sizes[index] = int(all_runs[index].summary.get("rounds", 0))
+    for row in np.flatnonzero(sizes == 0):
+        sizes[row] = int(all_runs[row].summary.get("rounds", 0))
 
     # 3. diagnostics per side
     diagnostics: dict[str, tuple[SideDiagnostics, SideDiagnostics]] = {}
-    for name, sides in work.items():
+    for name, side_pair in work.items():
         pair = []
-        for side, result in zip(sides, (base, head), strict=False):
+        for side, result in zip(side_pair, (base, head), strict=False):
             load = result.environment.load_average[0] if result.environment.load_average else None
             pair.append(
                 diagnose_side(
@@ -324,6 +324,8 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
             base_logs.append(np.log(b[keep_base]))
             head_logs.append(np.log(h[keep_head]))
             if speed is not None:
+                # with a speed model every kept side carries its runs' covariates
+                assert base_side.covariates is not None and head_side.covariates is not None
                 base_covariates.append(base_side.covariates[keep_base])
                 head_covariates.append(head_side.covariates[keep_head])
     latency = (
@@ -418,7 +420,8 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         if counts:
             warnings.append(
                 f"{label}: {sum(counts)} run(s) of {len(counts)} benchmark(s) excluded: the machine changed speed "
-                f"while they were measured (benchwatch's canary moved by more than {math.exp(UNSTABLE_CANARY_LOG) - 1:.0%})"
+                "while they were measured "
+                f"(benchwatch's canary moved by more than {math.exp(UNSTABLE_CANARY_LOG) - 1:.0%})"
             )
     for label, counts in outliers.items():
         if counts:

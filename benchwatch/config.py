@@ -105,7 +105,7 @@ def load_config(path: Path) -> ProjectConfig:
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
                 names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be {names}, got {value!r}")
-            if key in ("suites", "pytest_args") and not all(isinstance(item, str) for item in value):
+            if isinstance(value, list) and not all(isinstance(item, str) for item in value):
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be a list of strings")
             run[key] = value
         elif key in COMPARE_KEYS:

@@ -124,7 +124,7 @@ class Run:
                 return float(np.mean(self.samples))
             return float(np.quantile(self.samples, QUANTILE_OF_METRIC[metric]))
         key = {"p50": "median", "mean": "mean"}.get(metric)
-        return float(self.summary[key]) if key in self.summary else math.nan
+        return float(self.summary[key]) if key is not None and key in self.summary else math.nan
 
 
 @dataclass(frozen=True, eq=False)

@@ -200,6 +200,7 @@ def run_action(
             capture_output=True,
             text=True,
             timeout=900,
+            check=False,
         )
         script.unlink()
         stdout.append(completed.stdout)

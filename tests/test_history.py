@@ -148,7 +148,7 @@ def test_missing_history_and_corrupt_record_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
         store.load_history(tmp_path / "nope")
     tmp_path.joinpath("empty").mkdir()
-    with pytest.raises(InputError, match="no index.json"):
+    with pytest.raises(InputError, match=r"no index\.json"):
         store.load_history(tmp_path / "empty")
     record = store.append_record(tmp_path / "h", _result())
     (tmp_path / "h" / record.file).write_bytes(b"\x1f\x8b broken")
@@ -238,7 +238,7 @@ def test_import_pyperf_falls_back_to_file_name(tmp_path):
         ("abcdef1234567", "2020-01-02T10:30:00Z", "main"),
     ]
     (folder / "bad.json").write_text("{nope")
-    with pytest.raises(InputError, match="bad.json"):
+    with pytest.raises(InputError, match=r"bad\.json"):
         importers.import_pyperf_directory(folder, tmp_path / "h2")
 
 

@@ -54,7 +54,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess:
         )
         command = [sys.executable, "-c", code, *args]
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_import_pytest_benchmark_file(main, tmp_path, capsys):
@@ -107,7 +107,8 @@ def test_forced_format(main, tmp_path, capsys):
     assert main(["import", "--format", "pyperf", str(PB_RAW), "-o", str(out)]) == 2
     captured = capsys.readouterr()
     assert captured.err == (
-        f"benchwatch: error: {PB_RAW}: pyperf file format version '5.3.1' is not supported (expected '1.0', pyperf >= 1.0)\n"
+        f"benchwatch: error: {PB_RAW}: pyperf file format version '5.3.1' is not supported "
+        "(expected '1.0', pyperf >= 1.0)\n"
     )
     assert main(["import", "--format", "nosuch", str(PB_RAW), "-o", str(out)]) == 2
     assert capsys.readouterr().err == f"benchwatch: error: nosuch: unknown format name (known: {FORMATS})\n"

@@ -160,7 +160,7 @@ def test_missing_suite_path(project: Path) -> None:
 
 def test_collection_error_is_reported_not_swallowed(project: Path) -> None:
     (project / "benchmarks" / "test_broken.py").write_text("import no_such_module_here\n")
-    with pytest.raises(InputError, match="cannot collect benchmarks: .*no_such_module_here"):
+    with pytest.raises(InputError, match=r"cannot collect benchmarks: .*no_such_module_here"):
         run_suites(repo=project, settings=RunSettings(runs=1))
 
 

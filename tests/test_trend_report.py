@@ -230,6 +230,7 @@ def _chromium(url: str, profile: Path, *extra: str, window: str = "1280,1400") -
         capture_output=True,
         text=True,
         timeout=90,
+        check=False,
     )
 
 

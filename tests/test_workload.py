@@ -260,7 +260,7 @@ def test_cohort_retention(con, rows):
             active[(cohort[u], (w - cohort[u]).days // 7)] += 1
     got = queries.cohort_retention(con)
     assert [(c, k, n, s) for c, k, n, s, _ in got] == [(c, k, n, size[c]) for (c, k), n in sorted(active.items())]
-    for c, k, n, s, ret in got:
+    for _cohort, k, n, s, ret in got:
         assert ret == pytest.approx(n / s)
         if k == 0:
             assert ret == 1.0

@@ -58,10 +58,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchwatch.adapters.json_values import is_finite_number, is_number
+from benchwatch.adapters.json_values import is_finite_number, is_number, json_object
 from benchwatch.adapters.registry import Format, Probe, merge_results
 from benchwatch.errors import InputError
-from benchwatch.model import RUN_ERROR, BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
+from benchwatch.model import RUN_ERROR, BenchmarkResult, Environment, MemoryProfile, ResultSet, Run, frozen_samples
 
 MISSING = "no value recorded (failed or skipped in asv)"
 EXPECTED_FILE = "an asv result file with version 2, result_columns and results"
@@ -190,7 +190,7 @@ def result_from_asv_document(
         if not isinstance(values, list):
             raise InputError(path, f"results[{bench_name!r}] is not a list of columns (expected {EXPECTED_FILE})")
         row = dict(zip(columns, values, strict=False))
-        meta = benchmarks_meta.get(bench_name) if isinstance(benchmarks_meta.get(bench_name), dict) else {}
+        meta = json_object(benchmarks_meta.get(bench_name))
         params = row.get("params")
         if params is None:
             params = meta.get("params") or []
@@ -218,7 +218,7 @@ def result_from_asv_document(
             has_samples = kind == "time" and isinstance(samples, list) and len(samples) > 0
             unit = {"time": "seconds", "memory": "bytes", "peakmemory": "bytes"}.get(kind) or meta.get("unit") or "unit"
             if _is_missing(value):
-                run = Run(samples=[], status=RUN_ERROR, error=MISSING, started_at=started_at)
+                run = Run(samples=frozen_samples(()), status=RUN_ERROR, error=MISSING, started_at=started_at)
                 benchmarks.append(
                     BenchmarkResult(
                         name=name,
@@ -233,7 +233,7 @@ def result_from_asv_document(
                 raise InputError(path, f"{name}: result {value!r} is not a number")
             if kind in ("memory", "peakmemory"):
                 run = Run(
-                    samples=[],
+                    samples=frozen_samples(()),
                     memory=MemoryProfile(peak_bytes=int(value), allocations=0),
                     summary={"value": float(value)},
                     started_at=started_at,
@@ -243,7 +243,7 @@ def result_from_asv_document(
                 )
                 continue
             if kind == "track":
-                run = Run(samples=[], summary={"median": float(value)}, started_at=started_at)
+                run = Run(samples=frozen_samples(()), summary={"median": float(value)}, started_at=started_at)
                 benchmarks.append(
                     BenchmarkResult(name=name, runs=(run,), params=combo_params, has_raw_samples=False, unit=unit)
                 )

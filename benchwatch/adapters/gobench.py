@@ -53,7 +53,7 @@ from pathlib import Path
 
 from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
-from benchwatch.model import RUN_ERROR, BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
+from benchwatch.model import RUN_ERROR, BenchmarkResult, Environment, MemoryProfile, ResultSet, Run, frozen_samples
 
 SNIFF = re.compile(rb"^Benchmark\S+\s+\d+\s+[\d.]+ ns/op", re.MULTILINE)
 CONFIG = re.compile(r"^([a-z][^\s:]*):\s*(.*?)\s*$")
@@ -118,7 +118,7 @@ def _parse_result_line(fields: list[str], line_number: int, line: str, path: Pat
             peak_bytes=round(metrics.get("B/op", 0.0)),
             allocations=round(metrics.get("allocs/op", 0.0)),
         )
-    return Run(samples=[seconds], iterations=iterations, memory=memory)
+    return Run(samples=frozen_samples([seconds]), iterations=iterations, memory=memory)
 
 
 def parse_go_bench(text: str, path: Path) -> ResultSet:
@@ -205,7 +205,7 @@ def parse_go_bench(text: str, path: Path) -> ResultSet:
         several = len(procs_of_base.get((fail_pkg, base), set())) > 1
         target = name if several else base
         error = f"--- FAIL: {name}" + (": " + " | ".join(messages) if messages else "")
-        run = Run(samples=[], status=RUN_ERROR, error=error)
+        run = Run(samples=frozen_samples(()), status=RUN_ERROR, error=error)
         runs, _ = benchmarks.setdefault(display_name(fail_pkg, target), ([], {}))
         runs.append(run)
 

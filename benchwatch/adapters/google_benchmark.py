@@ -39,9 +39,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from benchwatch.adapters.json_values import json_object
 from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
-from benchwatch.model import RUN_ERROR, BenchmarkResult, Environment, ResultSet, Run
+from benchwatch.model import RUN_ERROR, BenchmarkResult, Environment, ResultSet, Run, frozen_samples
 
 TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 EXPECTED = "Google Benchmark JSON rows with run_name, run_type, iterations, real_time and time_unit"
@@ -133,19 +134,19 @@ def _load(probe: Probe) -> ResultSet:
         if run_type == "aggregate":
             aggregate = row.get("aggregate_name")
             value = _number(row.get("real_time"))
-            if aggregate in ("mean", "median", "stddev") and row.get("aggregate_unit", "time") == "time":
-                if value is not None:
-                    aggregates.setdefault(name, {})[aggregate] = value * _factor(row, where, path)
+            is_time = row.get("aggregate_unit", "time") == "time"
+            if aggregate in ("mean", "median", "stddev") and is_time and value is not None:
+                aggregates.setdefault(name, {})[aggregate] = value * _factor(row, where, path)
             continue
         if run_type != "iteration":
             raise InputError(path, f"{where}: unknown run_type {run_type!r} (expected 'iteration' or 'aggregate')")
         if row.get("error_occurred"):
             message = row.get("error_message") or "error_occurred without a message"
-            runs[name].append(Run(samples=[], status=RUN_ERROR, error=str(message)))
+            runs[name].append(Run(samples=frozen_samples(()), status=RUN_ERROR, error=str(message)))
             continue
         if row.get("skipped"):
             message = row.get("skip_message") or row.get("error_message") or "skipped"
-            runs[name].append(Run(samples=[], status=RUN_ERROR, error=f"skipped: {message}"))
+            runs[name].append(Run(samples=frozen_samples(()), status=RUN_ERROR, error=f"skipped: {message}"))
             continue
         real_time = _number(row.get("real_time"))
         if real_time is None or real_time < 0:
@@ -157,7 +158,7 @@ def _load(probe: Probe) -> ResultSet:
         iterations = row.get("iterations")
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
             raise InputError(path, f"{where}: iterations is {iterations!r}, expected a positive integer")
-        runs[name].append(Run(samples=[real_time * _factor(row, where, path)], iterations=iterations))
+        runs[name].append(Run(samples=frozen_samples([real_time * _factor(row, where, path)]), iterations=iterations))
 
     benchmarks = []
     for name in order:
@@ -166,12 +167,14 @@ def _load(probe: Probe) -> ResultSet:
         elif aggregates.get(name):
             summary = aggregates[name]
             benchmarks.append(
-                BenchmarkResult(name=name, runs=(Run(samples=[], summary=summary),), has_raw_samples=False)
+                BenchmarkResult(
+                    name=name, runs=(Run(samples=frozen_samples(()), summary=summary),), has_raw_samples=False
+                )
             )
         # A name with only cv/BigO/RMS rows carries nothing comparable: left out.
     if not benchmarks:
         raise InputError(path, f"no benchmark rows in Google Benchmark JSON ({EXPECTED})")
-    context = document.get("context") if isinstance(document.get("context"), dict) else {}
+    context = json_object(document.get("context"))
     return ResultSet(
         benchmarks=tuple(benchmarks),
         environment=_environment(context),

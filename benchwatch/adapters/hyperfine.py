@@ -29,7 +29,7 @@ from __future__ import annotations
 from benchwatch.adapters.json_values import is_finite_number
 from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
-from benchwatch.model import RUN_ERROR, BenchmarkResult, MemoryProfile, ResultSet, Run
+from benchwatch.model import RUN_ERROR, BenchmarkResult, MemoryProfile, ResultSet, Run, frozen_samples
 
 EXPECTED = "hyperfine --export-json entries with 'command' and 'times' (seconds)"
 
@@ -102,7 +102,7 @@ def _load(probe: Probe) -> ResultSet:
                     f"(exit codes: {shown}; measured with hyperfine -i)"
                 )
         summary = {key: float(entry[key]) for key in ("mean", "median", "stddev") if is_finite_number(entry.get(key))}
-        run = Run(samples=times, status=status, error=error, memory=memory, summary=summary)
+        run = Run(samples=frozen_samples(times), status=status, error=error, memory=memory, summary=summary)
         benchmarks.append(BenchmarkResult(name=name, runs=(run,), params=dict(parameters)))
     return ResultSet(benchmarks=tuple(benchmarks), source="hyperfine")
 

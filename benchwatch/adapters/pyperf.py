@@ -20,10 +20,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from benchwatch.adapters.json_values import is_number
+from benchwatch.adapters.json_values import is_finite_number, is_number
 from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
-from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
+from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run, frozen_samples
 from benchwatch.resultfile import read_json_document, validate_result
 
 SOURCE = "pyperf"
@@ -144,9 +144,9 @@ def _run(entry: Any, inherited: Mapping[str, Any], where: str, path: Any) -> Run
     load = metadata.get("load_avg_1min")
     date = metadata.get("date")
     return Run(
-        samples=values,
+        samples=frozen_samples(values),
         iterations=iterations,
-        load_average=float(load) if is_number(load) and math.isfinite(load) else None,
+        load_average=float(load) if is_finite_number(load) else None,
         started_at=date if isinstance(date, str) else None,
     )
 

@@ -17,11 +17,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from benchwatch.adapters.json_values import is_number
+from benchwatch.adapters.json_values import is_number, json_object
 from benchwatch.adapters.pyperf import looks_like_pyperf
 from benchwatch.adapters.registry import Format, Probe
 from benchwatch.errors import InputError
-from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
+from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run, frozen_samples
 from benchwatch.resultfile import read_json_document, validate_result
 
 SOURCE = "pytest-benchmark"
@@ -95,13 +95,13 @@ def _benchmark(entry: Any, index: int, started_at: str | None, path: Any) -> Ben
         for position, value in enumerate(data, start=1):
             if not math.isfinite(value):
                 raise InputError(path, f"{where}: stats.data item {position} is {value!r}, expected a finite number")
-        run = Run(samples=data, iterations=iterations, started_at=started_at)
+        run = Run(samples=frozen_samples(data), iterations=iterations, started_at=started_at)
         has_raw_samples = True
     else:
         summary = _summary(stats)
         if "median" not in summary and "mean" not in summary:
             raise InputError(path, f"{where}: stats has neither 'data' (raw samples) nor a finite 'median' or 'mean'")
-        run = Run(samples=[], iterations=iterations, started_at=started_at, summary=summary)
+        run = Run(samples=frozen_samples(()), iterations=iterations, started_at=started_at, summary=summary)
         has_raw_samples = False
     return BenchmarkResult(
         name=name,
@@ -126,9 +126,9 @@ def _text(value: Any) -> str | None:
 
 
 def _environment(document: Mapping[str, Any]) -> Environment:
-    machine = document.get("machine_info") if isinstance(document.get("machine_info"), dict) else {}
-    commit = document.get("commit_info") if isinstance(document.get("commit_info"), dict) else {}
-    cpu = machine.get("cpu") if isinstance(machine.get("cpu"), dict) else {}
+    machine = json_object(document.get("machine_info"))
+    commit = json_object(document.get("commit_info"))
+    cpu = json_object(machine.get("cpu"))
 
     build = machine.get("python_build")
     if isinstance(build, list):

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from benchwatch import __version__
 from benchwatch.errors import EXIT_INPUT_ERROR, BenchwatchError
@@ -28,7 +29,7 @@ COMMAND_MODULES = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep its one-line style
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its one-line style
         self.print_usage(sys.stderr)
         self.exit(EXIT_INPUT_ERROR, f"benchwatch: error: {message}\n")
 

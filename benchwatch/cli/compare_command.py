@@ -81,7 +81,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="pr-comment: size cap in characters (default 65408: GitHub's 65536 less room for the sticky-comment marker)",
+        help=(
+            "pr-comment: size cap in characters (default 65408: GitHub's 65536 less room for the sticky-comment marker)"
+        ),
     )
     parser.add_argument(
         "--config", metavar="PYPROJECT", help="read [tool.benchwatch] from this file (default: ./pyproject.toml)"

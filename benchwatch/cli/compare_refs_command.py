@@ -162,10 +162,21 @@ def handle(args: argparse.Namespace) -> int:
     output = args.output_dir
     save_result(outcome.base, output / "base.json.gz")
     save_result(outcome.head, output / "head.json.gz")
-    sides = {"base": outcome.base, "head": outcome.head, "base_label": base.label, "head_label": head.label}
+
+    def render_as(report_format: str, *, color: bool) -> str:
+        return render(
+            outcome.comparison,
+            report_format,
+            color=color,
+            base=outcome.base,
+            head=outcome.head,
+            base_label=base.label,
+            head_label=head.label,
+        )
+
     for name, fmt in (("comparison.json", "json"), ("comment.md", "pr-comment"), ("report.html", "html")):
-        write_atomically(output / name, render(outcome.comparison, fmt, color=False, **sides).encode("utf-8"))
-    report = render(outcome.comparison, args.format, color=args.format == "terminal" and sys.stdout.isatty(), **sides)
+        write_atomically(output / name, render_as(fmt, color=False).encode("utf-8"))
+    report = render_as(args.format, color=args.format == "terminal" and sys.stdout.isatty())
     sys.stdout.write(report)
     print(
         f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "

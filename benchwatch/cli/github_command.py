@@ -140,6 +140,7 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     if args.summary:
+        assert summary_path is not None  # checked above: --summary without GITHUB_STEP_SUMMARY is a usage error
         written = append_step_summary(summary_path, markdown)
         note = " (cut to fit the 1 MiB limit)" if written.truncated else ""
         print(f"job summary: appended {written.bytes_written} bytes{note}")
@@ -155,9 +156,8 @@ def handle(args: argparse.Namespace) -> int:
         result = publish_report(client, plan, ctx=ctx, comment_author=args.comment_author)
     if result.check_run is not None:
         check = plan.check or {}
-        print(
-            f"check run {check.get('name')}: {check.get('conclusion')} {result.check_run.get('html_url') or ''}".rstrip()
-        )
+        url = result.check_run.get("html_url") or ""
+        print(f"check run {check.get('name')}: {check.get('conclusion')} {url}".rstrip())
     if result.comment is not None:
         print(f"comment {result.comment_outcome}: {result.comment.get('html_url') or ''}".rstrip())
     else:
@@ -194,7 +194,8 @@ def _print_plan(plan: Any, ctx: Any, summary_path: str | None) -> None:
     else:
         what = "create or update" if plan.comment_action == "create-or-update" else "update only if it exists"
         print(
-            f"comment: {what} the sticky comment '{plan.marker}' on PR #{plan.pr_number} ({len(plan.comment_body)} characters)"
+            f"comment: {what} the sticky comment '{plan.marker}' on PR #{plan.pr_number} "
+            f"({len(plan.comment_body)} characters)"
         )
         if ctx.pr_from_artifact:
             print("comment: PR number read from the artifact payload; verified against the API before posting")

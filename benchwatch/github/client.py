@@ -50,7 +50,8 @@ from benchwatch.github.secrets import Secret, redact
 
 #: GitHub rejects an issue comment body longer than this ("Body is too long (maximum is 65536 characters)").
 MAX_COMMENT_CHARS = 65_536
-#: GitHub rejects a check run ``output.summary`` / ``output.text`` longer than this ("Only 65535 characters are allowed").
+#: GitHub rejects a check run ``output.summary`` / ``output.text`` longer than this
+#: ("Only 65535 characters are allowed").
 MAX_CHECK_OUTPUT_CHARS = 65_535
 #: Documented check run conclusions.
 CHECK_CONCLUSIONS = ("action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale", "timed_out")
@@ -138,7 +139,10 @@ class GitHubClient:
 
     def __repr__(self) -> str:
         token = "<set>" if self._token is not None else None
-        return f"GitHubClient(api_url={self.api_url!r}, token={token}, timeout={self.timeout}, max_retries={self.max_retries})"
+        return (
+            f"GitHubClient(api_url={self.api_url!r}, token={token}, "
+            f"timeout={self.timeout}, max_retries={self.max_retries})"
+        )
 
     # -- sticky comments ------------------------------------------------
 
@@ -187,8 +191,7 @@ class GitHubClient:
         full = self._checked_comment_body(body, marker)
         existing = self.find_sticky_comment(repo, pr_number, marker, author=author)
         if existing is not None:
-            comment_id = existing.get("id")
-            _positive_int(comment_id, "id of the existing sticky comment")
+            comment_id = positive_int(existing.get("id"), "id of the existing sticky comment")
             return self.update_comment(repo, comment_id, full)
         return self.create_comment(repo, pr_number, full)
 
@@ -201,7 +204,7 @@ class GitHubClient:
     def update_comment(self, repo: str, comment_id: int, body: str) -> dict[str, Any]:
         """PATCH an issue comment's body (already including any marker)."""
         _check_repo(repo)
-        _positive_int(comment_id, "comment id")
+        positive_int(comment_id, "comment id")
         check_length(body, MAX_COMMENT_CHARS, "comment body")
         return self._json_request("PATCH", f"/repos/{repo}/issues/comments/{comment_id}", json={"body": body})
 
@@ -252,7 +255,7 @@ class GitHubClient:
     ) -> dict[str, Any]:
         """PATCH a check run: only the given fields are sent (a conclusion completes it)."""
         _check_repo(repo)
-        _positive_int(check_run_id, "check run id")
+        positive_int(check_run_id, "check run id")
         payload: dict[str, Any] = {}
         if name is not None:
             payload["name"] = name
@@ -457,9 +460,11 @@ def _check_repo(repo: str) -> None:
         raise GitHubError(str(error)) from None
 
 
-def _positive_int(value: object, what: str) -> None:
+def positive_int(value: object, what: str) -> int:
+    """``value`` when it is a positive integer (an id from an API answer), else :class:`GitHubError`."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise GitHubError(f"{what} must be a positive integer: got {value!r:.40}")
+    return value
 
 
 def check_length(text: str, limit: int, what: str) -> None:

@@ -19,9 +19,10 @@ Two kinds of payload are read:
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -139,15 +140,15 @@ class GitHubContext:
         run_id = env.get("GITHUB_RUN_ID") or None
         if run_id is not None and not run_id.isdigit():
             raise ContextError(f"GITHUB_RUN_ID must be a number: got {_show(run_id)}")
-        common = {
-            "api_url": api_url,
-            "repository": repository,
-            "event_name": event_name,
-            "sha": sha,
-            "server_url": server_url,
-            "run_id": run_id,
-            "step_summary_path": env.get("GITHUB_STEP_SUMMARY") or None,
-        }
+        common = cls(
+            api_url=api_url,
+            repository=repository,
+            event_name=event_name,
+            sha=sha,
+            server_url=server_url,
+            run_id=run_id,
+            step_summary_path=env.get("GITHUB_STEP_SUMMARY") or None,
+        )
         if not isinstance(event, Mapping):
             raise ContextError("event payload must be a JSON object")
 
@@ -158,8 +159,8 @@ class GitHubContext:
             number = validate_pr_number(event.get("number", pr.get("number")), what="event pull request number")
             head = _mapping(pr.get("head"))
             base = _mapping(pr.get("base"))
-            return cls(
-                **common,
+            return replace(
+                common,
                 pr_number=number,
                 head_sha=validate_sha(head.get("sha"), what="event pull_request.head.sha"),
                 head_repository=_full_name(head),
@@ -179,8 +180,8 @@ class GitHubContext:
                 )
             head_repository = _full_name(_mapping(run.get("head_repository")))
             if artifact_event is None:
-                return cls(
-                    **common,
+                return replace(
+                    common,
                     pr_number=trusted_number,
                     head_sha=head_sha,
                     head_repository=head_repository,
@@ -189,14 +190,16 @@ class GitHubContext:
             claim = parse_untrusted_pull_request(artifact_event, expected_base_repository=repository)
             if claim.head_sha != head_sha:
                 raise UntrustedPayloadError(
-                    f"artifact pull request payload: head sha {claim.head_sha} is not the workflow_run head sha {head_sha}"
+                    f"artifact pull request payload: head sha {claim.head_sha} "
+                    f"is not the workflow_run head sha {head_sha}"
                 )
             if trusted_number is not None and trusted_number != claim.number:
                 raise UntrustedPayloadError(
-                    f"artifact pull request payload: number {claim.number} is not the workflow_run pull request {trusted_number}"
+                    f"artifact pull request payload: number {claim.number} "
+                    f"is not the workflow_run pull request {trusted_number}"
                 )
-            return cls(
-                **common,
+            return replace(
+                common,
                 pr_number=claim.number,
                 head_sha=head_sha,
                 head_repository=head_repository,
@@ -205,7 +208,7 @@ class GitHubContext:
             )
 
         # push, schedule, workflow_dispatch...: no pull request; the check goes on GITHUB_SHA.
-        return cls(**common, head_sha=sha if sha and SHA_PATTERN.fullmatch(sha) else None)
+        return replace(common, head_sha=sha if sha and SHA_PATTERN.fullmatch(sha) else None)
 
     @property
     def is_fork_pull_request(self) -> bool:
@@ -293,7 +296,7 @@ def check_pull_request_head(pull_request: Mapping[str, Any], *, number: int, hea
         )
 
 
-def read_capped_json(path: str | Path, *, max_bytes: int, what: str) -> Any:
+def read_capped_json(path: str | os.PathLike[str], *, max_bytes: int, what: str) -> Any:
     """Parse a JSON file of at most ``max_bytes`` (untrusted input), or raise one-line :class:`InputError`."""
     try:
         with open(path, "rb") as stream:

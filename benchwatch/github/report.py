@@ -17,6 +17,7 @@ from benchwatch.github.client import (
     MAX_COMMENT_CHARS,
     GitHubClient,
     check_length,
+    positive_int,
     sticky_body,
 )
 from benchwatch.github.context import GitHubContext, check_pull_request_head, read_capped_json
@@ -148,7 +149,8 @@ def publish_report(
             check_pull_request_head(pull, number=plan.pr_number, head_sha=ctx.head_sha)
         existing = client.find_sticky_comment(plan.repository, plan.pr_number, plan.marker, author=comment_author)
         if existing is not None:
-            comment = client.update_comment(plan.repository, existing.get("id"), plan.comment_body)
+            comment_id = positive_int(existing.get("id"), "id of the existing sticky comment")
+            comment = client.update_comment(plan.repository, comment_id, plan.comment_body)
             outcome = "updated"
         elif plan.comment_action == "create-or-update":
             comment = client.create_comment(plan.repository, plan.pr_number, plan.comment_body)

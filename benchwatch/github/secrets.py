@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NoReturn
 
 REDACTED = "***"
 
@@ -48,5 +49,5 @@ class Secret:
     def __hash__(self) -> int:
         return hash(self._value)
 
-    def __reduce__(self) -> None:  # never pickled into a file by accident
+    def __reduce__(self) -> NoReturn:  # never pickled into a file by accident
         raise TypeError("a Secret cannot be pickled")

@@ -412,7 +412,8 @@ def _check_version(document: Any, path: Path, what: str) -> None:
     if version != SCHEMA_VERSION:
         raise InputError(
             path,
-            f"unknown history schema_version {version} (this benchwatch reads {SCHEMA_VERSION}; a newer one may read it)",
+            f"unknown history schema_version {version} "
+            f"(this benchwatch reads {SCHEMA_VERSION}; a newer one may read it)",
         )
 
 

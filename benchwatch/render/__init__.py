@@ -53,9 +53,9 @@ def format_value(value: float, unit: str) -> str:
     if unit in COUNT_UNITS:
         return f"{value:,.0f}"
     # Pick the unit after rounding to 3 digits, so 0.9996 ms reads "1 ms", not "1e+03 µs".
-    for factor, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if abs(value) >= factor * 0.9995:
-            return f"{value / factor:.4g} {suffix}" if suffix == "s" else f"{value / factor:.3g} {suffix}"
+    for scale, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if abs(value) >= scale * 0.9995:
+            return f"{value / scale:.4g} {suffix}" if suffix == "s" else f"{value / scale:.3g} {suffix}"
     return f"{value / 1e-9:.3g} ns"
 
 

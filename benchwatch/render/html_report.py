@@ -177,7 +177,8 @@ def distribution_svg(
         anchor = "start" if x < _LEFT + 40 else "end" if x > _RIGHT - 40 else "middle"
         ticks.append(
             f'<line x1="{x:.0f}" x2="{x:.0f}" y1="{_TOP}" y2="{_PLOT_BOTTOM}"/>'
-            f'<text x="{x:.0f}" y="{_AXIS_Y}" text-anchor="{anchor}">{markupsafe.escape(_tick_label(value, unit))}</text>'
+            f'<text x="{x:.0f}" y="{_AXIS_Y}" text-anchor="{anchor}">'
+            f"{markupsafe.escape(_tick_label(value, unit))}</text>"
         )
     label = "base" if side == "base" else "head"
     svg = (

@@ -290,7 +290,8 @@ def _context(
         gate_own = ", ".join(f"{m} ±{settings.threshold_for('', m):.0%}" for m in own)
     line = (
         f"head {_commit(head_commit)} ({escape_markdown(_clip(head_label, MAX_LABEL_CHARS))}) vs base "
-        f"{_commit(base_commit)} ({escape_markdown(_clip(base_label, MAX_LABEL_CHARS))}) · suite verdict: {comparison.verdict} · gate: {gate} at ±{settings.threshold:.0%}"
+        f"{_commit(base_commit)} ({escape_markdown(_clip(base_label, MAX_LABEL_CHARS))}) "
+        f"· suite verdict: {comparison.verdict} · gate: {gate} at ±{settings.threshold:.0%}"
     )
     if own:
         line += f" ({gate_own})"
@@ -308,7 +309,7 @@ def _regression_tiers(regressions, where: str) -> list[Callable[[int], str | Non
         return "\n".join([title, "", *_TABLE_HEAD, *rows])
 
     def all_gated(budget: int) -> str:
-        rows = []
+        rows: list[str] = []
         for benchmark, hits in regressions:
             rest = sorted(
                 (m for m in benchmark.metrics if m.gated and m not in hits), key=lambda m: METRIC_ORDER.get(m.metric, 9)
@@ -399,7 +400,7 @@ def _other_tiers(
         if status_text is None:
             return None
         rest = body_budget - len(status_text) - (2 if status_text else 0)
-        table = ""
+        table: str | None = ""
         if rows:
             table = _fit_lines(
                 list(_TABLE_HEAD), rows, lambda left: ["", f"… and {left:,} more rows in {where}"] if left else [], rest

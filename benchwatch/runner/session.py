@@ -20,7 +20,7 @@ from typing import Any
 
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
-from benchwatch.model import BenchmarkResult, MemoryProfile, ResultSet, Run
+from benchwatch.model import BenchmarkResult, MemoryProfile, ResultSet, Run, frozen_samples
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
 from benchwatch.runner.memory_pass import run_isolated_pass
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
@@ -239,7 +239,7 @@ def run_from_events(event: dict[str, Any], memory_event: dict[str, Any] | None) 
             error = f"memory pass: {memory_event.get('error')}"
     samples = event.get("samples", []) if status == "ok" else []
     return Run(
-        samples=samples,
+        samples=frozen_samples(samples),
         iterations=event.get("iterations", 1),
         status=status,
         error=error,

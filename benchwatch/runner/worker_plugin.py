@@ -184,7 +184,8 @@ class WorkerRecorder:
             self._record_samples(item)
 
     def _record_samples(self, item: pytest.Item) -> None:
-        fixture = item.funcargs.get("benchmark")
+        funcargs = item.funcargs if isinstance(item, pytest.Function) else {}
+        fixture = funcargs.get("benchmark")
         metadata = getattr(fixture, "stats", None)
         if metadata is None:
             self._current["status"] = "error"

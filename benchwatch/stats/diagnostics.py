@@ -113,9 +113,10 @@ def drop_preempted_runs(runs: Sequence[Run]) -> tuple[tuple[Run, ...], int]:
     """
 
     def waited(run: Run) -> float:
-        if run.runqueue_wait_seconds is None or not (run.wall_seconds or 0) > 0:
+        wait, wall = run.runqueue_wait_seconds, run.wall_seconds
+        if wait is None or wall is None or not wall > 0:
             return 0.0
-        return run.runqueue_wait_seconds / run.wall_seconds
+        return wait / wall
 
     calm = [run for run in runs if waited(run) <= PREEMPTED_RUN_FRACTION]
     if len(calm) < MIN_RUNS_AFTER_EXCLUSION:
@@ -173,11 +174,8 @@ def diagnose_side(
     cvs = cvs[np.isfinite(cvs)]
     within = float(np.median(cvs)) if cvs.size else math.nan
     preemption = tuple(p for p in (preemption_fraction(run) for run in runs) if not math.isnan(p))
-    loads = tuple(
-        float(run.load_average if run.load_average is not None else environment_load)
-        for run in runs
-        if run.load_average is not None or environment_load is not None
-    )
+    run_loads = (run.load_average if run.load_average is not None else environment_load for run in runs)
+    loads = tuple(float(load) for load in run_loads if load is not None)
     reasons = []
     if preemption and np.median(preemption) > PREEMPTION_DISTURBED:
         reasons.append(f"{np.median(preemption):.0%} of run time waiting for a CPU")

@@ -28,6 +28,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import TracebackType
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -247,8 +248,10 @@ class _quiet_nan_warnings:
         self._context.__enter__()
         warnings.simplefilter("ignore", RuntimeWarning)
 
-    def __exit__(self, *exc: object) -> None:
-        self._context.__exit__(*exc)
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._context.__exit__(kind, error, traceback)
 
 
 def pad_rows(rows: Sequence[np.ndarray]) -> np.ndarray:
