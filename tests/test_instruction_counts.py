@@ -10,6 +10,7 @@ import pytest
 from benchwatch.compare import compare
 from benchwatch.compare_settings import CompareSettings
 from benchwatch.model import BenchmarkResult, InstructionRun, ResultSet, Run
+from benchwatch.render.html_report import render_html_report
 from benchwatch.render.markdown_report import render_markdown
 from benchwatch.render.pr_comment import render_pr_comment
 from benchwatch.render.terminal import render_terminal
@@ -111,7 +112,8 @@ def test_instruction_regression_gates_the_suite_and_every_report_shows_it():
     comment = render_pr_comment(
         comparison, base_label="main", head_label="pr", base_commit="a" * 40, head_commit="b" * 40
     )
-    for text in (terminal, markdown, comment):
+    html = render_html_report(comparison, base, head, generated_at="2026-12-01 12:00 UTC")
+    for text in (terminal, markdown, comment, html):
         assert "instructions" in text and "+2.31%" in text
         assert "miss I/O waits, sleeps, lock contention" in text
     assert "69,709,269" in terminal  # the median run of the median calls
