@@ -12,6 +12,10 @@ Run keys (all optional)::
     instruction_runs = 2           # fresh Callgrind processes per benchmark
     counted_calls = 2              # calls counted per benchmark and process
     cycles = false                 # cache simulation for estimated cycles
+    sample_budget = 10             # seconds per benchmark per run to reach the samples the gate needs
+    environment = "current"        # compare-refs workers: "current" environment or "per-ref" venvs
+    dependency_groups = ["test"]   # per-ref: PEP 735 groups to install (default: the test-like ones)
+    test_extras = ["test"]         # per-ref: extras to install with the project (default: the test-like ones)
     results_dir = "results"        # where `run` writes when -o is not given
     baseline = "baselines/main.json.gz"
 
@@ -45,7 +49,12 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "cycles": bool,
     "results_dir": str,
     "baseline": str,
+    "sample_budget": (int, float),
+    "environment": str,
+    "dependency_groups": list,
+    "test_extras": list,
 }
+ENVIRONMENTS = ("current", "per-ref")
 # The comparator's own keys; it validates their values (CompareSettings.from_mapping).
 COMPARE_KEYS = {
     "threshold",
@@ -107,6 +116,8 @@ def load_config(path: Path) -> ProjectConfig:
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be {names}, got {value!r}")
             if isinstance(value, list) and not all(isinstance(item, str) for item in value):
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be a list of strings")
+            if key == "environment" and value not in ENVIRONMENTS:
+                raise ConfigError(f"{path}: [tool.benchwatch] environment must be one of {', '.join(ENVIRONMENTS)}")
             run[key] = value
         elif key in COMPARE_KEYS:
             compare[key] = value

@@ -10,7 +10,8 @@ command -v go >/dev/null || needed+=(golang-go)
 command -v hyperfine >/dev/null || needed+=(hyperfine)
 command -v g++ >/dev/null || needed+=(g++)
 [ -e /usr/include/benchmark/benchmark.h ] || needed+=(libbenchmark-dev)
-command -v chromium >/dev/null || command -v chromium-browser >/dev/null || needed+=(chromium chromium-driver)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
+  || needed+=(chromium)
 command -v valgrind >/dev/null || needed+=(valgrind)
 if [ $# -gt 0 ]; then  # only the packages named on the command line
   wanted=()

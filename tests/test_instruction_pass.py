@@ -23,6 +23,7 @@ needs_valgrind = pytest.mark.skipif(VALGRIND is None, reason="valgrind is not in
 SUITE = textwrap.dedent(
     """
     import os, signal, time
+    import pytest
 
     UNDER_VALGRIND = "vgpreload" in os.environ.get("LD_PRELOAD", "")
 
@@ -40,6 +41,10 @@ SUITE = textwrap.dedent(
 
     def test_pedantic_setup(benchmark):
         benchmark.pedantic(work, setup=lambda: ((10_000,), {}), rounds=3)
+
+    @pytest.mark.benchmark
+    def test_marker_form():
+        work()
 
     def test_crashes_under_valgrind(benchmark):
         def call():
@@ -88,6 +93,8 @@ def test_counts_only_the_benchmarked_calls_and_failures_do_not_stop_the_others(p
     # fresh processes with hash seed and ASLR fixed count the same, to 0.1%
     counts = [run.statistic("instructions") for run in one.instruction_runs]
     assert max(counts) / min(counts) - 1 < 0.001
+    marker = result["benchmarks/test_counted.py::test_marker_form"]  # the whole test body is the call
+    assert marker.statistic("instructions") == pytest.approx(per_call, rel=0.05)
     pedantic = result["benchmarks/test_counted.py::test_pedantic_setup"]
     assert pedantic.statistic("instructions") == pytest.approx(per_call / 2, rel=0.05)
     crashed = result["benchmarks/test_counted.py::test_crashes_under_valgrind"]

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -191,79 +192,7 @@ def result_from_asv_document(
             raise InputError(path, f"results[{bench_name!r}] is not a list of columns (expected {EXPECTED_FILE})")
         row = dict(zip(columns, values, strict=False))
         meta = json_object(benchmarks_meta.get(bench_name))
-        params = row.get("params")
-        if params is None:
-            params = meta.get("params") or []
-        if not isinstance(params, list) or not all(isinstance(p, list) for p in params):
-            raise InputError(path, f"results[{bench_name!r}]: params is not a list of value lists")
-        param_names = meta.get("param_names") or [f"param{i + 1}" for i in range(len(params))]
-        combos = list(itertools.product(*params)) if params else [()]
-        result = row.get("result")
-        if result is None:
-            result = [None] * len(combos)
-        if not isinstance(result, list):
-            result = [result]
-        if len(result) != len(combos):
-            raise InputError(
-                path,
-                f"results[{bench_name!r}]: {len(result)} values for {len(combos)} parameter combinations",
-            )
-        kind = _kind(bench_name, meta)
-        started_at = _iso_from_ms(row.get("started_at"))
-        for index, combo in enumerate(combos):
-            name = f"{bench_name}({', '.join(str(value) for value in combo)})" if combo else bench_name
-            combo_params = {str(key): value for key, value in zip(param_names, combo, strict=False)}
-            value = result[index]
-            samples = _column(row, "samples", index)
-            has_samples = kind == "time" and isinstance(samples, list) and len(samples) > 0
-            unit = {"time": "seconds", "memory": "bytes", "peakmemory": "bytes"}.get(kind) or meta.get("unit") or "unit"
-            if _is_missing(value):
-                run = Run(samples=frozen_samples(()), status=RUN_ERROR, error=MISSING, started_at=started_at)
-                benchmarks.append(
-                    BenchmarkResult(
-                        name=name,
-                        runs=(run,),
-                        params=combo_params,
-                        has_raw_samples=samples_recorded and kind == "time",
-                        unit=unit,
-                    )
-                )
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InputError(path, f"{name}: result {value!r} is not a number")
-            if kind in ("memory", "peakmemory"):
-                run = Run(
-                    samples=frozen_samples(()),
-                    memory=MemoryProfile(peak_bytes=int(value), allocations=0),
-                    summary={"value": float(value)},
-                    started_at=started_at,
-                )
-                benchmarks.append(
-                    BenchmarkResult(name=name, runs=(run,), params=combo_params, has_raw_samples=False, unit=unit)
-                )
-                continue
-            if kind == "track":
-                run = Run(samples=frozen_samples(()), summary={"median": float(value)}, started_at=started_at)
-                benchmarks.append(
-                    BenchmarkResult(name=name, runs=(run,), params=combo_params, has_raw_samples=False, unit=unit)
-                )
-                continue
-            summary = {"median": float(value)}
-            for stat in STAT_COLUMNS:
-                stat_value = _column(row, f"stats_{stat}", index)
-                if is_finite_number(stat_value):
-                    summary[stat] = float(stat_value)
-            number = summary.get("number")
-            iterations = int(number) if number and number >= 1 else 1
-            run = Run(
-                samples=samples if has_samples else [],
-                iterations=iterations,
-                summary=summary,
-                started_at=started_at,
-            )
-            benchmarks.append(
-                BenchmarkResult(name=name, runs=(run,), params=combo_params, has_raw_samples=has_samples, unit=unit)
-            )
+        benchmarks.extend(_benchmarks_of(path, bench_name, row, meta, samples_recorded=samples_recorded))
     if not benchmarks:
         raise InputError(path, "no benchmarks in the asv result file")
     return ResultSet(
@@ -273,6 +202,92 @@ def result_from_asv_document(
         created_at=_iso_from_ms(document.get("date")),
         settings={"asv_commit": document.get("commit_hash"), "asv_env_name": document.get("env_name")},
     )
+
+
+def _benchmarks_of(
+    path: Path, bench_name: str, row: dict[str, Any], meta: dict[str, Any], *, samples_recorded: bool
+) -> list[BenchmarkResult]:
+    """One asv benchmark's results: one BenchmarkResult per parameter combination."""
+    params = row.get("params")
+    if params is None:
+        params = meta.get("params") or []
+    if not isinstance(params, list) or not all(isinstance(p, list) for p in params):
+        raise InputError(path, f"results[{bench_name!r}]: params is not a list of value lists")
+    param_names = meta.get("param_names") or [f"param{i + 1}" for i in range(len(params))]
+    combos = list(itertools.product(*params)) if params else [()]
+    result = row.get("result")
+    if result is None:
+        result = [None] * len(combos)
+    if not isinstance(result, list):
+        result = [result]
+    if len(result) != len(combos):
+        raise InputError(
+            path,
+            f"results[{bench_name!r}]: {len(result)} values for {len(combos)} parameter combinations",
+        )
+    kind = _kind(bench_name, meta)
+    started_at = _iso_from_ms(row.get("started_at"))
+    unit = {"time": "seconds", "memory": "bytes", "peakmemory": "bytes"}.get(kind) or meta.get("unit") or "unit"
+    found = []
+    for index, combo in enumerate(combos):
+        name = f"{bench_name}({', '.join(str(value) for value in combo)})" if combo else bench_name
+        run, has_raw_samples = _run_of_value(
+            path, name, result[index], kind=kind, row=row, index=index, started_at=started_at, recorded=samples_recorded
+        )
+        found.append(
+            BenchmarkResult(
+                name=name,
+                runs=(run,),
+                params={str(key): value for key, value in zip(param_names, combo, strict=False)},
+                has_raw_samples=has_raw_samples,
+                unit=unit,
+            )
+        )
+    return found
+
+
+def _run_of_value(
+    path: Path,
+    name: str,
+    value: Any,
+    *,
+    kind: str,
+    row: dict[str, Any],
+    index: int,
+    started_at: str | None,
+    recorded: bool,
+) -> tuple[Run, bool]:
+    """The run of one parameter combination, and whether its benchmark has raw samples.
+
+    ``recorded``: the file was written with ``--record-samples``, so a failed
+    timing benchmark would have had them.
+    """
+    if _is_missing(value):
+        run = Run(samples=frozen_samples(()), status=RUN_ERROR, error=MISSING, started_at=started_at)
+        return run, recorded and kind == "time"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(path, f"{name}: result {value!r} is not a number")
+    if kind in ("memory", "peakmemory"):
+        memory = MemoryProfile(peak_bytes=int(value), allocations=0)
+        run = Run(samples=frozen_samples(()), memory=memory, summary={"value": float(value)}, started_at=started_at)
+        return run, False
+    if kind == "track":
+        return Run(samples=frozen_samples(()), summary={"median": float(value)}, started_at=started_at), False
+    summary = {"median": float(value)}
+    for stat in STAT_COLUMNS:
+        stat_value = _column(row, f"stats_{stat}", index)
+        if is_finite_number(stat_value):
+            summary[stat] = float(stat_value)
+    number = summary.get("number")
+    samples = _column(row, "samples", index)
+    has_samples = kind == "time" and isinstance(samples, list) and len(samples) > 0
+    run = Run(
+        samples=frozen_samples(samples if has_samples else ()),
+        iterations=int(number) if number and number >= 1 else 1,
+        summary=summary,
+        started_at=started_at,
+    )
+    return run, has_samples
 
 
 def _optional_json(path: Path) -> dict[str, Any]:
@@ -300,6 +315,19 @@ def load_asv_results(directory: Path) -> list[tuple[str, datetime | None, Result
     Files of one commit (several machines or environments) are merged, each
     adding a run per benchmark.  Commits without a date sort first.
     """
+    history = list(iter_asv_results(directory))
+    history.sort(key=lambda item: (item[1] is not None, item[1] or datetime.min.replace(tzinfo=UTC)))
+    return history
+
+
+def iter_asv_results(directory: Path) -> Iterator[tuple[str, datetime | None, ResultSet]]:
+    """Like :func:`load_asv_results`, one commit at a time and in no particular order.
+
+    Holds one commit's files in memory at once (an importer of a large
+    history writes each commit before reading the next).  Files are grouped
+    by the commit prefix asv puts in their names, then by their
+    ``commit_hash``.
+    """
     directory = Path(directory)
     results_dir = _results_dir(directory)
     if results_dir is None:
@@ -307,12 +335,17 @@ def load_asv_results(directory: Path) -> list[tuple[str, datetime | None, Result
             directory, "not an asv results directory (expected benchmarks.json and <machine>/machine.json)"
         )
     benchmarks_meta = _optional_json(results_dir / "benchmarks.json")
-    by_commit: dict[str, list[tuple[float | None, ResultSet]]] = {}
+    groups: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
+    machines: dict[Path, dict[str, Any]] = {}
     for machine_dir in sorted(p for p in results_dir.iterdir() if p.is_dir()):
-        machine = _optional_json(machine_dir / "machine.json")
+        machines[machine_dir] = _optional_json(machine_dir / "machine.json")
         for file in sorted(machine_dir.glob("*.json")):
-            if file.name == "machine.json":
-                continue
+            if file.name != "machine.json":
+                groups.setdefault(file.name.split("-", 1)[0], []).append((file, machines[machine_dir]))
+    found = False
+    for files in groups.values():
+        by_commit: dict[str, list[tuple[float | None, ResultSet]]] = {}
+        for file, machine in files:
             document = _read_json(file)
             if not _is_result_document(document):
                 continue
@@ -320,17 +353,15 @@ def load_asv_results(directory: Path) -> list[tuple[str, datetime | None, Result
             date = document.get("date")
             date = float(date) if is_number(date) else None
             by_commit.setdefault(str(document.get("commit_hash")), []).append((date, result))
-    if not by_commit:
+            del document
+        for commit, entries in by_commit.items():
+            found = True
+            dates = [date for date, _ in entries if date is not None]
+            date = max(dates) if dates else None
+            merged = merge_results([result for _, result in entries], source="asv")
+            yield commit, (datetime.fromtimestamp(date / 1000.0, tz=UTC) if date is not None else None), merged
+    if not found:
         raise InputError(results_dir, "asv results directory holds no <machine>/<commit>-<env>.json result files")
-    history = []
-    for commit, entries in by_commit.items():
-        dates = [date for date, _ in entries if date is not None]
-        date = max(dates) if dates else None
-        merged = merge_results([result for _, result in entries], source="asv")
-        when = datetime.fromtimestamp(date / 1000.0, tz=UTC) if date is not None else None
-        history.append((commit, when, merged))
-    history.sort(key=lambda item: (item[1] is not None, item[1] or datetime.min.replace(tzinfo=UTC)))
-    return history
 
 
 def _load(probe: Probe) -> ResultSet:

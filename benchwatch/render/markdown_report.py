@@ -10,15 +10,8 @@ from __future__ import annotations
 import re
 
 from benchwatch.compare import Comparison
-from benchwatch.render import (
-    counts_note,
-    format_interval,
-    format_metric_change,
-    format_value,
-    method_note,
-    row_order,
-    ungated_reasons,
-)
+from benchwatch.render import counts_note, format_metric_change, method_note, row_order, ungated_reasons
+from benchwatch.units import format_interval, format_value
 
 _ESCAPES = {
     "&": "&amp;",

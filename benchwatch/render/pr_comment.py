@@ -38,16 +38,9 @@ from urllib.parse import quote, urlsplit
 
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
 from benchwatch.errors import UsageError
-from benchwatch.render import (
-    METRIC_ORDER,
-    VERDICT_ORDER,
-    counts_note,
-    format_interval,
-    format_metric_change,
-    format_value,
-    ungated_reasons,
-)
+from benchwatch.render import METRIC_ORDER, VERDICT_ORDER, counts_note, format_metric_change, ungated_reasons
 from benchwatch.render.markdown_report import escape_markdown
+from benchwatch.units import format_interval, format_value
 
 #: GitHub's cap on an issue comment body.
 MAX_CHARS = 65_536

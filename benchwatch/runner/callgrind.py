@@ -203,13 +203,15 @@ class InstructionCounting:
         return self._counter
 
     def around_call(self, item: Any, current: dict[str, Any]):
-        """Hook-wrapper body for ``pytest_runtest_call``: patch the fixture, let the test run, record counts."""
+        """Hook-wrapper body for ``pytest_runtest_call``: route the measured call through the counter.
+
+        Fixture form: the ``benchmark`` fixture's call (``pedantic`` too).
+        Marker form (a marked test without the fixture): the whole test body.
+        """
+        from benchwatch.runner.worker_plugin import is_marker_form
+
         fixture = getattr(item, "funcargs", {}).get("benchmark")
-        if fixture is None:
-            outcome = yield
-            if outcome.excinfo is None and current.get("status") == "ok":
-                current.update(status="error", error="the test has no benchmark fixture, so nothing was counted")
-            return
+        marker_form = fixture is None and is_marker_form(item)
         counted: dict[str, list] = {}
         try:
             counter = self._get_counter()
@@ -217,31 +219,18 @@ class InstructionCounting:
             yield  # the suite's call still runs once, uncounted
             current.update(status="error", error=str(error))
             return
+        if fixture is not None:
+            fixture._raw, fixture._raw_pedantic = _fixture_calls(counter, counted)
+        original_runtest = item.runtest if marker_form else None
+        if marker_form:
 
-        def raw(function_to_benchmark: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-            result, counted["instructions"], counted["cycles"] = counter.count(
-                lambda: function_to_benchmark(*args, **kwargs)
-            )
-            return result
+            def counted_runtest() -> None:
+                _, counted["instructions"], counted["cycles"] = counter.count(original_runtest)
 
-        def raw_pedantic(target: Callable[..., Any], args=(), kwargs=None, setup=None, teardown=None, **_: Any) -> Any:
-            arguments: list[Any] = [tuple(args), dict(kwargs or {})]
-
-            def prepare() -> None:
-                if setup is not None:
-                    produced = setup()
-                    if produced:
-                        arguments[:] = [tuple(produced[0]), dict(produced[1])]
-
-            result, counted["instructions"], counted["cycles"] = counter.count(
-                lambda: target(*arguments[0], **arguments[1]), prepare=prepare
-            )
-            if teardown is not None:
-                teardown(*arguments[0], **arguments[1])
-            return result
-
-        fixture._raw, fixture._raw_pedantic = raw, raw_pedantic
+            item.runtest = counted_runtest
         outcome = yield
+        if original_runtest is not None:
+            item.runtest = original_runtest
         if outcome.excinfo is not None:
             return  # pytest's report records the test's own error
         if "instructions" in counted:
@@ -249,4 +238,33 @@ class InstructionCounting:
             current["estimated_cycles"] = counted["cycles"] or None
             current["count_fingerprint"] = count_fingerprint()
         elif current.get("status") == "ok":
-            current.update(status="error", error="the test did not call its benchmark fixture, so nothing was counted")
+            what = "its benchmark fixture" if fixture is not None else "a benchmark fixture or marker"
+            current.update(status="error", error=f"the test did not call {what}, so nothing was counted")
+
+
+def _fixture_calls(counter: CallCounter, counted: dict[str, list]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Replacements for pytest-benchmark's ``_raw`` and ``_raw_pedantic`` that count the call."""
+
+    def raw(function_to_benchmark: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        result, counted["instructions"], counted["cycles"] = counter.count(
+            lambda: function_to_benchmark(*args, **kwargs)
+        )
+        return result
+
+    def raw_pedantic(target: Callable[..., Any], args=(), kwargs=None, setup=None, teardown=None, **_: Any) -> Any:
+        arguments: list[Any] = [tuple(args), dict(kwargs or {})]
+
+        def prepare() -> None:
+            if setup is not None:
+                produced = setup()
+                if produced:
+                    arguments[:] = [tuple(produced[0]), dict(produced[1])]
+
+        result, counted["instructions"], counted["cycles"] = counter.count(
+            lambda: target(*arguments[0], **arguments[1]), prepare=prepare
+        )
+        if teardown is not None:
+            teardown(*arguments[0], **arguments[1])
+        return result
+
+    return raw, raw_pedantic
