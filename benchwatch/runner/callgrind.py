@@ -222,10 +222,11 @@ class InstructionCounting:
         if fixture is not None:
             fixture._raw, fixture._raw_pedantic = _fixture_calls(counter, counted)
         original_runtest = item.runtest if marker_form else None
-        if marker_form:
+        if original_runtest is not None:
+            body: Callable[[], Any] = original_runtest
 
             def counted_runtest() -> None:
-                _, counted["instructions"], counted["cycles"] = counter.count(original_runtest)
+                _, counted["instructions"], counted["cycles"] = counter.count(body)
 
             item.runtest = counted_runtest
         outcome = yield
