@@ -17,6 +17,7 @@ from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_OK
 from benchwatch.runner.instructions import InstructionSettings
 from benchwatch.runner.session import RunSettings, run_suites
 
+pytestmark = pytest.mark.slow  # fresh workers under Callgrind
 VALGRIND = shutil.which("valgrind")
 needs_valgrind = pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed (scripts/system-deps.sh)")
 

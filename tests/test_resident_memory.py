@@ -16,6 +16,7 @@ from benchwatch.model import ResultSet
 from benchwatch.runner.session import RunSettings, run_suites
 
 pytest.importorskip("duckdb")
+pytestmark = pytest.mark.slow  # real benchwatch runs of DuckDB queries
 
 SUITE = textwrap.dedent(
     """
