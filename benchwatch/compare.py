@@ -17,7 +17,8 @@ in docs/statistics.md):
 The pipeline: pair the benchmarks; decide whether latency is comparable at
 all; run each metric-family strategy (latency: Welch over runs, or the
 speed-adjusted model where the sides shared a machine speed; memory: every
-run with memory data); then the suite verdict, its headline and the warnings.
+run with memory data; instruction counts where the count fingerprints
+match); then the suite verdict, its headline and the warnings.
 Only gated metrics decide the suite verdict and the exit code.
 """
 
@@ -34,6 +35,7 @@ from benchwatch.comparator.comparability import (
     environment_warnings,
     latency_comparability,
 )
+from benchwatch.comparator.instructions import compare_instruction_metrics
 from benchwatch.comparator.latency import ONE_RUN_REASON, compare_latency
 from benchwatch.comparator.memory import compare_memory_metrics
 from benchwatch.comparator.pairing import BenchmarkPair, cpu_wait_share, pair_benchmarks
@@ -72,7 +74,12 @@ Strategy = Callable[[Sequence[BenchmarkPair]], StrategyResult]
 
 
 def _strategies(
-    settings: CompareSettings, rules: CompareRules, comparability: LatencyComparability, machine_busy: bool
+    base: ResultSet,
+    head: ResultSet,
+    settings: CompareSettings,
+    rules: CompareRules,
+    comparability: LatencyComparability,
+    machine_busy: bool,
 ) -> list[Strategy]:
     """The metric-family strategies, in report order (a deterministic count is one more entry)."""
     return [
@@ -80,6 +87,7 @@ def _strategies(
             pairs, settings=settings, rules=rules, comparability=comparability, machine_busy=machine_busy
         ),
         lambda pairs: compare_memory_metrics(pairs, settings=settings),
+        lambda pairs: compare_instruction_metrics(pairs, base=base, head=head, settings=settings),
     ]
 
 
@@ -93,7 +101,7 @@ def compare(
     waits = np.array([cpu_wait_share(run) for p in pairing.pairs for b in (p.base, p.head) for run in b.ok_runs])
     busy, runs = busy_runs(waits, rules)
     machine_busy = runs > 0 and busy >= rules.busy_share * runs
-    strategies = _strategies(settings, rules, comparability, machine_busy)
+    strategies = _strategies(base, head, settings, rules, comparability, machine_busy)
     results = [strategy(pairing.pairs) for strategy in strategies]
     benchmarks = _assemble(pairing.order, pairing.others, results)
     shift = _suite_shift(benchmarks, settings, rules) if comparability.speed is None else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchwatch.errors import ConfigError
-from benchwatch.model import ALL_METRICS
+from benchwatch.model import ALL_METRICS, MEMORY_METRICS
 from benchwatch.stats.memory import (
     DEFAULT_ALLOCATION_TOLERANCE,
     DEFAULT_PEAK_BYTES_TOLERANCE,
@@ -22,6 +22,11 @@ from benchwatch.stats.memory import (
 
 #: Level of the ratio intervals unless looks share the error budget.
 CONFIDENCE = 0.95
+
+#: Thresholds of metrics whose noise is far below latency's: instruction
+#: counts of the same code agree to ~0.01%, so 1% is a real change
+#: (``docs/instructions.md``).  ``thresholds`` in the config overrides them.
+DEFAULT_METRIC_THRESHOLDS = {"instructions": 0.01, "estimated_cycles": 0.02}
 
 
 def _number(key: str, value: Any, *, low: float, high: float, integer: bool = False) -> float:
@@ -71,7 +76,7 @@ class CompareSettings:
     #: Level of the ratio intervals; below 0.95 only when several looks share
     #: the error budget (adaptive compare-refs, see benchwatch.refs.sequential).
     confidence: float = CONFIDENCE
-    gating_metrics: tuple[str, ...] = ("p50", "p95", "peak_memory")
+    gating_metrics: tuple[str, ...] = ("p50", "p95", "peak_memory", "peak_rss", "instructions")
     memory_bytes_tolerance: int = DEFAULT_PEAK_BYTES_TOLERANCE
     allocation_tolerance: int = DEFAULT_ALLOCATION_TOLERANCE
     memory_percent_tolerance: float = DEFAULT_PERCENT_TOLERANCE
@@ -127,7 +132,7 @@ class CompareSettings:
     def _check_metric_threshold(key: str, metric: str, value: Any) -> None:
         if metric not in ALL_METRICS:
             raise ConfigError(f"[tool.benchwatch] {key}: unknown metric {metric!r} (known: {', '.join(ALL_METRICS)})")
-        memory = metric in ("peak_memory", "allocations")
+        memory = metric in MEMORY_METRICS
         _threshold(key, value, high=MAX_MEMORY_THRESHOLD if memory else MAX_LATENCY_THRESHOLD)
 
     def threshold_for(self, benchmark: str, metric: str) -> float:
@@ -135,7 +140,7 @@ class CompareSettings:
         table = self.benchmark_thresholds.get(benchmark, {})
         if metric in table:
             return float(table[metric])
-        return float(self.metric_thresholds.get(metric, self.threshold))
+        return float(self.metric_thresholds.get(metric, DEFAULT_METRIC_THRESHOLDS.get(metric, self.threshold)))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> CompareSettings:

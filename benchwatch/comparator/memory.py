@@ -38,7 +38,7 @@ def _memory_row(
     if metric in settings.metric_thresholds or metric in settings.benchmark_thresholds.get(name, {}):
         percent = settings.threshold_for(name, metric)  # an explicit per-metric threshold sets the percent tolerance
     gated = metric in settings.gating_metrics
-    unit = "bytes" if metric == "peak_memory" else "count"
+    unit = "count" if metric == "allocations" else "bytes"
     common: dict[str, Any] = {
         "benchmark": name,
         "metric": metric,
@@ -49,6 +49,8 @@ def _memory_row(
     common |= {"gated": gated, "n_runs_base": int(base.size), "n_runs_head": int(head.size), "unit": unit}
     if base.size == 0 or head.size == 0:
         side = "base" if base.size == 0 else "head"
+        # Files from before the resident-set figure must not turn a suite inconclusive.
+        common["gated"] = gated and metric != "peak_rss"
         return MetricComparison(
             **common,
             verdict=Verdict.INCONCLUSIVE,
@@ -60,7 +62,7 @@ def _memory_row(
             head_value=_median(head),
             reason_code=ReasonCode.NOT_MEASURED,
         )
-    absolute = settings.memory_bytes_tolerance if metric == "peak_memory" else settings.allocation_tolerance
+    absolute = settings.allocation_tolerance if metric == "allocations" else settings.memory_bytes_tolerance
     result = compare_memory(base, head, absolute_tolerance=absolute, percent_tolerance=percent)
     return MetricComparison(
         **common,

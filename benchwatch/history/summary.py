@@ -54,7 +54,7 @@ def _t_quantile(level: float, df: int) -> float:
 def summarize_benchmark(benchmark: BenchmarkResult, *, keep_samples: bool = False) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     for metric in HISTORY_METRICS:
-        row = summarize_metric([run.statistic(metric) for run in benchmark.ok_runs])
+        row = summarize_metric(benchmark.per_run_statistics(metric))
         if row is not None:
             metrics[metric] = row
     entry: dict[str, Any] = {"unit": benchmark.unit, "metrics": metrics}
