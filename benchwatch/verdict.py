@@ -43,6 +43,9 @@ class ReasonCode(StrEnum):
     TOO_FEW_SAMPLES = "too-few-samples"
     #: Not judged: the metric was measured on one side only.
     NOT_MEASURED = "not-measured"
+    #: Not judged: a tail quantile (p95, p99) on a busy machine, where the
+    #: tail of per-call times describes the scheduler's time slices, not the code.
+    MACHINE_BUSY = "machine-busy"
 
 
 #: Codes of rows that carry no judgement of the data (no interval was computed).
@@ -54,6 +57,7 @@ NOT_JUDGED = frozenset(
         ReasonCode.TOO_FEW_SAMPLES,
         ReasonCode.NOT_MEASURED,
         ReasonCode.ONE_SIDE_BUSY,
+        ReasonCode.MACHINE_BUSY,
     }
 )
 NOT_COMPARABLE = frozenset({ReasonCode.NOT_COMPARABLE_MACHINE, ReasonCode.NOT_COMPARABLE_SPEED})

@@ -47,6 +47,8 @@ from benchwatch.verdict import ReasonCode, Verdict
 
 ONE_RUN_REASON = "needs ≥2 process runs per side (between-run variance cannot be estimated from one process)"
 STAND_IN = "mean"
+#: Quantiles that describe the tail of per-call times.
+TAIL_METRICS = ("p95", "p99")
 # Bootstrap is a display cross-check: cap the samples drawn per run so that
 # it stays cheap even for long runs.
 BOOTSTRAP_MAX_SAMPLES_PER_RUN = 1000
@@ -218,6 +220,7 @@ def _plan_rows(
     settings: CompareSettings,
     rules: CompareRules,
     comparability: LatencyComparability,
+    machine_busy: bool,
 ) -> list[_Row]:
     thin_limit = rules.min_samples_for_quantile(0.5)
     gate = set(settings.gating_metrics)
@@ -244,7 +247,8 @@ def _plan_rows(
                     notes.append(f"stands in for {', '.join(stood_in)}: runs have {fact.sample_span()} samples")
             if not (np.isfinite(base).any() or np.isfinite(head).any()) and not (gated and short):
                 continue  # e.g. p99 of summary-only results: unknown on both sides
-            code = _not_judged(fact, gated and short, comparability, rules)
+            busy_tail = machine_busy and metric in TAIL_METRICS and rules.busy_tails_not_judged
+            code = _not_judged(fact, gated and short, comparability, rules, busy_tail)
             if code is ReasonCode.TOO_FEW_SAMPLES:
                 notes.append(
                     f"{metric} cannot be judged: needs ≥{needed} samples per run, runs have {fact.sample_span()}"
@@ -260,7 +264,7 @@ def _plan_rows(
 
 
 def _not_judged(
-    fact: _PairFacts, gated_short: bool, comparability: LatencyComparability, rules: CompareRules
+    fact: _PairFacts, gated_short: bool, comparability: LatencyComparability, rules: CompareRules, busy_tail: bool
 ) -> ReasonCode | None:
     if comparability.code is not None:
         return comparability.code
@@ -268,6 +272,8 @@ def _not_judged(
         return ReasonCode.TOO_FEW_RUNS
     if gated_short:
         return ReasonCode.TOO_FEW_SAMPLES
+    if busy_tail:
+        return ReasonCode.MACHINE_BUSY
     if fact.busy is not None:
         return ReasonCode.ONE_SIDE_BUSY
     return None
@@ -356,6 +362,8 @@ def _direction_note(ratio: float, base_value: float, head_value: float, method: 
 
 _NOT_JUDGED_TEXT = {
     ReasonCode.TOO_FEW_RUNS: ONE_RUN_REASON,
+    ReasonCode.MACHINE_BUSY: "machine busy (most runs waited > 20% for a CPU): the tail of per-call times "
+    "describes the scheduler's time slices, not the code",
     ReasonCode.ONE_SIDE_BUSY: "{busy} runs all waited far longer for a CPU than the other side's (load beside one "
     "side only): a difference would be the machine's",
 }
@@ -475,7 +483,7 @@ def compare_latency(
     }
     medians = {m: (_row_medians(pair[0]), _row_medians(pair[1])) for m, pair in values.items()}
     facts = _facts(sides, arrays, rules)
-    planned = _plan_rows(pairs, facts, values, settings, rules, comparability)
+    planned = _plan_rows(pairs, facts, values, settings, rules, comparability, machine_busy)
     tests, q_values, tested = _run_tests(planned, values, sides, settings, rules)
     bootstraps = _bootstraps(pairs, runs, sides, settings)
     rows: dict[str, list[MetricComparison]] = {pair.name: [] for pair in pairs}

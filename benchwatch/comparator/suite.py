@@ -145,7 +145,9 @@ def _inconclusive_headline(
             f"one side ran beside load the other did not have ({_names(rows)}): its runs all waited longer for a "
             "CPU; rerun on a quiet machine, or interleave the sides with benchwatch compare-refs"
         )
-    if facts.all_runs and facts.busy_runs >= rules.busy_share * facts.all_runs:
+    if (facts.all_runs and facts.busy_runs >= rules.busy_share * facts.all_runs) or by_code.get(
+        ReasonCode.MACHINE_BUSY
+    ):
         return (
             f"machine too busy: {facts.busy_runs} of {facts.all_runs} runs waited > {rules.busy_run_wait:.0%} "
             "for a CPU; rerun on a quieter machine, or with more runs (compare-refs keeps sampling within --max-time)"

@@ -33,6 +33,7 @@ _RUNS_CANNOT_HELP = frozenset(
         ReasonCode.NOT_COMPARABLE_MACHINE,
         ReasonCode.NOT_COMPARABLE_SPEED,
         ReasonCode.NOT_MEASURED,
+        ReasonCode.MACHINE_BUSY,
     }
 )
 
