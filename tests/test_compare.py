@@ -153,6 +153,9 @@ def test_one_side_busy_gives_no_estimate(rng):
         shared,
     )
     assert next(m for m in loaded.metric_comparisons() if m.metric == "p50").verdict == "regression"
+    # on a busy machine the tail describes the scheduler: p95 is not judged, and says why
+    p95 = next(m for m in loaded.metric_comparisons() if m.metric == "p95")
+    assert p95.reason_code == "machine-busy" and math.isnan(p95.ci_low) and "scheduler" in p95.reason
 
 
 def test_environment_warnings_and_machine_class(rng):

@@ -272,10 +272,10 @@ def _not_judged(
         return ReasonCode.TOO_FEW_RUNS
     if gated_short:
         return ReasonCode.TOO_FEW_SAMPLES
-    if busy_tail:
-        return ReasonCode.MACHINE_BUSY
     if fact.busy is not None:
         return ReasonCode.ONE_SIDE_BUSY
+    if busy_tail:
+        return ReasonCode.MACHINE_BUSY
     return None
 
 
