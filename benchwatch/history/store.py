@@ -450,7 +450,7 @@ def _benchmark_entries(history_dir: Path, commits: Sequence[str], *, samples: bo
     def build(connection: Any, files: Sequence[Path]) -> list[tuple[Any, ...]]:
         if connection is None:
             return []
-        sql = columnar.latest_rows_sql(files, columns)
+        sql = columnar.latest_rows_sql(connection, files, columns)
         result: list[tuple[Any, ...]] = connection.execute(
             f"SELECT * FROM ({sql}) WHERE benchmark IS NOT NULL"
         ).fetchall()
@@ -495,7 +495,7 @@ def benchmark_units(history_dir: Path) -> dict[str, str]:
     def build(connection: Any, files: Sequence[Path]) -> dict[str, str]:
         if connection is None:
             return {}
-        sql = columnar.latest_rows_sql(files, ["benchmark", "unit"])
+        sql = columnar.latest_rows_sql(connection, files, ["benchmark", "unit"])
         rows = connection.execute(
             f"SELECT benchmark, arg_max(unit, recorded_ns) FROM ({sql}) WHERE benchmark IS NOT NULL "
             "GROUP BY benchmark ORDER BY benchmark"
@@ -520,7 +520,7 @@ def read_metric(history_dir: Path, metric: str, commits: Sequence[str], names: S
             return MetricColumns(metric, *arrays)
         connection.register("wanted_commits", {"commit": np.array(commits, dtype=object), "r": np.arange(len(commits))})
         connection.register("wanted_names", {"benchmark": np.array(names, dtype=object), "b": np.arange(len(names))})
-        sql = columnar.latest_rows_sql(files, ["benchmark", value, low, high])
+        sql = columnar.latest_rows_sql(connection, files, ["benchmark", value, low, high])
         found = connection.execute(
             f'SELECT r, b, "{value}", "{low}", "{high}" FROM ({sql}) JOIN wanted_commits USING (commit) '
             f'JOIN wanted_names USING (benchmark) WHERE "{value}" IS NOT NULL'

@@ -59,7 +59,7 @@ from benchwatch.report.trend_model import (
 
 DATA_DIR = "trend-data"
 ASSETS = ("uplot.iife.min.js", "uplot.min.css", "uplot.LICENSE", "trend.js", "trend.css")
-DEFAULT_SUMMARY_ROWS = 200
+DEFAULT_SUMMARY_ROWS = 100
 CHUNK_BYTES = 96 * 1024  # raw JSON per chunk before compression: a click loads ~20-40 KB
 _CHUNK_FILE = re.compile(r"^c\d{4,6}\.js$")
 _TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
@@ -131,28 +131,35 @@ def _percent(value: float | None) -> str:
 # -- data encoding ---------------------------------------------------------------------------
 
 
-def _quantised(values: np.ndarray) -> tuple[int, list[int | None]]:
+def _quantised(values: np.ndarray, typical: float) -> tuple[int, list[int | None]]:
     """Values as integers times 10**exponent, 4 significant digits of the typical value (compresses well)."""
-    finite = np.abs(values[np.isfinite(values)])
-    finite = finite[finite > 0]
-    exponent = math.floor(math.log10(float(np.median(finite)))) - 3 if finite.size else 0
+    exponent = math.floor(math.log10(typical)) - 3 if typical > 0 and math.isfinite(typical) else 0
     scaled = np.round(values / 10.0**exponent)
-    return exponent, [int(v) if math.isfinite(v) else None for v in scaled.tolist()]
+    finite = np.isfinite(scaled)
+    if finite.all():
+        return exponent, scaled.astype(np.int64).tolist()
+    return exponent, [int(v) if ok else None for v, ok in zip(scaled.tolist(), finite.tolist(), strict=True)]
 
 
 def series_block(item: MetricSeries, unit: str, commits: int) -> dict[str, Any]:
     """One metric's chart data (see templates/trend.js, ``decodeSeries``)."""
-    factor, label = display_unit(unit, float(np.median(item.values)), item.metric)
-    exponent, ints = _quantised(item.values / factor)
+    typical = float(np.median(item.values)) if item.values.size else math.nan
+    factor, label = display_unit(unit, typical, item.metric)
+    exponent, ints = _quantised(item.values / factor, abs(typical) / factor)
     fit = item.fit
     block: dict[str, Any] = {"u": label, "e": exponent, "y": ints, "s": round(fit.noise, 5)}
     if item.positions.size != commits:
         block["x"] = np.diff(item.positions, prepend=0).tolist()  # delta-encoded record positions
     # Segments as [first point, point count, log level, log slope per point]; the fit is in display units.
-    block["f"] = []
-    for segment in fit.segments:
-        first, stop = np.searchsorted(item.positions, [segment.start, segment.stop]).tolist()
-        block["f"].append([first, stop - first, round(segment.level - math.log(factor), 5), round(segment.slope, 6)])
+    log_factor = math.log(factor)
+    if len(fit.segments) == 1:
+        segment = fit.segments[0]
+        block["f"] = [[0, int(item.positions.size), round(segment.level - log_factor, 5), round(segment.slope, 6)]]
+    else:
+        block["f"] = []
+        for segment in fit.segments:
+            first, stop = np.searchsorted(item.positions, [segment.start, segment.stop]).tolist()
+            block["f"].append([first, stop - first, round(segment.level - log_factor, 5), round(segment.slope, 6)])
     block["c"] = [
         [point.index, round(point.relative_change, 5), float(f"{point.p_value:.3g}")] for point in fit.change_points
     ]
@@ -161,7 +168,7 @@ def series_block(item: MetricSeries, unit: str, commits: int) -> dict[str, Any]:
 
 def _pack(document: Any) -> str:
     text = json.dumps(document, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: DecompressionStream("deflate-raw")
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate: DecompressionStream("deflate-raw")
     packed = compressor.compress(text.encode("utf-8")) + compressor.flush()
     return base64.b64encode(packed).decode("ascii")
 
@@ -188,7 +195,8 @@ def chunk_files(model: TrendModel) -> tuple[dict[str, bytes], dict[str, int]]:
         metrics = model.series.get(row.benchmark, {})
         blocks = {m: series_block(item, row.unit, len(model.commits)) for m, item in metrics.items()}
         entry = [row.benchmark, blocks]
-        size += len(json.dumps(entry, separators=(",", ":")))
+        # ~7 bytes per value in JSON: close enough to cut chunks of similar size without encoding twice.
+        size += 100 + len(row.benchmark) + sum(7 * len(block["y"]) + 40 * len(block["f"]) for block in blocks.values())
         chunk_of[row.benchmark] = len(files)
         pending.append(entry)
         if size >= CHUNK_BYTES:
@@ -229,7 +237,7 @@ def index_document(model: TrendModel, chunk_of: Mapping[str, int]) -> dict[str, 
 def _summary_rows(model: TrendModel, limit: int) -> list[Headline]:
     """The rows the page lists at once: every regression and improvement up to ``limit``, then noisy ones."""
     shown = [row for row in model.ranking if row.status in ("regression", "improvement")][:limit]
-    noisy = [row for row in model.ranking if row.status == "noisy"][: max(limit - len(shown), 20)]
+    noisy = [row for row in model.ranking if row.status == "noisy"][: max(limit - len(shown), 10)]
     return shown + noisy
 
 
