@@ -267,16 +267,15 @@ def _segment_block(
     cuts = _binary_segmentation(
         cleaned[search], lengths[search], sigma[search] ** 2, beta[search] * CANDIDATE_FACTOR, min_segment, min_shift
     )
-    cut_row = dict(zip(np.flatnonzero(search).tolist(), range(cuts.shape[0]), strict=True))
+    searched = np.flatnonzero(search)
+    cuts = _prune_all(cleaned[searched], lengths[searched], cuts, (sigma**2 * beta)[searched], min_segment, min_shift)
+    cut_row = dict(zip(searched.tolist(), range(cuts.shape[0]), strict=True))
     fits = []
     for row in range(matrix.shape[0]):
         length = int(lengths[row])
         positions = np.sort(order[row, :length])
         if row in cut_row:
             bounds = np.flatnonzero(cuts[cut_row[row], : length + 1])
-            if bounds.size > 3:  # one change point is already the best split of its series
-                price = float(sigma[row] ** 2 * beta[row])
-                bounds = _prune(cleaned[row, :length], bounds, price, min_segment, min_shift)
             fits.append(
                 _describe(cleaned[row, :length], positions, bounds, float(sigma[row]), float(beta[row]), commits)
             )
@@ -285,62 +284,105 @@ def _segment_block(
     return fits
 
 
-def _segment_cost(sums: list[np.ndarray], a: np.ndarray | int, b: np.ndarray | int, price: float) -> np.ndarray:
-    stats = (np.asarray(b - a, dtype=np.float64), *(part[b] - part[a] for part in sums))
-    return _cost(stats, np.asarray(price, dtype=np.float64))
+def _prune_all(
+    y: np.ndarray, lengths: np.ndarray, cuts: np.ndarray, price: np.ndarray, min_segment: int, min_shift: float
+) -> np.ndarray:
+    """Backward elimination, then local re-placement, of every series' change points, vectorised.
 
-
-def _prune(y: np.ndarray, bounds: np.ndarray, price: float, min_segment: int, min_shift: float) -> np.ndarray:
-    """Backward elimination, then local re-placement, of the candidate change points of one series.
-
-    The search proposes candidates at a lower price (``CANDIDATE_FACTOR``);
-    here the change point whose removal costs least goes while that cost is
-    below the full price or its shift below ``min_shift``, and each survivor
-    is moved to the best split between its neighbours.  Both steps look only
-    at a change point's neighbouring segments, so a new commit at the end of
-    the series leaves earlier change points where they are unless it changes
-    their own segments.
+    Binary segmentation decides each split with the segments known at that
+    moment; here, with all of them known, the change point whose removal
+    costs least goes while that cost is below the price (or its shift below
+    ``min_shift``), and each survivor moves to the best split between its
+    neighbours (even-numbered ones first, then odd, so neighbours stay put
+    while one moves).  Both look only at a change point's neighbouring
+    segments, so a new commit at the end leaves earlier change points where
+    they are unless it changes their own segments.  Twice, as the moves can
+    make another removal pay.
     """
-    sums = [part[0] for part in _Prefix(y[None, :]).sums]
-    table = [part.tolist() for part in sums]  # plain floats: scalar costs are far cheaper outside numpy
-    points = [int(b) for b in bounds[1:-1]]
-    end = int(bounds[-1])
-
-    def cost(a: int, b: int) -> float:
-        n = b - a
-        sx, sxx, sy, sxy, syy = (part[b] - part[a] for part in table)
-        mean = sy / n
-        flat = max(syy - sy * mean, 0.0)
-        vx = sxx - sx * sx / n
-        if n < 3 or vx <= 0:
-            return flat
-        cov = sxy - sx * sy / n
-        return min(flat, max(flat - cov * cov / vx, 0.0) + price)
-
-    def weakest() -> tuple[float, int]:
-        edges = [0, *points, end]
-        worst = (math.inf, -1)
-        for k in range(1, len(edges) - 1):
-            a, t, b = edges[k - 1], edges[k], edges[k + 1]
-            merged = cost(a, b) - cost(a, t) - cost(t, b)
-            shift = abs((table[2][b] - table[2][t]) / (b - t) - (table[2][t] - table[2][a]) / (t - a))
-            worst = min(worst, (merged if shift >= min_shift else -math.inf, k - 1))
-        return worst
-
+    if y.shape[0] == 0:
+        return cuts
+    prefix = _Prefix(y)
+    cuts = cuts.copy()
     for _ in range(2):
-        while points:
-            value, k = weakest()
-            if value > price:
+        while True:
+            rows, points = _change_points(cuts, lengths)
+            if rows.size == 0:
                 break
-            del points[k]
-        for k in range(len(points)):
-            a = points[k - 1] if k else 0
-            b = points[k + 1] if k + 1 < len(points) else end
-            candidates = np.arange(a + min_segment, b - min_segment + 1)
-            if candidates.size:
-                costs = _segment_cost(sums, a, candidates, price) + _segment_cost(sums, candidates, b, price)
-                points[k] = int(candidates[int(np.argmin(costs))])
-    return np.array([0, *points, end], dtype=np.int64)
+            a, b = _neighbours(rows, points, lengths)
+            delta = _split_gain(prefix, rows, a, points, b, price[rows])
+            value = np.where(_shift(prefix, rows, a, points, b) >= min_shift, delta, -np.inf)
+            order = np.lexsort((value, rows))
+            first = np.ones(order.size, dtype=bool)
+            first[1:] = rows[order][1:] != rows[order][:-1]
+            weakest = order[first]
+            drop = weakest[value[weakest] <= price[rows[weakest]]]
+            if drop.size == 0:
+                break
+            cuts[rows[drop], points[drop]] = False
+        for parity in (0, 1):
+            _replace(prefix, cuts, lengths, price, min_segment, parity)
+    return cuts
+
+
+def _change_points(cuts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, position) of every change point (cuts other than 0 and the row's length), by row then position."""
+    rows, points = np.nonzero(cuts[:, 1:-1])
+    points = points + 1
+    inner = points < lengths[rows]
+    return rows[inner], points[inner]
+
+
+def _neighbours(rows: np.ndarray, points: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The previous and next change point (or the series' ends) of each (row, point)."""
+    same_before = np.zeros(rows.size, dtype=bool)
+    same_before[1:] = rows[1:] == rows[:-1]
+    a = np.where(same_before, np.roll(points, 1), 0)
+    same_after = np.zeros(rows.size, dtype=bool)
+    same_after[:-1] = rows[:-1] == rows[1:]
+    b = np.where(same_after, np.roll(points, -1), lengths[rows])
+    return a, b
+
+
+def _stats_between(prefix: _Prefix, rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    count = (b - a).astype(np.float64)
+    return (count, *(part[rows, b] - part[rows, a] for part in prefix.sums))
+
+
+def _split_gain(
+    prefix: _Prefix, rows: np.ndarray, a: np.ndarray, t: np.ndarray, b: np.ndarray, price: np.ndarray
+) -> np.ndarray:
+    whole = _cost(_stats_between(prefix, rows, a, b), price)
+    return whole - _cost(_stats_between(prefix, rows, a, t), price) - _cost(_stats_between(prefix, rows, t, b), price)
+
+
+def _shift(prefix: _Prefix, rows: np.ndarray, a: np.ndarray, t: np.ndarray, b: np.ndarray) -> np.ndarray:
+    sums = prefix.sums[2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.abs((sums[rows, b] - sums[rows, t]) / (b - t) - (sums[rows, t] - sums[rows, a]) / (t - a))
+
+
+def _replace(
+    prefix: _Prefix, cuts: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_segment: int, parity: int
+) -> None:
+    """Move every other change point (``parity``) to the best split between its neighbours, in place."""
+    rows, points = _change_points(cuts, lengths)
+    if rows.size == 0:
+        return
+    a, b = _neighbours(rows, points, lengths)
+    rank = np.arange(rows.size) - np.searchsorted(rows, rows)  # position of each point within its row
+    move = rank % 2 == parity
+    rows, points, a, b = rows[move], points[move], a[move], b[move]
+    if rows.size == 0:
+        return
+    t = np.arange(1, cuts.shape[1] - 1)[None, :]
+    valid = (t - a[:, None] >= min_segment) & (b[:, None] - t >= min_segment)
+    tt = np.where(valid, t, a[:, None] + 1)
+    r, aa, bb = rows[:, None], a[:, None], b[:, None]
+    costs = _cost(_stats_between(prefix, r, aa, tt), price[r]) + _cost(_stats_between(prefix, r, tt, bb), price[r])
+    best = np.argmin(np.where(valid, costs, np.inf), axis=1) + 1
+    keep = valid.any(axis=1)
+    cuts[rows[keep], points[keep]] = False
+    cuts[rows[keep], best[keep]] = True
 
 
 def _worth_searching(y: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_segment: int) -> np.ndarray:
