@@ -99,7 +99,7 @@ def _compact(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return values, order, lengths
 
 
-def _sorted_quantile(ordered: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
+def sorted_quantile(ordered: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
     """The ``q`` quantile (linear interpolation) of each row of ``ordered`` (sorted, NaN last; ``counts`` finite)."""
     position = q * np.maximum(counts - 1, 0)
     low = np.floor(position).astype(np.int64)
@@ -115,17 +115,17 @@ def _rolling_median(values: np.ndarray, half: int) -> np.ndarray:
     # Sorting each small window (NaN sorts last) is far faster than nanmedian's per-window loop.
     padded = np.pad(values, ((0, 0), (half, half)), constant_values=np.nan)
     windows = np.sort(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1), axis=-1)
-    return _sorted_quantile(windows, np.isfinite(windows).sum(axis=-1), 0.5)
+    return sorted_quantile(windows, np.isfinite(windows).sum(axis=-1), 0.5)
 
 
 def _noise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(MAD-based sigma, 80th-percentile sigma) of each row's first differences (NaN = missing)."""
     differences = np.diff(values, axis=1)
     counts = np.isfinite(differences).sum(axis=1)
-    centre = _sorted_quantile(np.sort(differences, axis=1), counts, 0.5)
+    centre = sorted_quantile(np.sort(differences, axis=1), counts, 0.5)
     spread = np.sort(np.abs(differences - centre[:, None]), axis=1)
-    mad = _sorted_quantile(spread, counts, 0.5) * _MAD_SCALE
-    q80 = _sorted_quantile(spread, counts, 0.8) * _Q80_SCALE
+    mad = sorted_quantile(spread, counts, 0.5) * _MAD_SCALE
+    q80 = sorted_quantile(spread, counts, 0.8) * _Q80_SCALE
     return np.nan_to_num(mad, nan=0.0), np.nan_to_num(q80, nan=0.0)
 
 
@@ -270,15 +270,16 @@ def _segment_block(
     searched = np.flatnonzero(search)
     cuts = _prune_all(cleaned[searched], lengths[searched], cuts, (sigma**2 * beta)[searched], min_segment, min_shift)
     cut_row = dict(zip(searched.tolist(), range(cuts.shape[0]), strict=True))
+    prefix = _Prefix(cleaned[searched]).sums
     fits = []
     for row in range(matrix.shape[0]):
         length = int(lengths[row])
         positions = np.sort(order[row, :length])
         if row in cut_row:
-            bounds = np.flatnonzero(cuts[cut_row[row], : length + 1])
-            fits.append(
-                _describe(cleaned[row, :length], positions, bounds, float(sigma[row]), float(beta[row]), commits)
-            )
+            k = cut_row[row]
+            bounds = np.flatnonzero(cuts[k, : length + 1]).tolist()
+            sums = [part[k].tolist() for part in prefix]
+            fits.append(_describe(sums, positions, bounds, float(sigma[row]), float(beta[row]), commits))
         else:
             fits.append(_flat(cleaned[row, :length], positions, float(sigma[row])))
     return fits
@@ -423,41 +424,47 @@ def _flat(y: np.ndarray, positions: np.ndarray, sigma: float) -> SeriesFit:
 
 
 def _describe(
-    y: np.ndarray, positions: np.ndarray, bounds: np.ndarray, sigma: float, beta: float, commits: list[str] | None
+    sums: list[list[float]],
+    positions: np.ndarray,
+    bounds: list[int],
+    sigma: float,
+    beta: float,
+    commits: list[str] | None,
 ) -> SeriesFit:
+    """Segments and change points of one series from its prefix sums (plain floats: a few per segment)."""
     segments = []
+    price = beta * sigma * sigma
     for start, stop in itertools.pairwise(bounds):
-        piece = y[start:stop]
-        x = np.arange(piece.size, dtype=np.float64)
-        mean = float(piece.mean())
+        n = stop - start
+        sx, sxx, sy, sxy, syy = (part[stop] - part[start] for part in sums)
+        mean = sy / n
         slope = 0.0
-        if piece.size >= 3:
-            centred = x - x.mean()
-            candidate = float(centred @ (piece - mean) / (centred @ centred))
-            flat = float(((piece - mean) ** 2).sum())
-            line = float(((piece - mean - candidate * centred) ** 2).sum())
-            if line + beta * sigma * sigma < flat:
-                slope = candidate
-        level = mean - slope * (piece.size - 1) / 2.0
+        vx = sxx - sx * sx / n
+        if n >= 3 and vx > 0:
+            cov = sxy - sx * sy / n
+            flat = max(syy - sy * mean, 0.0)
+            if max(flat - cov * cov / vx, 0.0) + price < flat:
+                slope = cov / vx
+        # level at the segment's first point: x is the point's index, the line passes (mean x, mean y).
+        level = mean - slope * (sx / n - start)
         segments.append(Segment(int(start), int(stop), level, slope))
     points = []
+    last = len(positions) - 1
     for before, after in itertools.pairwise(segments):
         # The jump where the segments meet: the left line's next value against the right line's first.
         left = before.level + before.slope * (before.stop - before.start)
-        right = after.level
-        shift = right - left
+        shift = after.level - left
         n1, n2 = before.stop - before.start, after.stop - after.start
         z = abs(shift) / (sigma * math.sqrt(1.0 / n1 + 1.0 / n2))
-        p_value = min(1.0, math.erfc(z / math.sqrt(2.0)) * max(y.size - 1, 1))
         index = int(positions[after.start])
         points.append(
             ChangePoint(
                 index=index,
                 commit=None if commits is None else str(commits[index]),
                 before_mean=math.exp(left),
-                after_mean=math.exp(right),
+                after_mean=math.exp(after.level),
                 relative_change=math.expm1(shift),
-                p_value=p_value,
+                p_value=min(1.0, math.erfc(z / math.sqrt(2.0)) * max(last, 1)),
             )
         )
     fitted = np.concatenate(

@@ -44,6 +44,7 @@ class MetricSeries:
     positions: np.ndarray
     values: np.ndarray
     fit: segmentation.SeriesFit
+    typical: float  # median value, for the display unit
 
 
 @dataclass(frozen=True)
@@ -119,13 +120,15 @@ def _fit_metric(
     if present.size == 0:
         return found, columns
     matrix = columns.values[:, present].T
+    ordered = np.sort(matrix, axis=1)  # NaN last: medians of every row at once
+    typical = segmentation.sorted_quantile(ordered, np.isfinite(matrix).sum(axis=1), 0.5).tolist()
     fits = segmentation.segment_series(
         matrix,
         max_pvalue=options["max_pvalue"],
         min_magnitude=options["min_magnitude"],
     )
     for row, (column, fit) in enumerate(zip(present.tolist(), fits, strict=True)):
-        found[names[column]] = MetricSeries(metric, fit.positions, matrix[row, fit.positions], fit)
+        found[names[column]] = MetricSeries(metric, fit.positions, matrix[row, fit.positions], fit, typical[row])
     return found, columns
 
 
@@ -230,16 +233,18 @@ def tag_comparisons(
         if i == j:
             continue
         slower: list[TagChange] = []
-        faster = compared = 0
+        faster = compared = total_slower = 0
         for metric, (values, low, high) in columns.items():
             before, after = values[i], values[j]
             usable = np.flatnonzero(np.isfinite(before) & np.isfinite(after) & (before > 0))
             compared += usable.size
             change = after[usable] / before[usable] - 1.0
             faster += int((change < -threshold).sum())
-            for column, relative in zip(
-                usable[change > threshold].tolist(), change[change > threshold].tolist(), strict=True
-            ):
+            worse = np.flatnonzero(change > threshold)
+            total_slower += worse.size
+            # Only the largest can be shown: build objects for those alone.
+            for k in worse[np.argsort(-change[worse], kind="stable")][:MAX_TAG_ROWS].tolist():
+                column = int(usable[k])
                 known = math.isfinite(high[i, column]) and math.isfinite(low[j, column])
                 slower.append(
                     TagChange(
@@ -247,7 +252,7 @@ def tag_comparisons(
                         metric=metric,
                         before=float(before[column]),
                         after=float(after[column]),
-                        relative_change=relative,
+                        relative_change=float(change[k]),
                         intervals_apart=bool(low[j, column] > high[i, column]) if known else None,
                         unit=units.get(names[column], "seconds"),
                     )
@@ -260,7 +265,7 @@ def tag_comparisons(
                 from_commit=rows[tagged[i]].commit,
                 to_commit=rows[tagged[j]].commit,
                 slower=tuple(slower[:MAX_TAG_ROWS]),
-                slower_total=len(slower),
+                slower_total=total_slower,
                 faster_total=faster,
                 compared=compared,
             )
