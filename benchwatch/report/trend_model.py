@@ -114,7 +114,7 @@ def check_options(*, max_pvalue: float, min_magnitude: float, recent: int, noisy
 def _fit_metric(
     history_dir: Path, metric: str, commits: Sequence[str], names: Sequence[str], **options: float
 ) -> tuple[dict[str, MetricSeries], store.MetricColumns]:
-    columns = store.read_metric(history_dir, metric, commits, names)
+    columns = store.read_metric(history_dir, metric, commits, names, intervals=False)
     present = np.flatnonzero(np.isfinite(columns.values).any(axis=0))
     found: dict[str, MetricSeries] = {}
     if present.size == 0:
@@ -158,8 +158,11 @@ def build_model(
         )
         for name, item in found.items():
             series[name][metric] = item
-        tag_columns[metric] = (columns.values[tagged], columns.low[tagged], columns.high[tagged])
         del columns
+        if found and len(tagged) > 1:
+            # Intervals only for the tagged records (the release table); the series need values alone.
+            at_tags = store.read_metric(history_dir, metric, [commits[k] for k in tagged], names)
+            tag_columns[metric] = (at_tags.values, at_tags.low, at_tags.high)
     ranking = rank(series, units, len(rows), recent=recent, noisy=noisy)
     tags = tag_comparisons(rows, tagged, names, units, tag_columns, tag_threshold)
     return TrendModel(commits=rows, names=names, units=units, series=series, ranking=tuple(ranking), tags=tuple(tags))
