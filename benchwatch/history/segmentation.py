@@ -295,34 +295,39 @@ def _prune_all(
     costs least goes while that cost is below the price (or its shift below
     ``min_shift``), and each survivor moves to the best split between its
     neighbours (even-numbered ones first, then odd, so neighbours stay put
-    while one moves).  Both look only at a change point's neighbouring
-    segments, so a new commit at the end leaves earlier change points where
-    they are unless it changes their own segments.  Twice, as the moves can
-    make another removal pay.
+    while one moves), and a last elimination follows, as a move can make a
+    removal pay.  Both look only at a change point's neighbouring segments,
+    so a new commit at the end leaves earlier change points where they are
+    unless it changes their own segments.
     """
     if y.shape[0] == 0:
         return cuts
     prefix = _Prefix(y)
     cuts = cuts.copy()
-    for _ in range(2):
-        while True:
-            rows, points = _change_points(cuts, lengths)
-            if rows.size == 0:
-                break
-            a, b = _neighbours(rows, points, lengths)
-            delta = _split_gain(prefix, rows, a, points, b, price[rows])
-            value = np.where(_shift(prefix, rows, a, points, b) >= min_shift, delta, -np.inf)
-            order = np.lexsort((value, rows))
-            first = np.ones(order.size, dtype=bool)
-            first[1:] = rows[order][1:] != rows[order][:-1]
-            weakest = order[first]
-            drop = weakest[value[weakest] <= price[rows[weakest]]]
-            if drop.size == 0:
-                break
-            cuts[rows[drop], points[drop]] = False
-        for parity in (0, 1):
-            _replace(prefix, cuts, lengths, price, min_segment, parity)
+    _eliminate(prefix, cuts, lengths, price, min_shift)
+    for parity in (0, 1):
+        _replace(prefix, cuts, lengths, price, min_segment, parity)
+    _eliminate(prefix, cuts, lengths, price, min_shift)
     return cuts
+
+
+def _eliminate(prefix: _Prefix, cuts: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_shift: float) -> None:
+    """Drop, per series and round, the change point whose removal costs least, while that is below the price."""
+    while True:
+        rows, points = _change_points(cuts, lengths)
+        if rows.size == 0:
+            return
+        a, b = _neighbours(rows, points, lengths)
+        delta = _split_gain(prefix, rows, a, points, b, price[rows])
+        value = np.where(_shift(prefix, rows, a, points, b) >= min_shift, delta, -np.inf)
+        order = np.lexsort((value, rows))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = rows[order][1:] != rows[order][:-1]
+        weakest = order[first]
+        drop = weakest[value[weakest] <= price[rows[weakest]]]
+        if drop.size == 0:
+            return
+        cuts[rows[drop], points[drop]] = False
 
 
 def _change_points(cuts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
