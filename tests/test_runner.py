@@ -59,6 +59,7 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_run_records_raw_samples_memory_and_each_kind_of_failure(project: Path) -> None:
     settings = RunSettings(runs=1, timeout=4, pytest_args=("--benchmark-max-time=0.05", "--benchmark-min-rounds=20"))
     result = run_suites(repo=project, settings=settings)
@@ -88,6 +89,7 @@ def test_run_records_raw_samples_memory_and_each_kind_of_failure(project: Path) 
     assert result.settings["runs"] == 1
 
 
+@pytest.mark.slow
 def test_cli_run_writes_file_and_exit_code_says_benchmarks_failed(project: Path, capsys) -> None:
     output = project / "out.json.gz"
     code = main(
@@ -104,6 +106,7 @@ def test_cli_run_writes_file_and_exit_code_says_benchmarks_failed(project: Path,
     assert all(run.memory is not None for run in ok.runs)
 
 
+@pytest.mark.slow
 def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     output = project / "ok.json"
     code = main(
@@ -131,6 +134,7 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     assert len(run["canary_seconds"]) == 2 and all(0 < value < 1 for value in run["canary_seconds"])
 
 
+@pytest.mark.slow
 def test_empty_benchmark_list_is_an_input_error(project: Path, capsys) -> None:
     code = main(
         [
@@ -157,12 +161,14 @@ def test_missing_suite_path(project: Path) -> None:
         run_suites(repo=project, settings=RunSettings(suites=("nowhere",)))
 
 
+@pytest.mark.slow
 def test_collection_error_is_reported_not_swallowed(project: Path) -> None:
     (project / "benchmarks" / "test_broken.py").write_text("import no_such_module_here\n")
     with pytest.raises(InputError, match=r"cannot collect benchmarks: .*no_such_module_here"):
         run_suites(repo=project, settings=RunSettings(runs=1))
 
 
+@pytest.mark.slow
 def test_module_entry_point_maps_errors_without_traceback(project: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "benchwatch", "run", "--config", str(project / "pyproject.toml"), "--runs", "0"],

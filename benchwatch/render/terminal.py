@@ -11,7 +11,8 @@ same without them.
 from __future__ import annotations
 
 from benchwatch.compare import Comparison
-from benchwatch.render import format_change, format_interval, format_value, method_note, row_order, ungated_reasons
+from benchwatch.render import method_note, row_order, ungated_reasons
+from benchwatch.units import format_change, format_interval, format_value
 
 _COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive": "\x1b[33m", "unchanged": ""}
 _RESET = "\x1b[0m"

@@ -1,0 +1,47 @@
+"""How benchwatch writes a number for people: one place for units and rounding.
+
+Reports (``benchwatch.render``) and the reason strings of the comparison use
+it alike, so a value reads the same everywhere.
+
+Durations are seconds shown as ns/µs/ms/s with 3 significant digits (4 at
+a second and above), the unit picked *after* rounding so 0.9996 ms reads
+"1 ms"; bytes as B/KiB/MiB/GiB; counts as integers with thousands
+separators; any other unit (another tool's) as 3 significant digits and
+its name; changes and intervals as signed percentages.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def format_value(value: float, unit: str) -> str:
+    """Human units: seconds as ns/µs/ms/s, bytes as B/KiB/MiB/GiB, counts as integers."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if unit == "bytes":
+        for factor, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+            if abs(value) >= factor:
+                return f"{value / factor:.1f} {suffix}"
+        return f"{value:.0f} B"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit != "seconds":  # another tool's own unit (pyperf "byte", asv "unit" ...): never read as seconds
+        return f"{value:.3g} {unit}"
+    # Pick the unit after rounding to 3 digits, so 0.9996 ms reads "1 ms", not "1e+03 µs".
+    for scale, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if abs(value) >= scale * 0.9995:
+            return f"{value / scale:.4g} {suffix}" if suffix == "s" else f"{value / scale:.3g} {suffix}"
+    return f"{value / 1e-9:.3g} ns"
+
+
+def format_change(ratio: float) -> str:
+    if ratio is None or not math.isfinite(ratio):
+        return "–"
+    return f"{(ratio - 1.0) * 100:+.1f}%"
+
+
+def format_interval(low: float, high: float) -> str:
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "–"
+    return f"{(low - 1.0) * 100:+.1f}% … {(high - 1.0) * 100:+.1f}%"
