@@ -53,7 +53,7 @@ DEFAULT_MAX_PVALUE = 0.001
 DEFAULT_MIN_MAGNITUDE = 0.0
 DEFAULT_MIN_SEGMENT = 3
 CANDIDATE_FACTOR = 1.0  # the price at which the search proposes; _prune keeps what still pays the full price
-BLOCK_ROWS = 1024  # series analysed together: numpy's speed without (series x commits x 40) temporaries at once
+BLOCK_CELLS = 131_072  # series x commits analysed together: numpy's speed, ~1 MB per temporary array
 NOISE_FLOOR = 1e-4  # relative: below any timer's resolution; keeps deterministic series finite
 _HAMPEL_HALF = 2
 _HAMPEL_K = 5.0
@@ -244,9 +244,10 @@ def segment_series(
         found = [np.flatnonzero(np.isfinite(row) & (row > 0)) for row in matrix]
         return [_flat(np.log(row[kept]), kept, NOISE_FLOOR) for row, kept in zip(matrix, found, strict=True)]
     fits: list[SeriesFit] = []
-    for start in range(0, matrix.shape[0], BLOCK_ROWS):
+    block = max(BLOCK_CELLS // matrix.shape[1], 16)
+    for start in range(0, matrix.shape[0], block):
         fits += _segment_block(
-            matrix[start : start + BLOCK_ROWS],
+            matrix[start : start + block],
             max_pvalue=max_pvalue,
             min_shift=math.log1p(min_magnitude),
             min_segment=min_segment,

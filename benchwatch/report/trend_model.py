@@ -16,6 +16,7 @@ The ranking is built for a release manager who must not be misled:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,8 @@ DEFAULT_RECENT = 30
 DEFAULT_NOISY = 0.05
 DEFAULT_TAG_THRESHOLD = 0.02
 DEFAULT_MIN_MAGNITUDE = 0.02
-MAX_TAG_ROWS = 50
+MAX_TAG_ROWS = 50  # for the latest pair of tags; older pairs list their 10 largest
+MAX_OLDER_TAG_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ def tag_comparisons(
 ) -> list[TagComparison]:
     """Per pair of consecutive tagged records: what got slower (or bigger) by more than ``threshold``."""
     pairs = [(tag, k) for k, index in enumerate(tagged) for tag in rows[index].tags]
-    comparisons = []
+    comparisons: list[TagComparison] = []
     for (from_tag, i), (to_tag, j) in itertools.pairwise(pairs):
         if i == j:
             continue
@@ -267,10 +269,15 @@ def tag_comparisons(
                 to_tag=to_tag,
                 from_commit=rows[tagged[i]].commit,
                 to_commit=rows[tagged[j]].commit,
-                slower=tuple(slower[:MAX_TAG_ROWS]),
+                slower=tuple(slower[:MAX_TAG_ROWS]),  # trimmed below for all but the latest pair
                 slower_total=total_slower,
                 faster_total=faster,
                 compared=compared,
             )
         )
-    return comparisons
+    return [
+        comparison
+        if k == len(comparisons) - 1
+        else dataclasses.replace(comparison, slower=comparison.slower[:MAX_OLDER_TAG_ROWS])
+        for k, comparison in enumerate(comparisons)
+    ]
