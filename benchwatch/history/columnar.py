@@ -114,9 +114,8 @@ def _row_table(documents: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
             dtype=object,
         ),
     }
-    nan = (np.nan, np.nan, np.nan, -1)
     for metric in HISTORY_METRICS:
-        rows = [_row_values(entry.get("metrics", {}).get(metric)) or nan for entry in entries]
+        rows = [_row_values(entry.get("metrics", {}).get(metric)) for entry in entries]
         matrix = np.array(rows, dtype=np.float64).reshape(-1, 4)
         value, low, high, runs = metric_columns(metric)
         table[value], table[low], table[high] = matrix[:, 0], matrix[:, 1], matrix[:, 2]
@@ -124,15 +123,20 @@ def _row_table(documents: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
     return table
 
 
-def _row_values(row: Sequence[Any] | None) -> tuple[float, float, float, int] | None:
+def _row_values(row: Sequence[Any] | None) -> tuple[float, float, float, int]:
+    """A stored ``[value, low, high, n_runs]`` with NaN for nulls (-1 runs: absent); numpy turns it into columns."""
     if row is None:
-        return None
+        return _ABSENT
     value, low, high, runs = row
+    return (
+        np.nan if value is None else value,
+        np.nan if low is None else low,
+        np.nan if high is None else high,
+        runs,
+    )
 
-    def number(item: Any) -> float:
-        return np.nan if item is None else float(item)
 
-    return number(value), number(low), number(high), int(runs)
+_ABSENT = (np.nan, np.nan, np.nan, -1)
 
 
 def _select_list() -> str:

@@ -54,8 +54,13 @@ def _t_quantile(level: float, df: int) -> float:
 
 def summarize_benchmark(benchmark: BenchmarkResult, *, keep_samples: bool = False) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
+    runs = benchmark.ok_runs
     for metric in HISTORY_METRICS:
-        row = summarize_metric([run.statistic(metric) for run in benchmark.ok_runs])
+        if len(runs) == 1:  # most imported formats: one value per benchmark and commit, nothing to summarise
+            value = runs[0].statistic(metric)
+            row = None if math.isnan(value) else [value, None, None, 1]
+        else:
+            row = summarize_metric([run.statistic(metric) for run in runs])
         if row is not None:
             metrics[metric] = row
     entry: dict[str, Any] = {"unit": benchmark.unit, "metrics": metrics}
