@@ -53,6 +53,7 @@ DEFAULT_MAX_PVALUE = 0.001
 DEFAULT_MIN_MAGNITUDE = 0.0
 DEFAULT_MIN_SEGMENT = 3
 CANDIDATE_FACTOR = 1.0  # the price at which the search proposes; _prune keeps what still pays the full price
+SLOPE_FACTOR = 1.0  # a segment's slope costs this many change points' price
 BLOCK_CELLS = 131_072  # series x commits analysed together: numpy's speed, ~1 MB per temporary array
 NOISE_FLOOR = 1e-4  # relative: below any timer's resolution; keeps deterministic series finite
 _HAMPEL_HALF = 2
@@ -182,7 +183,7 @@ def _fits(stats: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def _cost(stats: tuple[np.ndarray, ...], slope_price: np.ndarray) -> np.ndarray:
     flat, line, _, _ = _fits(stats)
-    return np.minimum(flat, line + slope_price)
+    return np.minimum(flat, line + SLOPE_FACTOR * slope_price)
 
 
 def _binary_segmentation(
@@ -449,7 +450,7 @@ def _describe(
         if n >= 3 and vx > 0:
             cov = sxy - sx * sy / n
             flat = max(syy - sy * mean, 0.0)
-            if max(flat - cov * cov / vx, 0.0) + price < flat:
+            if max(flat - cov * cov / vx, 0.0) + SLOPE_FACTOR * price < flat:
                 slope = cov / vx
         # level at the segment's first point: x is the point's index, the line passes (mean x, mean y).
         level = mean - slope * (sx / n - start)
