@@ -53,7 +53,8 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "benchmarks" / "test_suite.py").write_text(SUITE)
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 2\ntimeout = 4\n'
+        # The Callgrind pass has its own tests (test_instruction_pass.py).
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 2\ntimeout = 4\ninstructions = false\n'
         'pytest_args = ["--benchmark-max-time=0.05", "--benchmark-min-rounds=20"]\n'
     )
     return tmp_path
@@ -126,7 +127,7 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     )
     assert code == EXIT_OK
     document = json.loads(output.read_text())
-    assert document["schema_version"] == 3
+    assert document["schema_version"] == 4
     run = document["benchmarks"][0]["runs"][0]
     assert run["memory"] is None
     # the machine-speed canary is timed before and after the measurement
@@ -180,3 +181,21 @@ def test_module_entry_point_maps_errors_without_traceback(project: Path) -> None
     assert completed.returncode == EXIT_INPUT_ERROR
     assert completed.stderr.strip() == "benchwatch: error: runs must be at least 1, got 0"
     assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.slow
+def test_suite_outside_the_project_is_the_same_suite_in_every_pass(tmp_path: Path, monkeypatch) -> None:
+    # The existence check, the collect pass and the timing passes all resolve the path from the project,
+    # whatever the current directory is.
+    project, outside = tmp_path / "project", tmp_path / "elsewhere" / "suite"
+    project.mkdir()
+    outside.mkdir(parents=True)
+    (project / "mylib.py").write_text("def work():\n    return sum(range(300))\n")
+    (outside / "test_outside.py").write_text("import mylib\n\ndef test_work(benchmark):\n    benchmark(mylib.work)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(project))
+    suite = "../elsewhere/suite"
+    result = run_suites(repo=project, settings=RunSettings(suites=(suite,), runs=2, memory=False))
+    [benchmark] = result.benchmarks
+    assert benchmark.name.endswith("test_outside.py::test_work")
+    assert [run.status for run in benchmark.runs] == ["ok", "ok"] and all(len(run.samples) for run in benchmark.runs)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from benchwatch.units import format_change, format_interval, format_value
+from benchwatch.units import display_unit, format_change, format_interval, format_value, metric_unit
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,30 @@ def test_changes_and_intervals_are_signed_percentages():
     assert format_change(1.123) == "+12.3%"
     assert format_change(0.9) == "-10.0%"
     assert format_interval(0.95, 1.2) == "-5.0% … +20.0%"
+
+
+@pytest.mark.parametrize(
+    ("unit", "typical", "scale"),
+    [
+        ("seconds", 2.5, (1.0, "s")),
+        ("seconds", 0.004, (1e-3, "ms")),
+        ("seconds", 3e-6, (1e-6, "µs")),
+        ("seconds", 3e-7, (1e-9, "ns")),
+        ("seconds", 1e-11, (1e-9, "ns")),  # below the smallest scale: still ns
+        ("seconds", math.nan, (1.0, "s")),
+        ("bytes", 3 * 2**20, (2.0**20, "MiB")),
+        ("bytes", 100, (1.0, "B")),
+        ("bytes", 0, (1.0, "B")),
+        ("count", 1234, (1.0, "allocations")),
+        ("unit", 42, (1.0, "unit")),
+    ],
+)
+def test_display_unit_scales_a_series(unit, typical, scale):
+    assert display_unit(unit, typical) == scale
+
+
+def test_memory_metrics_have_their_own_unit():
+    assert metric_unit("seconds", "peak_memory") == "bytes"
+    assert metric_unit("seconds", "allocations") == "count"
+    assert metric_unit("seconds", "p95") == "seconds"
+    assert format_value(3 * 2**20, metric_unit("seconds", "peak_memory")) == "3.0 MiB"

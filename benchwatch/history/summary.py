@@ -54,13 +54,13 @@ def _t_quantile(level: float, df: int) -> float:
 
 def summarize_benchmark(benchmark: BenchmarkResult, *, keep_samples: bool = False) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
-    runs = benchmark.ok_runs
     for metric in HISTORY_METRICS:
-        if len(runs) == 1:  # most imported formats: one value per benchmark and commit, nothing to summarise
-            value = runs[0].statistic(metric)
+        per_run = benchmark.per_run_statistics(metric)
+        if len(per_run) == 1:  # most imported formats: one value per benchmark and commit, nothing to summarise
+            value = per_run[0]
             row = None if math.isnan(value) else [value, None, None, 1]
         else:
-            row = summarize_metric([run.statistic(metric) for run in runs])
+            row = summarize_metric(per_run)
         if row is not None:
             metrics[metric] = row
     entry: dict[str, Any] = {"unit": benchmark.unit, "metrics": metrics}
