@@ -8,3 +8,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# Callgrind client requests for the instruction pass: a small C extension built from source.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[instructions]' >/dev/null 2>&1 \
+  || echo "note: could not build the 'valgrind' module (needs a C compiler); the instruction pass will report it"

@@ -11,8 +11,8 @@ same without them.
 from __future__ import annotations
 
 from benchwatch.compare import Comparison
-from benchwatch.render import method_note, row_order, ungated_reasons
-from benchwatch.units import format_change, format_interval, format_value
+from benchwatch.render import counts_note, format_metric_change, method_note, row_order, ungated_reasons
+from benchwatch.units import format_interval, format_value
 
 _COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive": "\x1b[33m", "unchanged": ""}
 _RESET = "\x1b[0m"
@@ -23,6 +23,10 @@ _MAX_NAME = 60
 def _clip(name: str) -> str:
     name = "".join(ch if ch.isprintable() else "?" for ch in name)
     return name if len(name) <= _MAX_NAME else name[: _MAX_NAME - 1] + "…"
+
+
+def _clip_line(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def render_terminal(comparison: Comparison, *, color: bool = False) -> str:
@@ -42,13 +46,15 @@ def render_terminal(comparison: Comparison, *, color: bool = False) -> str:
         paint(f"benchwatch: {comparison.verdict.upper()}", comparison.verdict)
         + f"  (gated metrics: {summary or 'none'})"
     )
+    if comparison.headline:
+        lines.append(_clip_line(comparison.headline))
     rows = [
         (
             _clip(m.benchmark),
             m.metric,
             format_value(m.base_value, m.unit),
             format_value(m.head_value, m.unit),
-            format_change(m.ratio),
+            format_metric_change(m),
             format_interval(m.ci_low, m.ci_high),
             m.verdict if m.gated else f"({m.verdict})",
             m.verdict,
@@ -70,6 +76,9 @@ def render_terminal(comparison: Comparison, *, color: bool = False) -> str:
             lines.append(f"{text}  {paint(row[6], row[7])}".rstrip())
         lines.append("(verdicts in parentheses are not gated: reported, but they do not fail the check)")
         lines.append(method_note(comparison))
+        note = counts_note(comparison)
+        if note:
+            lines.append(note)
     others = [b for b in comparison.benchmarks if b.status != "compared"]
     if others:
         lines.append("")
