@@ -111,7 +111,9 @@ class Scene:
         for folder in ("benchmarks", "tmp", "pids", "out"):
             (root / folder).mkdir(parents=True, exist_ok=True)
         (root / "benchmarks" / "test_suite.py").write_text(suite)
-        (root / "pyproject.toml").write_text('[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 1\nmemory = false\n')
+        (root / "pyproject.toml").write_text(
+            '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 1\nmemory = false\ninstructions = false\n'
+        )
 
     def env(self) -> dict[str, str]:
         return {

@@ -222,7 +222,9 @@ def run_project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
     (project / "benchmarks").mkdir(parents=True)
     (project / "benchmarks" / "test_suite.py").write_text(SUITE)
-    (project / "pyproject.toml").write_text('[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 1\nmemory = false\n')
+    (project / "pyproject.toml").write_text(
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 1\nmemory = false\ninstructions = false\n'
+    )
     return project
 
 

@@ -36,7 +36,9 @@ def alive(pid: int) -> bool:
 def make_project(root: Path, suite: str) -> Path:
     (root / "benchmarks").mkdir(parents=True)
     (root / "benchmarks" / "test_suite.py").write_text(suite)
-    (root / "pyproject.toml").write_text('[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 1\nmemory = false\n')
+    (root / "pyproject.toml").write_text(
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 1\nmemory = false\ninstructions = false\n'
+    )
     (root / "pids").mkdir()
     (root / "tmp").mkdir()
     return root
@@ -140,7 +142,9 @@ def test_arms_the_hang(benchmark):
 
 def test_a_hang_at_import_of_a_later_worker_fails_its_benchmarks_with_the_reason(tmp_path):
     project = make_project(tmp_path / "p", LATE_HANG_SUITE)
-    (project / "pyproject.toml").write_text('[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 2\nmemory = false\n')
+    (project / "pyproject.toml").write_text(
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 2\nmemory = false\ninstructions = false\n'
+    )
     done = run_cli(project, "-o", "out.json", "--timeout", "5")
     # Collection itself imports the suite first, before the mark exists; the first timing
     # pass arms the hang and the second one hangs at import.
