@@ -126,9 +126,7 @@ def callgrind_command(
     """``command`` run under Callgrind with instrumentation off at start, hash seed fixed."""
     out_file = out_dir / "callgrind.%p"
     prefix = [settings.setarch or "setarch", "-R"] if no_aslr else []
-    # --vgdb=no: no gdbserver FIFOs in TMPDIR, which a crashing worker would leave behind.
-    prefix += [valgrind, "--tool=callgrind", "--instr-atstart=no", "--vgdb=no", "-q"]
-    prefix.append(f"--callgrind-out-file={out_file}")
+    prefix += [valgrind, "--tool=callgrind", "--instr-atstart=no", "-q", f"--callgrind-out-file={out_file}"]
     if settings.cache_sim:
         prefix.append("--cache-sim=yes")
     worker_args = (
