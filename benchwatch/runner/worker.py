@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -144,11 +145,23 @@ def explain_failure(log: Path, python: str) -> str:
     )
 
 
+# Workers of other threads (the instruction pass runs several at once) are children too: a
+# worker's clean-up must not take them for strays.  Starting and sweeping hold the lock.
+_LIVE: set[int] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _sweep(process: subprocess.Popen, known: set[int]) -> None:
+    with _LIVE_LOCK:
+        _LIVE.discard(process.pid)
+        reaper.reap_strays(known | _LIVE)
+
+
 def _kill_group(process: subprocess.Popen, known: set[int]) -> None:
     """Kill the worker, its process group and every descendant that left the group (see reaper)."""
     reaper.kill_group(process.pid)
     process.wait()
-    reaper.reap_strays(known)
+    _sweep(process, known)
 
 
 def _describe_exit(returncode: int) -> str:
@@ -283,15 +296,17 @@ def _one_worker(
         env = command.env
         if command.extra_env:
             env = {**(os.environ if env is None else env), **dict(command.extra_env)}
-        process = subprocess.Popen(
-            [*shim, *argv],
-            cwd=command.cwd,
-            env=env,
-            stdout=log_stream,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with _LIVE_LOCK:
+            process = subprocess.Popen(
+                [*shim, *argv],
+                cwd=command.cwd,
+                env=env,
+                stdout=log_stream,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            _LIVE.add(process.pid)
         watch = _Watch()
         try:
             while True:
@@ -316,7 +331,7 @@ def _one_worker(
             raise
     # The worker is gone; anything it started (same group or its own session) goes with it.
     reaper.kill_group(process.pid)
-    reaper.reap_strays(known)
+    _sweep(process, known)
     if watch.current is not None:
         name = watch.current[0]
         outcome.results[name] = {
