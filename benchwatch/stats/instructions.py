@@ -37,8 +37,11 @@ import numpy as np
 from benchwatch.stats.runlevel import welch_log_ratio
 
 #: Counts count as exact when each side's spread is at most this share of the
-#: threshold: spread cannot then carry a change across the threshold.
-EXACT_SPREAD_SHARE = 0.25
+#: threshold: identical code then stays within the threshold band (the two
+#: spreads add up to at most the threshold), so spread alone never makes a
+#: regression.  Measured: DuckDB queries 0.01-0.06%, HTTP-client benchmarks
+#: (reads vary with how data arrives) up to 0.31% between processes.
+EXACT_SPREAD_SHARE = 0.5
 
 #: Fingerprint fields that must be equal for counts to be comparable.
 FINGERPRINT_KEYS = ("machine", "python_implementation", "python_version", "python_build", "valgrind", "hash_seed")
