@@ -63,19 +63,27 @@ def counts_note(comparison: Comparison) -> str | None:
     return None
 
 
-def ungated_reasons(comparison: Comparison) -> list[str]:
-    """Distinct reasons why gating metrics did not gate (e.g. too few samples for p99)."""
-    seen: dict[str, None] = {}
+def ungated_reasons(comparison: Comparison, limit: int = 3) -> list[str]:
+    """Distinct reasons why metrics did not gate or could not be judged, each naming its benchmarks."""
+    seen: dict[str, list[str]] = {}
     for metric in comparison.metric_comparisons():
         for part in metric.reason.split("; "):
-            if " not gated: " in part:
-                seen.setdefault(part, None)
-    return list(seen)
+            if " not gated: " in part or " cannot be judged: " in part:
+                names = seen.setdefault(part, [])
+                if metric.benchmark not in names:
+                    names.append(metric.benchmark)
+    lines = []
+    for reason, names in seen.items():
+        more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
+        lines.append(f"{reason} — {', '.join(names[:limit])}{more}")
+    return lines
 
 
 def method_note(comparison: Comparison) -> str:
     """One line saying how the latency intervals were computed."""
     runs = "process runs are the unit of replication"
+    if comparison.diagnostics.get("latency_test") == "not-comparable":
+        return "Latency not comparable between the sides: no estimates or intervals (see the headline)."
     if comparison.diagnostics.get("latency_test") == "speed-adjusted":
         return f"Latency intervals adjusted for machine speed (benchwatch's canary, ANCOVA per benchmark); {runs}."
     return f"Latency intervals: Welch t on log per-run statistics; {runs}."

@@ -355,6 +355,46 @@ def _asset(name: str) -> markupsafe.Markup:
     return markupsafe.Markup(text)
 
 
+def _section(
+    index: int,
+    benchmark: BenchmarkComparison,
+    *,
+    base: BenchmarkResult | None,
+    head: BenchmarkResult | None,
+    points: int,
+    captures: Mapping[str, Mapping[str, str]],
+    flamegraphs: Mapping[str, Mapping[str, str]],
+) -> _Section:
+    """One benchmark's part of the page: metric table, interval chart, distributions, memory."""
+    metrics = sorted(benchmark.metrics, key=lambda m: (not m.gated, METRIC_ORDER.get(m.metric, 9)))
+    rows = tuple(
+        _MetricRow(
+            m.metric,
+            format_value(m.base_value, m.unit),
+            format_value(m.head_value, m.unit),
+            format_metric_change(m),
+            format_interval(m.ci_low, m.ci_high),
+            m.verdict,
+            m.gated,
+            m.reason,
+        )
+        for m in metrics
+    )
+    return _Section(
+        anchor=f"b{index}",
+        name=benchmark.name,
+        status=benchmark.status,
+        verdict=_benchmark_verdict(benchmark),
+        headline=_headline(benchmark),
+        rows=rows,
+        intervals=interval_svg(metrics),
+        charts=_charts(benchmark.name, base, head, points),
+        notes=benchmark.notes,
+        diagnostics=_diagnostics(benchmark),
+        memory=_memory(benchmark.name, metrics, captures, flamegraphs),
+    )
+
+
 def render_html_report(
     comparison: Comparison,
     base: ResultSet,
@@ -377,38 +417,18 @@ def render_html_report(
     base_map, head_map = base.by_name(), head.by_name()
     points = _points_per_side(len(comparison.benchmarks), max_points, point_budget)
     captures = capture_files(comparison, base, head)
-    flamegraphs = flamegraphs or {}
-    sections = []
-    for index, benchmark in enumerate(_order(comparison)):
-        metrics = sorted(benchmark.metrics, key=lambda m: (not m.gated, METRIC_ORDER.get(m.metric, 9)))
-        rows = tuple(
-            _MetricRow(
-                m.metric,
-                format_value(m.base_value, m.unit),
-                format_value(m.head_value, m.unit),
-                format_metric_change(m),
-                format_interval(m.ci_low, m.ci_high),
-                m.verdict,
-                m.gated,
-                m.reason,
-            )
-            for m in metrics
+    sections = [
+        _section(
+            index,
+            benchmark,
+            base=base_map.get(benchmark.name),
+            head=head_map.get(benchmark.name),
+            points=points,
+            captures=captures,
+            flamegraphs=flamegraphs or {},
         )
-        sections.append(
-            _Section(
-                anchor=f"b{index}",
-                name=benchmark.name,
-                status=benchmark.status,
-                verdict=_benchmark_verdict(benchmark),
-                headline=_headline(benchmark),
-                rows=rows,
-                intervals=interval_svg(metrics),
-                charts=_charts(benchmark.name, base_map.get(benchmark.name), head_map.get(benchmark.name), points),
-                notes=benchmark.notes,
-                diagnostics=_diagnostics(benchmark),
-                memory=_memory(benchmark.name, metrics, captures, flamegraphs),
-            )
-        )
+        for index, benchmark in enumerate(_order(comparison))
+    ]
     gated = comparison.gated()
     counts = {
         v: sum(1 for m in gated if m.verdict == v) for v in ("regression", "inconclusive", "improvement", "unchanged")
@@ -426,6 +446,7 @@ def render_html_report(
             title=title,
             generated_at=generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             verdict=comparison.verdict,
+            suite_headline=comparison.headline,
             benchmark_count=len(comparison.benchmarks),
             counts=counts,
             statuses=statuses,

@@ -25,6 +25,10 @@ def _clip(name: str) -> str:
     return name if len(name) <= _MAX_NAME else name[: _MAX_NAME - 1] + "…"
 
 
+def _clip_line(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def render_terminal(comparison: Comparison, *, color: bool = False) -> str:
     """The comparison as a plain-text table (ANSI colours when ``color``)."""
 
@@ -42,6 +46,8 @@ def render_terminal(comparison: Comparison, *, color: bool = False) -> str:
         paint(f"benchwatch: {comparison.verdict.upper()}", comparison.verdict)
         + f"  (gated metrics: {summary or 'none'})"
     )
+    if comparison.headline:
+        lines.append(_clip_line(comparison.headline))
     rows = [
         (
             _clip(m.benchmark),
