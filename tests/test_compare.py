@@ -346,3 +346,38 @@ def test_a_decided_instruction_count_decides_where_latency_is_not_comparable():
         "a", (latency, row("instructions", "inconclusive", "wide-interval", "count")), "compared"
     )
     assert suite_verdict([unsure], CompareSettings()) == "inconclusive"
+
+
+def test_memory_uses_every_run_with_memory_data_whatever_the_timing_strategy_left_out(rng):
+    canary = 3e-4
+
+    def runs(level, peak, moved):
+        # the last run's canary moved during its measurement: the speed-adjusted model leaves it out
+        return tuple(
+            Run(
+                samples=level * rng.lognormal(0, 0.02, 100),
+                memory=MemoryProfile(peak, 1000),
+                canary_seconds=(canary, canary * (1.5 if moved and i == 4 else 1.0)),
+                canary_version=1,
+            )
+            for i in range(5)
+        )
+
+    base = make_set([BenchmarkResult(name="a", runs=runs(1e-3, 10 * 2**20, True))])
+    head = make_set([BenchmarkResult(name="a", runs=runs(1e-3, 20 * 2**20, True))])
+    result = compare(base, head)
+    p50 = next(m for m in result.metric_comparisons() if m.metric == "p50")
+    peak = next(m for m in result.metric_comparisons() if m.metric == "peak_memory")
+    assert p50.n_runs_base == 4 and [e.code for e in result.exclusions] == ["canary-unsteady", "canary-unsteady"]
+    assert peak.n_runs_base == 5 and peak.n_runs_head == 5 and peak.verdict == "regression"
+
+
+def test_an_estimate_against_the_raw_medians_says_why():
+    def runs(levels):
+        return tuple(Run(samples=np.full(50, level)) for level in levels)
+
+    base = make_set([BenchmarkResult(name="a", runs=runs([1e-3] * 5))])
+    head = make_set([BenchmarkResult(name="a", runs=runs([0.97e-3] * 3 + [1.3e-3] * 2))])
+    p50 = next(m for m in compare(base, head).metric_comparisons() if m.metric == "p50")
+    assert p50.ratio > 1.0 and p50.head_value < p50.base_value
+    assert "raw medians moved -3.0%, the other way" in p50.reason
