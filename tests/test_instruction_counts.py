@@ -153,3 +153,15 @@ def test_a_crash_under_valgrind_is_reported_on_the_row():
     comparison = compare(base, head)
     [row] = [m for m in comparison.metric_comparisons() if m.metric == "instructions"]
     assert not row.gated and "SIGSEGV" in row.reason
+
+
+def test_the_compare_command_keeps_counts_and_fingerprint(tmp_path, capsys):
+    from benchwatch.cli import main
+    from benchwatch.resultfile import save_result
+
+    base = save_result(result_with([[1_000_000, 1_000_000], [1_000_000, 1_000_000]]), tmp_path / "base.json")
+    head = save_result(result_with([[1_030_000, 1_030_000], [1_030_000, 1_030_000]]), tmp_path / "head.json")
+    code = main(["compare", str(base), str(head), "--format", "markdown"])
+    out = capsys.readouterr().out
+    assert "| instructions |" in out and "+3.00%" in out
+    assert code == 1
