@@ -51,6 +51,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--fail-on-inconclusive", action="store_true", default=None, help="exit 1 when the verdict is inconclusive"
     )
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal report")
+    parser.add_argument(
+        "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
+    )
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     parser.add_argument(
         "--write",
@@ -135,6 +138,7 @@ def render(
     report_format: str,
     *,
     color: bool,
+    all_rows: bool = False,
     base: ResultSet | None = None,
     head: ResultSet | None = None,
     base_label: str | None = None,
@@ -174,7 +178,7 @@ def render(
         return render_markdown(comparison)
     from benchwatch.render.terminal import render_terminal
 
-    return render_terminal(comparison, color=color)
+    return render_terminal(comparison, color=color, all_rows=all_rows)
 
 
 def _parse_write(item: str) -> tuple[str, Path]:
@@ -205,6 +209,7 @@ def _render_for(
         comparison,
         report_format,
         color=color,
+        all_rows=args.all_rows,
         base=base,
         head=head,
         base_label=args.base_label,

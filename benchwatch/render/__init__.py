@@ -67,6 +67,36 @@ def ungated_reasons(comparison: Comparison) -> list[str]:
     return list(seen)
 
 
+def blocker(metric: MetricComparison, alpha: float) -> str:
+    """What kept a row from a decisive verdict, in a few words (empty for decisive and unchanged rows).
+
+    Derived from the row's fields: too few runs, a disturbed (busy) machine,
+    a q-value above ``alpha`` although the estimate is past the threshold,
+    a change smaller than the threshold, or an interval too wide to rule a
+    change in or out.  Ungated quantiles say which sample count they lack.
+    """
+    if metric.verdict in ("regression", "improvement", "unchanged"):
+        return ""
+    if min(metric.n_runs_base, metric.n_runs_head) < 2:
+        return f"too few runs ({metric.n_runs_base} base, {metric.n_runs_head} head; needs ≥2 each)"
+    sides = [side for side in ("base", "head") if f"{side} disturbed" in metric.reason]
+    if sides:
+        return f"machine busy ({' and '.join(sides)})"
+    if metric.metric in ("peak_memory", "allocations"):
+        return "run-to-run spread" if "run-to-run span" in metric.reason else "within noise"
+    low, high, ratio = metric.ci_low, metric.ci_high, metric.ratio
+    if not all(value is not None and math.isfinite(value) and value > 0 for value in (low, high, ratio)):
+        return "no interval"
+    upper = 1.0 + metric.threshold
+    q = metric.q_value
+    if (ratio >= upper or ratio <= 1.0 / upper) and q is not None and math.isfinite(q) and q >= alpha:
+        return f"q = {q:.2g} (needs < {alpha:g})"
+    half_width = math.sqrt(high / low) - 1.0
+    if (low > 1.0 or high < 1.0) and ratio < upper and ratio > 1.0 / upper:
+        return f"change {format_change(ratio)} < {metric.threshold:.0%}, CI ±{half_width:.0%}"
+    return f"CI too wide (±{half_width:.0%})"
+
+
 def method_note(comparison: Comparison) -> str:
     """One line saying how the latency intervals were computed."""
     runs = "process runs are the unit of replication"
