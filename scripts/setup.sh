@@ -7,4 +7,5 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# test: the test tools; demo: our own workload in benchmarks/ (DuckDB); history: the trend report.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,demo,history]'
