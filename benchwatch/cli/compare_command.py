@@ -34,7 +34,7 @@ FORMATS = ("terminal", "json", "markdown", "pr-comment", "html")
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "compare",
-        help="compare head results against base results",
+        help="verdicts: head results against base results",
         description=__doc__.splitlines()[0],
     )
     parser.add_argument("base_file", nargs="?", metavar="BASE", help="base result file")
@@ -46,7 +46,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--head", action="append", default=[], metavar="FILE", help="a head file (repeatable: each adds runs)"
     )
     parser.add_argument("--format", choices=FORMATS, default="terminal", help="report format (default: terminal)")
-    parser.add_argument("--threshold", type=float, default=None, help="relative change that matters (0.10 = 10%%)")
+    parser.add_argument(
+        "--threshold", type=float, default=None, metavar="R", help="relative change that matters (0.10 = 10%%)"
+    )
     parser.add_argument(
         "--fail-on-inconclusive", action="store_true", default=None, help="exit 1 when the verdict is inconclusive"
     )
@@ -54,7 +56,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
     )
-    parser.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout"
+    )
     parser.add_argument(
         "--write",
         action="append",
@@ -62,7 +66,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="FORMAT:FILE",
         help="also write the same comparison in FORMAT to FILE (repeatable; compares once)",
     )
-    parser.add_argument("--seed", type=int, default=None, help="seed of the bootstrap cross-check")
+    parser.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the bootstrap cross-check")
     parser.add_argument(
         "--bootstrap",
         type=int,

@@ -32,54 +32,91 @@ from benchwatch.resultfile import save_result, write_atomically
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare-refs",
-        help="interleaved, adaptive A/B runs of two git revisions, then a comparison",
+        help="run two git revisions interleaved, then compare them",
         description="Check out BASE and HEAD into cached worktrees, run their suites in alternating process "
         "runs (order randomised per pair), add runs only for inconclusive benchmarks up to a time budget, and "
         "compare. Exit codes as for compare: 0, 1 gated regression, 2 usage/input error.",
     )
     parser.add_argument("base", nargs="?", help="base ref (default: merge base of main and HEAD)")
     parser.add_argument("head", nargs="?", default="HEAD", help="head ref (default: HEAD)")
-    parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
-    parser.add_argument("--suite", action="append", dest="suites", metavar="PATH")
-    parser.add_argument("-k", "--filter", dest="keyword", metavar="EXPR")
-    parser.add_argument("--timeout", type=float, help="seconds per benchmark per pass (default from config, 300)")
-    parser.add_argument("--scale", type=int, help="workload scale, passed to the suite option named by scale_option")
-    parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("pyproject.toml"),
+        metavar="PYPROJECT",
+        help="read [tool.benchwatch] from this file (default: ./pyproject.toml)",
+    )
+    parser.add_argument(
+        "--suite", action="append", dest="suites", metavar="PATH", help="suite path (repeatable; default from config)"
+    )
+    parser.add_argument(
+        "-k", "--filter", dest="keyword", metavar="EXPR", help="pytest -k expression selecting benchmarks"
+    )
+    parser.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="seconds per benchmark per pass (default from config, 300)"
+    )
+    parser.add_argument(
+        "--scale", type=int, metavar="N", help="workload scale, passed to the suite option named by scale_option"
+    )
+    parser.add_argument(
+        "--pytest-arg", action="append", default=[], metavar="ARG", help="extra pytest argument (repeatable)"
+    )
     parser.add_argument(
         "--looks",
         default=",".join(map(str, DEFAULT_LOOKS)),
         help="runs per side at which verdicts are taken (default %(default)s)",
     )
-    parser.add_argument("--max-time", type=float, default=900.0, help="time budget in seconds (default 900)")
-    parser.add_argument("--memory-runs", type=int, default=2, help="runs per side with a memray pass (default 2)")
-    parser.add_argument("--shard", help="run shard i of n (i/n) of the benchmarks")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the AB/BA order")
+    parser.add_argument(
+        "--max-time", type=float, default=900.0, metavar="SECONDS", help="time budget in seconds (default 900)"
+    )
+    parser.add_argument(
+        "--memory-runs",
+        type=int,
+        default=2,
+        metavar="N",
+        help="process runs per side that also get a memray memory pass (default 2; 0 = none)",
+    )
+    parser.add_argument("--shard", metavar="I/N", help="run shard I of N of the benchmarks (for a CI matrix)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random AB/BA order (default 0)")
     parser.add_argument(
         "--allow-dirty", action="store_true", help="run HEAD from the working tree with its uncommitted changes"
     )
     parser.add_argument("--venv-per-ref", action="store_true", help="install each ref into its own virtual environment")
-    parser.add_argument("--cache-dir", type=Path, help="worktrees and environments (default .benchwatch-cache)")
+    parser.add_argument(
+        "--cache-dir", type=Path, metavar="DIR", help="worktrees and environments (default .benchwatch-cache)"
+    )
     parser.add_argument(
         "--output-dir",
         type=Path,
         default=Path("results/compare-refs"),
+        metavar="DIR",
         help="where base.json.gz, head.json.gz, comparison.json, comment.md and report.html go",
     )
-    parser.add_argument("--format", choices=FORMATS, default="terminal")
-    parser.add_argument("--threshold", type=float)
-    parser.add_argument("--fail-on-inconclusive", action="store_true")
-    parser.add_argument("--plain", action="store_true")
-    parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="terminal", help="report format on stdout (default: terminal)"
+    )
+    parser.add_argument(
+        "--threshold", type=float, metavar="R", help="relative change that matters (0.10 = 10%%; default from config)"
+    )
+    parser.add_argument("--fail-on-inconclusive", action="store_true", help="exit 1 when the verdict is inconclusive")
+    parser.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal report")
+    parser.add_argument(
+        "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
+    )
+    parser.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=handle)
 
     merge = subparsers.add_parser(
         "merge-shards",
-        help="merge the base/head results of compare-refs shards into one directory",
+        help="combine the results of compare-refs --shard runs",
         description="Each DIR holds base.json.gz and head.json.gz from `compare-refs --shard i/n`. "
-        "Writes the merged pair to -o; then `benchwatch compare OUT/base.json.gz OUT/head.json.gz`.",
+        "Writes the merged pair to --output-dir; then: benchwatch compare OUT/base.json.gz OUT/head.json.gz.",
     )
-    merge.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
-    merge.add_argument("-o", "--output-dir", type=Path, required=True)
+    merge.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="a shard's --output-dir (repeatable)")
+    merge.add_argument(
+        "--output-dir", type=Path, required=True, metavar="DIR", help="directory for the merged base and head"
+    )
     merge.set_defaults(handler=handle_merge)
 
 
@@ -161,6 +198,7 @@ def handle(args: argparse.Namespace) -> int:
             outcome.comparison,
             report_format,
             color=color,
+            all_rows=args.all_rows,
             base=outcome.base,
             head=outcome.head,
             base_label=base.label,
@@ -169,7 +207,8 @@ def handle(args: argparse.Namespace) -> int:
 
     for name, fmt in (("comparison.json", "json"), ("comment.md", "pr-comment"), ("report.html", "html")):
         write_atomically(output / name, render_as(fmt, color=False).encode("utf-8"))
-    report = render_as(args.format, color=args.format == "terminal" and sys.stdout.isatty())
+    color = args.format == "terminal" and not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    report = render_as(args.format, color=color)
     sys.stdout.write(report)
     print(
         f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "

@@ -19,7 +19,9 @@ from benchwatch.report import trend
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("trend", help="HTML trend report of a history", description=__doc__.splitlines()[0])
+    parser = subparsers.add_parser(
+        "trend", help="write the HTML trend report of a history", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="HTML file to write")
     parser.add_argument(

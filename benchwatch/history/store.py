@@ -331,7 +331,9 @@ def append_summaries(
     entries = read_index(history_dir) if (history_dir / INDEX_NAME).exists() else []
     existing = [entry for entry in entries if entry["commit"] == commit]
     if existing and not replace:
-        raise UsageError(f"commit {commit} is already in the history {history_dir} (replace it explicitly)")
+        raise UsageError(
+            f"commit {commit} is already in the history {history_dir}; record it with --replace to overwrite it"
+        )
     file_name = record_file_name(date_text, commit, compress=compress)
     document = {
         "schema_version": SCHEMA_VERSION,
