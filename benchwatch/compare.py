@@ -596,7 +596,9 @@ def _memory_comparisons(
             )
             continue
         absolute = settings.memory_bytes_tolerance if metric == "peak_memory" else settings.allocation_tolerance
-        result = compare_memory(base_values, head_values, absolute_tolerance=absolute, percent_tolerance=percent)
+        result = compare_memory(
+            base_values, head_values, absolute_tolerance=absolute, percent_tolerance=percent, unit=unit
+        )
         results.append(
             MetricComparison(
                 name,

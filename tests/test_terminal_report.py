@@ -110,5 +110,7 @@ def test_blocker_names_the_real_reason() -> None:
     assert blocker(busy, 0.05) == "machine busy (head)"
     assert blocker(row(verdict="regression"), 0.05) == ""
     assert blocker(row(verdict="unchanged"), 0.05) == ""
-    memory = row(metric="peak_memory", reason="change +90000 beyond tolerance 65536 but within run-to-run span 120000")
+    memory = row(
+        metric="peak_memory", reason="change +88 KiB beyond tolerance 64 KiB but within run-to-run span 117 KiB"
+    )
     assert blocker(memory, 0.05) == "run-to-run spread"

@@ -46,6 +46,19 @@ class MemoryResult:
     reason: str
 
 
+def format_amount(value: float, unit: str, *, signed: bool = False) -> str:
+    """A memory figure with its unit: bytes as B/KiB/MiB/GiB, counts as allocations."""
+    sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed else ("-" if value < 0 else "")
+    size = abs(value)
+    if unit == "bytes":
+        for factor, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+            if size >= factor:
+                return f"{sign}{size / factor:.4g} {suffix}"
+        return f"{sign}{size:.0f} B"
+    noun = "allocation" if round(size) == 1 else "allocations"
+    return f"{sign}{size:,.0f} {noun}" if unit == "count" else f"{sign}{size:.0f}"
+
+
 def _ratio(head: float, base: float) -> float:
     if base == 0:
         return 1.0 if head == 0 else math.inf
@@ -58,8 +71,12 @@ def compare_memory(
     *,
     absolute_tolerance: float,
     percent_tolerance: float = DEFAULT_PERCENT_TOLERANCE,
+    unit: str = "bytes",
 ) -> MemoryResult:
-    """Tolerance verdict for per-run memory values of base and head (see module doc)."""
+    """Tolerance verdict for per-run memory values of base and head (see module doc).
+
+    ``unit`` ("bytes" or "count") only words the reason: "change +80 KiB beyond tolerance 64 KiB".
+    """
     base = np.asarray(base, dtype=np.float64).reshape(-1)
     head = np.asarray(head, dtype=np.float64).reshape(-1)
     if base.size == 0 or head.size == 0:
@@ -71,15 +88,17 @@ def compare_memory(
     tolerance = max(float(absolute_tolerance), percent_tolerance * abs(base_value))
     noise_span = float(max(np.ptp(base), np.ptp(head)))
     pair_ratios = [_ratio(h, b) for h in head.tolist() for b in base.tolist()]
+    change = f"change {format_amount(delta, unit, signed=True)}"
+    limit, span = f"tolerance {format_amount(tolerance, unit)}", f"run-to-run span {format_amount(noise_span, unit)}"
     if abs(delta) <= tolerance:
         verdict = "unchanged"
-        reason = f"change {delta:+.0f} within tolerance {tolerance:.0f}"
+        reason = f"{change} within {limit}"
     elif abs(delta) > noise_span:
         verdict = "regression" if delta > 0 else "improvement"
-        reason = f"change {delta:+.0f} beyond tolerance {tolerance:.0f} and run-to-run span {noise_span:.0f}"
+        reason = f"{change} beyond {limit} and {span}"
     else:
         verdict = "inconclusive"
-        reason = f"change {delta:+.0f} beyond tolerance {tolerance:.0f} but within run-to-run span {noise_span:.0f}"
+        reason = f"{change} beyond {limit} but within {span}"
     return MemoryResult(
         verdict=verdict,
         ratio=_ratio(head_value, base_value),
