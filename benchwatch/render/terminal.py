@@ -19,6 +19,8 @@ from collections.abc import Callable
 from benchwatch.compare import Comparison, MetricComparison
 from benchwatch.render import (
     blocker,
+    blocker_parts,
+    disturbed_sides,
     format_change,
     format_interval,
     format_value,
@@ -51,7 +53,9 @@ def _headline(comparison: Comparison) -> tuple[str, str]:
     )
 
 
-def _table(rows: list[MetricComparison], alpha: float, paint: Callable[[str, str], str]) -> list[str]:
+def _table(
+    rows: list[MetricComparison], alpha: float, disturbed: dict[str, tuple[str, ...]], paint: Callable[[str, str], str]
+) -> list[str]:
     cells = [
         (
             _clip(m.benchmark),
@@ -61,7 +65,7 @@ def _table(rows: list[MetricComparison], alpha: float, paint: Callable[[str, str
             format_change(m.ratio),
             format_interval(m.ci_low, m.ci_high),
             m.verdict if m.gated else f"({m.verdict})",
-            blocker(m, alpha),
+            blocker(m, alpha, disturbed.get(m.benchmark, ())),
         )
         for m in rows
     ]
@@ -83,14 +87,16 @@ def _table(rows: list[MetricComparison], alpha: float, paint: Callable[[str, str
     return lines
 
 
-def _rest_line(hidden: list[MetricComparison], alpha: float) -> str:
+def _rest_line(hidden: list[MetricComparison], alpha: float, disturbed: dict[str, tuple[str, ...]]) -> str:
     """One line counting the rows not shown, with the blockers of the inconclusive ones."""
     verdicts = Counter(m.verdict for m in hidden)
     parts = []
     if verdicts["unchanged"]:
         parts.append(f"{verdicts['unchanged']} unchanged")
     if verdicts["inconclusive"]:
-        kinds = Counter(blocker(m, alpha).split(" (")[0].split(" =")[0] for m in hidden if m.verdict == "inconclusive")
+        kinds = Counter(
+            blocker_parts(m, alpha, disturbed.get(m.benchmark, ()))[0] for m in hidden if m.verdict == "inconclusive"
+        )
         detail = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
         parts.append(f"{verdicts['inconclusive']} inconclusive ({detail})")
     ungated = sum(1 for m in hidden if not m.gated)
@@ -108,12 +114,13 @@ def render_terminal(comparison: Comparison, *, color: bool = False, all_rows: bo
     word, rest = _headline(comparison)
     lines = [paint(word, comparison.verdict) + rest]
     alpha = comparison.settings.alpha
+    disturbed = disturbed_sides(comparison)
     ordered = row_order(comparison)
     shown = ordered if all_rows else [m for m in ordered if m.verdict in _DECISIVE]
     hidden = [m for m in ordered if m not in shown]
     if shown:
         lines.append("")
-        lines.extend(_table(shown, alpha, paint))
+        lines.extend(_table(shown, alpha, disturbed, paint))
         if any(not m.gated for m in shown):
             lines.append("(verdicts in parentheses are not gated: reported, but they do not fail the check)")
     elif ordered:
@@ -128,7 +135,7 @@ def render_terminal(comparison: Comparison, *, color: bool = False, all_rows: bo
             lines.append(f"  {benchmark.status}: {_clip(benchmark.name)}{note}")
     if hidden:
         lines.append("")
-        lines.append(_rest_line(hidden, alpha))
+        lines.append(_rest_line(hidden, alpha, disturbed))
     if ordered:
         lines.append(method_note(comparison))
     if comparison.warnings:
