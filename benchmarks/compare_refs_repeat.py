@@ -121,6 +121,8 @@ def run_calls(repo: Path, head: str, calls: int, max_time: float) -> list[dict]:
                 str(max_time),
                 "--seed",
                 str(call),
+                "--cache-dir",
+                str(repo / "out" / "cache"),
                 "-q",
             ],
             cwd=repo,

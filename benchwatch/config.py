@@ -8,6 +8,10 @@ Run keys (all optional)::
     pytest_args = []               # extra arguments for every worker
     scale_option = "--workload-scale"  # suite option that `--scale N` sets
     memory = true                  # memray pass after each timed run
+    sample_budget = 10             # seconds per benchmark per run to reach the samples the gate needs
+    environment = "current"        # compare-refs workers: "current" environment or "per-ref" venvs
+    dependency_groups = ["test"]   # per-ref: PEP 735 groups to install (default: the test-like ones)
+    test_extras = ["test"]         # per-ref: extras to install with the project (default: the test-like ones)
     results_dir = "results"        # where `run` writes when -o is not given
     baseline = "baselines/main.json.gz"
 
@@ -37,7 +41,12 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "memory": bool,
     "results_dir": str,
     "baseline": str,
+    "sample_budget": (int, float),
+    "environment": str,
+    "dependency_groups": list,
+    "test_extras": list,
 }
+ENVIRONMENTS = ("current", "per-ref")
 # The comparator's own keys; it validates their values (CompareSettings.from_mapping).
 COMPARE_KEYS = {
     "threshold",
@@ -100,6 +109,8 @@ def load_config(path: Path) -> ProjectConfig:
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be {names}, got {value!r}")
             if isinstance(value, list) and not all(isinstance(item, str) for item in value):
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be a list of strings")
+            if key == "environment" and value not in ENVIRONMENTS:
+                raise ConfigError(f"{path}: [tool.benchwatch] environment must be one of {', '.join(ENVIRONMENTS)}")
             run[key] = value
         elif key in COMPARE_KEYS:
             compare[key] = value

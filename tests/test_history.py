@@ -85,15 +85,34 @@ def test_layout_defaults_from_environment_and_atomic_files(tmp_path):
     record = store.append_record(tmp_path, _result(), tags=["v1.0"], parent="p" * 40)
     assert record.commit == "c" * 40 and record.branch == "main"
     assert record.date == "2024-05-01T10:00:00Z"  # converted to UTC
-    assert record.file == "20240501T100000Z-cccccccccccc.json.gz"
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["20240501T100000Z-cccccccccccc.json.gz", "index.json"]  # no temporary files left
-    document = json.loads(gzip.decompress((tmp_path / record.file).read_bytes()))
-    assert document["schema_version"] == store.SCHEMA_VERSION
-    assert document["environment"]["hostname"] == "ci"
-    index = json.loads((tmp_path / "index.json").read_text())
-    assert index["schema_version"] == store.SCHEMA_VERSION
-    assert index["records"][0]["tags"] == ["v1.0"] and index["records"][0]["parent"] == "p" * 40
+    assert record.file.startswith("20240501T100000Z-cccccccccccc-") and record.file.endswith(".parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".gitignore", ".lock", "HISTORY.json", "records"]
+    assert [p.name for p in (tmp_path / "records").iterdir()] == [record.file]  # no temporary files left
+    marker = json.loads((tmp_path / "HISTORY.json").read_text())
+    assert marker["schema_version"] == store.SCHEMA_VERSION == 2
+    loaded = store.load_history(tmp_path).records[0]
+    assert loaded.environment["hostname"] == "ci"
+    assert loaded.tags == ("v1.0",) and loaded.parent == "p" * 40
+    assert loaded.benchmarks == record.benchmarks
+
+
+def test_record_files_are_plain_parquet_for_other_readers(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    store.append_record(tmp_path, _result(), tags=["v1.0"])
+    store.append_record(tmp_path, _result(scale=2.0), commit="d" * 40, date="2024-05-02T00:00:00Z")
+    rows = duckdb.sql(
+        f"SELECT commit, tags, benchmark, unit, p50, p50_low < p50 AND p50 < p50_high, p50_runs, "
+        f"strftime(date AT TIME ZONE 'UTC', '%Y-%m-%d') "
+        f"FROM read_parquet('{tmp_path}/records/*.parquet') ORDER BY date, benchmark"
+    ).fetchall()
+    assert [row[:4] for row in rows] == [
+        ("c" * 40, ["v1.0"], "test_a", "seconds"),
+        ("c" * 40, ["v1.0"], "test_b", "seconds"),
+        ("d" * 40, [], "test_a", "seconds"),
+        ("d" * 40, [], "test_b", "seconds"),
+    ]
+    assert all(row[5] and row[6] == 5 for row in rows)
+    assert rows[0][7] == "2024-05-01" and rows[2][4] == pytest.approx(2 * rows[0][4], rel=0.2)
 
 
 def test_commit_is_required_and_duplicates_need_replace(tmp_path):
@@ -105,7 +124,23 @@ def test_commit_is_required_and_duplicates_need_replace(tmp_path):
     store.append_record(tmp_path, _result(scale=2.0), replace=True, date="2024-06-01T00:00:00Z")
     history = store.load_history(tmp_path)
     assert len(history.records) == 1 and history.records[0].date == "2024-06-01T00:00:00Z"
-    assert len(list(tmp_path.glob("*.json.gz"))) == 1  # the replaced record's file is gone
+    assert len(list((tmp_path / "records").glob("*.parquet"))) == 1  # the replaced record's file is gone
+
+
+def test_replace_inside_a_batch_file_keeps_the_other_commits(tmp_path):
+    entries = {"bench": {"unit": "seconds", "metrics": {"p50": [1.0, None, None, 1]}}}
+    batch = [
+        store.PendingRecord(commit=f"{i:040x}", date=f"2024-05-0{i + 1}T00:00:00Z", benchmarks=entries)
+        for i in range(3)
+    ]
+    store.append_batch(tmp_path, batch)
+    with pytest.raises(UsageError, match="twice"):
+        store.append_batch(tmp_path, [batch[0], batch[0]], replace=True)
+    changed = {"bench": {"unit": "seconds", "metrics": {"p50": [2.0, None, None, 1]}}}
+    store.append_summaries(tmp_path, changed, commit=f"{1:040x}", date="2024-05-02T00:00:00Z", replace=True)
+    history = store.load_history(tmp_path)
+    assert [r.benchmarks["bench"]["metrics"]["p50"][0] for r in history.records] == [1.0, 2.0, 1.0]
+    assert len(list((tmp_path / "records").glob("*.parquet"))) == 2
 
 
 def test_load_history_orders_by_date_and_series_returns_arrays(tmp_path):
@@ -126,19 +161,12 @@ def test_load_history_orders_by_date_and_series_returns_arrays(tmp_path):
     np.testing.assert_allclose(values[:, 1], s.values)
 
 
-@pytest.mark.parametrize("target", ["index", "record"])
-def test_unknown_schema_version_is_one_line_input_error(tmp_path, target):
-    record = store.append_record(tmp_path, _result())
-    if target == "index":
-        path = tmp_path / "index.json"
-        document = json.loads(path.read_text())
-        document["schema_version"] = 99
-        path.write_text(json.dumps(document))
-    else:
-        path = tmp_path / record.file
-        document = json.loads(gzip.decompress(path.read_bytes()))
-        document["schema_version"] = 99
-        path.write_bytes(gzip.compress(json.dumps(document).encode()))
+def test_unknown_schema_version_is_one_line_input_error(tmp_path):
+    store.append_record(tmp_path, _result())
+    marker = tmp_path / "HISTORY.json"
+    document = json.loads(marker.read_text())
+    document["schema_version"] = 99
+    marker.write_text(json.dumps(document))
     with pytest.raises(InputError, match="unknown history schema_version 99") as caught:
         store.load_history(tmp_path)
     assert "\n" not in str(caught.value)
@@ -148,12 +176,26 @@ def test_missing_history_and_corrupt_record_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
         store.load_history(tmp_path / "nope")
     tmp_path.joinpath("empty").mkdir()
-    with pytest.raises(InputError, match=r"no index\.json"):
+    with pytest.raises(InputError, match=r"no HISTORY\.json"):
         store.load_history(tmp_path / "empty")
+    tmp_path.joinpath("file").write_text("x")
+    with pytest.raises(InputError, match="not a directory"):
+        store.append_record(tmp_path / "file", _result())
     record = store.append_record(tmp_path / "h", _result())
-    (tmp_path / "h" / record.file).write_bytes(b"\x1f\x8b broken")
-    with pytest.raises(InputError, match="gzip"):
+    (tmp_path / "h" / "records" / record.file).write_bytes(b"PAR1 broken")
+    with pytest.raises(InputError, match="unreadable record file") as caught:
         store.load_history(tmp_path / "h")
+    assert "\n" not in str(caught.value)
+
+
+def test_stray_files_and_symlinks_in_records_are_ignored(tmp_path):
+    store.append_record(tmp_path / "h", _result())
+    records = tmp_path / "h" / "records"
+    (records / ".half-written.parquet.part").write_bytes(b"junk")
+    (records / "notes.txt").write_text("hello")
+    other = store.append_record(tmp_path / "other", _result(), commit="e" * 40)
+    (records / other.file).symlink_to(tmp_path / "other" / "records" / other.file)
+    assert [r.commit for r in store.load_history(tmp_path / "h").records] == ["c" * 40]
 
 
 # -- pruning ------------------------------------------------------------------------
@@ -169,7 +211,6 @@ def _daily_history(directory: Path, days: int = 10, per_day: int = 3) -> None:
                 commit=f"{day:02d}{k:038x}",
                 date=f"2024-05-{day + 1:02d}T{8 + k:02d}:00:00Z",
                 tags=["v1.0"] if (day, k) == (0, 0) else [],
-                compress=False,
             )
 
 
@@ -179,7 +220,7 @@ def test_prune_keep_last_keeps_tags(tmp_path):
     history = store.load_history(tmp_path)
     assert result.kept == 6 and len(result.removed) == 24
     assert history.records[0].tags == ("v1.0",)
-    assert len(list(tmp_path.glob("*.json"))) == 6 + 1  # records + index
+    assert len(list((tmp_path / "records").glob("*.parquet"))) == 6
     pruning.prune(tmp_path, keep_last=5, keep_tags=False)
     assert len(store.load_history(tmp_path).records) == 5
 
@@ -271,6 +312,10 @@ def test_record_and_history_commands(tmp_path, main, capsys):
     assert "already in the history" in (err := capsys.readouterr().err) and "--replace" in err
     assert main(["history", "prune", "--history", str(history), "--keep-last", "1", "--drop-tags"]) == 0
     assert "removed 1 records" in capsys.readouterr().out
+    assert main(["history", "prune", "--history", str(tmp_path / "missing"), "--keep-last", "1"]) == 2
+    assert "history directory not found" in capsys.readouterr().err
+    assert main(["record", str(result_path), "--history", str(result_path)]) == 2
+    assert "is not a directory" in capsys.readouterr().err
     assert [r.commit for r in store.load_history(history).records] == ["c" * 40]
     assert (
         main(["record", str(result_path), "--history", str(history), "--date", "yesterday", "--commit", "1" * 40]) == 2
@@ -283,3 +328,105 @@ def test_history_import_pyperf_command(tmp_path, main, capsys):
     shutil.copytree(PYPERF_DIR, folder, ignore=shutil.ignore_patterns("COPYING"))
     assert main(["history", "import-pyperf", str(folder), "--history", str(tmp_path / "h")]) == 0
     assert "imported 3 commits" in capsys.readouterr().out
+
+
+# -- migration from the JSON history (schema 1) ----------------------------------------
+
+
+def _legacy_history(directory: Path, commits: int = 3) -> list[str]:
+    directory.mkdir(parents=True)
+    entries, names = [], []
+    for i in range(commits):
+        commit = f"{i + 1:040x}"
+        name = f"2024050{i + 1}T000000Z-{commit[:12]}.json.gz"
+        document = {
+            "schema_version": 1,
+            "commit": commit,
+            "parent": None,
+            "date": f"2024-05-0{i + 1}T00:00:00Z",
+            "tags": ["v1"] if i == 0 else [],
+            "branch": "main",
+            "message": "msg <b>",
+            "source": None,
+            "environment": {"hostname": "ci"},
+            "benchmarks": {"bench": {"unit": "seconds", "metrics": {"p50": [1.0 + i, 0.9, 1.1, 3]}}},
+        }
+        (directory / name).write_bytes(gzip.compress(json.dumps(document).encode()))
+        entries.append({"commit": commit, "file": name, "date": document["date"]})
+        names.append(name)
+    (directory / "index.json").write_text(json.dumps({"schema_version": 1, "records": entries}))
+    return names
+
+
+def test_json_history_is_refused_with_a_hint_and_migrates_with_one_command(tmp_path, main, capsys):
+    names = _legacy_history(tmp_path / "h")
+    with pytest.raises(InputError, match="history migrate"):
+        store.load_history(tmp_path / "h")
+    assert main(["history", "migrate", "--history", str(tmp_path / "h")]) == 0
+    assert "migrated 3 records" in capsys.readouterr().out
+    history = store.load_history(tmp_path / "h")
+    assert [r.benchmarks["bench"]["metrics"]["p50"] for r in history.records] == [
+        [1.0, 0.9, 1.1, 3],
+        [2.0, 0.9, 1.1, 3],
+        [3.0, 0.9, 1.1, 3],
+    ]
+    assert history.records[0].tags == ("v1",) and history.records[2].message == "msg <b>"
+    assert sorted(p.name for p in (tmp_path / "h" / "json-v1").iterdir()) == sorted([*names, "index.json"])
+    assert main(["history", "migrate", "--history", str(tmp_path / "h")]) == 2
+    assert "already a Parquet history" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hostile", ["../victim.txt", "ABSOLUTE", "sub/20240501T000000Z-x.json.gz"])
+def test_migration_never_follows_an_index_path_outside_the_history(tmp_path, main, capsys, hostile):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    _legacy_history(tmp_path / "h")
+    index = json.loads((tmp_path / "h" / "index.json").read_text())
+    index["records"][1]["file"] = str(victim) if hostile == "ABSOLUTE" else hostile
+    (tmp_path / "h" / "index.json").write_text(json.dumps(index))
+    assert main(["history", "migrate", "--history", str(tmp_path / "h")]) == 2
+    error = capsys.readouterr().err
+    assert "refusing" in error and error.count("\n") == 1
+    assert victim.read_text() == "precious"
+    assert (tmp_path / "h" / "index.json").exists()  # the JSON history is left as it was
+
+
+def test_prune_and_replace_touch_only_listed_record_files(tmp_path, main, capsys):
+    """The probe of issue 11 item 8: nothing stored in the history can point a delete elsewhere."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    history = tmp_path / "h"
+    _daily_history(history, days=3, per_day=1)
+    # What a hostile history could hold: a symlink named like a record, and a record whose rows name other files.
+    (history / "records" / "20240101T000000Z-aaaaaaaaaaaa-0123456789abcdef.parquet").symlink_to(victim)
+    result_path = tmp_path / "result.json"
+    save_result(_result(commit="0" * 40), result_path)
+    assert main(["record", str(result_path), "--history", str(history), "--replace", "--commit", "00" + "0" * 38]) == 0
+    assert main(["history", "prune", "--history", str(history), "--keep-last", "1", "--drop-tags"]) == 0
+    capsys.readouterr()
+    assert victim.read_text() == "precious"
+    assert len(store.load_history(history).records) == 1
+    with pytest.raises(InputError, match="refusing"):
+        from benchwatch.history import columnar
+
+        columnar.rewrite_without(history, victim, ["x"])
+
+
+def test_missing_duckdb_gives_one_line_with_the_extra(tmp_path, main, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_duckdb(name, *args, **kwargs):
+        if name == "duckdb":
+            raise ImportError("No module named 'duckdb'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_duckdb)
+    result_path = tmp_path / "result.json"
+    save_result(_result(), result_path)
+    assert main(["record", str(result_path), "--history", str(tmp_path / "h")]) == 2
+    error = capsys.readouterr().err
+    assert error == (
+        "benchwatch: error: benchwatch record/trend need the history extra: pip install 'benchwatch[history]'\n"
+    )

@@ -160,7 +160,7 @@ def test_empty_benchmark_list_is_an_input_error(project: Path, capsys) -> None:
     captured = capsys.readouterr()
     assert code == EXIT_INPUT_ERROR
     assert captured.err.strip() == (
-        "benchwatch: error: benchmarks: no benchmarks collected matching -k 'no_such_benchmark' (empty benchmark list)"
+        "benchwatch: error: benchmarks: no benchmarks collected matching -k 'no_such_benchmark' (no test matches it)"
     )
     assert not (project / "x.json").exists()
 

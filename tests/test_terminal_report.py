@@ -103,7 +103,10 @@ def test_blocker_names_the_real_reason() -> None:
     # The full_sync row: the interval is far past -10%, but q = 0.10 is what blocks the verdict.
     assert blocker(row(ratio=0.35, ci_low=0.066, ci_high=0.504, q_value=0.10), 0.05) == "q-value (0.1, needs < 0.05)"
     assert blocker(row(), 0.05) == "CI too wide (±25%)"
-    assert blocker(row(ratio=1.05, ci_low=1.01, ci_high=1.12, q_value=0.01), 0.05) == "change under threshold (+5.0%, CI ±5%)"
+    assert (
+        blocker(row(ratio=1.05, ci_low=1.01, ci_high=1.12, q_value=0.01), 0.05)
+        == "change under threshold (+5.0%, CI ±5%)"
+    )
     one_run = row(ratio=1.2, ci_low=math.nan, ci_high=math.nan, q_value=math.nan, n_runs_head=1, reason=ONE_RUN_REASON)
     assert blocker(one_run, 0.05) == "too few runs (5 base, 1 head; needs ≥2 each)"
     busy = row(ratio=1.4, ci_low=1.2, ci_high=1.6, q_value=0.001, reason="head disturbed: preempted 40% of the time")

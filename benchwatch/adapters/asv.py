@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -300,6 +301,19 @@ def load_asv_results(directory: Path) -> list[tuple[str, datetime | None, Result
     Files of one commit (several machines or environments) are merged, each
     adding a run per benchmark.  Commits without a date sort first.
     """
+    history = list(iter_asv_results(directory))
+    history.sort(key=lambda item: (item[1] is not None, item[1] or datetime.min.replace(tzinfo=UTC)))
+    return history
+
+
+def iter_asv_results(directory: Path) -> Iterator[tuple[str, datetime | None, ResultSet]]:
+    """Like :func:`load_asv_results`, one commit at a time and in no particular order.
+
+    Holds one commit's files in memory at once (an importer of a large
+    history writes each commit before reading the next).  Files are grouped
+    by the commit prefix asv puts in their names, then by their
+    ``commit_hash``.
+    """
     directory = Path(directory)
     results_dir = _results_dir(directory)
     if results_dir is None:
@@ -307,12 +321,17 @@ def load_asv_results(directory: Path) -> list[tuple[str, datetime | None, Result
             directory, "not an asv results directory (expected benchmarks.json and <machine>/machine.json)"
         )
     benchmarks_meta = _optional_json(results_dir / "benchmarks.json")
-    by_commit: dict[str, list[tuple[float | None, ResultSet]]] = {}
+    groups: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
+    machines: dict[Path, dict[str, Any]] = {}
     for machine_dir in sorted(p for p in results_dir.iterdir() if p.is_dir()):
-        machine = _optional_json(machine_dir / "machine.json")
+        machines[machine_dir] = _optional_json(machine_dir / "machine.json")
         for file in sorted(machine_dir.glob("*.json")):
-            if file.name == "machine.json":
-                continue
+            if file.name != "machine.json":
+                groups.setdefault(file.name.split("-", 1)[0], []).append((file, machines[machine_dir]))
+    found = False
+    for files in groups.values():
+        by_commit: dict[str, list[tuple[float | None, ResultSet]]] = {}
+        for file, machine in files:
             document = _read_json(file)
             if not _is_result_document(document):
                 continue
@@ -320,17 +339,15 @@ def load_asv_results(directory: Path) -> list[tuple[str, datetime | None, Result
             date = document.get("date")
             date = float(date) if is_number(date) else None
             by_commit.setdefault(str(document.get("commit_hash")), []).append((date, result))
-    if not by_commit:
+            del document
+        for commit, entries in by_commit.items():
+            found = True
+            dates = [date for date, _ in entries if date is not None]
+            date = max(dates) if dates else None
+            merged = merge_results([result for _, result in entries], source="asv")
+            yield commit, (datetime.fromtimestamp(date / 1000.0, tz=UTC) if date is not None else None), merged
+    if not found:
         raise InputError(results_dir, "asv results directory holds no <machine>/<commit>-<env>.json result files")
-    history = []
-    for commit, entries in by_commit.items():
-        dates = [date for date, _ in entries if date is not None]
-        date = max(dates) if dates else None
-        merged = merge_results([result for _, result in entries], source="asv")
-        when = datetime.fromtimestamp(date / 1000.0, tz=UTC) if date is not None else None
-        history.append((commit, when, merged))
-    history.sort(key=lambda item: (item[1] is not None, item[1] or datetime.min.replace(tzinfo=UTC)))
-    return history
 
 
 def _load(probe: Probe) -> ResultSet:

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "benchwatch.cli.compare_command",
     "benchwatch.cli.compare_refs_command",
     "benchwatch.cli.import_command",
+    "benchwatch.cli.cache_command",
     "benchwatch.cli.github_command",
     "benchwatch.cli.record_command",
     "benchwatch.cli.trend_command",

@@ -9,42 +9,54 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchwatch.adapters.registry import load_any
+from benchwatch.cli.cache_command import cache_for, find_repository
 from benchwatch.cli.compare_command import FORMATS, render
 from benchwatch.cli.progress import format_duration
-from benchwatch.config import compare_settings, load_config
-from benchwatch.errors import InputError, UsageError
+from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
+from benchwatch.errors import EXIT_NOTHING_JUDGED, InputError, UsageError
 from benchwatch.refs.environments import ref_python
 from benchwatch.refs.sequential import DEFAULT_LOOKS
-from benchwatch.refs.session import RefsProgress, RefsSettings, compare_refs
+from benchwatch.refs.session import RefsOutcome, RefsProgress, RefsSettings, compare_refs
 from benchwatch.refs.shards import merge_shard_results
 from benchwatch.refs.worktrees import (
+    Checkout,
     checkout,
     default_base_ref,
+    describe_commit,
     is_dirty,
     merge_base,
-    repository_root,
     resolve_commit,
     working_tree,
 )
 from benchwatch.resultfile import save_result, write_atomically
+from benchwatch.runner.session import DEFAULT_SAMPLE_BUDGET
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare-refs",
         help="run two git revisions interleaved, then compare them",
-        description="Check out BASE and HEAD into cached worktrees, run their suites in alternating process "
+        description="Check out BASE and HEAD into cached checkouts, run their suites in alternating process "
         "runs (order randomised per pair), add runs only for inconclusive benchmarks up to a time budget, and "
-        "compare. Exit codes as for compare: 0, 1 gated regression, 2 usage/input error.",
+        "compare. Without arguments BASE is the merge base of the default branch and HEAD. Exit codes: 0 no "
+        "gated regression, 1 gated regression, 2 usage/input error, 4 nothing measured (every benchmark of a "
+        "side failed).",
     )
-    parser.add_argument("base", nargs="?", help="base ref (default: merge base of main and HEAD)")
+    parser.add_argument(
+        "base", nargs="?", help="base ref (default: merge base of the default branch (origin/HEAD, main) and HEAD)"
+    )
     parser.add_argument("head", nargs="?", default="HEAD", help="head ref (default: HEAD)")
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        metavar="DIR",
+        help="git repository to compare (default: the --config file's, else this directory's)",
+    )
     parser.add_argument(
         "--config",
         type=Path,
-        default=Path("pyproject.toml"),
         metavar="PYPROJECT",
-        help="read [tool.benchwatch] from this file (default: ./pyproject.toml)",
+        help="pyproject.toml with [tool.benchwatch] (default: the repository's; may be anywhere)",
     )
     parser.add_argument(
         "--suite", action="append", dest="suites", metavar="PATH", help="suite path (repeatable; default from config)"
@@ -76,21 +88,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="process runs per side that also get a memray memory pass (default 2; 0 = none)",
     )
+    parser.add_argument(
+        "--sample-budget",
+        type=float,
+        metavar="SECONDS",
+        help="seconds per benchmark per run to reach the samples the gate needs",
+    )
     parser.add_argument("--shard", metavar="I/N", help="run shard I of N of the benchmarks (for a CI matrix)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random AB/BA order (default 0)")
     parser.add_argument(
         "--allow-dirty", action="store_true", help="run HEAD from the working tree with its uncommitted changes"
     )
-    parser.add_argument("--venv-per-ref", action="store_true", help="install each ref into its own virtual environment")
     parser.add_argument(
-        "--cache-dir", type=Path, metavar="DIR", help="worktrees and environments (default .benchwatch-cache)"
+        "--allow-same", action="store_true", help="compare even when BASE and HEAD are the same commit (a noise check)"
+    )
+    parser.add_argument(
+        "--environment",
+        choices=ENVIRONMENTS,
+        help="current: workers use this environment; per-ref: a venv per commit with the project's test "
+        "dependencies (default from config, current)",
+    )
+    parser.add_argument("--venv-per-ref", action="store_true", help="same as --environment per-ref")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="checkouts and environments (default: the user cache, see `benchwatch cache`)",
     )
     parser.add_argument(
         "--output-dir",
         type=Path,
-        default=Path("results/compare-refs"),
         metavar="DIR",
-        help="where base.json.gz, head.json.gz, comparison.json, comment.md and report.html go",
+        help="where base.json.gz, head.json.gz, comparison.json, comment.md and report.html go "
+        "(default results_dir/compare-refs/BASE7-HEAD7, never overwritten)",
     )
     parser.add_argument(
         "--format", choices=FORMATS, default="terminal", help="report format on stdout (default: terminal)"
@@ -137,43 +167,83 @@ def _parse_looks(text: str) -> tuple[int, ...]:
         raise UsageError(f"--looks must be comma-separated run counts, got {text!r}") from None
 
 
-def handle(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    repo = repository_root(config.root)
-    cache = (args.cache_dir or repo / ".benchwatch-cache").resolve()
-    head_ref = args.head
-    if head_ref == "HEAD" and is_dirty(repo):
+def _sides(args: argparse.Namespace, repo: Path, cache: Path) -> tuple[Checkout, Checkout]:
+    """The base and head checkouts; refuses the same commit twice unless ``--allow-same``."""
+    if args.head == "HEAD" and is_dirty(repo):
         if not args.allow_dirty:
             raise UsageError(
                 "the working tree has uncommitted changes; commit them, or pass --allow-dirty to measure HEAD with them"
             )
         head = working_tree(repo)
     else:
-        head = checkout(repo, head_ref, cache)
-    base_ref = args.base or merge_base(repo, default_base_ref(repo), resolve_commit(repo, "HEAD"))
-    base = checkout(repo, base_ref, cache)
+        head = checkout(repo, args.head, cache)
     if args.base is None:
-        base = replace(base, label=f"merge base {base.commit[:12]}")
+        branch = default_base_ref(repo)
+        base_commit = merge_base(repo, branch, resolve_commit(repo, "HEAD"))
+        label = f"merge base of {branch} and HEAD"
+    else:
+        base_commit, label = resolve_commit(repo, args.base), args.base
+    if base_commit == head.commit and not head.dirty and not args.allow_same:
+        hint = " (HEAD is on the default branch: pass a BASE such as HEAD~1)" if args.base is None else ""
+        raise UsageError(
+            f"base ({label}) and head ({head.label}) are the same commit {head.commit[:7]}{hint}; "
+            "pass --allow-same to measure identical code (a noise check)"
+        )
+    base = replace(checkout(repo, base_commit, cache), label=label)
+    return base, head
 
-    settings = compare_settings(config, args.config)
+
+def _output_dir(args: argparse.Namespace, repo: Path, results_dir: str, base: Checkout, head: Checkout) -> Path:
+    """``--output-dir``, else a fresh ``results_dir/compare-refs/BASE7-HEAD7[-N]`` folder."""
+    if args.output_dir is not None:
+        return args.output_dir
+    pair = f"{base.commit[:7]}-{head.commit[:7]}" + ("-dirty" if head.dirty else "")
+    folder = Path(repo, results_dir, "compare-refs")
+    candidate, number = folder / pair, 1
+    while candidate.exists() and any(candidate.iterdir()):
+        number += 1
+        candidate = folder / f"{pair}-{number}"
+    return candidate
+
+
+def handle(args: argparse.Namespace) -> int:
+    repo = find_repository(args.repo, args.config)
+    config_path = args.config or repo / "pyproject.toml"
+    config = load_config(config_path)
+    cache = cache_for(repo, args.cache_dir)
+    base, head = _sides(args, repo, cache)
+    if not args.quiet:
+        print(f"base: {base.label}: {describe_commit(repo, base.commit)}", file=sys.stderr)
+        dirty = " with uncommitted changes" if head.dirty else ""
+        print(f"head: {head.label}: {describe_commit(repo, head.commit)}{dirty}", file=sys.stderr)
+    settings = compare_settings(config, config_path)
     if args.threshold is not None:
         settings = settings.replace(threshold=args.threshold)
     if args.fail_on_inconclusive:
         settings = settings.replace(fail_on_inconclusive=True)
-    pytest_args = config.pytest_args(scale=args.scale, extra=args.pytest_arg)
+    environment = "per-ref" if args.venv_per_ref else args.environment or config.get("environment", "current")
+    base_python = head_python = None
+    if environment == "per-ref":
+        if not args.quiet:
+            print(f"per-ref environments in {cache / 'venvs'} (built on first use of a commit)", file=sys.stderr)
+        groups = config.get("dependency_groups", None)
+        extras = config.get("test_extras", None)
+        base_python = ref_python(base, cache, sys.executable, extras=extras, groups=groups)
+        head_python = ref_python(head, cache, sys.executable, extras=extras, groups=groups)
     refs_settings = RefsSettings(
         suites=tuple(args.suites or config.get("suites", ["benchmarks"])),
         timeout=args.timeout if args.timeout is not None else float(config.get("timeout", 300)),
         keyword=args.keyword,
-        pytest_args=pytest_args,
+        pytest_args=config.pytest_args(scale=args.scale, extra=args.pytest_arg),
         looks=_parse_looks(args.looks),
         max_time=args.max_time,
         memory_runs=args.memory_runs,
         shard=_parse_shard(args.shard),
         seed=args.seed,
-        base_python=ref_python(base, cache, sys.executable) if args.venv_per_ref else None,
-        head_python=ref_python(head, cache, sys.executable) if args.venv_per_ref else None,
+        sample_budget=args.sample_budget or float(config.get("sample_budget", DEFAULT_SAMPLE_BUDGET)),
         compare=settings,
+        base_python=base_python,
+        head_python=head_python,
     )
     printer = None if args.quiet else _Printer(redraw=sys.stderr.isatty() and not args.plain)
     try:
@@ -189,7 +259,11 @@ def handle(args: argparse.Namespace) -> int:
     finally:
         if printer is not None:
             printer.close()
-    output = args.output_dir
+    output = _output_dir(args, repo, config.get("results_dir", "results"), base, head)
+    return _report(args, outcome, output, base, head)
+
+
+def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: Checkout, head: Checkout) -> int:
     save_result(outcome.base, output / "base.json.gz")
     save_result(outcome.head, output / "head.json.gz")
 
@@ -207,15 +281,35 @@ def handle(args: argparse.Namespace) -> int:
 
     for name, fmt in (("comparison.json", "json"), ("comment.md", "pr-comment"), ("report.html", "html")):
         write_atomically(output / name, render_as(fmt, color=False).encode("utf-8"))
+    headline = _nothing_measured_headline(outcome)
+    if headline and args.format == "terminal":
+        sys.stdout.write(headline + "\n\n")
+    elif headline:
+        print(headline, file=sys.stderr)
     color = args.format == "terminal" and not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    report = render_as(args.format, color=color)
-    sys.stdout.write(report)
+    sys.stdout.write(render_as(args.format, color=color))
+    for label, note in outcome.not_benchmarks.items():
+        print(f"{label}: {note}", file=sys.stderr)
     print(
         f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "
         f"Results: {output}/base.json.gz {output}/head.json.gz (re-render with `benchwatch compare`).",
         file=sys.stderr,
     )
+    if outcome.nothing_measured:
+        return EXIT_NOTHING_JUDGED
     return outcome.comparison.exit_code()
+
+
+def _nothing_measured_headline(outcome: RefsOutcome) -> str | None:
+    """ "NOTHING MEASURED ..." with the first failure, when every benchmark of a side failed."""
+    if not outcome.nothing_measured:
+        return None
+    label = outcome.nothing_measured[0]
+    result = outcome.base if label == "base" else outcome.head
+    first = next((run for benchmark in result.benchmarks for run in benchmark.runs if not run.ok), None)
+    reason = f" First failure: {first.status}: {first.error}" if first is not None else ""
+    sides = " and ".join(outcome.nothing_measured)
+    return f"NOTHING MEASURED: every benchmark of {sides} failed, so nothing could be judged (exit 4).{reason}"
 
 
 def handle_merge(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 benchwatch history import-pyperf DIR --history H     # one pyperf file per commit
 benchwatch history import-asv DIR --history H        # an asv results directory
 benchwatch history prune --history H --keep-last 200 [--thin-older-than-days 90] [--drop-tags]
+benchwatch history migrate --history H              # a JSON history (schema 1) to Parquet, in place
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchwatch.errors import EXIT_OK
-from benchwatch.history import importers, pruning
+from benchwatch.history import importers, legacy, pruning
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -50,6 +51,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     prune.add_argument("--drop-tags", action="store_true", help="tagged records may be removed too (kept by default)")
     prune.set_defaults(handler=handle_prune)
+
+    migrate = actions.add_parser("migrate", help="convert a JSON history (schema 1) to Parquet, in place")
+    migrate.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory to migrate")
+    migrate.set_defaults(handler=handle_migrate)
     return parser
 
 
@@ -77,4 +82,13 @@ def handle_prune(args: argparse.Namespace) -> int:
         thin_older_than_days=args.thin_older_than_days,
     )
     print(f"removed {len(result.removed)} records from {args.history}; {result.kept} kept")
+    return EXIT_OK
+
+
+def handle_migrate(args: argparse.Namespace) -> int:
+    summary = legacy.migrate(args.history)
+    print(
+        f"migrated {summary.records} records of {args.history} into {summary.files} Parquet files; "
+        f"the JSON files are kept in {summary.backup}"
+    )
     return EXIT_OK

@@ -5,6 +5,8 @@
 Commit, branch and date default to the result's environment (``git_commit``,
 ``git_branch``, collection date); ``--parent`` has no default (the result
 does not know it).  Raw samples are left out unless ``--keep-samples``.
+Concurrent calls on one history are safe (they take turns on its lock).
+Needs the ``history`` extra (DuckDB).
 """
 
 from __future__ import annotations
@@ -36,9 +38,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--message", metavar="TEXT", help="commit subject, shown on hover in the trend report")
     parser.add_argument("--keep-samples", action="store_true", help="store raw samples too (much larger records)")
     parser.add_argument("--replace", action="store_true", help="replace the record of a commit already in the history")
-    parser.add_argument(
-        "--no-compress", action="store_true", help="write the record as plain .json instead of .json.gz"
-    )
     parser.set_defaults(handler=handle)
     return parser
 
@@ -56,8 +55,8 @@ def handle(args: argparse.Namespace) -> int:
         keep_samples=args.keep_samples,
         message=args.message,
         replace=args.replace,
-        compress=not args.no_compress,
     )
     tags = f" [{', '.join(record.tags)}]" if record.tags else ""
-    print(f"recorded {record.short_commit}{tags} ({len(record.benchmarks)} benchmarks) in {args.history / record.file}")
+    where = args.history / "records" / record.file
+    print(f"recorded {record.short_commit}{tags} ({len(record.benchmarks)} benchmarks) in {where}")
     return EXIT_OK

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchwatch.cli.progress import ProgressPrinter
-from benchwatch.config import load_config
-from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_OK
+from benchwatch.config import compare_settings, load_config
+from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_NOTHING_JUDGED, EXIT_OK
 from benchwatch.resultfile import save_result
-from benchwatch.runner.session import RunSettings, run_suites
+from benchwatch.runner.session import DEFAULT_SAMPLE_BUDGET, RunSettings, run_suites, samples_needed
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,14 +20,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="measure the suites in fresh processes into a result file",
         description="Run each benchmark in several fresh processes (plus a memray memory pass), "
         "keeping every raw sample. Exit codes: 0 all ran, 2 usage/input error, 3 some benchmarks failed "
-        "(the result file is still written, with their errors).",
+        "(the result file is still written, with their errors), 4 nothing measured (every benchmark failed).",
     )
     parser.add_argument(
         "--config",
         type=Path,
-        default=Path("pyproject.toml"),
         metavar="PYPROJECT",
-        help="read [tool.benchwatch] from this file (default: ./pyproject.toml)",
+        help="pyproject.toml to read [tool.benchwatch] from (default: pyproject.toml of --repo, or of this directory)",
+    )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        metavar="DIR",
+        help="project directory the suite paths and results_dir are relative to (default: the --config file's folder)",
     )
     parser.add_argument(
         "--suite", action="append", dest="suites", metavar="PATH", help="suite path (repeatable; default from config)"
@@ -47,6 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--pytest-arg", action="append", default=[], metavar="ARG", help="extra pytest argument (repeatable)"
+    )
+    parser.add_argument(
+        "--sample-budget",
+        type=float,
+        metavar="SECONDS",
+        help="seconds per benchmark per run spent reaching the samples the gated quantiles need (default 10)",
     )
     parser.add_argument(
         "--memory-runs",
@@ -74,9 +85,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     if args.no_memory:
         print("benchwatch: --no-memory is deprecated; use --memory-runs 0", file=sys.stderr)
-    config = load_config(args.config)
-    root = config.root
+    config_path = args.config or (args.repo or Path()) / "pyproject.toml"
+    config = load_config(config_path)
+    root = args.repo.resolve() if args.repo else config.root
     pytest_args = config.pytest_args(scale=args.scale, extra=args.pytest_arg)
+    gate = compare_settings(config, config_path).gating_metrics
     settings = RunSettings(
         suites=tuple(args.suites or config.get("suites", ["benchmarks"])),
         runs=args.runs if args.runs is not None else config.get("runs", 5),
@@ -87,6 +100,8 @@ def handle(args: argparse.Namespace) -> int:
         memory_runs=0 if args.no_memory else args.memory_runs,
         keep_captures=args.keep_captures is not None,
         capture_dir=args.keep_captures.resolve() if args.keep_captures else None,
+        target_samples=samples_needed(gate),
+        sample_budget=args.sample_budget or float(config.get("sample_budget", DEFAULT_SAMPLE_BUDGET)),
     )
     output = args.output
     if output is None:
@@ -104,10 +119,15 @@ def handle(args: argparse.Namespace) -> int:
     runs = sum(len(benchmark.runs) for benchmark in result.benchmarks)
     failed = result.failed
     print(f"wrote {output}: {len(result.benchmarks)} benchmarks, {runs} runs, {len(failed)} failed")
+    if result.settings.get("not_benchmarks"):
+        print(result.settings["not_benchmarks"])
     for name, reason in result.settings.get("skipped", {}).items():
         print(f"skipped {name}: {reason}")
     for benchmark in failed:
         first = benchmark.failed_runs[0]
         count = f"{len(benchmark.failed_runs)} of {len(benchmark.runs)} runs"
         print(f"FAILED {benchmark.name} [{first.status}, {count}]: {first.error}", file=sys.stderr)
+    if not any(benchmark.ok_runs for benchmark in result.benchmarks):
+        print(f"NOTHING MEASURED: each of the {len(failed)} benchmarks failed in every run", file=sys.stderr)
+        return EXIT_NOTHING_JUDGED
     return EXIT_BENCHMARK_FAILED if failed else EXIT_OK

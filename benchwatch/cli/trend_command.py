@@ -1,10 +1,11 @@
-"""``benchwatch trend``: write a self-contained HTML trend report of a history.
+"""``benchwatch trend``: write the trend report of a history, a folder of static files.
 
-    benchwatch trend --history history/ -o report.html \
+    benchwatch trend --history history/ --output-dir site/ \
         --commit-url 'https://github.com/OWNER/REPO/commit/{commit}'
 
-The file works offline (plotly.js is embedded); charts are drawn when a
-benchmark's section is opened.
+``--output-dir site/`` writes site/index.html and site/trend-data/; ``-o site/trend.html``
+names the page (its data folder goes beside it).  The folder works offline and from file:// (GitHub Pages
+serves it as is).  Needs the ``history`` extra (DuckDB).
 """
 
 from __future__ import annotations
@@ -13,57 +14,67 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from benchwatch.errors import EXIT_OK
-from benchwatch.history import changepoints
+from benchwatch.errors import EXIT_OK, UsageError
+from benchwatch.history import segmentation
 from benchwatch.report import trend
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "trend", help="write the HTML trend report of a history", description=__doc__.splitlines()[0]
+        "trend", help="write the trend report of a history (static files)", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="HTML file to write")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="the page to write, e.g. site/index.html (its data goes in trend-data/ beside it)",
+    )
+    target.add_argument(
+        "--output-dir", type=Path, metavar="DIR", help="folder to write: DIR/index.html and DIR/trend-data/"
+    )
     parser.add_argument(
         "--commit-url",
         metavar="TEMPLATE",
         default=None,
-        help="link points to commits, e.g. https://github.com/OWNER/REPO/commit/{commit}",
-    )
-    parser.add_argument(
-        "--window",
-        type=int,
-        default=changepoints.DEFAULT_WINDOW,
-        metavar="N",
-        help=f"change point window in commits (default {changepoints.DEFAULT_WINDOW})",
+        help="link commits, e.g. https://github.com/OWNER/REPO/commit/{commit}",
     )
     parser.add_argument(
         "--max-pvalue",
         type=float,
-        default=changepoints.DEFAULT_MAX_PVALUE,
+        default=segmentation.DEFAULT_MAX_PVALUE,
         metavar="P",
-        help=f"change point significance (default {changepoints.DEFAULT_MAX_PVALUE})",
+        help=f"change point significance, Bonferroni-corrected (default {segmentation.DEFAULT_MAX_PVALUE})",
     )
     parser.add_argument(
         "--min-change",
         type=float,
         default=trend.DEFAULT_MIN_MAGNITUDE,
         metavar="R",
-        help=f"smallest relative change marked as a change point (default {trend.DEFAULT_MIN_MAGNITUDE})",
-    )
-    parser.add_argument(
-        "--max-points",
-        type=int,
-        default=trend.DEFAULT_MAX_POINTS,
-        metavar="N",
-        help=f"downsample each chart beyond N points (default {trend.DEFAULT_MAX_POINTS})",
+        help=f"smallest relative shift marked as a change point (default {trend.DEFAULT_MIN_MAGNITUDE})",
     )
     parser.add_argument(
         "--recent",
         type=int,
         default=trend.DEFAULT_RECENT,
         metavar="N",
-        help=f"summary ranks last N commits against the N before (default {trend.DEFAULT_RECENT})",
+        help=f"the summary ranks change points in the last N commits (default {trend.DEFAULT_RECENT})",
+    )
+    parser.add_argument(
+        "--noisy",
+        type=float,
+        default=trend.DEFAULT_NOISY,
+        metavar="R",
+        help=f"relative noise from which a series is marked noisy (default {trend.DEFAULT_NOISY})",
+    )
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=None,
+        metavar="N",
+        help="accepted for compatibility (the E-divisive window); must be >= 4 when given",
     )
     parser.add_argument("--title", default="benchwatch trend report", help="page title")
     parser.set_defaults(handler=handle)
@@ -71,19 +82,23 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace) -> int:
+    if args.output is not None and args.output.suffix not in (".html", ".htm"):
+        # -o is a file in every command; a folder is --output-dir.
+        raise UsageError(f"-o names the page file (e.g. {args.output}/index.html); for a folder use --output-dir")
     report = trend.write_trend_report(
         history_dir=args.history,
-        output=args.output,
+        output=args.output if args.output is not None else args.output_dir / "index.html",
         commit_url=args.commit_url,
-        window=args.window,
         max_pvalue=args.max_pvalue,
         min_magnitude=args.min_change,
-        max_points=args.max_points,
         recent=args.recent,
+        noisy=args.noisy,
+        window=args.window,
         title=args.title,
     )
     print(
         f"wrote {report.path}: {report.benchmarks} benchmarks, {report.commits} commits, "
-        f"{report.change_points} change points, {report.html_bytes / 1e6:.1f} MB"
+        f"{report.change_points} change points, {report.files} files, {report.total_bytes / 1e6:.1f} MB "
+        f"(page {report.page_bytes / 1e3:.0f} KB)"
     )
     return EXIT_OK

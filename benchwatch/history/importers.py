@@ -10,9 +10,12 @@
   :func:`benchwatch.adapters.asv.load_asv_results` (one entry per commit,
   several machines' files of a commit merged).
 
-Commits are appended oldest first; each record's parent is the commit
-imported before it (the files carry no ancestry).  Commits already in the
-history are skipped unless ``replace``.
+Records are written in batches, one Parquet file per batch, under the
+history's writer lock.  A pyperf record's parent is the commit imported
+before it (the files carry no ancestry); asv commits are read one at a
+time (a large results directory never sits in memory at once), so their
+parent is left unknown.  Commits already in the history are skipped unless
+``replace``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 
 from benchwatch.adapters.registry import load_any
 from benchwatch.errors import InputError, UsageError
-from benchwatch.history import store
+from benchwatch.history import layout, store
 from benchwatch.model import ResultSet
 
 # 2019-12-16_21-50-master-f501db2b93a9.json.gz: date_time-branch-commit
@@ -113,57 +116,77 @@ def import_asv_directory(
     branch: str | None = None,
     keep_samples: bool = False,
     replace: bool = False,
+    batch_size: int = 20,
 ) -> ImportSummary:
-    """Append every commit of an asv results directory to the history, oldest first.
+    """Append every commit of an asv results directory to the history, ``batch_size`` commits per file.
 
     asv records a ``date`` with every result; a commit without one is an
     InputError rather than a guess.
     """
-    from benchwatch.adapters.asv import load_asv_results
+    from benchwatch.adapters.asv import iter_asv_results
 
-    directory = Path(directory)
-    entries = []
-    for commit, when, result in load_asv_results(directory):
+    present = _present_commits(history_dir)
+    added: list[str] = []
+    skipped: list[str] = []
+    batch: list[store.PendingRecord] = []
+    for commit, when, result in iter_asv_results(Path(directory)):
         if when is None:
             raise InputError(directory, f"asv results for commit {commit} have no date")
-        entries.append(
-            _Entry(
+        if commit in present and not replace:
+            skipped.append(commit)
+            continue
+        batch.append(
+            store.pending_from_result(
+                result,
                 commit=commit,
                 date=store.normalize_date(when.astimezone(UTC)),
                 branch=branch,
-                result=result,
-                source=directory,
+                keep_samples=keep_samples,
             )
         )
-    return _append_all(entries, history_dir, keep_samples=keep_samples, replace=replace)
+        del result
+        if len(batch) >= batch_size:
+            added += _write(history_dir, batch, replace=replace)
+            batch = []
+    added += _write(history_dir, batch, replace=replace)
+    return ImportSummary(added=tuple(added), skipped=tuple(skipped))
+
+
+def _present_commits(history_dir: Path) -> set[str]:
+    history_dir = Path(history_dir)
+    if not (history_dir / layout.MARKER_NAME).exists() and not (history_dir / layout.LEGACY_INDEX_NAME).exists():
+        return set()
+    return {row.commit for row in store.read_commits(history_dir)}
+
+
+def _write(history_dir: Path, batch: list[store.PendingRecord], *, replace: bool) -> list[str]:
+    store.append_batch(history_dir, batch, replace=replace)
+    return [item.commit for item in batch]
 
 
 def _append_all(entries: Iterable[_Entry], history_dir: Path, *, keep_samples: bool, replace: bool) -> ImportSummary:
-    history_dir = Path(history_dir)
-    present: set[str] = set()
-    previous: str | None = None
-    if (history_dir / store.INDEX_NAME).exists():
-        history = store.load_history(history_dir)
-        present = {record.commit for record in history.records}
-        previous = history.records[-1].commit if history.records else None
+    rows = store.read_commits(history_dir) if _present_commits(history_dir) else []
+    present = {row.commit for row in rows}
+    previous: str | None = rows[-1].commit if rows else None
     ordered = sorted(entries, key=lambda entry: (entry.date, entry.commit))
-    added, skipped = [], []
+    added, skipped, batch = [], [], []
     for entry in ordered:
         if entry.commit in present and not replace:
             skipped.append(entry.commit)
             previous = entry.commit
             continue
-        store.append_record(
-            history_dir,
-            entry.result,
-            commit=entry.commit,
-            parent=previous,
-            date=entry.date,
-            branch=entry.branch,
-            keep_samples=keep_samples,
-            replace=replace,
+        batch.append(
+            store.pending_from_result(
+                entry.result,
+                commit=entry.commit,
+                parent=previous,
+                date=entry.date,
+                branch=entry.branch,
+                keep_samples=keep_samples,
+            )
         )
         added.append(entry.commit)
         present.add(entry.commit)
         previous = entry.commit
+    store.append_batch(history_dir, batch, replace=replace)
     return ImportSummary(added=tuple(added), skipped=tuple(skipped))

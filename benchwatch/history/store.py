@@ -1,17 +1,13 @@
-"""The history store: one summary record per recorded commit, kept in a plain directory.
+"""The history store: one summary record per recorded commit, kept as Parquet files in a directory.
 
-Layout (embedded, no server; every write goes through
-:func:`benchwatch.resultfile.write_atomically`, so a reader or a crash never
-sees a half-written file)::
+Layout and concurrency: :mod:`benchwatch.history.layout`; file format:
+:mod:`benchwatch.history.columnar`; the schema for readers in pandas,
+polars or DuckDB: docs/history.md.  DuckDB (the ``history`` extra) is the
+query engine; it is imported only when a history is read or written.
 
-    history/
-      index.json                              list of records, in order
-      20240501T120000Z-1a2b3c4d.json.gz       one record per recorded run
-      ...
-
-A record holds the commit, its parent, the date (UTC, ISO 8601), tags, the
-branch, an environment summary and, per benchmark and metric (p50, p95, p99,
-mean, peak_memory, allocations), ``[value, low, high, n_runs]``:
+A record holds the commit, its parent, the date (UTC), tags, the branch, an
+environment summary and, per benchmark and metric (p50, p95, p99, mean,
+peak_memory, allocations), ``[value, low, high, n_runs]``:
 
 * ``value`` -- the median over runs of the per-run statistic
   (:meth:`benchwatch.model.BenchmarkResult.statistic`);
@@ -20,56 +16,66 @@ mean, peak_memory, allocations), ``[value, low, high, n_runs]``:
   statistic is zero), ``null`` with fewer than 2 runs;
 * ``n_runs`` -- how many runs gave the statistic.
 
-Raw samples are left out unless asked for (``keep_samples``): they are what
-makes a history grow.
+Raw samples are left out unless asked for (``keep_samples``).  Values are
+stored with six significant digits, far below run-to-run noise.
 
-Format history (``schema_version``, in the index and in every record):
-    1  first format.
-
-An unknown version is rejected with a one-line InputError.  The index is the
-source of truth: a record file missing from it (a crash between writing the
-record and the index) is ignored and overwritten by the next append of that
-commit.  One writer at a time: appends and prunes do not lock.
-
-Growth per run (measured with ``benchmarks/bench_trend_report.py --growth``:
-5 runs per benchmark, all six metrics, 100 samples per run when kept)::
-
-    benchmarks   .json.gz (default)   .json        .json.gz with samples
-    13           1.5 KB               4.7 KB       60 KB
-    1,000        91 KB                341 KB       4.6 MB
-
-A year of nightly records is about 0.5 MB for 13 benchmarks and 33 MB for
-1,000 (1.7 GB with samples): :func:`prune` keeps the last ``keep_last``
-records at full resolution and tagged releases always, and thins records
-older than ``thin_older_than_days`` to one per day.  Values are stored with
-six significant digits, far below run-to-run noise.
+Writers: every append holds the history's writer lock while it checks for
+the commit and writes its file, so concurrent ``benchwatch record`` calls
+all land (tests/test_history_concurrency.py runs four at once).  Readers
+take no lock: files appear and disappear by atomic renames.
 """
 
 from __future__ import annotations
 
 import gc
-import gzip
 import json
 import math
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
-from benchwatch.errors import InputError, UsageError
-from benchwatch.model import ALL_METRICS, BenchmarkResult, ResultSet
-from benchwatch.resultfile import read_json_document, write_atomically
+from benchwatch.errors import UsageError
+from benchwatch.history import columnar, layout
+from benchwatch.history.summary import (
+    CONFIDENCE,
+    HISTORY_METRICS,
+    date_epoch,
+    date_text,
+    normalize_date,
+    parse_date,
+    summarize_benchmark,
+    summarize_metric,
+)
+from benchwatch.model import ResultSet
 
-SCHEMA_VERSION = 1
-INDEX_NAME = "index.json"
-CONFIDENCE = 0.95
-HISTORY_METRICS = ALL_METRICS
+SCHEMA_VERSION = layout.SCHEMA_VERSION
+CommitRow = columnar.CommitRow
+__all__ = [
+    "CONFIDENCE",
+    "HISTORY_METRICS",
+    "CommitRow",
+    "History",
+    "PendingRecord",
+    "Record",
+    "Series",
+    "append_batch",
+    "append_record",
+    "append_summaries",
+    "date_epoch",
+    "date_text",
+    "load_history",
+    "normalize_date",
+    "parse_date",
+    "read_commits",
+    "read_metric",
+    "summarize_benchmark",
+    "summarize_metric",
+]
 _ENVIRONMENT_SUMMARY = (
     "cpu_model",
     "cpu_count",
@@ -80,7 +86,6 @@ _ENVIRONMENT_SUMMARY = (
     "hostname",
     "git_dirty",
 )
-_SAFE_NAME = re.compile(r"[^0-9A-Za-z._-]")
 
 
 # -- the in-memory shape -------------------------------------------------------
@@ -101,9 +106,9 @@ class Record:
     """One recorded run of the suite at one commit.
 
     ``benchmarks`` maps a benchmark name to ``{"unit": ..., "metrics":
-    {metric: [value, low, high, n_runs]}}`` (and ``"samples"`` when kept),
-    exactly as stored: histories of 1,000 benchmarks x 500 commits stay
-    cheap to load.  Use :meth:`summary` for a typed view.
+    {metric: [value, low, high, n_runs]}}`` (and ``"samples"`` when kept).
+    Use :meth:`summary` for a typed view.  ``file`` is the record file's
+    name under ``records/``.
     """
 
     commit: str
@@ -139,7 +144,7 @@ class Record:
 
 @dataclass(frozen=True, eq=False)
 class History:
-    """Every record of a history directory, oldest first (by date, then append order)."""
+    """Every record of a history directory, oldest first (by date, then by when recorded)."""
 
     directory: Path
     records: tuple[Record, ...]
@@ -186,79 +191,54 @@ class Series:
         return int(self.values.size)
 
 
-# -- summarising a result --------------------------------------------------------
-
-
-def summarize_metric(per_run: Sequence[float], confidence: float = CONFIDENCE) -> list[Any] | None:
-    """``[value, low, high, n_runs]`` from per-run statistics (NaN ones dropped), None when there are none.
-
-    ``value`` is their median; the interval is a t-interval on their logs
-    (on the values themselves when one is zero), null with fewer than 2 runs.
-    """
-    values = np.asarray([value for value in per_run if not math.isnan(value)], dtype=np.float64)
-    if values.size == 0:
-        return None
-    median = float(np.median(values))
-    if values.size < 2:
-        return [median, None, None, 1]
-    log = bool((values > 0).all())
-    data = np.log(values) if log else values
-    center = float(data.mean())
-    half = float(scipy_stats.t.ppf(0.5 + confidence / 2.0, values.size - 1) * data.std(ddof=1) / math.sqrt(values.size))
-    low, high = (math.exp(center - half), math.exp(center + half)) if log else (center - half, center + half)
-    return [median, low, high, int(values.size)]
-
-
-def summarize_benchmark(benchmark: BenchmarkResult, *, keep_samples: bool = False) -> dict[str, Any]:
-    metrics: dict[str, Any] = {}
-    for metric in HISTORY_METRICS:
-        row = summarize_metric([run.statistic(metric) for run in benchmark.ok_runs])
-        if row is not None:
-            metrics[metric] = row
-    entry: dict[str, Any] = {"unit": benchmark.unit, "metrics": metrics}
-    if benchmark.group is not None:
-        entry["group"] = benchmark.group
-    if benchmark.failed:
-        entry["failed_runs"] = len(benchmark.failed_runs)
-    if keep_samples:
-        entry["samples"] = [run.samples.tolist() for run in benchmark.ok_runs if run.has_samples]
-    return entry
-
-
-# -- dates and names ---------------------------------------------------------------
-
-
-def normalize_date(value: str | datetime | None) -> str:
-    """An ISO 8601 date as UTC ``YYYY-MM-DDTHH:MM:SSZ`` (naive dates are taken as UTC)."""
-    if value is None:
-        moment = datetime.now(UTC)
-    elif isinstance(value, datetime):
-        moment = value
-    else:
-        text = str(value).strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise UsageError(f"date {value!r} is not an ISO 8601 date (e.g. 2024-05-01T12:00:00Z)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_date(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
-def record_file_name(date: str, commit: str, *, compress: bool = True) -> str:
-    """``<date>-<short commit>.json[.gz]``, e.g. ``20240501T120000Z-1a2b3c4d.json.gz``."""
-    stamp = parse_date(date).strftime("%Y%m%dT%H%M%SZ")
-    short = _SAFE_NAME.sub("_", commit[:12]) or "unknown"
-    return f"{stamp}-{short}.json" + (".gz" if compress else "")
-
-
 # -- writing -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingRecord:
+    """A summarised record before it is written: what :func:`append_batch` takes."""
+
+    commit: str
+    date: str
+    benchmarks: Mapping[str, Mapping[str, Any]]
+    parent: str | None = None
+    tags: tuple[str, ...] = ()
+    branch: str | None = None
+    environment: Mapping[str, Any] | None = None
+    source: str | None = None
+    message: str | None = None
+
+
+def pending_from_result(
+    result: ResultSet,
+    *,
+    commit: str | None = None,
+    parent: str | None = None,
+    date: str | datetime | None = None,
+    tags: Iterable[str] = (),
+    branch: str | None = None,
+    keep_samples: bool = False,
+    message: str | None = None,
+) -> PendingRecord:
+    """Summarise ``result``; commit, branch and date default to its environment."""
+    environment = result.environment
+    commit = commit or environment.git_commit
+    if not commit:
+        raise UsageError("no commit for the record: the result has no git_commit; pass the commit explicitly")
+    summary = {key: getattr(environment, key) for key in _ENVIRONMENT_SUMMARY if getattr(environment, key) is not None}
+    return PendingRecord(
+        commit=commit,
+        parent=parent,
+        date=normalize_date(date if date is not None else (environment.collected_at or result.created_at)),
+        tags=tuple(tags),
+        branch=branch if branch is not None else environment.git_branch,
+        environment=summary,
+        source=result.source,
+        message=message,
+        benchmarks={
+            benchmark.name: summarize_benchmark(benchmark, keep_samples=keep_samples) for benchmark in result.benchmarks
+        },
+    )
 
 
 def append_record(
@@ -273,34 +253,23 @@ def append_record(
     keep_samples: bool = False,
     message: str | None = None,
     replace: bool = False,
-    compress: bool = True,
 ) -> Record:
     """Summarise ``result`` and add it to the history in ``history_dir`` (created if needed).
 
-    ``commit``/``branch``/``date`` default to the result's environment
-    (``git_commit``, ``git_branch``, ``collected_at`` or ``created_at``).
     A commit already in the history is an error unless ``replace``, which
     swaps its record.  Returns the record written.
     """
-    environment = result.environment
-    commit = commit or environment.git_commit
-    if not commit:
-        raise UsageError("no commit for the record: the result has no git_commit; pass the commit explicitly")
-    summary = {key: getattr(environment, key) for key in _ENVIRONMENT_SUMMARY if getattr(environment, key) is not None}
-    return append_summaries(
-        history_dir,
-        {benchmark.name: summarize_benchmark(benchmark, keep_samples=keep_samples) for benchmark in result.benchmarks},
+    pending = pending_from_result(
+        result,
         commit=commit,
         parent=parent,
-        date=date if date is not None else (environment.collected_at or result.created_at),
+        date=date,
         tags=tags,
-        branch=branch if branch is not None else environment.git_branch,
-        environment=summary,
-        source=result.source,
+        branch=branch,
+        keep_samples=keep_samples,
         message=message,
-        replace=replace,
-        compress=compress,
     )
+    return append_batch(history_dir, [pending], replace=replace)[0]
 
 
 def append_summaries(
@@ -316,49 +285,76 @@ def append_summaries(
     source: str | None = None,
     message: str | None = None,
     replace: bool = False,
-    compress: bool = True,
 ) -> Record:
-    """Add a record from already summarised benchmarks (``{name: {"unit", "metrics"}}``, see the module docstring).
+    """Add a record from already summarised benchmarks (``{name: {"unit", "metrics"}}``)."""
+    pending = PendingRecord(
+        commit=commit,
+        parent=parent,
+        date=normalize_date(date),
+        tags=tuple(tags),
+        branch=branch,
+        environment=environment,
+        source=source,
+        message=message,
+        benchmarks=benchmarks,
+    )
+    return append_batch(history_dir, [pending], replace=replace)[0]
 
-    The lower half of :func:`append_record`; importers and synthetic
-    histories use it directly.
+
+def append_batch(history_dir: Path, pending: Sequence[PendingRecord], *, replace: bool = False) -> list[Record]:
+    """Write several records as one file, under the writer lock (importers use this: one file per batch).
+
+    Raises UsageError when a commit is already in the history (unless
+    ``replace``) or appears twice in the batch; nothing is written then.
     """
-    history_dir = Path(history_dir)
-    if not commit:
-        raise UsageError("a history record needs a commit")
-    date_text = normalize_date(date)
-    tags = tuple(dict.fromkeys(str(tag) for tag in tags if str(tag)))
-    entries = read_index(history_dir) if (history_dir / INDEX_NAME).exists() else []
-    existing = [entry for entry in entries if entry["commit"] == commit]
-    if existing and not replace:
-        raise UsageError(
-            f"commit {commit} is already in the history {history_dir}; record it with --replace to overwrite it"
-        )
-    file_name = record_file_name(date_text, commit, compress=compress)
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "commit": commit,
-        "parent": parent,
-        "date": date_text,
-        "tags": list(tags),
-        "branch": branch,
-        "message": message,
-        "source": source,
-        "environment": dict(environment or {}),
-        "benchmarks": {name: _rounded_entry(entry) for name, entry in benchmarks.items()},
+    if not pending:
+        return []
+    for item in pending:
+        if not item.commit:
+            raise UsageError("a history record needs a commit")
+    commits = [item.commit for item in pending]
+    if len(set(commits)) != len(commits):
+        duplicate = next(commit for commit in commits if commits.count(commit) > 1)
+        raise UsageError(f"commit {duplicate} appears twice in one batch of records")
+    history_dir = layout.check_history(history_dir, create=True)
+    documents = [record_document(item) for item in pending]
+    with layout.writer_lock(history_dir):
+        holders = columnar.commits_in_files(history_dir)
+        present = set().union(*holders.values()) if holders else set()
+        clash = [commit for commit in commits if commit in present]
+        if clash and not replace:
+            raise UsageError(
+                f"commit {clash[0]} is already in the history {history_dir}; record it with --replace to overwrite it"
+            )
+        first = documents[0]
+        name = layout.record_file_name(parse_date(first["date"]).strftime("%Y%m%dT%H%M%SZ"), first["commit"])
+        columnar.write_record_file(history_dir, documents, name)
+        # The new file is in place: now drop the replaced commits from the older files.
+        replaced = set(clash)
+        for path, held in holders.items():
+            if held & replaced:
+                columnar.rewrite_without(history_dir, path, held & replaced)
+    return [_record_from_document(document, name) for document in documents]
+
+
+def record_document(item: PendingRecord) -> dict[str, Any]:
+    date = normalize_date(item.date)
+    return {
+        "commit": str(item.commit),
+        "parent": item.parent,
+        "date": date,
+        "date_epoch": date_epoch(date),
+        "tags": list(dict.fromkeys(str(tag) for tag in item.tags if str(tag))),
+        "branch": item.branch,
+        "message": item.message,
+        "source": item.source,
+        "environment": dict(item.environment or {}),
+        "benchmarks": {name: _rounded_entry(entry) for name, entry in item.benchmarks.items()},
     }
-    write_atomically(history_dir / file_name, _encode(document, compress=compress))
-    entries = [entry for entry in entries if entry["commit"] != commit]
-    entries.append(_index_entry(document, file_name))
-    write_index(history_dir, entries)
-    for entry in existing:
-        if entry["file"] != file_name:
-            (history_dir / entry["file"]).unlink(missing_ok=True)
-    return _record_from_document(document, file_name)
 
 
 def _significant(value: Any) -> Any:
-    # Six significant digits: far below run-to-run noise, and a third of the bytes of repr().
+    # Six significant digits: far below run-to-run noise.
     if value is None:
         return None
     value = float(value)
@@ -376,82 +372,6 @@ def _rounded_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _encode(document: Mapping[str, Any], *, compress: bool) -> bytes:
-    payload = json.dumps(document, allow_nan=False, separators=(",", ":"), default=_nan_to_null).encode("utf-8")
-    return gzip.compress(payload, compresslevel=6, mtime=0) if compress else payload
-
-
-def _nan_to_null(value: Any) -> Any:
-    raise TypeError(f"cannot store {type(value).__name__} in a history record")
-
-
-def _index_entry(document: Mapping[str, Any], file_name: str) -> dict[str, Any]:
-    return {
-        "commit": document["commit"],
-        "parent": document["parent"],
-        "date": document["date"],
-        "tags": list(document["tags"]),
-        "branch": document["branch"],
-        "file": file_name,
-        "benchmarks": len(document["benchmarks"]),
-    }
-
-
-def write_index(history_dir: Path, entries: list[dict[str, Any]]) -> None:
-    index = {"schema_version": SCHEMA_VERSION, "records": entries}
-    write_atomically(history_dir / INDEX_NAME, json.dumps(index, indent=1).encode("utf-8"))
-
-
-# -- reading -------------------------------------------------------------------------
-
-
-def _check_version(document: Any, path: Path, what: str) -> None:
-    if not isinstance(document, dict) or "schema_version" not in document:
-        raise InputError(path, f"not a benchwatch history {what} (no schema_version field)")
-    version = document["schema_version"]
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InputError(path, f"schema_version must be an integer, got {version!r}")
-    if version != SCHEMA_VERSION:
-        raise InputError(
-            path,
-            f"unknown history schema_version {version} "
-            f"(this benchwatch reads {SCHEMA_VERSION}; a newer one may read it)",
-        )
-
-
-def read_index(history_dir: Path) -> list[dict[str, Any]]:
-    path = Path(history_dir) / INDEX_NAME
-    if not Path(history_dir).is_dir():
-        raise InputError(history_dir, "history directory not found")
-    if not path.exists():
-        raise InputError(history_dir, f"not a benchwatch history (no {INDEX_NAME})")
-    document = read_json_document(path)
-    _check_version(document, path, "index")
-    records = document.get("records")
-    if not isinstance(records, list) or not all(
-        isinstance(entry, dict) and "file" in entry and "commit" in entry for entry in records
-    ):
-        raise InputError(path, "'records' must be a list of objects with 'commit' and 'file'")
-    return records
-
-
-def load_record(path: Path) -> Record:
-    """One record file (validated and version-checked)."""
-    path = Path(path)
-    document = read_json_document(path)
-    _check_version(document, path, "record")
-    for key in ("commit", "date", "benchmarks"):
-        if key not in document:
-            raise InputError(path, f"history record has no {key!r} field")
-    if not isinstance(document["benchmarks"], dict):
-        raise InputError(path, "'benchmarks' must be an object mapping names to summaries")
-    try:
-        parse_date(document["date"])
-    except (TypeError, ValueError):
-        raise InputError(path, f"date {document['date']!r} is not YYYY-MM-DDTHH:MM:SSZ") from None
-    return _record_from_document(document, path.name)
-
-
 def _record_from_document(document: Mapping[str, Any], file_name: str) -> Record:
     return Record(
         commit=str(document["commit"]),
@@ -467,14 +387,12 @@ def _record_from_document(document: Mapping[str, Any], file_name: str) -> Record
     )
 
 
+# -- reading -------------------------------------------------------------------------
+
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building millions of small acyclic objects.
-
-    Parsing a history makes a few million dicts and lists; the collector
-    would scan them again and again (about half the load time) although
-    they hold no reference cycles.  Reference counting still frees them.
-    """
+    """Pause the cyclic garbage collector while building many small acyclic objects."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -484,18 +402,143 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load_history(history_dir: Path) -> History:
-    """Read the index and every record it lists; records sorted by date, then append order."""
-    history_dir = Path(history_dir)
-    entries = read_index(history_dir)
+def read_commits(history_dir: Path) -> list[columnar.CommitRow]:
+    """Each record's own fields (commit, date, tags ...), oldest first, without benchmark data."""
+    history_dir = layout.check_history(history_dir, create=False)
+    return columnar.read_commit_rows(history_dir)
+
+
+def load_history(history_dir: Path, *, commits: Iterable[str] | None = None, samples: bool = False) -> History:
+    """Records of a history with their benchmark data (all, or those of ``commits``), oldest first.
+
+    Builds a dict per benchmark per record: for large histories read
+    columns with :func:`read_metric` instead.
+    """
+    history_dir = layout.check_history(history_dir, create=False)
+    rows = columnar.read_commit_rows(history_dir)
+    if commits is not None:
+        wanted = set(commits)
+        rows = [row for row in rows if row.commit in wanted]
+    entries = _benchmark_entries(history_dir, [row.commit for row in rows], samples=samples)
     with paused_gc():
-        records = [load_record(history_dir / entry["file"]) for entry in entries]
-    order = sorted(range(len(records)), key=lambda i: (records[i].date, i))
-    return History(directory=history_dir, records=tuple(records[i] for i in order))
+        records = tuple(_record_from_row(row, entries.get(row.commit, {})) for row in rows)
+    return History(directory=history_dir, records=records)
+
+
+def _record_from_row(row: columnar.CommitRow, benchmarks: Mapping[str, Mapping[str, Any]]) -> Record:
+    try:
+        environment = json.loads(row.environment) if row.environment else {}
+    except ValueError:
+        environment = {}
+    return Record(
+        commit=row.commit,
+        parent=row.parent,
+        date=date_text(row.date_epoch),
+        tags=row.tags,
+        branch=row.branch,
+        environment=environment,
+        benchmarks=benchmarks,
+        file=row.file,
+        source=row.source,
+        message=row.message,
+    )
+
+
+def _benchmark_entries(history_dir: Path, commits: Sequence[str], *, samples: bool) -> dict[str, dict[str, Any]]:
+    metric_names = [name for metric in HISTORY_METRICS for name in columnar.metric_columns(metric)]
+    columns = ["benchmark", "unit", "bench_group", "failed_runs", *metric_names] + (["samples"] if samples else [])
+    wanted = set(commits)
+
+    def build(connection: Any, files: Sequence[Path]) -> list[tuple[Any, ...]]:
+        if connection is None:
+            return []
+        sql = columnar.latest_rows_sql(files, columns)
+        result: list[tuple[Any, ...]] = connection.execute(
+            f"SELECT * FROM ({sql}) WHERE benchmark IS NOT NULL"
+        ).fetchall()
+        return result
+
+    entries: dict[str, dict[str, Any]] = {}
+    with paused_gc():
+        for row in columnar.query(history_dir, build):
+            commit = row[0]
+            if commit not in wanted:
+                continue
+            name, unit, group, failed = row[2:6]
+            metrics = {}
+            for k, metric in enumerate(HISTORY_METRICS):
+                value, low, high, runs = row[6 + 4 * k : 10 + 4 * k]
+                if runs is not None:
+                    metrics[metric] = [value, low, high, int(runs)]
+            entry: dict[str, Any] = {"unit": unit, "metrics": metrics}
+            if group is not None:
+                entry["group"] = group
+            if failed:
+                entry["failed_runs"] = int(failed)
+            if samples and row[-1] is not None:
+                entry["samples"] = row[-1]
+            entries.setdefault(commit, {})[name] = entry
+    return entries
+
+
+@dataclass(frozen=True, eq=False)
+class MetricColumns:
+    """One metric of many benchmarks at every record: arrays of shape (records, benchmarks), NaN where absent."""
+
+    metric: str
+    values: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+
+def benchmark_units(history_dir: Path) -> dict[str, str]:
+    """Every benchmark name with its unit (from its latest record), in name order."""
+
+    def build(connection: Any, files: Sequence[Path]) -> dict[str, str]:
+        if connection is None:
+            return {}
+        sql = columnar.latest_rows_sql(files, ["benchmark", "unit"])
+        rows = connection.execute(
+            f"SELECT benchmark, arg_max(unit, recorded_ns) FROM ({sql}) WHERE benchmark IS NOT NULL "
+            "GROUP BY benchmark ORDER BY benchmark"
+        ).fetchall()
+        return {name: unit or "seconds" for name, unit in rows}
+
+    history_dir = layout.check_history(history_dir, create=False)
+    result: dict[str, str] = columnar.query(history_dir, build)
+    return result
+
+
+def read_metric(history_dir: Path, metric: str, commits: Sequence[str], names: Sequence[str]) -> MetricColumns:
+    """``metric`` of the benchmarks ``names`` at the records ``commits``; reads only that metric's columns."""
+    if metric not in HISTORY_METRICS:
+        raise UsageError(f"unknown metric {metric!r} (one of {', '.join(HISTORY_METRICS)})")
+    value, low, high, _ = columnar.metric_columns(metric)
+    shape = (len(commits), len(names))
+
+    def build(connection: Any, files: Sequence[Path]) -> MetricColumns:
+        arrays = [np.full(shape, np.nan) for _ in range(3)]
+        if connection is None:
+            return MetricColumns(metric, *arrays)
+        connection.register("wanted_commits", {"commit": np.array(commits, dtype=object), "r": np.arange(len(commits))})
+        connection.register("wanted_names", {"benchmark": np.array(names, dtype=object), "b": np.arange(len(names))})
+        sql = columnar.latest_rows_sql(files, ["benchmark", value, low, high])
+        found = connection.execute(
+            f'SELECT r, b, "{value}", "{low}", "{high}" FROM ({sql}) JOIN wanted_commits USING (commit) '
+            f'JOIN wanted_names USING (benchmark) WHERE "{value}" IS NOT NULL'
+        ).fetchnumpy()
+        rows, columns = np.asarray(found["r"], dtype=np.int64), np.asarray(found["b"], dtype=np.int64)
+        for array, key in zip(arrays, (value, low, high), strict=True):
+            array[rows, columns] = np.ma.filled(np.ma.asarray(found[key], dtype=np.float64), np.nan)
+        return MetricColumns(metric, *arrays)
+
+    history_dir = layout.check_history(history_dir, create=False)
+    result: MetricColumns = columnar.query(history_dir, build)
+    return result
 
 
 def series(history: History, benchmark: str, metric: str) -> Series:
-    """``benchmark``'s ``metric`` over the history (records that lack it are skipped)."""
+    """``benchmark``'s ``metric`` over a loaded history (records that lack it are skipped)."""
     positions, commits, dates, rows = [], [], [], []
     for position, record in enumerate(history.records):
         entry = record.benchmarks.get(benchmark)
@@ -526,27 +569,17 @@ def series(history: History, benchmark: str, metric: str) -> Series:
 
 
 def metric_table(history: History, metric: str, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``metric`` of every benchmark in ``names`` at every record: (values, low, high), each records x names.
-
-    NaN where a record lacks the benchmark, the metric or its interval.  One
-    pass over the records: the fast way to read many series at once.
-    """
+    """``metric`` of every benchmark in ``names`` at every record of a loaded history: (values, low, high)."""
     column = {name: index for index, name in enumerate(names)}
     shape = (len(history.records), len(names))
     values, low, high = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     for r, record in enumerate(history.records):
-        value_row, low_row, high_row = values[r], low[r], high[r]
         for name, entry in record.benchmarks.items():
             c = column.get(name)
-            if c is None:
-                continue
-            row = entry.get("metrics", {}).get(metric)
+            row = entry.get("metrics", {}).get(metric) if c is not None else None
             if row is None:
                 continue
-            if row[0] is not None:
-                value_row[c] = row[0]
-            if row[1] is not None:
-                low_row[c] = row[1]
-            if row[2] is not None:
-                high_row[c] = row[2]
+            for array, item in ((values, row[0]), (low, row[1]), (high, row[2])):
+                if item is not None:
+                    array[r, c] = item
     return values, low, high

@@ -1,22 +1,92 @@
-"""A separate virtual environment per ref, for trees whose dependencies differ.
+"""A separate virtual environment per ref, built from the project's declared dependencies.
 
-By default both refs run in benchwatch's own environment (fast, and right
-when the dependencies did not change).  On request each commit gets a cached
-venv under ``<cache>/venvs/<commit>`` with the tree installed into it and the
+By default both refs run in the environment benchwatch runs from (fast, and
+right when that environment holds the project's test dependencies and they
+did not change between the refs).  With ``environment = "per-ref"`` each
+commit gets a cached venv under ``<cache>/venvs/<commit>-<spec>`` holding
+the tree itself with its test extras, its PEP 735 dependency groups and the
 worker's needs (pytest, pytest-benchmark, memray); the benchwatch plugin
 itself comes from the running benchwatch via PYTHONPATH.
+
+Which extras and groups: those the caller names, else every declared one
+whose name says it is for tests or benchmarks (``test``, ``tests``,
+``testing``, ``bench``, ``benchmark(s)``, ``dev``).  Dependency groups are
+read from the tree's pyproject.toml here (``include-group`` followed), so
+any pip version can install them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from benchwatch.errors import UsageError
+from benchwatch.errors import InputError, UsageError
 from benchwatch.refs.worktrees import Checkout
 
 WORKER_REQUIREMENTS = ("pytest", "pytest-benchmark", "memray")
 INSTALL_TIMEOUT_SECONDS = 1800
+TEST_NAMES = ("test", "tests", "testing", "bench", "benchmark", "benchmarks", "dev")
+
+
+@dataclass(frozen=True)
+class InstallSpec:
+    """What goes into a ref's environment besides the worker's needs."""
+
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    group_requirements: tuple[str, ...] = ()
+    installable: bool = False
+
+    def key(self) -> str:
+        text = "|".join([",".join(self.extras), ",".join(self.groups), *self.group_requirements])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def _read_pyproject(tree: Path) -> dict[str, Any]:
+    path = tree / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputError(path, f"cannot read it to build the environment: {error}") from None
+
+
+def _group_requirements(groups: dict[str, Any], name: str, path: Path, seen: tuple[str, ...] = ()) -> list[str]:
+    if name in seen:
+        raise InputError(path, f"dependency group {name!r} includes itself")
+    if name not in groups:
+        raise InputError(path, f"no dependency group {name!r} (declared: {', '.join(sorted(groups)) or 'none'})")
+    requirements = []
+    for entry in groups[name]:
+        if isinstance(entry, str):
+            requirements.append(entry)
+        elif isinstance(entry, dict) and "include-group" in entry:
+            requirements += _group_requirements(groups, entry["include-group"], path, (*seen, name))
+    return requirements
+
+
+def install_spec(tree: Path, *, extras: Sequence[str] | None, groups: Sequence[str] | None) -> InstallSpec:
+    """The extras and groups to install for ``tree``; None means "the declared test-like ones"."""
+    document = _read_pyproject(tree)
+    declared_extras = document.get("project", {}).get("optional-dependencies", {}) or {}
+    declared_groups = document.get("dependency-groups", {}) or {}
+    chosen_extras = list(extras) if extras is not None else [n for n in declared_extras if n in TEST_NAMES]
+    chosen_groups = list(groups) if groups is not None else [n for n in declared_groups if n in TEST_NAMES]
+    requirements: list[str] = []
+    for group in chosen_groups:
+        requirements += _group_requirements(declared_groups, group, tree / "pyproject.toml")
+    return InstallSpec(
+        extras=tuple(chosen_extras),
+        groups=tuple(chosen_groups),
+        group_requirements=tuple(dict.fromkeys(requirements)),
+        installable=(tree / "pyproject.toml").exists() or (tree / "setup.py").exists(),
+    )
 
 
 def _run(argv: list[str], what: str) -> None:
@@ -29,17 +99,27 @@ def _run(argv: list[str], what: str) -> None:
         raise UsageError(f"{what}: {last}")
 
 
-def ref_python(ref: Checkout, cache_dir: Path, base_python: str) -> str:
+def ref_python(
+    ref: Checkout,
+    cache_dir: Path,
+    base_python: str,
+    *,
+    extras: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
+) -> str:
     """The interpreter of ``ref``'s own environment, created and installed on first use."""
-    venv = cache_dir / "venvs" / (ref.commit if not ref.dirty else f"{ref.commit}-dirty")
+    spec = install_spec(ref.path, extras=extras, groups=groups)
+    name = f"{ref.commit}-{spec.key()}" + ("-dirty" if ref.dirty else "")
+    venv = cache_dir / "venvs" / name
     python = venv / "bin" / "python"
     marker = venv / ".benchwatch-ready"
     if marker.exists() and not ref.dirty:
         return str(python)
     if not python.exists():
         _run([base_python, "-m", "venv", str(venv)], f"creating the environment of {ref.label}")
-    installable = (ref.path / "pyproject.toml").exists() or (ref.path / "setup.py").exists()
-    packages = [str(ref.path)] if installable else []
+    packages = []
+    if spec.installable:
+        packages.append(f"{ref.path}[{','.join(spec.extras)}]" if spec.extras else str(ref.path))
     _run(
         [
             str(python),
@@ -49,6 +129,7 @@ def ref_python(ref: Checkout, cache_dir: Path, base_python: str) -> str:
             "--quiet",
             "--disable-pip-version-check",
             *packages,
+            *spec.group_requirements,
             *WORKER_REQUIREMENTS,
         ],
         f"installing {ref.label} into its environment",

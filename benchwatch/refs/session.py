@@ -32,7 +32,15 @@ from benchwatch.errors import InputError, UsageError
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
 from benchwatch.refs.worktrees import Checkout
-from benchwatch.runner.session import run_from_events
+from benchwatch.runner.session import (
+    DEFAULT_SAMPLE_BUDGET,
+    collect,
+    empty_collection_problem,
+    run_from_events,
+    samples_needed,
+    sampling_args,
+    suite_arguments,
+)
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
 
@@ -49,6 +57,7 @@ class RefsSettings:
     memory_runs: int = 2
     shard: tuple[int, int] | None = None
     seed: int = 0
+    sample_budget: float = DEFAULT_SAMPLE_BUDGET
     base_python: str | None = None
     head_python: str | None = None
     compare: CompareSettings = field(default_factory=CompareSettings)
@@ -80,11 +89,21 @@ class RefsProgress:
 
 @dataclass(frozen=True)
 class RefsOutcome:
+    """The measured sides and their comparison.
+
+    ``nothing_measured`` names the sides ("base", "head") on which every
+    benchmark failed every run: the comparison then judges nothing, and the
+    CLI must not report a pass.  ``not_benchmarks`` holds each side's note on
+    collected tests that are not benchmarks.
+    """
+
     base: ResultSet
     head: ResultSet
     comparison: Comparison
     looks_done: int
     stop_reason: str
+    nothing_measured: tuple[str, ...] = ()
+    not_benchmarks: Mapping[str, str] = field(default_factory=dict)
 
 
 def shard_of(name: str, count: int) -> int:
@@ -132,6 +151,7 @@ class _Side:
     names: list[str]
     groups: dict[str, str | None]
     environment: Environment
+    not_benchmarks: str | None = None
     runs: dict[str, list[Run]] = field(default_factory=dict)
 
 
@@ -167,12 +187,9 @@ def compare_refs(
     for look_index, target_runs in enumerate(looks, start=1):
         # The budget is checked only between looks, so the data always ends at
         # a planned look and the alpha split of the schedule stays valid.
-        if seconds_per_benchmark_pair:
-            per_pair = max(seconds_per_benchmark_pair) * len(undecided)
-            elapsed = time.monotonic() - started
-            if elapsed + per_pair * (target_runs - done_runs) > settings.max_time:
-                stop_reason = f"time budget of {settings.max_time:g} s would be passed by look {look_index}"
-                break
+        if _over_budget(seconds_per_benchmark_pair, len(undecided), target_runs - done_runs, started, settings):
+            stop_reason = f"time budget of {settings.max_time:g} s would be passed by look {look_index}"
+            break
         while done_runs < target_runs:
             pair_started = time.monotonic()
             order = ["base", "head"] if rng.random() < 0.5 else ["head", "base"]
@@ -200,48 +217,82 @@ def compare_refs(
         decided = {b.name for b in comparison.benchmarks if is_decided(b, look_settings.gating_metrics)}
         undecided = [name for name in undecided if name not in decided]
         verdicts = _verdict_counts(comparison)
-        if not undecided:
-            stop_reason = "every benchmark has a verdict"
+        early_stop = _early_stop(sides, undecided)
+        if early_stop is not None:
+            stop_reason = early_stop
             break
     base_result = _result(sides["base"], settings, looks)
     head_result = _result(sides["head"], settings, looks)
     if comparison is None:
         comparison = compare(base_result, head_result, look_settings)
     return RefsOutcome(
-        base=base_result, head=head_result, comparison=comparison, looks_done=looks_done, stop_reason=stop_reason
+        base=base_result,
+        head=head_result,
+        comparison=comparison,
+        looks_done=looks_done,
+        stop_reason=stop_reason,
+        nothing_measured=_nothing_measured(sides),
+        not_benchmarks={label: side.not_benchmarks for label, side in sides.items() if side.not_benchmarks},
+    )
+
+
+def _over_budget(
+    seconds_per_benchmark_pair: list[float], undecided: int, pairs_to_go: int, started: float, settings: RefsSettings
+) -> bool:
+    """Whether the next look's runs, at the slowest pace seen so far, would pass the time budget."""
+    if not seconds_per_benchmark_pair:
+        return False
+    per_pair = max(seconds_per_benchmark_pair) * undecided
+    return time.monotonic() - started + per_pair * pairs_to_go > settings.max_time
+
+
+def _early_stop(sides: Mapping[str, _Side], undecided: list[str]) -> str | None:
+    """Why the schedule ends before its last look, or None to go on."""
+    failed_sides = _nothing_measured(sides)
+    if failed_sides:
+        # More runs of a side whose every benchmark fails cannot produce a verdict.
+        return f"nothing measured: every benchmark of {' and '.join(failed_sides)} failed"
+    return None if undecided else "every benchmark has a verdict"
+
+
+def _nothing_measured(sides: Mapping[str, _Side]) -> tuple[str, ...]:
+    """The sides with runs, none of which succeeded."""
+    return tuple(
+        label
+        for label, side in sides.items()
+        if side.runs and not any(run.ok for runs in side.runs.values() for run in runs)
     )
 
 
 def _prepare_side(
     label: str, checkout: Checkout, settings: RefsSettings, python: str, base_env: Mapping[str, str], shim: Path
 ) -> _Side:
-    for suite in settings.suites:
-        if not (checkout.path / suite).exists():
-            raise InputError(f"{checkout.label} ({checkout.commit[:12]})", f"has no suite at {suite}")
+    where = f"{checkout.label} ({checkout.commit[:12]})"
+    suites = suite_arguments(checkout.path, settings.suites, where=where)
     args = list(settings.pytest_args)
     if settings.keyword:
         args += ["-k", settings.keyword]
+    args += sampling_args(samples_needed(settings.compare.gating_metrics), settings.sample_budget)
     command = WorkerCommand(
         python=python, cwd=checkout.path, pytest_args=tuple(args), env=worker_environment(checkout.path, base_env, shim)
     )
-    outcome = run_pass(command=command, mode="collect", targets=list(settings.suites), timeout=settings.timeout)
-    if outcome.worker_failure:
-        raise InputError(
-            f"{checkout.label} ({checkout.commit[:12]})", f"cannot collect benchmarks: {outcome.worker_failure}"
-        )
-    names = [event["name"] for event in outcome.collected]
+    collection = collect(command=command, suites=suites, timeout=settings.timeout, where=where)
+    names = collection.names
     if settings.shard is not None:
         index, count = settings.shard
         names = [name for name in names if shard_of(name, count) == index]
+    if not collection.benchmarks:
+        raise InputError(where, empty_collection_problem(collection, settings.keyword))
     # Fingerprinted once, as `benchwatch run` does, not again at every look.
     environment = replace(collect_environment(repo=checkout.path), git_commit=checkout.commit, git_dirty=checkout.dirty)
     return _Side(
         label=label,
         checkout=checkout,
-        command=command,
+        command=collection.command(command),
         names=names,
-        groups={event["name"]: event.get("group") for event in outcome.collected},
+        groups=collection.groups,
         environment=environment,
+        not_benchmarks=collection.not_benchmarks_note(),
     )
 
 

@@ -1,9 +1,15 @@
-"""Git revisions checked out into cached worktrees, so both sides can run side by side.
+"""Git revisions checked out into cached trees, so both sides can run side by side.
 
 Each ref resolves to a commit; its tree is checked out (detached) under the
 cache directory, keyed by the full commit hash, and reused by later calls.
 The working tree itself can stand for HEAD when it has uncommitted changes
 and the caller allows that.
+
+Why clones and not ``git worktree add``: a worktree is registered in the
+user's ``.git`` and shows in ``git worktree list`` until it is pruned.  A
+``git clone --shared`` of the repository borrows its objects (no copy, a
+few milliseconds) and leaves the user's repository untouched; deleting the
+directory is all the cleaning it needs.
 """
 
 from __future__ import annotations
@@ -72,11 +78,20 @@ def merge_base(repo: Path, first: str, second: str) -> str:
 
 
 def default_base_ref(repo: Path) -> str:
-    """The branch a PR would merge into: ``main``, else ``master``, else ``origin/main``."""
-    for candidate in ("main", "master", "origin/main", "origin/master"):
-        if _git(repo, "rev-parse", "--verify", "--quiet", candidate, check=False).returncode == 0:
+    """The branch a PR would merge into: ``origin/HEAD``'s branch, else ``main``, else ``master``."""
+    origin_head = _git(repo, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", check=False)
+    candidates = [origin_head.stdout.strip()] if origin_head.returncode == 0 else []
+    candidates += ["main", "master", "origin/main", "origin/master"]
+    for candidate in candidates:
+        if candidate and _git(repo, "rev-parse", "--verify", "--quiet", candidate, check=False).returncode == 0:
             return candidate
-    raise InputError(repo, "no main or master branch to take the merge base from; pass BASE explicitly")
+    raise InputError(repo, "no default branch (origin/HEAD, main or master) to take the merge base from; pass BASE")
+
+
+def describe_commit(repo: Path, commit: str) -> str:
+    """``abc1234 subject`` for messages (the subject is the commit's first line)."""
+    completed = _git(repo, "log", "-1", "--format=%h %s", commit, check=False)
+    return completed.stdout.strip() or commit[:7]
 
 
 def is_dirty(repo: Path) -> bool:
@@ -85,18 +100,29 @@ def is_dirty(repo: Path) -> bool:
 
 
 def checkout(repo: Path, ref: str, cache_dir: Path) -> Checkout:
-    """A detached worktree of ``ref`` under ``cache_dir`` (created once, then reused)."""
+    """A detached checkout of ``ref`` under ``cache_dir`` (created once, then reused)."""
     commit = resolve_commit(repo, ref)
-    path = cache_dir / "worktrees" / commit
+    path = cache_dir / "trees" / commit
     if path.exists():
-        head = _git(path, "rev-parse", "HEAD", check=False).stdout.strip()
-        if head == commit and not is_dirty(path):
+        if _is_clean_checkout(path, commit):
             return Checkout(label=ref, commit=commit, path=path)
-        _remove_worktree(repo, path)
+        shutil.rmtree(path, ignore_errors=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _git(repo, "worktree", "prune")
-    _git(repo, "worktree", "add", "--detach", "--force", str(path), commit)
+    # Cloned aside and renamed into place, so an interrupted clone is never taken for a tree.
+    partial = path.with_name(f"{commit}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    _git(repo, "clone", "--quiet", "--shared", "--no-checkout", str(repo), str(partial))
+    _git(partial, "checkout", "--quiet", "--detach", commit)
+    partial.rename(path)
     return Checkout(label=ref, commit=commit, path=path)
+
+
+def _is_clean_checkout(path: Path, commit: str) -> bool:
+    head = _git(path, "rev-parse", "HEAD", check=False)
+    if head.returncode != 0 or head.stdout.strip() != commit:
+        return False
+    status = _git(path, "status", "--porcelain", "--untracked-files=no", check=False)
+    return status.returncode == 0 and not status.stdout.strip()
 
 
 def working_tree(repo: Path) -> Checkout:
@@ -104,7 +130,8 @@ def working_tree(repo: Path) -> Checkout:
     return Checkout(label="working tree", commit=resolve_commit(repo, "HEAD"), path=repo, dirty=is_dirty(repo))
 
 
-def _remove_worktree(repo: Path, path: Path) -> None:
+def remove_legacy_worktree(repo: Path, path: Path) -> None:
+    """Remove a worktree that older benchwatch versions registered in the user's repository."""
     if _git(repo, "worktree", "remove", "--force", str(path), check=False).returncode != 0:
         shutil.rmtree(path, ignore_errors=True)
         _git(repo, "worktree", "prune", check=False)

@@ -1,48 +1,39 @@
-"""The trend report: one self-contained HTML file over a history.
+"""The trend report: a folder of static files that opens at once and works offline (GitHub Pages, file://).
 
-What it shows:
+    report/index.html          the summary: ranking, release-to-release table, search (small, no data)
+    report/trend-data/         uPlot (vendored, MIT), the report's script and style,
+                               index.js (every benchmark, for search), c0000.js ... (chart data)
 
-* a **summary** ranking every benchmark by its recent change: the ratio of
-  the geometric mean of the last ``recent`` commits to the ``recent`` before
-  them, per metric (p50, p95, p99, peak memory); benchmarks are ranked by the
-  largest absolute log ratio; the last change point is shown beside it;
-* a **tag-to-tag** table per pair of consecutive release tags (v1.3 -> v1.4):
-  every benchmark and metric that got slower (or bigger) by more than
-  ``tag_threshold``, by how much, and whether the two commits' 95% intervals
-  are apart;
-* a **section per benchmark** with p50/p95/p99 (and peak memory when
-  measured) over commits, 95% interval bands, change points
-  (:mod:`benchwatch.history.changepoints`) and release tags marked; a point
-  opens its commit when ``commit_url`` is given.
+Why this shape (issue 13): a single page holding 10,000 series was 20 MB
+with 590,000 DOM nodes, and charts could be opened only after ~7 s.  Now the
+page holds only what is read first; each benchmark's data sits in a chunk of
+a few dozen benchmarks, loaded when one of them is opened.  A chunk is a
+``<script>`` that hands raw-deflate-compressed, base64 JSON to the page
+(``BW.chunk(id, "...")``), inflated in the browser by
+``DecompressionStream``: browsers refuse ``fetch()`` from ``file://``, but
+they run script files.
 
-Built to scale (1,000 benchmarks x 500 commits): no chart is built in
-Python.  Each benchmark's data is a compact JSON block (values in a display
-unit at ~4 significant digits, intervals as per-mille offsets, x positions
-delta-encoded, downsampled to ``max_points`` while keeping change points and
-tags); a small script (templates/trend.js) draws a section's charts only
-when the section is opened or scrolled into view.  plotly.js is embedded
-once, from the plotly package, as inert text that is evaluated on the first
-chart or when the browser is idle, so the summary is usable before the 4.8 MB
-library has been compiled.  The file needs no network.
-
-Measured (``benchmarks/bench_trend_report.py``, 2-core CI-class machine):
-1,000 benchmarks x 500 commits build in ~12.5 s (load 500 records ~5 s,
-4,000 change point searches ~6 s), 12.8 MB of HTML (4.8 MB plotly.js);
-headless Chromium has the summary ready 0.8-1.5 s after navigation, and the
-first chart takes ~1 s (plotly.js compile), later ones ~0.1 s.
+Charts use uPlot (~50 KB, canvas, made for time series) instead of
+plotly.js (4.8 MB, SVG/DOM heavy; the ``plotly`` Python package was a
+64 MB dependency).  Each metric has its own chart and unit; the x axis is
+the commit sequence labelled with dates and short hashes, release tags and
+change points are drawn as vertical lines, and the band around each
+segment's fit is +/- 2 noise sigma.
 
 Untrusted text (benchmark names, commits, branches, tags, messages) is
-escaped by Jinja's autoescape in HTML and by :func:`script_json` inside
-``<script>`` blocks; the script sets text with ``textContent`` and escapes
-what plotly renders as its pseudo-HTML.
+escaped by Jinja's autoescape in HTML and is JSON inside the data files;
+the script sets text with ``textContent`` only.
 """
 
 from __future__ import annotations
 
-import itertools
+import base64
+import json
 import math
+import re
 import time
-from collections.abc import Mapping, Sequence
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -50,77 +41,47 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import markupsafe
 import numpy as np
 
 from benchwatch.errors import UsageError
-from benchwatch.history import changepoints as cp
-from benchwatch.history import store
+from benchwatch.history.summary import date_text
 from benchwatch.render.html_templates import script_json, template_environment
+from benchwatch.report import trend_model
+from benchwatch.report.trend_model import (
+    DEFAULT_MIN_MAGNITUDE,
+    DEFAULT_NOISY,
+    DEFAULT_RECENT,
+    DEFAULT_TAG_THRESHOLD,
+    Headline,
+    MetricSeries,
+    TrendModel,
+)
 
-CHART_METRICS = ("p50", "p95", "p99", "peak_memory")
-TAG_METRICS = ("p50", "p95", "p99", "mean", "peak_memory", "allocations")
-DEFAULT_MAX_POINTS = 150
-DEFAULT_RECENT = 10
-DEFAULT_TAG_THRESHOLD = 0.02
-DEFAULT_MIN_MAGNITUDE = 0.02
-MAX_TAG_ROWS = 200
+DATA_DIR = "trend-data"
+ASSETS = ("uplot.iife.min.js", "uplot.min.css", "uplot.LICENSE", "trend.js", "trend.css")
+DEFAULT_SUMMARY_ROWS = 200
+CHUNK_BYTES = 96 * 1024  # raw JSON per chunk before compression: a click loads ~20-40 KB
+_CHUNK_FILE = re.compile(r"^c\d{4,6}\.js$")
 _TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 _BYTE_UNITS = ((1024.0**3, "GiB"), (1024.0**2, "MiB"), (1024.0, "KiB"), (1.0, "B"))
-
-
-@dataclass(frozen=True)
-class RecentChange:
-    """One benchmark's standing in the summary ranking."""
-
-    benchmark: str
-    anchor: str
-    changes: Mapping[str, float | None]  # metric -> last-N vs previous-N relative change
-    score: float
-    last_change_point: Mapping[str, Any] | None
-    latest: str
-
-
-@dataclass(frozen=True)
-class TagChange:
-    benchmark: str
-    anchor: str
-    metric: str
-    before: float
-    after: float
-    relative_change: float
-    intervals_apart: bool | None  # None: a side had fewer than 2 runs
-    before_text: str
-    after_text: str
-
-
-@dataclass(frozen=True)
-class TagComparison:
-    """What changed between two consecutive tags."""
-
-    from_tag: str
-    to_tag: str
-    from_commit: str
-    to_commit: str
-    slower: tuple[TagChange, ...]
-    slower_total: int
-    faster_total: int
-    compared: int
+__all__ = ["DEFAULT_MIN_MAGNITUDE", "DEFAULT_NOISY", "DEFAULT_RECENT", "DEFAULT_TAG_THRESHOLD"]
 
 
 @dataclass(frozen=True)
 class TrendReport:
     """Figures of a built report (what :func:`write_trend_report` returns)."""
 
-    path: Path | None
-    html_bytes: int
+    path: Path
+    total_bytes: int
+    page_bytes: int
+    files: int
     benchmarks: int
     commits: int
     change_points: int
     build_seconds: float
 
 
-# -- escaping --------------------------------------------------------------------------
+# -- links and units -----------------------------------------------------------------------
 
 
 def commit_link(template: str | None, commit: str) -> str | None:
@@ -136,12 +97,9 @@ def check_commit_url(template: str | None) -> None:
         raise UsageError(f"commit URL template {template!r} must start with https:// or http:// and contain {{commit}}")
 
 
-# -- units ------------------------------------------------------------------------------
-
-
 def display_unit(unit: str, typical: float, metric: str) -> tuple[float, str]:
     """(factor, label): values divided by factor read naturally (ms, µs, MiB ...)."""
-    if metric in ("peak_memory",) or unit == "bytes":
+    if metric == "peak_memory" or unit == "bytes":
         table = _BYTE_UNITS
     elif metric == "allocations":
         return 1.0, "allocations"
@@ -164,306 +122,207 @@ def format_value(value: float, unit: str, metric: str) -> str:
     return f"{value / factor:.4g} {label}"
 
 
-def _decimals_for(values: np.ndarray) -> int:
-    finite = np.abs(values[np.isfinite(values)])
-    finite = finite[finite > 0]
-    if finite.size == 0:
-        return 4
-    magnitude = math.floor(math.log10(float(np.median(finite))))
-    return int(min(max(3 - magnitude, 0), 12))
-
-
-# -- analysis ---------------------------------------------------------------------------
-
-
-def recent_change(values: np.ndarray, recent: int) -> float | None:
-    """exp(mean log of the last ``recent`` values - mean log of the ``recent`` before) - 1."""
-    values = values[np.isfinite(values) & (values > 0)]
-    if values.size < 2:
-        return None
-    n = min(recent, values.size // 2)
-    last, previous = values[-n:], values[-2 * n : -n]
-    return math.expm1(float(np.log(last).mean() - np.log(previous).mean()))
-
-
-def downsample_positions(length: int, max_points: int, keep: Sequence[int]) -> np.ndarray:
-    """Evenly strided positions (first and last always) plus every position in ``keep``."""
-    if length <= max_points:
-        return np.arange(length)
-    stride = math.ceil(length / max_points)
-    chosen = set(range(0, length, stride)) | {length - 1} | {k for k in keep if 0 <= k < length}
-    return np.array(sorted(chosen), dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class _Column:
-    """One benchmark metric over the history: record positions holding it and their values."""
-
-    positions: np.ndarray
-    values: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-
-
-def _column(table: tuple[np.ndarray, np.ndarray, np.ndarray], index: int) -> _Column:
-    values, low, high = (array[:, index] for array in table)
-    positions = np.flatnonzero(np.isfinite(values))
-    return _Column(positions=positions, values=values[positions], low=low[positions], high=high[positions])
-
-
-def _series_block(
-    column: _Column,
-    metric: str,
-    unit: str,
-    *,
-    max_points: int,
-    tag_positions: set[int],
-    window: int,
-    max_pvalue: float,
-    min_magnitude: float,
-) -> tuple[dict[str, Any], list[cp.ChangePoint]]:
-    values = column.values
-    try:
-        points = cp.detect_change_points(
-            values, window=window, max_pvalue=max_pvalue, min_magnitude=min_magnitude, log=bool((values > 0).all())
-        )
-    except ValueError:
-        points = []
-    keep = [p.index for p in points]
-    if tag_positions:
-        keep += [i for i, position in enumerate(column.positions.tolist()) if position in tag_positions]
-    chosen = downsample_positions(values.size, max_points, keep)
-    factor, label = display_unit(unit, float(np.median(values)), metric)
-    scaled = values[chosen] / factor
-    decimals = _decimals_for(scaled)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        low_pm = np.round((values[chosen] - column.low[chosen]) / values[chosen] * 1000.0)
-        high_pm = np.round((column.high[chosen] - values[chosen]) / values[chosen] * 1000.0)
-    x = column.positions[chosen]
-    block = {
-        "u": label,
-        "x": np.diff(x, prepend=0).tolist(),
-        "y": [v if math.isfinite(v) else None for v in np.round(scaled, decimals).tolist()],
-        # Interval bounds as per-mille offsets from the value; null when no run had an interval.
-        "lo": [int(v) if math.isfinite(v) else None for v in low_pm.tolist()] if np.isfinite(low_pm).any() else None,
-        "hi": [int(v) if math.isfinite(v) else None for v in high_pm.tolist()] if np.isfinite(high_pm).any() else None,
-        "cp": [
-            [
-                int(column.positions[p.index]),
-                round(float(values[p.index]) / factor, decimals),
-                round(p.relative_change, 5),
-                float(f"{p.p_value:.3g}"),
-            ]
-            for p in points
-        ],
-    }
-    return block, points
-
-
-def _tag_comparisons(
-    history: store.History, names: Sequence[str], anchors: Mapping[str, str], threshold: float
-) -> list[TagComparison]:
-    tagged = history.tagged()
-    comparisons = []
-    for (from_tag, i), (to_tag, j) in itertools.pairwise(tagged):
-        if i == j:
-            continue
-        a, b = history.records[i], history.records[j]
-        slower, faster, compared = [], 0, 0
-        for name in names:
-            unit = history.unit(name)
-            for metric in TAG_METRICS:
-                before, after = a.summary(name, metric), b.summary(name, metric)
-                if before is None or after is None or not before.value > 0 or not math.isfinite(after.value):
-                    continue
-                compared += 1
-                change = after.value / before.value - 1.0
-                if change < -threshold:
-                    faster += 1
-                if change <= threshold:
-                    continue
-                known = before.high is not None and after.low is not None
-                apart = (after.low > before.high) if known else None
-                slower.append(
-                    TagChange(
-                        benchmark=name,
-                        anchor=anchors[name],
-                        metric=metric,
-                        before=before.value,
-                        after=after.value,
-                        relative_change=change,
-                        intervals_apart=apart,
-                        before_text=format_value(before.value, unit, metric),
-                        after_text=format_value(after.value, unit, metric),
-                    )
-                )
-        slower.sort(key=lambda change: (-change.relative_change, change.benchmark, change.metric))
-        comparisons.append(
-            TagComparison(
-                from_tag=from_tag,
-                to_tag=to_tag,
-                from_commit=a.commit,
-                to_commit=b.commit,
-                slower=tuple(slower[:MAX_TAG_ROWS]),
-                slower_total=len(slower),
-                faster_total=faster,
-                compared=compared,
-            )
-        )
-    return comparisons
-
-
-# -- building ---------------------------------------------------------------------------
-
-
 def _percent(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     return f"{value * 100:+.1f}%"
 
 
-def _asset(name: str) -> str:
-    return resources.files("benchwatch").joinpath(f"templates/{name}").read_text("utf-8")
+# -- data encoding ---------------------------------------------------------------------------
 
 
-def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
+def _quantised(values: np.ndarray) -> tuple[int, list[int | None]]:
+    """Values as integers times 10**exponent, 4 significant digits of the typical value (compresses well)."""
+    finite = np.abs(values[np.isfinite(values)])
+    finite = finite[finite > 0]
+    exponent = math.floor(math.log10(float(np.median(finite)))) - 3 if finite.size else 0
+    scaled = np.round(values / 10.0**exponent)
+    return exponent, [int(v) if math.isfinite(v) else None for v in scaled.tolist()]
 
-    # Defensive: a literal "</script" in the library would end our block early.
-    return get_plotlyjs().replace("</script", "<\\/script")
+
+def series_block(item: MetricSeries, unit: str, commits: int) -> dict[str, Any]:
+    """One metric's chart data (see templates/trend.js, ``decodeSeries``)."""
+    factor, label = display_unit(unit, float(np.median(item.values)), item.metric)
+    exponent, ints = _quantised(item.values / factor)
+    fit = item.fit
+    block: dict[str, Any] = {"u": label, "e": exponent, "y": ints, "s": round(fit.noise, 5)}
+    if item.positions.size != commits:
+        block["x"] = np.diff(item.positions, prepend=0).tolist()  # delta-encoded record positions
+    # Segments as [first point, point count, log level, log slope per point]; the fit is in display units.
+    block["f"] = []
+    for segment in fit.segments:
+        first, stop = np.searchsorted(item.positions, [segment.start, segment.stop]).tolist()
+        block["f"].append([first, stop - first, round(segment.level - math.log(factor), 5), round(segment.slope, 6)])
+    block["c"] = [
+        [point.index, round(point.relative_change, 5), float(f"{point.p_value:.3g}")] for point in fit.change_points
+    ]
+    return block
 
 
-def build_trend_html(
-    history: store.History,
-    *,
-    commit_url: str | None = None,
-    window: int = cp.DEFAULT_WINDOW,
-    max_pvalue: float = cp.DEFAULT_MAX_PVALUE,
-    min_magnitude: float = DEFAULT_MIN_MAGNITUDE,
-    max_points: int = DEFAULT_MAX_POINTS,
-    recent: int = DEFAULT_RECENT,
-    tag_threshold: float = DEFAULT_TAG_THRESHOLD,
-    open_top: int = 3,
-    title: str = "benchwatch trend report",
-    generated_at: str | None = None,
-) -> tuple[str, int]:
-    """The report's HTML and the number of change points marked in it."""
-    check_commit_url(commit_url)
-    if max_points < 10:
-        raise UsageError(f"max_points must be at least 10, got {max_points}")
-    if recent < 1:
-        raise UsageError(f"recent must be at least 1, got {recent}")
-    records = history.records
-    names = history.benchmark_names()
-    anchors = {name: f"b{index}" for index, name in enumerate(names)}
-    tag_positions = {index for _, index in history.tagged()}
+def _pack(document: Any) -> str:
+    text = json.dumps(document, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: DecompressionStream("deflate-raw")
+    packed = compressor.compress(text.encode("utf-8")) + compressor.flush()
+    return base64.b64encode(packed).decode("ascii")
 
-    tables = {metric: store.metric_table(history, metric, names) for metric in CHART_METRICS}
-    sections, ranking, total_points = [], [], 0
-    for index, name in enumerate(names):
-        unit = history.unit(name)
-        blocks: dict[str, Any] = {}
-        changes: dict[str, float | None] = {}
-        last_point: dict[str, Any] | None = None
-        latest = "–"
-        for metric in CHART_METRICS:
-            column = _column(tables[metric], index)
-            if column.values.size == 0:
-                changes[metric] = None
-                continue
-            block, points = _series_block(
-                column,
-                metric,
-                unit,
-                max_points=max_points,
-                tag_positions=tag_positions,
-                window=window,
-                max_pvalue=max_pvalue,
-                min_magnitude=min_magnitude,
-            )
-            blocks[metric] = block
-            total_points += len(points)
-            changes[metric] = recent_change(column.values, recent)
-            if metric == "p50" or latest == "–":
-                latest = format_value(float(column.values[-1]), unit, metric)
-            if points:
-                newest = points[-1]
-                position = int(column.positions[newest.index])
-                if last_point is None or position > last_point["position"]:
-                    commit = records[position].commit
-                    last_point = {
-                        "position": position,
-                        "metric": metric,
-                        "commit": commit,
-                        "short": commit[:8],
-                        "url": commit_link(commit_url, commit),
-                        "relative_change": newest.relative_change,
-                    }
-        finite = [abs(math.log1p(c)) for c in changes.values() if c is not None and c > -1]
-        score = max(finite) if finite else 0.0
-        ranking.append(
-            RecentChange(
-                benchmark=name,
-                anchor=anchors[name],
-                changes=changes,
-                score=score,
-                last_change_point=last_point,
-                latest=latest,
-            )
+
+def _script(call: str, *arguments: Any) -> bytes:
+    return f"{call}({', '.join(json.dumps(a) for a in arguments)});\n".encode()
+
+
+def chunk_files(model: TrendModel) -> tuple[dict[str, bytes], dict[str, int]]:
+    """The chart data files, in ranking order (the first rows' data sits in the first chunks)."""
+    files: dict[str, bytes] = {}
+    chunk_of: dict[str, int] = {}
+    pending: list[Any] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal pending, size
+        if pending:
+            number = len(files)
+            files[f"c{number:04d}.js"] = _script("BW.chunk", number, _pack(pending))
+            pending, size = [], 0
+
+    for row in model.ranking:
+        metrics = model.series.get(row.benchmark, {})
+        blocks = {m: series_block(item, row.unit, len(model.commits)) for m, item in metrics.items()}
+        entry = [row.benchmark, blocks]
+        size += len(json.dumps(entry, separators=(",", ":")))
+        chunk_of[row.benchmark] = len(files)
+        pending.append(entry)
+        if size >= CHUNK_BYTES:
+            flush()
+    flush()
+    return files, chunk_of
+
+
+def index_document(model: TrendModel, chunk_of: Mapping[str, int]) -> dict[str, Any]:
+    """Every benchmark for search and filter, plus the commits for axes and tooltips."""
+    rows = []
+    for row in model.ranking:
+        change = row.change.relative_change if row.change is not None else None
+        rows.append(
+            [
+                row.benchmark,
+                chunk_of[row.benchmark],
+                row.status,
+                None if change is None else round(change, 5),
+                row.metric,
+                round(row.noise, 5) if math.isfinite(row.noise) else None,
+                format_value(row.latest, row.unit, "p50"),
+            ]
         )
-        # Metrics measured at the same commits share one x array (most do): less to embed.
-        shared_x = next((block["x"] for block in blocks.values()), [])
-        for block in blocks.values():
-            if block["x"] == shared_x:
-                del block["x"]
-        data = {"n": name, "x": shared_x, "m": blocks}
-        sections.append({"name": name, "anchor": anchors[name], "unit": unit, "data": script_json(data)})
-    ranking.sort(key=lambda row: (-row.score, row.benchmark))
-    rank_of = {row.benchmark: position for position, row in enumerate(ranking)}
-    sections.sort(key=lambda section: rank_of[section["name"]])
-    for position, section in enumerate(sections):
-        section["open"] = position < open_top
-        section["row"] = ranking[position]
-
-    meta = {
-        "commits": [record.commit for record in records],
-        "dates": [record.date for record in records],
-        "messages": [record.message or "" for record in records],
-        "urls": [commit_link(commit_url, record.commit) for record in records] if commit_url else None,
-        "tags": [[tag, index] for tag, index in history.tagged()],
-        "metrics": list(CHART_METRICS),
+    commits = model.commits
+    return {
+        "benchmarks": rows,
+        "commits": [row.commit for row in commits],
+        "dates": [date_text(row.date_epoch)[:10] for row in commits],
+        "messages": [(row.message or "").split("\n")[0][:120] for row in commits],
+        "tags": [[tag, index] for index, row in enumerate(commits) for tag in row.tags],
     }
-    tags = _tag_comparisons(history, names, anchors, tag_threshold)
-    branches = sorted({record.branch for record in records if record.branch})
-    html = (
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+def _summary_rows(model: TrendModel, limit: int) -> list[Headline]:
+    """The rows the page lists at once: every regression and improvement up to ``limit``, then noisy ones."""
+    shown = [row for row in model.ranking if row.status in ("regression", "improvement")][:limit]
+    noisy = [row for row in model.ranking if row.status == "noisy"][: max(limit - len(shown), 20)]
+    return shown + noisy
+
+
+def render_page(
+    model: TrendModel,
+    *,
+    title: str,
+    generated_at: str,
+    commit_url: str | None,
+    options: Mapping[str, Any],
+    summary_rows: int,
+) -> str:
+    counts = dict.fromkeys(("regression", "improvement", "noisy", "stable"), 0)
+    for row in model.ranking:
+        counts[row.status] += 1
+    commits = model.commits
+    config = {"data": DATA_DIR, "commitUrl": commit_url, "recent": options["recent"]}
+    return (
         template_environment(pct=_percent)
         .get_template("trend.html.j2")
         .render(
             title=title,
-            generated_at=generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            commits=len(records),
-            first_date=records[0].date if records else None,
-            last_date=records[-1].date if records else None,
-            branches=branches,
-            benchmark_count=len(names),
-            ranking=ranking,
-            sections=sections,
-            tag_comparisons=tags,
-            tag_threshold=tag_threshold,
-            recent=recent,
-            window=window,
-            max_pvalue=max_pvalue,
-            min_magnitude=min_magnitude,
-            metrics=CHART_METRICS,
-            commit_url=commit_url,
+            generated_at=generated_at,
+            commits=len(commits),
+            first_date=date_text(commits[0].date_epoch),
+            last_date=date_text(commits[-1].date_epoch),
+            branches=sorted({row.branch for row in commits if row.branch}),
+            benchmark_count=len(model.names),
+            counts=counts,
+            rows=_summary_rows(model, summary_rows),
+            commit_of=lambda position: commits[position].commit if position is not None else None,
             link=lambda commit: commit_link(commit_url, commit),
-            meta=script_json(meta),
-            css=markupsafe.Markup(_asset("trend.css")),
-            script=markupsafe.Markup(_asset("trend.js").replace("</script", "<\\/script")),
-            plotly_js=markupsafe.Markup(_plotly_js()),
+            value=format_value,
+            tag_comparisons=model.tags,
+            options=options,
+            data_dir=DATA_DIR,
+            config=script_json(config),
         )
     )
-    return html, total_points
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("benchwatch").joinpath(f"templates/{name}").read_bytes()
+
+
+def build_site(
+    model: TrendModel,
+    *,
+    title: str,
+    commit_url: str | None,
+    options: Mapping[str, Any],
+    summary_rows: int = DEFAULT_SUMMARY_ROWS,
+    generated_at: str | None = None,
+) -> tuple[str, dict[str, bytes]]:
+    """The page's HTML and the data folder's files (name -> bytes)."""
+    chunks, chunk_of = chunk_files(model)
+    files = {name: _asset(name) for name in ASSETS}
+    files.update(chunks)
+    files["index.js"] = _script("BW.index", _pack(index_document(model, chunk_of)))
+    html = render_page(
+        model,
+        title=title,
+        generated_at=generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        commit_url=commit_url,
+        options=options,
+        summary_rows=summary_rows,
+    )
+    return html, files
+
+
+def _targets(output: Path) -> tuple[Path, Path]:
+    """(page, data folder): ``-o site/`` writes site/index.html; ``-o site/trend.html`` writes that page."""
+    output = Path(output)
+    page = output if output.suffix in (".html", ".htm") else output / "index.html"
+    if page.parent.exists() and not page.parent.is_dir():
+        raise UsageError(f"{page.parent}: is not a directory")
+    return page, page.parent / DATA_DIR
+
+
+def write_site(output: Path, html: str, files: Mapping[str, bytes]) -> tuple[Path, int]:
+    """Write the page and its data folder (each file atomically); drop chunk files of an older build."""
+    from benchwatch.resultfile import write_atomically
+
+    page, data = _targets(output)
+    data.mkdir(parents=True, exist_ok=True)
+    for name, payload in files.items():
+        write_atomically(data / name, payload)
+    for stale in data.iterdir():
+        if _CHUNK_FILE.match(stale.name) and stale.name not in files and not stale.is_symlink():
+            stale.unlink()
+    encoded = html.encode("utf-8")
+    write_atomically(page, encoded)
+    return page, len(encoded) + sum(len(payload) for payload in files.values())
 
 
 def write_trend_report(
@@ -471,40 +330,47 @@ def write_trend_report(
     output: Path,
     *,
     commit_url: str | None = None,
-    window: int = cp.DEFAULT_WINDOW,
-    max_pvalue: float = cp.DEFAULT_MAX_PVALUE,
+    max_pvalue: float = 0.001,
     min_magnitude: float = DEFAULT_MIN_MAGNITUDE,
-    max_points: int = DEFAULT_MAX_POINTS,
     recent: int = DEFAULT_RECENT,
+    noisy: float = DEFAULT_NOISY,
     tag_threshold: float = DEFAULT_TAG_THRESHOLD,
+    summary_rows: int = DEFAULT_SUMMARY_ROWS,
+    window: int | None = None,
     title: str = "benchwatch trend report",
 ) -> TrendReport:
-    """Load the history in ``history_dir`` and write its trend report to ``output`` (atomically)."""
-    from benchwatch.resultfile import write_atomically
-
+    """Analyse the history in ``history_dir`` and write the report folder (see the module docstring)."""
     started = time.perf_counter()
-    history = store.load_history(history_dir)
-    if not history.records:
-        raise UsageError(f"history {history_dir} has no records yet (run benchwatch record first)")
-    with store.paused_gc():
-        html, points = build_trend_html(
-            history,
-            commit_url=commit_url,
-            window=window,
-            max_pvalue=max_pvalue,
-            min_magnitude=min_magnitude,
-            max_points=max_points,
-            recent=recent,
-            tag_threshold=tag_threshold,
-            title=title,
-        )
-    payload = html.encode("utf-8")
-    write_atomically(Path(output), payload)
+    check_commit_url(commit_url)
+    if window is not None and window < 4:
+        raise UsageError(f"--window must be at least 4 commits, got {window}")
+    trend_model.check_options(max_pvalue=max_pvalue, min_magnitude=min_magnitude, recent=recent, noisy=noisy)
+    _targets(output)
+    model = trend_model.build_model(
+        history_dir,
+        max_pvalue=max_pvalue,
+        min_magnitude=min_magnitude,
+        recent=recent,
+        noisy=noisy,
+        tag_threshold=tag_threshold,
+    )
+    options = {
+        "max_pvalue": max_pvalue,
+        "min_magnitude": min_magnitude,
+        "recent": recent,
+        "noisy": noisy,
+        "tag_threshold": tag_threshold,
+    }
+    html, files = build_site(model, title=title, commit_url=commit_url, options=options, summary_rows=summary_rows)
+    page, total = write_site(output, html, files)
+    points = sum(len(item.fit.change_points) for metrics in model.series.values() for item in metrics.values())
     return TrendReport(
-        path=Path(output),
-        html_bytes=len(payload),
-        benchmarks=len(history.benchmark_names()),
-        commits=len(history.records),
+        path=page,
+        total_bytes=total,
+        page_bytes=len(html.encode("utf-8")),
+        files=len(files) + 1,
+        benchmarks=len(model.names),
+        commits=len(model.commits),
         change_points=points,
         build_seconds=time.perf_counter() - started,
     )

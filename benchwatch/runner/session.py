@@ -12,16 +12,105 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
-from benchwatch.model import BenchmarkResult, MemoryProfile, ResultSet, Run, frozen_samples
+from benchwatch.model import QUANTILE_OF_METRIC, BenchmarkResult, MemoryProfile, ResultSet, Run, frozen_samples
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
+from benchwatch.stats.runlevel import min_samples_for_quantile
+
+#: Seconds one benchmark may spend, per process, reaching the samples its gate needs.
+DEFAULT_SAMPLE_BUDGET = 10.0
+NOT_BENCHMARKS_HINT = "no benchmark fixture or marker"
+
+
+def samples_needed(gating_metrics: Sequence[str]) -> int:
+    """Samples per run that the gated quantiles need (0 when no quantile gates)."""
+    quantiles = [QUANTILE_OF_METRIC[metric] for metric in gating_metrics if metric in QUANTILE_OF_METRIC]
+    return max((min_samples_for_quantile(q) for q in quantiles), default=0)
+
+
+def sampling_args(target_samples: int, budget: float) -> tuple[str, ...]:
+    """Worker options asking each benchmark for ``target_samples`` within ``budget`` seconds."""
+    if target_samples <= 0:
+        return ()
+    return (f"--benchwatch-target-samples={target_samples}", f"--benchwatch-sample-budget={budget:g}")
+
+
+@dataclass(frozen=True)
+class Collection:
+    """What the collect pass found: the benchmarks, and the tests that are not benchmarks.
+
+    ``arguments`` maps each benchmark's node id to an argument that selects
+    it from any working directory, and ``rootdir`` is pytest's rootdir of
+    the collect pass: timing passes pin it so node ids stay the same even
+    when a suite lies outside the working directory.
+    """
+
+    benchmarks: tuple[Mapping[str, Any], ...]
+    rootdir: str | None
+    not_benchmarks: int
+    examples: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [event["name"] for event in self.benchmarks]
+
+    @property
+    def groups(self) -> dict[str, str | None]:
+        return {event["name"]: event.get("group") for event in self.benchmarks}
+
+    def not_benchmarks_note(self) -> str | None:
+        """ "N tests are not benchmarks (...)", or None when every test is one."""
+        if not self.not_benchmarks:
+            return None
+        noun = "test is not a benchmark" if self.not_benchmarks == 1 else "tests are not benchmarks"
+        shown = ", ".join(self.examples)
+        more = ", …" if self.not_benchmarks > len(self.examples) else ""
+        return f"{self.not_benchmarks} {noun} ({NOT_BENCHMARKS_HINT}): {shown}{more}"
+
+    def command(self, base: WorkerCommand) -> WorkerCommand:
+        """``base`` made to select benchmarks by location and keep the collect pass's rootdir."""
+        args = base.pytest_args
+        if self.rootdir and not any(arg.startswith("--rootdir") for arg in args):
+            args = (*args, f"--rootdir={self.rootdir}")
+        arguments = {event["name"]: event["target"] for event in self.benchmarks if event.get("target")}
+        return replace(base, pytest_args=args, arguments=arguments)
+
+
+def suite_arguments(repo: Path, suites: Sequence[str], where: str) -> list[str]:
+    """The suites as absolute paths, each resolved from ``repo`` exactly once and checked to exist.
+
+    Relative paths are relative to the repository (or checkout); absolute
+    ones may lie anywhere.  Collection and timing passes use these same
+    paths, so a suite outside the tree is the same suite in every pass.
+    """
+    resolved = []
+    for suite in suites:
+        path = Path(repo, suite).absolute()
+        if not path.exists():
+            raise InputError(where, f"has no suite at {suite}")
+        resolved.append(str(path))
+    return resolved
+
+
+def collect(*, command: WorkerCommand, suites: Sequence[str], timeout: float, where: str) -> Collection:
+    """Run the collect pass over ``suites`` (absolute paths); ``where`` names the tree in errors."""
+    outcome = run_pass(command=command, mode="collect", targets=list(suites), timeout=timeout)
+    if outcome.worker_failure:
+        raise InputError(where, f"cannot collect benchmarks: {outcome.worker_failure}")
+    session = outcome.session or {}
+    return Collection(
+        benchmarks=tuple(outcome.collected),
+        rootdir=session.get("rootdir"),
+        not_benchmarks=int(session.get("not_benchmarks", 0)),
+        examples=tuple(session.get("examples", ())),
+    )
 
 
 @dataclass(frozen=True)
@@ -45,12 +134,16 @@ class RunSettings:
     keep_captures: bool = False
     capture_dir: Path | None = None
     python: str = sys.executable
+    target_samples: int = 0
+    sample_budget: float = DEFAULT_SAMPLE_BUDGET
 
     def __post_init__(self) -> None:
         if self.runs < 1:
             raise UsageError(f"runs must be at least 1, got {self.runs}")
         if self.timeout <= 0:
             raise UsageError(f"timeout must be positive, got {self.timeout}")
+        if self.sample_budget <= 0:
+            raise UsageError(f"sample budget must be positive, got {self.sample_budget}")
         if self.memory_runs is not None and self.memory_runs < 0:
             raise UsageError(f"memory runs must not be negative, got {self.memory_runs}")
         if not self.suites:
@@ -85,25 +178,32 @@ class _Clock:
         return elapsed / self.done_units * (self.total_units - self.done_units)
 
 
-def collect_benchmarks(*, repo: Path, settings: RunSettings) -> list[dict[str, Any]]:
+def collect_benchmarks(*, repo: Path, settings: RunSettings) -> Collection:
     """The benchmarks of the suites (pytest node ids and groups), honouring ``keyword``."""
     for suite in settings.suites:
-        if not (repo / suite).exists():
-            raise InputError(repo / suite, "suite path does not exist")
-    command = _command(repo, settings)
-    outcome = run_pass(command=command, mode="collect", targets=list(settings.suites), timeout=settings.timeout)
-    if outcome.worker_failure:
-        raise InputError(repo / settings.suites[0], f"cannot collect benchmarks: {outcome.worker_failure}")
-    if not outcome.collected:
-        selection = f" matching -k {settings.keyword!r}" if settings.keyword else ""
-        raise InputError(", ".join(settings.suites), f"no benchmarks collected{selection} (empty benchmark list)")
-    return outcome.collected
+        if not Path(repo, suite).exists():
+            raise InputError(Path(repo, suite), "suite path does not exist")
+    suites = suite_arguments(repo, settings.suites, where=", ".join(settings.suites))
+    collection = collect(command=_command(repo, settings), suites=suites, timeout=settings.timeout, where=suites[0])
+    if not collection.benchmarks:
+        raise InputError(", ".join(settings.suites), empty_collection_problem(collection, settings.keyword))
+    return collection
+
+
+def empty_collection_problem(collection: Collection, keyword: str | None) -> str:
+    """Why nothing is to be measured, in one line."""
+    selection = f" matching -k {keyword!r}" if keyword else ""
+    note = collection.not_benchmarks_note()
+    if note:
+        return f"no benchmarks collected{selection}: {note}"
+    return f"no benchmarks collected{selection} ({'no test matches it' if keyword else 'the suites hold no tests'})"
 
 
 def _command(repo: Path, settings: RunSettings) -> WorkerCommand:
     args = list(settings.pytest_args)
     if settings.keyword:
         args += ["-k", settings.keyword]
+    args += sampling_args(settings.target_samples, settings.sample_budget)
     return WorkerCommand(python=settings.python, cwd=repo, pytest_args=tuple(args))
 
 
@@ -118,11 +218,11 @@ def run_suites(
     Failed benchmarks (raised, crashed, timed out) are recorded with their
     error and the rest go on; the returned result says which failed.
     """
-    collected = collect_benchmarks(repo=repo, settings=settings)
-    names = [event["name"] for event in collected]
-    groups = {event["name"]: event.get("group") for event in collected}
+    collection = collect_benchmarks(repo=repo, settings=settings)
+    names = collection.names
+    groups = collection.groups
     environment = collect_environment(repo=repo)
-    command = _command(repo, settings)
+    command = collection.command(_command(repo, settings))
     memory_runs = settings.runs if settings.memory_runs is None else min(settings.memory_runs, settings.runs)
     memory_runs = memory_runs if settings.memory else 0
     clock = _Clock(total_units=len(names) * (settings.runs + memory_runs))
@@ -166,6 +266,9 @@ def run_suites(
             "pytest_args": list(settings.pytest_args),
             "memory_pass": memory_runs > 0,
             "skipped": skipped,
+            "target_samples": settings.target_samples,
+            "sample_budget": settings.sample_budget,
+            "not_benchmarks": collection.not_benchmarks_note(),
         },
     )
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,18 @@ OUTPUT_TAIL_CHARS = 400
 
 @dataclass(frozen=True)
 class WorkerCommand:
-    """How to start a worker: interpreter, working directory, extra pytest arguments."""
+    """How to start a worker: interpreter, working directory, extra pytest arguments.
+
+    ``arguments`` maps a benchmark's name (its pytest node id) to the
+    command-line argument that selects it from any working directory (the
+    collect pass reports both); names without an entry are passed as they are.
+    """
 
     python: str
     cwd: Path
     pytest_args: tuple[str, ...] = ()
     env: dict[str, str] | None = None
+    arguments: Mapping[str, str] | None = None
 
     def argv(
         self, *, events: Path, mode: str, targets: Sequence[str], capture_dir: Path | None, keep_captures: bool
@@ -60,7 +67,8 @@ class WorkerCommand:
             # One plain call per benchmark: timing machinery off, memray on.
             argv.append("--benchmark-disable")
         argv.extend(self.pytest_args)
-        argv.extend(targets)
+        arguments = self.arguments or {}
+        argv.extend(arguments.get(target, target) for target in targets)
         return argv
 
 
@@ -91,6 +99,7 @@ class PassOutcome:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     collected: list[dict[str, Any]] = field(default_factory=list)
     worker_failure: str | None = None
+    session: dict[str, Any] | None = None  # the collect pass's rootdir and count of non-benchmarks
 
 
 def _tail(path: Path) -> str:
@@ -100,6 +109,31 @@ def _tail(path: Path) -> str:
         return ""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return " | ".join(lines[-4:])[-OUTPUT_TAIL_CHARS:]
+
+
+_MISSING_MODULE = re.compile(r"No module named '([^']+)'")
+
+
+def explain_failure(log: Path, python: str) -> str:
+    """The tail of a failed worker's output, led by the missing module when an import failed.
+
+    A conftest importing a test-only dependency (hypothesis, say) that the
+    worker's environment lacks is the usual cause; naming the module and the
+    interpreter says what to install where.
+    """
+    tail = _tail(log)
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return tail
+    missing = _MISSING_MODULE.search(text)
+    if missing is None:
+        return tail
+    module = missing.group(1)
+    return (
+        f"the suite imports {module!r}, which is not installed in the workers' environment ({python}); "
+        f"install it there (or let per-ref environments install the project's test dependencies): {tail}"
+    )
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -158,7 +192,7 @@ def run_pass(
             if remaining and not progressed:
                 # The worker died before starting any benchmark (collection error,
                 # broken conftest): every remaining benchmark fails with its output.
-                outcome.worker_failure = _tail(log) or "the worker process produced no output"
+                outcome.worker_failure = explain_failure(log, command.python) or "the worker process produced no output"
                 for name in remaining:
                     outcome.results[name] = {
                         "event": "result",
@@ -209,6 +243,8 @@ def _one_worker(
                         current = None
                     elif event["event"] == "collected":
                         outcome.collected.append(event)
+                    elif event["event"] == "session":
+                        outcome.session = event
                     if on_event is not None:
                         on_event(event)
                 if finished:
@@ -239,5 +275,7 @@ def _one_worker(
         if on_event is not None:
             on_event(outcome.results[name])
     elif mode == "collect" and process.returncode not in (0, 5):
-        outcome.worker_failure = f"collection {_describe_exit(process.returncode)}: {_tail(log)}"
+        outcome.worker_failure = (
+            f"collection {_describe_exit(process.returncode)}: {explain_failure(log, command.python)}"
+        )
     return progressed

@@ -6,9 +6,15 @@ file: which benchmark started (so a hang or crash can be attributed to it)
 and, per benchmark, every raw sample pytest-benchmark took, or its memory
 figures in the memory pass, or its error.
 
-Only tests that use pytest-benchmark's ``benchmark`` fixture are benchmarks;
-other tests in the suite are deselected.  The suites stay plain
-pytest-benchmark tests: without this plugin they run as usual.
+Benchmarks come in the forms pytest-benchmark and pytest-codspeed define:
+a test that takes the ``benchmark`` fixture (``benchmark(fn)``,
+``benchmark.pedantic(...)``, ``@benchmark`` on an inner function) is
+measured by that fixture; a test marked ``@pytest.mark.benchmark`` (or
+``codspeed_benchmark``, directly or through ``pytestmark``) that takes no
+such fixture is measured as whole test-body calls (see
+:mod:`benchwatch.runner.rounds`).  Other tests are deselected, and the
+collect pass reports how many, so none is dropped silently.  The suites
+stay plain tests: without this plugin they run as usual.
 """
 
 from __future__ import annotations
@@ -23,9 +29,21 @@ from typing import Any
 import pytest
 
 from benchwatch.runner.canary import CANARY_VERSION, measure_canary
+from benchwatch.runner.rounds import (
+    DEFAULT_MAX_TIME,
+    DEFAULT_MIN_ROUND_SECONDS,
+    DEFAULT_MIN_ROUNDS,
+    RoundPolicy,
+    adapt_pytest_benchmark,
+    sample_calls,
+)
 
 MODES = ("collect", "timing", "memory")
 MAX_ERROR_CHARS = 2000
+FIXTURE_NAMES = ("benchmark", "codspeed_benchmark")
+MARKER_NAMES = ("benchmark", "codspeed_benchmark")
+#: How many non-benchmark test ids the collect pass names as examples.
+EXAMPLES = 3
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,9 +52,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--benchwatch-mode", choices=MODES, default="timing")
     group.addoption("--benchwatch-capture-dir", default=None, help="where memray capture files go")
     group.addoption("--benchwatch-keep-captures", action="store_true", default=False)
+    group.addoption(
+        "--benchwatch-target-samples", type=int, default=0, help="samples per benchmark the gated quantiles need"
+    )
+    group.addoption(
+        "--benchwatch-sample-budget", type=float, default=10.0, help="seconds a benchmark may spend reaching them"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pytest-codspeed's markers, so that suites written for it also run with
+    # --strict-markers when pytest-codspeed itself is not installed.
+    config.addinivalue_line("markers", "benchmark: benchmark this test (whole test body, or its benchmark fixture)")
+    config.addinivalue_line("markers", "codspeed_benchmark: benchmark this whole test body")
     events = config.getoption("--benchwatch-events")
     if events:
         recorder = WorkerRecorder(
@@ -44,6 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
             mode=config.getoption("--benchwatch-mode"),
             capture_dir=config.getoption("--benchwatch-capture-dir"),
             keep_captures=config.getoption("--benchwatch-keep-captures"),
+            policy=_policy_of(config),
         )
         config.pluginmanager.register(recorder, "benchwatch-worker-recorder")
 
@@ -57,9 +86,60 @@ def _read_schedstat() -> tuple[float, float] | None:
     return int(fields[0]) / 1e9, int(fields[1]) / 1e9
 
 
+def _policy_of(config: pytest.Config) -> RoundPolicy:
+    """The worker's round policy; pytest-benchmark's options, when present, apply to the marker form too."""
+    min_time = config.getoption("benchmark_min_time", None)
+    return RoundPolicy(
+        min_rounds=int(config.getoption("benchmark_min_rounds", None) or DEFAULT_MIN_ROUNDS),
+        max_time=float(config.getoption("benchmark_max_time", None) or DEFAULT_MAX_TIME),
+        target_samples=config.getoption("--benchwatch-target-samples"),
+        budget=config.getoption("--benchwatch-sample-budget"),
+        min_round_seconds=float(min_time) if min_time else DEFAULT_MIN_ROUND_SECONDS,
+    )
+
+
+def _marker_of(item: pytest.Item) -> pytest.Mark | None:
+    for name in MARKER_NAMES:
+        marker = item.get_closest_marker(name)
+        if marker is not None:
+            return marker
+    return None
+
+
+def is_fixture_form(item: pytest.Item) -> bool:
+    return any(name in getattr(item, "fixturenames", ()) for name in FIXTURE_NAMES)
+
+
+def is_marker_form(item: pytest.Item) -> bool:
+    """Marked as a benchmark but taking no benchmark fixture: the whole body is measured."""
+    return not is_fixture_form(item) and _marker_of(item) is not None and hasattr(item, "runtest")
+
+
+def _marker_policy(item: pytest.Item, policy: RoundPolicy) -> RoundPolicy:
+    """The marker's own limits (pytest-codspeed's ``max_time``, ``max_rounds``, ``min_time``;
+    pytest-benchmark's ``min_rounds``) override the worker's."""
+    marker = _marker_of(item)
+    options = marker.kwargs if marker is not None else {}
+    return RoundPolicy(
+        min_rounds=int(options.get("min_rounds", policy.min_rounds)),
+        max_time=float(options.get("max_time", policy.max_time)),
+        target_samples=policy.target_samples,
+        budget=policy.budget,
+        max_rounds=options.get("max_rounds"),
+        min_round_seconds=float(options.get("min_time", policy.min_round_seconds)),
+    )
+
+
 def _group_of(item: pytest.Item) -> str | None:
-    marker = item.get_closest_marker("benchmark")
-    return marker.kwargs.get("group") if marker is not None else None
+    marker = _marker_of(item)
+    group = marker.kwargs.get("group") if marker is not None else None
+    return str(group) if group is not None else None
+
+
+def _target_of(item: pytest.Item) -> str:
+    """The item as a command-line argument that resolves from any working directory."""
+    _, _, rest = item.nodeid.partition("::")
+    return f"{item.path}::{rest}" if rest else str(item.path)
 
 
 def _one_line(text: str) -> str:
@@ -68,8 +148,17 @@ def _one_line(text: str) -> str:
 
 
 class WorkerRecorder:
-    def __init__(self, *, events_path: Path, mode: str, capture_dir: str | None, keep_captures: bool) -> None:
+    def __init__(
+        self,
+        *,
+        events_path: Path,
+        mode: str,
+        capture_dir: str | None,
+        keep_captures: bool,
+        policy: RoundPolicy | None = None,
+    ) -> None:
         self.mode = mode
+        self.policy = policy or RoundPolicy()
         self.capture_dir = Path(capture_dir) if capture_dir else events_path.parent
         self.keep_captures = keep_captures
         self._stream = open(events_path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the session
@@ -81,13 +170,30 @@ class WorkerRecorder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list) -> None:
-        benchmarks = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
-        others = [item for item in items if item not in benchmarks]
+        benchmarks = [item for item in items if is_fixture_form(item) or is_marker_form(item)]
+        chosen = {id(item) for item in benchmarks}
+        others = [item for item in items if id(item) not in chosen]
         if others:
             config.hook.pytest_deselected(items=others)
         if self.mode == "collect":
+            self._emit(
+                {
+                    "event": "session",
+                    "rootdir": str(config.rootpath),
+                    "not_benchmarks": len(others),
+                    "examples": [item.nodeid for item in others[:EXAMPLES]],
+                }
+            )
             for item in benchmarks:
-                self._emit({"event": "collected", "name": item.nodeid, "group": _group_of(item)})
+                self._emit(
+                    {
+                        "event": "collected",
+                        "name": item.nodeid,
+                        "group": _group_of(item),
+                        "form": "marker" if is_marker_form(item) else "fixture",
+                        "target": _target_of(item),
+                    }
+                )
             config.hook.pytest_deselected(items=benchmarks)
             items[:] = []
             return
@@ -114,11 +220,18 @@ class WorkerRecorder:
         if self.mode == "memory":
             yield from self._call_under_memray(item)
             return
+        original_runtest = None
+        if self.mode == "timing":
+            original_runtest = self._prepare_measurement(item)
         canary_before = measure_canary()
         sched_before = _read_schedstat()
         cpu_before = time.process_time()
         wall_before = time.perf_counter()
-        yield
+        try:
+            yield
+        finally:
+            if original_runtest is not None:
+                item.runtest = original_runtest  # type: ignore[method-assign]
         self._current["wall_seconds"] = time.perf_counter() - wall_before
         self._current["cpu_seconds"] = time.process_time() - cpu_before
         sched_after = _read_schedstat()
@@ -126,6 +239,25 @@ class WorkerRecorder:
             self._current["runqueue_wait_seconds"] = sched_after[1] - sched_before[1]
         self._current["canary_seconds"] = [canary_before, measure_canary()]
         self._current["canary_version"] = CANARY_VERSION
+
+    def _prepare_measurement(self, item: pytest.Item) -> Any:
+        """Fixture form: let pytest-benchmark take enough rounds.  Marker form:
+        measure repeated test-body calls; returns the ``runtest`` to restore."""
+        if not is_marker_form(item):
+            fixture = item.funcargs.get("benchmark") if hasattr(item, "funcargs") else None
+            if fixture is not None:
+                adapt_pytest_benchmark(fixture, self.policy)
+            return None
+        original = item.runtest
+        policy = _marker_policy(item, self.policy)
+
+        def measured_runtest() -> None:
+            samples, iterations = sample_calls(original, policy)
+            self._current["samples"] = samples
+            self._current["iterations"] = iterations
+
+        item.runtest = measured_runtest  # type: ignore[method-assign]
+        return original
 
     def _call_under_memray(self, item: pytest.Item):
         import memray
@@ -162,6 +294,8 @@ class WorkerRecorder:
             self._record_samples(item)
 
     def _record_samples(self, item: pytest.Item) -> None:
+        if "samples" in self._current:
+            return  # the marker form recorded its own
         funcargs = item.funcargs if isinstance(item, pytest.Function) else {}
         fixture = funcargs.get("benchmark")
         metadata = getattr(fixture, "stats", None)

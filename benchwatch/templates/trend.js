@@ -1,167 +1,247 @@
-/* benchwatch trend report: draws a benchmark's charts when its section is opened or scrolled into view.
-   All text from the data goes through textContent or esc() (plotly renders labels as pseudo-HTML). */
+/* benchwatch trend report (see benchwatch/report/trend.py).  Loads data lazily from <script> files
+   (fetch() is refused from file://), inflates them with DecompressionStream, draws with uPlot.
+   Text from the data is set with textContent or drawn on a canvas: never parsed as HTML. */
 (function () {
   "use strict";
-  var meta = JSON.parse(document.getElementById("bw-meta").textContent);
-  var COLORS = { p50: "#1f6feb", p95: "#d97706", p99: "#b42318", peak_memory: "#7c3aed" };
-  var BANDS = { p50: "rgba(31,111,235,0.15)", p95: "rgba(217,119,6,0.15)", p99: "rgba(180,35,24,0.12)", peak_memory: "rgba(124,58,237,0.15)" };
+  var config = JSON.parse(document.getElementById("bw-config").textContent);
+  var METRICS = ["p50", "p95", "p99", "peak_memory"];
   var LABELS = { p50: "p50", p95: "p95", p99: "p99", peak_memory: "peak memory" };
-  var drawnCount = 0;
+  var COLORS = { p50: "#1f6feb", p95: "#d97706", p99: "#b42318", peak_memory: "#7c3aed" };
+  var MAX_RESULTS = 200;
+  var index = null, byName = {}, chunks = {}, waiting = {}, indexWaiting = [];
+  var plots = [];
+  var BW = window.BW = {};
 
-  function ensurePlotly() {
-    if (window.Plotly) { return; }
-    var source = document.getElementById("bw-plotly");
+  function inflate(text) {
+    var binary = atob(text), bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) { bytes[i] = binary.charCodeAt(i); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return new Response(stream).text().then(JSON.parse);
+  }
+
+  function loadScript(name) {
     var script = document.createElement("script");
-    script.textContent = source.textContent;
-    document.head.appendChild(script);  /* an inline script runs synchronously when inserted */
-    source.textContent = "";
+    script.src = config.data + "/" + name;
+    script.onerror = function () { showError("could not load " + name); };
+    document.head.appendChild(script);
   }
 
-  function esc(text) {
-    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  function showError(message) {
+    var facts = document.getElementById("chart-facts");
+    facts.textContent = "Error: " + message;
   }
 
-  /* x: delta-encoded record positions (the block's own or the benchmark's shared ones);
-     lo/hi: per-mille offsets from y, or null when no interval was recorded. */
-  function decode(block, sharedX) {
-    var deltas = block.x || sharedX, x = [], y = block.y, lo = [], hi = [], position = 0;
-    for (var i = 0; i < deltas.length; i++) {
-      position += deltas[i];
+  BW.index = function (text) {
+    inflate(text).then(function (doc) {
+      index = doc;
+      doc.benchmarks.forEach(function (row) { byName[row[0]] = row; });
+      indexWaiting.splice(0).forEach(function (done) { done(doc); });
+      document.body.setAttribute("data-index", String(doc.benchmarks.length));
+    });
+  };
+
+  BW.chunk = function (id, text) {
+    inflate(text).then(function (list) {
+      var map = {};
+      list.forEach(function (entry) { map[entry[0]] = entry[1]; });
+      chunks[id] = map;
+      (waiting[id] || []).splice(0).forEach(function (done) { done(map); });
+    });
+  };
+
+  function getIndex() {
+    return new Promise(function (resolve) {
+      if (index) { resolve(index); return; }
+      indexWaiting.push(resolve);
+      if (indexWaiting.length === 1) { loadScript("index.js"); }
+    });
+  }
+
+  function getChunk(id) {
+    return new Promise(function (resolve) {
+      if (chunks[id]) { resolve(chunks[id]); return; }
+      (waiting[id] = waiting[id] || []).push(resolve);
+      if (waiting[id].length === 1) { loadScript("c" + String(id).padStart(4, "0") + ".js"); }
+    });
+  }
+
+  function percent(value) {
+    return value === null || value === undefined ? "–" : (value >= 0 ? "+" : "") + (value * 100).toFixed(1) + "%";
+  }
+
+  /* A metric block: y = ints x 10^e (display unit u); x = delta-encoded record positions (absent: every
+     record); f = segments [first point, count, log level, log slope]; s = noise sigma; c = change points. */
+  function decodeSeries(block, commits) {
+    var scale = Math.pow(10, block.e), n = block.y.length, x = [], y = [], fit = [], lo = [], hi = [];
+    var position = 0;
+    for (var i = 0; i < n; i++) {
+      position = block.x ? position + block.x[i] : i;
       x.push(position);
-      lo.push(!block.lo || block.lo[i] === null || y[i] === null ? null : y[i] * (1 - block.lo[i] / 1000));
-      hi.push(!block.hi || block.hi[i] === null || y[i] === null ? null : y[i] * (1 + block.hi[i] / 1000));
+      y.push(block.y[i] === null ? null : block.y[i] * scale);
+      fit.push(null); lo.push(null); hi.push(null);
     }
-    return { x: x, y: y, lo: lo, hi: hi };
-  }
-
-  function pointText(index) {
-    var text = esc(meta.commits[index].slice(0, 10)) + " · " + esc(meta.dates[index]);
-    var message = meta.messages[index];
-    if (message) { text += "<br>" + esc(message.split("\n")[0].slice(0, 80)); }
-    return text;
-  }
-
-  function tagShapes() {
-    var shapes = [], annotations = [];
-    meta.tags.forEach(function (tag) {
-      shapes.push({ type: "line", xref: "x", yref: "paper", x0: tag[1], x1: tag[1], y0: 0, y1: 1,
-                    line: { color: "#667085", width: 1, dash: "dot" } });
-      annotations.push({ x: tag[1], y: 1, xref: "x", yref: "paper", text: esc(tag[0]), showarrow: false,
-                         yanchor: "bottom", font: { size: 10, color: "#475467" } });
+    var spread = Math.exp(2 * block.s);
+    block.f.forEach(function (segment) {
+      for (var k = 0; k < segment[1]; k++) {
+        var value = Math.exp(segment[2] + segment[3] * k), at = segment[0] + k;
+        fit[at] = value; lo[at] = value / spread; hi[at] = value * spread;
+      }
     });
-    return { shapes: shapes, annotations: annotations };
+    return [x, y, fit, hi, lo];
   }
 
-  function traces(data, metrics) {
-    var out = [], cpX = [], cpY = [], cpText = [];
-    metrics.forEach(function (metric) {
-      var block = data.m[metric];
-      if (!block) { return; }
-      var series = decode(block, data.x);
-      out.push({ x: series.x, y: series.hi, mode: "lines", line: { width: 0 }, hoverinfo: "skip",
-                 showlegend: false, name: metric + " 95% high", type: "scatter" });
-      out.push({ x: series.x, y: series.lo, mode: "lines", line: { width: 0 }, fill: "tonexty",
-                 fillcolor: BANDS[metric], hoverinfo: "skip", showlegend: false, name: metric + " 95% low",
-                 type: "scatter" });
-      out.push({ x: series.x, y: series.y, mode: "lines+markers", name: LABELS[metric],
-                 line: { color: COLORS[metric], width: 1.5 }, marker: { size: 4 }, type: "scatter",
-                 customdata: series.x, text: series.x.map(pointText),
-                 hovertemplate: "%{text}<br>%{y} " + esc(block.u) + "<extra>" + LABELS[metric] + "</extra>" });
-      block.cp.forEach(function (point) {
-        cpX.push(point[0]);
-        cpY.push(point[1]);
-        cpText.push(LABELS[metric] + " " + (point[2] >= 0 ? "+" : "") + (point[2] * 100).toFixed(1) + "% (p=" +
-                    point[3] + ")<br>" + pointText(point[0]));
-      });
+  function axisLabel(position) {
+    var i = Math.round(position);
+    if (i !== position || i < 0 || i >= index.commits.length) { return ""; }
+    return index.dates[i] + "\n" + index.commits[i].slice(0, 7);
+  }
+
+  function drawMarks(u, block) {
+    var ctx = u.ctx, top = u.bbox.top, height = u.bbox.height, ratio = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.font = (10 * ratio) + "px system-ui, sans-serif";
+    ctx.lineWidth = ratio;
+    index.tags.forEach(function (tag) {
+      var left = u.valToPos(tag[1], "x", true);
+      if (left < u.bbox.left || left > u.bbox.left + u.bbox.width) { return; }
+      ctx.strokeStyle = "#98a2b3"; ctx.setLineDash([2 * ratio, 3 * ratio]);
+      ctx.beginPath(); ctx.moveTo(left, top); ctx.lineTo(left, top + height); ctx.stroke();
+      ctx.fillStyle = "#475467"; ctx.fillText(tag[0], left + 3 * ratio, top + 11 * ratio);
     });
-    if (cpX.length) {
-      out.push({ x: cpX, y: cpY, mode: "markers", name: "change point", type: "scatter", customdata: cpX,
-                 marker: { symbol: "x", size: 11, color: "#101828", line: { width: 1 } }, text: cpText,
-                 hovertemplate: "%{text}<extra>change point</extra>" });
-    }
-    return out;
+    block.c.forEach(function (point) {
+      var left = u.valToPos(point[0] - 0.5, "x", true);
+      ctx.strokeStyle = "#d92d20"; ctx.setLineDash([5 * ratio, 3 * ratio]);
+      ctx.beginPath(); ctx.moveTo(left, top); ctx.lineTo(left, top + height); ctx.stroke();
+      ctx.fillStyle = "#b42318"; ctx.fillText(percent(point[1]), left + 3 * ratio, top + height - 4 * ratio);
+    });
+    ctx.restore();
+    /* When the panel's charts were last painted (performance.now()): benchmarks/trend_browser_timing.py reads it. */
+    document.getElementById("chart-panel").setAttribute("data-drawn-ms", performance.now().toFixed(1));
   }
 
-  function unitOf(data, metrics) {
-    for (var i = 0; i < metrics.length; i++) { if (data.m[metrics[i]]) { return data.m[metrics[i]].u; } }
-    return "";
-  }
-
-  function chart(container, data, metrics, title) {
-    var list = traces(data, metrics);
-    if (!list.length) { return 0; }
-    var div = document.createElement("div");
-    div.className = "chart";
-    container.appendChild(div);
-    var marks = tagShapes();
-    var layout = {
-      title: { text: esc(title), font: { size: 13 }, x: 0, xanchor: "left" },
-      margin: { l: 60, r: 16, t: 36, b: 40 },
-      hovermode: "closest",
-      xaxis: { title: { text: "commit (oldest → newest)" }, zeroline: false },
-      yaxis: { title: { text: esc(unitOf(data, metrics)) }, zeroline: false, rangemode: "tozero" },
-      legend: { orientation: "h", y: -0.22 },
-      shapes: marks.shapes,
-      annotations: marks.annotations
+  function chart(container, metric, block, width) {
+    var data = decodeSeries(block, index.commits.length);
+    var holder = document.createElement("div");
+    holder.className = "chart";
+    holder.setAttribute("data-metric", metric);
+    container.appendChild(holder);
+    var options = {
+      title: LABELS[metric] + " (" + block.u + ") · noise ±" + (block.s * 100).toFixed(1) + "% · " +
+             block.c.length + " change point" + (block.c.length === 1 ? "" : "s"),
+      width: width, height: 260,
+      scales: { x: { time: false } },
+      series: [
+        { label: "commit", value: function (u, v) {
+            if (v === null || v === undefined) { return "–"; }
+            return index.commits[v].slice(0, 10) + " · " + index.dates[v] + " · " + index.messages[v];
+          } },
+        { label: LABELS[metric], stroke: COLORS[metric], width: 1.5, points: { size: 4 },
+          value: function (u, v) { return v === null || v === undefined ? "–" : v.toPrecision(4) + " " + block.u; } },
+        { label: "fit", stroke: "#344054", width: 1, dash: [4, 2], points: { show: false } },
+        { label: "+2σ", stroke: "rgba(0,0,0,0)", points: { show: false }, show: true },
+        { label: "−2σ", stroke: "rgba(0,0,0,0)", points: { show: false }, show: true }
+      ],
+      bands: [{ series: [3, 4], fill: "rgba(52,64,84,0.10)" }],
+      axes: [
+        { values: function (u, splits) { return splits.map(axisLabel); }, size: 48, space: 90 },
+        { label: block.u, size: 70 }
+      ],
+      hooks: { draw: [function (u) { drawMarks(u, block); }] }
     };
-    Plotly.newPlot(div, list, layout, { responsive: true, displaylogo: false });
-    div.setAttribute("data-traces", String(list.length));
-    if (meta.urls) {
-      div.on("plotly_click", function (event) {
-        var point = event.points && event.points[0];
-        if (!point || point.customdata === undefined) { return; }
-        var url = meta.urls[point.customdata];
-        if (url && /^https?:\/\//.test(url)) { window.open(url, "_blank", "noopener"); }
+    var plot = new uPlot(options, data, holder);
+    if (config.commitUrl) {
+      plot.over.addEventListener("click", function () {
+        var i = plot.cursor.idx;
+        if (i === null || i === undefined) { return; }
+        var commit = index.commits[data[0][i]];
+        window.open(config.commitUrl.split("{commit}").join(encodeURIComponent(commit)), "_blank", "noopener");
       });
     }
-    return list.length;
+    plots.push(plot);
   }
 
-  function draw(section) {
-    if (section.getAttribute("data-drawn")) { return; }
-    section.setAttribute("data-drawn", "1");
-    var started = performance.now();
-    ensurePlotly();
-    var data = JSON.parse(document.getElementById("data-" + section.getAttribute("data-id")).textContent);
-    var container = section.querySelector(".charts");
-    var count = chart(container, data, ["p50", "p95", "p99"], "latency") +
-                chart(container, data, ["peak_memory"], "peak memory");
-    if (!count) {
-      var empty = document.createElement("p");
-      empty.className = "empty";
-      empty.textContent = "No p50/p95/p99 or memory values recorded for " + data.n + ".";
-      container.appendChild(empty);
-    }
-    section.setAttribute("data-traces", String(count));
-    section.setAttribute("data-draw-ms", String(Math.round(performance.now() - started)));
-    drawnCount += 1;
-    document.body.setAttribute("data-drawn-sections", String(drawnCount));
+  function draw(name, blocks) {
+    var panel = document.getElementById("chart-panel"), container = document.getElementById("charts");
+    plots.splice(0).forEach(function (plot) { plot.destroy(); });
+    container.textContent = "";
+    panel.hidden = false;
+    document.getElementById("chart-title").textContent = name;
+    var row = byName[name];
+    document.getElementById("chart-facts").textContent = row[2] + (row[3] !== null ? " " + percent(row[3]) +
+      " (" + row[4] + ")" : "") + " · noise ±" + ((row[5] || 0) * 100).toFixed(1) + "% · latest " + row[6];
+    var width = Math.max(Math.min(container.clientWidth || 900, 1400), 320);
+    var drawn = 0;
+    METRICS.forEach(function (metric) {
+      if (blocks[metric]) { chart(container, metric, blocks[metric], width); drawn++; }
+    });
+    panel.setAttribute("data-drawn", name);
+    panel.setAttribute("data-charts", String(drawn));
   }
 
-  var sections = document.querySelectorAll("details.bench");
-  var observer = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
-    entries.forEach(function (entry) { if (entry.isIntersecting && entry.target.open) { draw(entry.target); } });
-  }, { rootMargin: "300px" }) : null;
-  Array.prototype.forEach.call(sections, function (section) {
-    if (observer) { observer.observe(section); }
-    section.addEventListener("toggle", function () { if (section.open) { draw(section); } });
+  function open(name, scroll) {
+    getIndex().then(function () {
+      var row = byName[name];
+      if (!row) { showError("no benchmark named " + name); return null; }
+      return getChunk(row[1]).then(function (map) {
+        draw(name, map[name]);
+        if (scroll) { document.getElementById("chart-panel").scrollIntoView(); }
+      });
+    });
+  }
+  BW.open = open;
+
+  function cell(row, text, className) {
+    var td = document.createElement("td");
+    if (className) { td.className = className; }
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function search() {
+    var query = document.getElementById("bw-query").value.toLowerCase();
+    var status = document.getElementById("bw-filter").value;
+    getIndex().then(function (doc) {
+      var body = document.getElementById("bw-results"), found = 0;
+      body.textContent = "";
+      doc.benchmarks.forEach(function (row) {
+        if ((status && row[2] !== status) || (query && row[0].toLowerCase().indexOf(query) < 0)) { return; }
+        found++;
+        if (found > MAX_RESULTS) { return; }
+        var tr = document.createElement("tr");
+        cell(tr, row[2], "status " + row[2]);
+        var name = cell(tr, "", "name"), link = document.createElement("a");
+        link.href = "#b"; link.className = "open"; link.setAttribute("data-name", row[0]); link.textContent = row[0];
+        name.appendChild(link);
+        cell(tr, percent(row[3]), "num " + (row[3] > 0 ? "up" : row[3] < 0 ? "down" : ""));
+        cell(tr, row[4] || "");
+        cell(tr, row[5] === null ? "–" : "±" + (row[5] * 100).toFixed(1) + "%", "num");
+        cell(tr, row[6], "num");
+        body.appendChild(tr);
+      });
+      document.getElementById("bw-count").textContent = found + " match" + (found === 1 ? "" : "es") +
+        (found > MAX_RESULTS ? " (first " + MAX_RESULTS + " shown)" : "");
+      document.getElementById("search").setAttribute("data-results", String(Math.min(found, MAX_RESULTS)));
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a.open") : null;
+    if (!link) { return; }
+    event.preventDefault();
+    var name = link.getAttribute("data-name");
+    history.replaceState(null, "", "#b=" + encodeURIComponent(name));
+    open(name, true);
   });
-
-  function openFromHash() {
-    var id = decodeURIComponent(location.hash.slice(1));
-    var target = id && document.getElementById(id);
-    if (target && target.tagName === "DETAILS") { target.open = true; draw(target); }
-  }
-  window.addEventListener("hashchange", openFromHash);
-  openFromHash();
-  // Open sections already on screen are drawn now, not on the first observer callback.
-  Array.prototype.forEach.call(sections, function (section) {
-    if (section.open && section.getBoundingClientRect().top < window.innerHeight + 300) { draw(section); }
-  });
-  if ("requestIdleCallback" in window) {
-    window.requestIdleCallback(ensurePlotly, { timeout: 4000 });
+  var timer = null;
+  function later() { clearTimeout(timer); timer = setTimeout(search, 120); }
+  document.getElementById("bw-query").addEventListener("input", later);
+  document.getElementById("bw-filter").addEventListener("change", search);
+  if (location.hash.indexOf("#b=") === 0) { open(decodeURIComponent(location.hash.slice(3)), true); }
+  if (location.hash.indexOf("#q=") === 0) {
+    document.getElementById("bw-query").value = decodeURIComponent(location.hash.slice(3));
+    search();
   }
   document.body.setAttribute("data-ready", "1");
-  document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
+  document.body.setAttribute("data-ready-ms", performance.now().toFixed(1));
 })();

@@ -1,0 +1,316 @@
+"""Record files as Parquet, written and queried with DuckDB.
+
+One row per (record, benchmark), wide: the record's own fields repeat on each
+of its rows (Parquet's dictionary and run-length encodings store them once
+per row group), then the benchmark's unit and, per metric, four columns
+``<metric>``, ``<metric>_low``, ``<metric>_high`` and ``<metric>_runs``.
+A query for p50 reads the ``p50*`` columns and nothing else.
+
+A commit may sit in more than one file for a moment (``--replace`` writes
+the new record before it drops the old one; a crash can leave both): every
+reader keeps, per commit, the rows with the largest ``recorded_ns``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchwatch.errors import InputError
+from benchwatch.history import layout
+from benchwatch.model import ALL_METRICS
+
+HISTORY_METRICS = ALL_METRICS
+RECORD_COLUMNS = (
+    "commit",
+    "parent",
+    "date",
+    "tags",
+    "branch",
+    "message",
+    "source",
+    "environment",
+    "recorded_ns",
+    "schema_version",
+)
+_READ_ATTEMPTS = 3
+
+
+def metric_columns(metric: str) -> tuple[str, str, str, str]:
+    return metric, f"{metric}_low", f"{metric}_high", f"{metric}_runs"
+
+
+@dataclass(frozen=True)
+class CommitRow:
+    """One record's own fields (no benchmark data), as read back."""
+
+    commit: str
+    parent: str | None
+    date_epoch: float
+    tags: tuple[str, ...]
+    branch: str | None
+    message: str | None
+    source: str | None
+    environment: str | None
+    recorded_ns: int
+    benchmarks: int
+    file: str
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+def _record_table(documents: Sequence[Mapping[str, Any]], recorded_ns: int) -> dict[str, np.ndarray]:
+    def column(key: str) -> np.ndarray:
+        return np.array([document.get(key) for document in documents], dtype=object)
+
+    return {
+        "rec": np.arange(len(documents), dtype=np.int32),
+        "commit": column("commit"),
+        "parent": column("parent"),
+        "date_epoch": np.array([float(document["date_epoch"]) for document in documents]),
+        "tags_json": np.array([json.dumps(list(document.get("tags") or ())) for document in documents], dtype=object),
+        "branch": column("branch"),
+        "message": column("message"),
+        "source": column("source"),
+        "environment": np.array(
+            [json.dumps(dict(document.get("environment") or {}), sort_keys=True) for document in documents],
+            dtype=object,
+        ),
+        # Later writes win on a duplicate commit; the offset keeps a batch's own order.
+        "recorded_ns": recorded_ns + np.arange(len(documents), dtype=np.int64),
+    }
+
+
+def _row_table(documents: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    rec: list[int] = []
+    names: list[str | None] = []
+    entries: list[Mapping[str, Any]] = []
+    for position, document in enumerate(documents):
+        benchmarks = document["benchmarks"]
+        if not benchmarks:
+            # An empty record still needs one row, or its commit would vanish.
+            rec.append(position)
+            names.append(None)
+            entries.append({})
+        for name, entry in benchmarks.items():
+            rec.append(position)
+            names.append(name)
+            entries.append(entry)
+    table: dict[str, np.ndarray] = {
+        "rec": np.array(rec, dtype=np.int32),
+        "benchmark": np.array(names, dtype=object),
+        "unit": np.array([entry.get("unit") for entry in entries], dtype=object),
+        "bench_group": np.array([entry.get("group") for entry in entries], dtype=object),
+        "failed_runs": np.array([entry.get("failed_runs", 0) for entry in entries], dtype=np.int32),
+        "samples_json": np.array(
+            [json.dumps(entry["samples"]) if entry.get("samples") is not None else None for entry in entries],
+            dtype=object,
+        ),
+    }
+    nan = (np.nan, np.nan, np.nan, -1)
+    for metric in HISTORY_METRICS:
+        rows = [_row_values(entry.get("metrics", {}).get(metric)) or nan for entry in entries]
+        matrix = np.array(rows, dtype=np.float64).reshape(-1, 4)
+        value, low, high, runs = metric_columns(metric)
+        table[value], table[low], table[high] = matrix[:, 0], matrix[:, 1], matrix[:, 2]
+        table[runs] = matrix[:, 3].astype(np.int32)
+    return table
+
+
+def _row_values(row: Sequence[Any] | None) -> tuple[float, float, float, int] | None:
+    if row is None:
+        return None
+    value, low, high, runs = row
+
+    def number(item: Any) -> float:
+        return np.nan if item is None else float(item)
+
+    return number(value), number(low), number(high), int(runs)
+
+
+def _select_list() -> str:
+    def nullable(column: str) -> str:
+        return f'CASE WHEN isfinite(i."{column}") THEN i."{column}" END AS "{column}"'
+
+    metric_parts = []
+    for metric in HISTORY_METRICS:
+        value, low, high, runs = metric_columns(metric)
+        metric_parts += [nullable(value), nullable(low), nullable(high), f'NULLIF(i."{runs}", -1) AS "{runs}"']
+    return ",\n".join(
+        [
+            "CAST(2 AS UTINYINT) AS schema_version",
+            "r.commit",
+            "r.parent",
+            "to_timestamp(r.date_epoch) AS date",
+            "from_json(r.tags_json, '[\"VARCHAR\"]') AS tags",
+            "r.branch",
+            "r.message",
+            "r.source",
+            "r.environment",
+            "r.recorded_ns",
+            "i.benchmark",
+            "i.unit",
+            "i.bench_group",
+            "i.failed_runs",
+            *metric_parts,
+            "from_json(i.samples_json, '[[\"DOUBLE\"]]') AS samples",
+        ]
+    )
+
+
+def write_record_file(history_dir: Path, documents: Sequence[Mapping[str, Any]], file_name: str) -> Path:
+    """Write ``documents`` (records with ``date_epoch`` and ``benchmarks``) as one Parquet file, atomically."""
+    target = layout.records_dir(history_dir) / file_name
+    temporary = layout.temporary_path(target)
+    connection = layout.connect()
+    try:
+        connection.register("records_in", _record_table(documents, time.time_ns()))
+        connection.register("rows_in", _row_table(documents))
+        connection.execute(
+            f"COPY (SELECT {_select_list()} FROM rows_in i JOIN records_in r USING (rec) ORDER BY i.rec) "
+            f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        layout.publish(temporary, target)
+    finally:
+        connection.close()
+        temporary.unlink(missing_ok=True)
+    return target
+
+
+def rewrite_without(history_dir: Path, path: Path, commits: Iterable[str]) -> None:
+    """Drop ``commits`` from one record file: rewritten atomically, or deleted when nothing remains."""
+    path = layout.owned_record_file(history_dir, path)
+    dropped = sorted(set(commits))
+    connection = layout.connect()
+    try:
+        connection.register("dropped", {"commit": np.array(dropped or [""], dtype=object)})
+        source = f"read_parquet({layout.sql_string(path)})"
+        remaining = connection.execute(
+            f"SELECT count(*) FROM {source} WHERE commit NOT IN (SELECT commit FROM dropped)"
+        ).fetchone()[0]
+        if remaining == 0:
+            path.unlink(missing_ok=True)
+            return
+        temporary = layout.temporary_path(path)
+        try:
+            connection.execute(
+                f"COPY (SELECT * FROM {source} WHERE commit NOT IN (SELECT commit FROM dropped)) "
+                f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
+            )
+            layout.publish(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    finally:
+        connection.close()
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def _source(files: Sequence[Path]) -> str:
+    listing = ", ".join(layout.sql_string(path) for path in files)
+    return f"read_parquet([{listing}], filename = true, union_by_name = true)"
+
+
+def latest_rows_sql(files: Sequence[Path], columns: Sequence[str]) -> str:
+    """SQL over the rows of each commit's latest record (see the module docstring), with ``columns``."""
+    wanted = ", ".join(f'"{column}"' for column in dict.fromkeys(["commit", "recorded_ns", *columns]))
+    return (
+        f"WITH rows AS (SELECT {wanted} FROM {_source(files)}), "
+        "latest AS (SELECT commit, max(recorded_ns) AS recorded_ns FROM rows GROUP BY commit) "
+        "SELECT rows.* FROM rows JOIN latest USING (commit, recorded_ns)"
+    )
+
+
+def query(history_dir: Path, build: Any) -> Any:
+    """Run ``build(connection, files)`` over the current record files, retrying if a writer swapped one away."""
+    duckdb = layout.duckdb_module()
+    last_error: Exception | None = None
+    for _ in range(_READ_ATTEMPTS):
+        files = layout.record_files(history_dir)
+        if not files:
+            return build(None, [])
+        connection = layout.connect()
+        try:
+            return build(connection, files)
+        except duckdb.IOException as error:
+            # A concurrent --replace or prune renamed or removed a file between listing and reading.
+            last_error = error
+            if all(path.exists() for path in files):
+                break
+        except duckdb.Error as error:
+            raise InputError(layout.records_dir(history_dir), f"unreadable record file: {_first_line(error)}") from None
+        finally:
+            connection.close()
+    raise InputError(layout.records_dir(history_dir), f"unreadable record file: {_first_line(last_error)}")
+
+
+def _first_line(error: Exception | None) -> str:
+    return str(error).strip().splitlines()[0] if error is not None and str(error).strip() else "unknown error"
+
+
+def read_commit_rows(history_dir: Path) -> list[CommitRow]:
+    """Every record's own fields, oldest first (by date, then by when it was recorded)."""
+
+    def build(connection: Any, files: Sequence[Path]) -> list[CommitRow]:
+        if connection is None:
+            return []
+        _check_versions(connection, files, history_dir)
+        rows = connection.execute(
+            "SELECT commit, any_value(parent), epoch(any_value(date)), any_value(tags), any_value(branch), "
+            "any_value(message), any_value(source), any_value(environment), recorded_ns, count(benchmark), "
+            "any_value(filename) "
+            f"FROM ({latest_rows_sql(files, [*RECORD_COLUMNS[1:-1], 'benchmark', 'filename'])}) "
+            "GROUP BY commit, recorded_ns ORDER BY 3, recorded_ns"
+        ).fetchall()
+        return [
+            CommitRow(
+                commit=row[0],
+                parent=row[1],
+                date_epoch=float(row[2]),
+                tags=tuple(row[3] or ()),
+                branch=row[4],
+                message=row[5],
+                source=row[6],
+                environment=row[7],
+                recorded_ns=int(row[8]),
+                benchmarks=int(row[9]),
+                file=Path(row[10]).name,
+            )
+            for row in rows
+        ]
+
+    result: list[CommitRow] = query(history_dir, build)
+    return result
+
+
+def _check_versions(connection: Any, files: Sequence[Path], history_dir: Path) -> None:
+    versions = connection.execute(f"SELECT DISTINCT schema_version FROM {_source(files)}").fetchall()
+    for (version,) in versions:
+        if version != layout.SCHEMA_VERSION:
+            raise InputError(
+                layout.records_dir(history_dir),
+                f"a record file has history schema_version {version} (this benchwatch reads {layout.SCHEMA_VERSION})",
+            )
+
+
+def commits_in_files(history_dir: Path) -> dict[Path, set[str]]:
+    """Which commits each record file holds (all rows, superseded ones too): what replace and prune rewrite."""
+
+    def build(connection: Any, files: Sequence[Path]) -> dict[Path, set[str]]:
+        if connection is None:
+            return {}
+        found: dict[Path, set[str]] = {}
+        for commit, name in connection.execute(f"SELECT DISTINCT commit, filename FROM {_source(files)}").fetchall():
+            found.setdefault(Path(name), set()).add(commit)
+        return found
+
+    result: dict[Path, set[str]] = query(history_dir, build)
+    return result
