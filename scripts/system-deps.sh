@@ -9,7 +9,8 @@ command -v go >/dev/null || needed+=(golang-go)
 command -v hyperfine >/dev/null || needed+=(hyperfine)
 command -v g++ >/dev/null || needed+=(g++)
 [ -e /usr/include/benchmark/benchmark.h ] || needed+=(libbenchmark-dev)
-command -v chromium >/dev/null || command -v chromium-browser >/dev/null || needed+=(chromium chromium-driver)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
+  || needed+=(chromium)
 [ ${#needed[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ]; then
   as_root=()

@@ -35,6 +35,8 @@ from benchwatch.github.client import marker_comment
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (pip install pyyaml; a test extra)")
 
+pytestmark = pytest.mark.slow  # every test runs the action's steps in subprocesses
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "ghs_E2EsecretTOKENvalue0123456789"
 REPO = "octo/widgets"

@@ -109,6 +109,7 @@ def _project(root: Path, parse_size: int) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_every_form_is_measured_and_plain_tests_are_counted(tmp_path: Path) -> None:
     project = _project(tmp_path, parse_size=3_000)
     result = run_suites(repo=project, settings=RunSettings(runs=1, memory=False, target_samples=10))
@@ -143,6 +144,7 @@ def test_rounds_reach_the_gate_within_the_budget_or_fall_back() -> None:
     assert choose_rounds(RoundPolicy(min_rounds=5, target_samples=100, max_rounds=20), 0.01) == 20
 
 
+@pytest.mark.slow
 def test_slow_benchmark_gets_the_rounds_p50_needs(tmp_path: Path) -> None:
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "benchmarks" / "test_slow.py").write_text(
@@ -174,6 +176,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
+@pytest.mark.slow
 def test_marker_form_suite_runs_unchanged_under_benchwatch_run(history: Path, capsys) -> None:
     output = history / "results" / "run.json"
     code = main(["run", "--repo", str(history), "--runs", "2", "--no-memory", "-q", "-o", str(output)])
@@ -186,6 +189,7 @@ def test_marker_form_suite_runs_unchanged_under_benchwatch_run(history: Path, ca
     assert all(len(run["samples"]) >= 10 for b in document["benchmarks"] for run in b["runs"])
 
 
+@pytest.mark.slow
 def test_marker_form_regression_is_found_by_compare_refs(history: Path, capsys) -> None:
     code = main(
         [

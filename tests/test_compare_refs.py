@@ -126,6 +126,7 @@ def _row(report: dict, benchmark: str, metric: str = "p50") -> dict:
     return next(r for r in report["comparisons"] if r["benchmark"].endswith(benchmark) and r["metric"] == metric)
 
 
+@pytest.mark.slow
 def test_real_slowdown_is_flagged_and_the_other_benchmark_is_not(repo: Path, capsys) -> None:
     code, report = _compare_refs(repo, capsys, "base", "slow")
     changed = _row(report, "test_parse_rows")
@@ -136,12 +137,14 @@ def test_real_slowdown_is_flagged_and_the_other_benchmark_is_not(repo: Path, cap
     assert code == (EXIT_REGRESSION if changed["verdict"] == "regression" else EXIT_OK)
 
 
+@pytest.mark.slow
 def test_change_with_nothing_measurable_is_not_flagged(repo: Path, capsys) -> None:
     code, report = _compare_refs(repo, capsys, "base", "same")
     assert all(row["verdict"] != "regression" for row in report["comparisons"])
     assert code == EXIT_OK
 
 
+@pytest.mark.slow
 def test_saved_results_re_render_with_the_same_verdicts(repo: Path, capsys) -> None:
     out = repo / "results" / "base-slow"
     code = main(
@@ -163,12 +166,14 @@ def test_saved_results_re_render_with_the_same_verdicts(repo: Path, capsys) -> N
     assert code == (EXIT_REGRESSION if saved["verdict"] == "regression" else EXIT_OK)
 
 
+@pytest.mark.slow
 def test_unknown_ref_is_a_clear_error(repo: Path, capsys) -> None:
     code = main(["compare-refs", "no-such-ref", "slow", "--config", str(repo / "pyproject.toml"), "-q"])
     assert code == EXIT_INPUT_ERROR
     assert capsys.readouterr().err.strip() == f"benchwatch: error: no-such-ref: unknown git ref in {repo}"
 
 
+@pytest.mark.slow
 def test_dirty_tree_needs_a_flag(repo: Path, capsys) -> None:
     (repo / "mylib.py").write_text((repo / "mylib.py").read_text() + "\n# uncommitted\n")
     try:
@@ -179,6 +184,7 @@ def test_dirty_tree_needs_a_flag(repo: Path, capsys) -> None:
         _git(repo, "checkout", "--", "mylib.py")
 
 
+@pytest.mark.slow
 def test_ref_without_the_suite(repo: Path, capsys, tmp_path: Path) -> None:
     _git(repo, "checkout", "-q", "--orphan", "empty")
     _git(repo, "rm", "-rq", "--cached", ".")

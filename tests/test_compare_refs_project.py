@@ -20,6 +20,8 @@ from test_codspeed_forms import machine_was_busy
 from benchwatch.cli import main
 from benchwatch.errors import EXIT_INPUT_ERROR, EXIT_NOTHING_JUDGED, EXIT_OK, EXIT_REGRESSION
 
+pytestmark = pytest.mark.slow  # compare-refs on a real git project
+
 LIBRARY = textwrap.dedent(
     """
     def checksum(n):

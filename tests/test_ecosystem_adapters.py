@@ -12,6 +12,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ from benchwatch.resultfile import validate_result
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ecosystems"
 SRC = FIXTURES / "src"
+# asv comes with the test extra, into the interpreter's own environment (often not on PATH).
+ASV = shutil.which("asv", path=str(Path(sys.executable).parent)) or shutil.which("asv")
 ASV_FILE_1 = FIXTURES / "asv-results" / "ci-box" / "3bd5fa61-existing-py_tmp_asvenv_bin_python3.json"
 ASV_FILE_2 = FIXTURES / "asv-results" / "ci-box" / "bcc69d57-existing-py_tmp_asvenv_bin_python3.json"
 ASV_NOSAMPLES = FIXTURES / "asv-nosamples" / "bcc69d57-existing-py_tmp_asvenv_bin_python3.json"
@@ -393,6 +396,7 @@ def _run(command, cwd, env=None, timeout=120):
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("go") is None, reason="go not installed (apt-get install golang-go)")
 def test_real_go_bench(tmp_path):
     work = tmp_path / "go"
@@ -411,6 +415,7 @@ def test_real_go_bench(tmp_path):
     assert by_name["example.com/benchwatchdemo/failing.BenchmarkBroken"].failed
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("g++") is None or not Path("/usr/include/benchmark/benchmark.h").exists(),
     reason="g++ or libbenchmark-dev not installed",
@@ -455,6 +460,7 @@ def test_real_google_benchmark(tmp_path):
     assert result.by_name()["BM_StringConcat"].ok_runs[0].samples[0] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("hyperfine") is None, reason="hyperfine not installed")
 def test_real_hyperfine(tmp_path):
     output = tmp_path / "out.json"
@@ -468,7 +474,8 @@ def test_real_hyperfine(tmp_path):
     assert by_name["sh -c 'exit 2'"].failed
 
 
-@pytest.mark.skipif(shutil.which("asv") is None or shutil.which("git") is None, reason="asv or git not installed")
+@pytest.mark.slow
+@pytest.mark.skipif(ASV is None or shutil.which("git") is None, reason="asv or git not installed")
 def test_real_asv(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(SRC / "asv", repo)
@@ -483,10 +490,10 @@ def test_real_asv(tmp_path):
     for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", "x"]):
         assert _run(command, repo, env).returncode == 0
     commit = _run(["git", "rev-parse", "HEAD"], repo, env).stdout.strip()
-    assert _run(["asv", "machine", "--yes", "--machine", "testbox"], repo, env).returncode == 0
+    assert _run([ASV, "machine", "--yes", "--machine", "testbox"], repo, env).returncode == 0
     ran = _run(
         [
-            "asv",
+            ASV,
             "run",
             "--python=same",
             "--set-commit-hash",

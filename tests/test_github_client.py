@@ -27,7 +27,7 @@ from benchwatch.github.context import (
     parse_untrusted_pull_request,
     refuse_fork_posting,
 )
-from benchwatch.github.report import plan_report, publish_report
+from benchwatch.github.publish import plan_report, publish_report
 from benchwatch.github.secrets import Secret, redact
 from benchwatch.github.summary import TRUNCATION_NOTE, append_step_summary
 

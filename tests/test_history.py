@@ -19,8 +19,8 @@ from benchwatch.history import importers, pruning, store
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 from benchwatch.resultfile import save_result
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-PYPERF_DIR = DATA / "pyperf"
+# Three pyperf files tagged with commit metadata by pyperf convert (tests/fixtures/README.md).
+PYPERF_DIR = Path(__file__).parent / "fixtures" / "python" / "pyperf-history"
 ASV_RESULTS = Path(__file__).parent / "fixtures" / "ecosystems" / "asv-results"
 PRESENT_COMMANDS = tuple(name for name in cli.COMMAND_MODULES if importlib.util.find_spec(name) is not None)
 
@@ -246,15 +246,15 @@ def test_prune_thins_old_records_to_one_per_day(tmp_path):
 # -- importers ----------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not PYPERF_DIR.is_dir(), reason="shared pyperf data missing")
 def test_import_pyperf_directory_uses_commit_metadata(tmp_path):
     summary = importers.import_pyperf_directory(PYPERF_DIR, tmp_path / "h")
     history = store.load_history(tmp_path / "h")
     assert len(summary.added) == 3
-    assert [r.commit[:12] for r in history.records] == ["8d0f36940e72", "f501db2b93a9", "95f60010219e"]
-    assert history.records[1].date == "2019-12-16T21:50:34Z"  # commit_date, not the run date
+    assert [r.commit[:12] for r in history.records] == ["2fa311995f96", "ea4b653beabd", "f6b3ae7ddb52"]
+    # commit_date, not the run date (2026-12-01) nor the file name's 2026-11-25_18-10
+    assert history.records[1].date == "2026-11-25T17:55:01Z"
     assert history.records[1].parent == history.records[0].commit
-    assert history.records[2].branch == "master"
+    assert history.records[2].branch == "main"
     again = importers.import_pyperf_directory(PYPERF_DIR, tmp_path / "h")
     assert again.added == () and len(again.skipped) == 3
 
@@ -322,10 +322,9 @@ def test_record_and_history_commands(tmp_path, main, capsys):
     )
 
 
-@pytest.mark.skipif(not PYPERF_DIR.is_dir(), reason="shared pyperf data missing")
 def test_history_import_pyperf_command(tmp_path, main, capsys):
     folder = tmp_path / "in"
-    shutil.copytree(PYPERF_DIR, folder, ignore=shutil.ignore_patterns("COPYING"))
+    shutil.copytree(PYPERF_DIR, folder)
     assert main(["history", "import-pyperf", str(folder), "--history", str(tmp_path / "h")]) == 0
     assert "imported 3 commits" in capsys.readouterr().out
 

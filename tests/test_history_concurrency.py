@@ -12,10 +12,13 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from benchwatch.history import store
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.resultfile import save_result
+
+pytestmark = pytest.mark.slow  # recorders run as concurrent processes
 
 _RECORDER = textwrap.dedent(
     """

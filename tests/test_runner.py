@@ -59,6 +59,7 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_run_records_raw_samples_memory_and_each_kind_of_failure(project: Path) -> None:
     settings = RunSettings(runs=1, timeout=4, pytest_args=("--benchmark-max-time=0.05", "--benchmark-min-rounds=20"))
     result = run_suites(repo=project, settings=settings)
@@ -88,6 +89,7 @@ def test_run_records_raw_samples_memory_and_each_kind_of_failure(project: Path) 
     assert result.settings["runs"] == 1
 
 
+@pytest.mark.slow
 def test_cli_run_writes_file_and_exit_code_says_benchmarks_failed(project: Path, capsys) -> None:
     output = project / "out.json.gz"
     code = main(
@@ -104,6 +106,7 @@ def test_cli_run_writes_file_and_exit_code_says_benchmarks_failed(project: Path,
     assert all(run.memory is not None for run in ok.runs)
 
 
+@pytest.mark.slow
 def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     output = project / "ok.json"
     code = main(
@@ -132,6 +135,7 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     assert len(run["canary_seconds"]) == 2 and all(0 < value < 1 for value in run["canary_seconds"])
 
 
+@pytest.mark.slow
 def test_memory_runs_limits_the_memray_pass_and_no_memory_still_works(project: Path, capsys) -> None:
     config = ["--config", str(project / "pyproject.toml"), "-k", "test_ok", "--runs", "2", "-q"]
     output = project / "first-only.json"
@@ -144,6 +148,7 @@ def test_memory_runs_limits_the_memray_pass_and_no_memory_still_works(project: P
     assert all(run.memory is None for run in load_result(legacy).benchmarks[0].runs)
 
 
+@pytest.mark.slow
 def test_empty_benchmark_list_is_an_input_error(project: Path, capsys) -> None:
     code = main(
         [
@@ -170,12 +175,14 @@ def test_missing_suite_path(project: Path) -> None:
         run_suites(repo=project, settings=RunSettings(suites=("nowhere",)))
 
 
+@pytest.mark.slow
 def test_collection_error_is_reported_not_swallowed(project: Path) -> None:
     (project / "benchmarks" / "test_broken.py").write_text("import no_such_module_here\n")
     with pytest.raises(InputError, match=r"cannot collect benchmarks: .*no_such_module_here"):
         run_suites(repo=project, settings=RunSettings(runs=1))
 
 
+@pytest.mark.slow
 def test_module_entry_point_maps_errors_without_traceback(project: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "benchwatch", "run", "--config", str(project / "pyproject.toml"), "--runs", "0"],
@@ -187,3 +194,21 @@ def test_module_entry_point_maps_errors_without_traceback(project: Path) -> None
     assert completed.returncode == EXIT_INPUT_ERROR
     assert completed.stderr.strip() == "benchwatch: error: runs must be at least 1, got 0"
     assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.slow
+def test_suite_outside_the_project_is_the_same_suite_in_every_pass(tmp_path: Path, monkeypatch) -> None:
+    # The existence check, the collect pass and the timing passes all resolve the path from the project,
+    # whatever the current directory is.
+    project, outside = tmp_path / "project", tmp_path / "elsewhere" / "suite"
+    project.mkdir()
+    outside.mkdir(parents=True)
+    (project / "mylib.py").write_text("def work():\n    return sum(range(300))\n")
+    (outside / "test_outside.py").write_text("import mylib\n\ndef test_work(benchmark):\n    benchmark(mylib.work)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(project))
+    suite = "../elsewhere/suite"
+    result = run_suites(repo=project, settings=RunSettings(suites=(suite,), runs=2, memory=False))
+    [benchmark] = result.benchmarks
+    assert benchmark.name.endswith("test_outside.py::test_work")
+    assert [run.status for run in benchmark.runs] == ["ok", "ok"] and all(len(run.samples) for run in benchmark.runs)

@@ -310,6 +310,7 @@ def _chromium(url: str, profile: Path, *extra: str, window: str = "1280,1400") -
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_charts_draw_and_search_filters_in_headless_chromium(report, tmp_path):
     site, _ = report

@@ -192,79 +192,7 @@ def result_from_asv_document(
             raise InputError(path, f"results[{bench_name!r}] is not a list of columns (expected {EXPECTED_FILE})")
         row = dict(zip(columns, values, strict=False))
         meta = json_object(benchmarks_meta.get(bench_name))
-        params = row.get("params")
-        if params is None:
-            params = meta.get("params") or []
-        if not isinstance(params, list) or not all(isinstance(p, list) for p in params):
-            raise InputError(path, f"results[{bench_name!r}]: params is not a list of value lists")
-        param_names = meta.get("param_names") or [f"param{i + 1}" for i in range(len(params))]
-        combos = list(itertools.product(*params)) if params else [()]
-        result = row.get("result")
-        if result is None:
-            result = [None] * len(combos)
-        if not isinstance(result, list):
-            result = [result]
-        if len(result) != len(combos):
-            raise InputError(
-                path,
-                f"results[{bench_name!r}]: {len(result)} values for {len(combos)} parameter combinations",
-            )
-        kind = _kind(bench_name, meta)
-        started_at = _iso_from_ms(row.get("started_at"))
-        for index, combo in enumerate(combos):
-            name = f"{bench_name}({', '.join(str(value) for value in combo)})" if combo else bench_name
-            combo_params = {str(key): value for key, value in zip(param_names, combo, strict=False)}
-            value = result[index]
-            samples = _column(row, "samples", index)
-            has_samples = kind == "time" and isinstance(samples, list) and len(samples) > 0
-            unit = {"time": "seconds", "memory": "bytes", "peakmemory": "bytes"}.get(kind) or meta.get("unit") or "unit"
-            if _is_missing(value):
-                run = Run(samples=frozen_samples(()), status=RUN_ERROR, error=MISSING, started_at=started_at)
-                benchmarks.append(
-                    BenchmarkResult(
-                        name=name,
-                        runs=(run,),
-                        params=combo_params,
-                        has_raw_samples=samples_recorded and kind == "time",
-                        unit=unit,
-                    )
-                )
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InputError(path, f"{name}: result {value!r} is not a number")
-            if kind in ("memory", "peakmemory"):
-                run = Run(
-                    samples=frozen_samples(()),
-                    memory=MemoryProfile(peak_bytes=int(value), allocations=0),
-                    summary={"value": float(value)},
-                    started_at=started_at,
-                )
-                benchmarks.append(
-                    BenchmarkResult(name=name, runs=(run,), params=combo_params, has_raw_samples=False, unit=unit)
-                )
-                continue
-            if kind == "track":
-                run = Run(samples=frozen_samples(()), summary={"median": float(value)}, started_at=started_at)
-                benchmarks.append(
-                    BenchmarkResult(name=name, runs=(run,), params=combo_params, has_raw_samples=False, unit=unit)
-                )
-                continue
-            summary = {"median": float(value)}
-            for stat in STAT_COLUMNS:
-                stat_value = _column(row, f"stats_{stat}", index)
-                if is_finite_number(stat_value):
-                    summary[stat] = float(stat_value)
-            number = summary.get("number")
-            iterations = int(number) if number and number >= 1 else 1
-            run = Run(
-                samples=samples if has_samples else [],
-                iterations=iterations,
-                summary=summary,
-                started_at=started_at,
-            )
-            benchmarks.append(
-                BenchmarkResult(name=name, runs=(run,), params=combo_params, has_raw_samples=has_samples, unit=unit)
-            )
+        benchmarks.extend(_benchmarks_of(path, bench_name, row, meta, samples_recorded=samples_recorded))
     if not benchmarks:
         raise InputError(path, "no benchmarks in the asv result file")
     return ResultSet(
@@ -274,6 +202,92 @@ def result_from_asv_document(
         created_at=_iso_from_ms(document.get("date")),
         settings={"asv_commit": document.get("commit_hash"), "asv_env_name": document.get("env_name")},
     )
+
+
+def _benchmarks_of(
+    path: Path, bench_name: str, row: dict[str, Any], meta: dict[str, Any], *, samples_recorded: bool
+) -> list[BenchmarkResult]:
+    """One asv benchmark's results: one BenchmarkResult per parameter combination."""
+    params = row.get("params")
+    if params is None:
+        params = meta.get("params") or []
+    if not isinstance(params, list) or not all(isinstance(p, list) for p in params):
+        raise InputError(path, f"results[{bench_name!r}]: params is not a list of value lists")
+    param_names = meta.get("param_names") or [f"param{i + 1}" for i in range(len(params))]
+    combos = list(itertools.product(*params)) if params else [()]
+    result = row.get("result")
+    if result is None:
+        result = [None] * len(combos)
+    if not isinstance(result, list):
+        result = [result]
+    if len(result) != len(combos):
+        raise InputError(
+            path,
+            f"results[{bench_name!r}]: {len(result)} values for {len(combos)} parameter combinations",
+        )
+    kind = _kind(bench_name, meta)
+    started_at = _iso_from_ms(row.get("started_at"))
+    unit = {"time": "seconds", "memory": "bytes", "peakmemory": "bytes"}.get(kind) or meta.get("unit") or "unit"
+    found = []
+    for index, combo in enumerate(combos):
+        name = f"{bench_name}({', '.join(str(value) for value in combo)})" if combo else bench_name
+        run, has_raw_samples = _run_of_value(
+            path, name, result[index], kind=kind, row=row, index=index, started_at=started_at, recorded=samples_recorded
+        )
+        found.append(
+            BenchmarkResult(
+                name=name,
+                runs=(run,),
+                params={str(key): value for key, value in zip(param_names, combo, strict=False)},
+                has_raw_samples=has_raw_samples,
+                unit=unit,
+            )
+        )
+    return found
+
+
+def _run_of_value(
+    path: Path,
+    name: str,
+    value: Any,
+    *,
+    kind: str,
+    row: dict[str, Any],
+    index: int,
+    started_at: str | None,
+    recorded: bool,
+) -> tuple[Run, bool]:
+    """The run of one parameter combination, and whether its benchmark has raw samples.
+
+    ``recorded``: the file was written with ``--record-samples``, so a failed
+    timing benchmark would have had them.
+    """
+    if _is_missing(value):
+        run = Run(samples=frozen_samples(()), status=RUN_ERROR, error=MISSING, started_at=started_at)
+        return run, recorded and kind == "time"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(path, f"{name}: result {value!r} is not a number")
+    if kind in ("memory", "peakmemory"):
+        memory = MemoryProfile(peak_bytes=int(value), allocations=0)
+        run = Run(samples=frozen_samples(()), memory=memory, summary={"value": float(value)}, started_at=started_at)
+        return run, False
+    if kind == "track":
+        return Run(samples=frozen_samples(()), summary={"median": float(value)}, started_at=started_at), False
+    summary = {"median": float(value)}
+    for stat in STAT_COLUMNS:
+        stat_value = _column(row, f"stats_{stat}", index)
+        if is_finite_number(stat_value):
+            summary[stat] = float(stat_value)
+    number = summary.get("number")
+    samples = _column(row, "samples", index)
+    has_samples = kind == "time" and isinstance(samples, list) and len(samples) > 0
+    run = Run(
+        samples=frozen_samples(samples if has_samples else ()),
+        iterations=int(number) if number and number >= 1 else 1,
+        summary=summary,
+        started_at=started_at,
+    )
+    return run, has_samples
 
 
 def _optional_json(path: Path) -> dict[str, Any]:

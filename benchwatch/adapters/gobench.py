@@ -121,17 +121,46 @@ def _parse_result_line(fields: list[str], line_number: int, line: str, path: Pat
     return Run(samples=frozen_samples([seconds]), iterations=iterations, memory=memory)
 
 
+@dataclass
+class _Scan:
+    """What a pass over the output found, before benchmarks are named and grouped."""
+
+    config: dict[str, str] = field(default_factory=dict)
+    packages: list[str] = field(default_factory=list)
+    entries: dict[tuple[str | None, str], _Entry] = field(default_factory=dict)
+    failures: list[tuple[str | None, str, str, list[str]]] = field(default_factory=list)  # pkg, name, indent, messages
+
+
 def parse_go_bench(text: str, path: Path) -> ResultSet:
     """Parse ``go test -bench`` output into a ResultSet (see the module doc)."""
-    config: dict[str, str] = {}
-    packages: list[str] = []
-    pkg: str | None = None
-    entries: dict[tuple[str | None, str], _Entry] = {}
-    failures: list[tuple[str | None, str, str, list[str]]] = []  # (pkg, name, indent, messages)
-    block: tuple[str, str, list[str]] | None = None  # (kind, indent, messages) of the open --- block
+    scan = _scan(text, path)
+    if not scan.entries and not scan.failures:
+        raise InputError(path, f"no Go benchmark result lines (expected {EXPECTED_LINE} lines from go test -bench)")
+    config, packages = scan.config, scan.packages
+    extra: dict[str, str] = {key: value for key, value in config.items() if key != "cpu"}
+    if packages:
+        extra["pkg"] = packages[0] if len(packages) == 1 else ", ".join(packages)
+    environment = Environment(cpu_model=config.get("cpu"), extra=extra)
+    return ResultSet(
+        benchmarks=tuple(
+            BenchmarkResult(name=name, runs=tuple(runs), params=params)
+            for name, (runs, params) in _benchmarks(scan).items()
+        ),
+        environment=environment,
+        source="go test -bench",
+        settings={
+            "memory_meaning": "peak_bytes holds Go's B/op (bytes allocated per op, not a peak); "
+            "allocations holds allocs/op",
+        },
+    )
 
-    lines = text.splitlines()
-    for line_number, line in enumerate(lines, start=1):
+
+def _scan(text: str, path: Path) -> _Scan:
+    """One pass over the lines: configuration, result lines per package, --- FAIL blocks."""
+    scan = _Scan()
+    pkg: str | None = None
+    block: tuple[str, str, list[str]] | None = None  # (kind, indent, messages) of the open --- block
+    for line_number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         header = STATUS_HEADER.match(line)
         if header:
@@ -139,7 +168,7 @@ def parse_go_bench(text: str, path: Path) -> ResultSet:
             messages: list[str] = []
             block = (kind, indent, messages)
             if kind == "FAIL":
-                failures.append((pkg, name, indent, messages))
+                scan.failures.append((pkg, name, indent, messages))
             continue
         if block is not None:
             kind, indent, messages = block
@@ -157,36 +186,37 @@ def parse_go_bench(text: str, path: Path) -> ResultSet:
             run = _parse_result_line(fields, line_number, line, path)
             base, procs = _split_procs(fields[0])
             key = (pkg, fields[0])
-            if key not in entries:
-                entries[key] = _Entry(pkg=pkg, printed=fields[0], base=base, gomaxprocs=procs)
-            entries[key].runs.append(run)
+            if key not in scan.entries:
+                scan.entries[key] = _Entry(pkg=pkg, printed=fields[0], base=base, gomaxprocs=procs)
+            scan.entries[key].runs.append(run)
             continue
         config_match = CONFIG.match(line)
         if config_match and not line.startswith(("ok ", "ok\t")):
             key_name, value = config_match.group(1), config_match.group(2)
             if key_name == "pkg":
                 pkg = value
-                if value not in packages:
-                    packages.append(value)
+                if value not in scan.packages:
+                    scan.packages.append(value)
             else:
-                config.setdefault(key_name, value)
+                scan.config.setdefault(key_name, value)
             continue
         # PASS, FAIL, "ok  pkg 1.2s", "exit status 1", test log output: not results.
+    return scan
 
-    if not entries and not failures:
-        raise InputError(path, f"no Go benchmark result lines (expected {EXPECTED_LINE} lines from go test -bench)")
 
+def _benchmarks(scan: _Scan) -> dict[str, tuple[list[Run], dict]]:
+    """Display name -> (runs, params): results and failures grouped per benchmark."""
     # Which bases appear at several GOMAXPROCS values in one package: keep printed names there.
     procs_of_base: dict[tuple[str | None, str], set[int | None]] = {}
-    for entry in entries.values():
+    for entry in scan.entries.values():
         procs_of_base.setdefault((entry.pkg, entry.base), set()).add(entry.gomaxprocs)
-    prefix_packages = len(packages) > 1
+    prefix_packages = len(scan.packages) > 1
 
     def display_name(entry_pkg: str | None, name: str) -> str:
         return f"{entry_pkg}.{name}" if prefix_packages and entry_pkg else name
 
     benchmarks: dict[str, tuple[list[Run], dict]] = {}
-    for entry in entries.values():
+    for entry in scan.entries.values():
         several = len(procs_of_base[(entry.pkg, entry.base)]) > 1
         name = display_name(entry.pkg, entry.printed if several else entry.base)
         params = {"gomaxprocs": entry.gomaxprocs} if entry.gomaxprocs is not None else {}
@@ -194,8 +224,8 @@ def parse_go_bench(text: str, path: Path) -> ResultSet:
         runs.extend(entry.runs)
 
     # A failing parent (BenchmarkX) whose sub-benchmark failed has no message of its own.
-    failed_names = [(fail_pkg, name) for fail_pkg, name, _, _ in failures]
-    for fail_pkg, name, _, messages in failures:
+    failed_names = [(fail_pkg, name) for fail_pkg, name, _, _ in scan.failures]
+    for fail_pkg, name, _, messages in scan.failures:
         has_failing_child = any(
             other_pkg == fail_pkg and other.startswith(name + "/") for other_pkg, other in failed_names
         )
@@ -208,22 +238,7 @@ def parse_go_bench(text: str, path: Path) -> ResultSet:
         run = Run(samples=frozen_samples(()), status=RUN_ERROR, error=error)
         runs, _ = benchmarks.setdefault(display_name(fail_pkg, target), ([], {}))
         runs.append(run)
-
-    extra: dict[str, str] = {key: value for key, value in config.items() if key != "cpu"}
-    if packages:
-        extra["pkg"] = packages[0] if len(packages) == 1 else ", ".join(packages)
-    environment = Environment(cpu_model=config.get("cpu"), extra=extra)
-    return ResultSet(
-        benchmarks=tuple(
-            BenchmarkResult(name=name, runs=tuple(runs), params=params) for name, (runs, params) in benchmarks.items()
-        ),
-        environment=environment,
-        source="go test -bench",
-        settings={
-            "memory_meaning": "peak_bytes holds Go's B/op (bytes allocated per op, not a peak); "
-            "allocations holds allocs/op",
-        },
-    )
+    return benchmarks
 
 
 def _load(probe: Probe) -> ResultSet:

@@ -42,8 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="compare-refs keeps one checkout per commit (and, with per-ref environments, one virtual "
         "environment per commit) in the user cache directory ($XDG_CACHE_HOME/benchwatch or "
         "~/.cache/benchwatch), one folder per repository. `info` lists them with their sizes; `clean` deletes "
-        "the current repository's folder (and an older in-repository .benchwatch-cache, unregistering its "
-        "git worktrees), or with --all every repository's.",
+        "the current repository's folder and what older versions left in its .benchwatch-cache (worktrees, "
+        "unregistered from .git; venvs; shim), or with --all every repository's folder.",
     )
     parser.add_argument("action", choices=("info", "clean"), help="info: list the cache; clean: delete it")
     parser.add_argument("--repo", type=Path, help="repository whose cache to use (default: this directory's)")

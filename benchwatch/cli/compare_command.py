@@ -204,7 +204,7 @@ def _render_for(
 ) -> str:
     flamegraphs = None
     if report_format == "html" and output is not None:
-        from benchwatch.render.html_report import write_flamegraphs
+        from benchwatch.flamegraphs import write_flamegraphs
 
         # memray flamegraphs of memory regressions, as sibling files the report links to
         folder = output.parent / f"{output.stem}-flamegraphs"

@@ -106,7 +106,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from benchwatch.github.client import GitHubClient
     from benchwatch.github.context import GitHubContext, load_event_file, refuse_fork_posting
-    from benchwatch.github.report import plan_report, publish_report, read_comparison_verdict
+    from benchwatch.github.publish import plan_report, publish_report, read_comparison_verdict
     from benchwatch.github.summary import append_step_summary
 
     markdown = _read_markdown(args.markdown)

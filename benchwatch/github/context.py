@@ -168,44 +168,7 @@ class GitHubContext:
             )
 
         if event_name == "workflow_run":
-            run = event.get("workflow_run")
-            if not isinstance(run, Mapping):
-                raise ContextError("workflow_run event payload has no 'workflow_run' object")
-            head_sha = validate_sha(run.get("head_sha"), what="event workflow_run.head_sha")
-            listed = run.get("pull_requests") or []
-            trusted_number = None
-            if isinstance(listed, list) and listed and isinstance(listed[0], Mapping):
-                trusted_number = validate_pr_number(
-                    listed[0].get("number"), what="workflow_run.pull_requests[0].number"
-                )
-            head_repository = _full_name(_mapping(run.get("head_repository")))
-            if artifact_event is None:
-                return replace(
-                    common,
-                    pr_number=trusted_number,
-                    head_sha=head_sha,
-                    head_repository=head_repository,
-                    base_repository=_full_name(_mapping(run.get("repository"))) or repository,
-                )
-            claim = parse_untrusted_pull_request(artifact_event, expected_base_repository=repository)
-            if claim.head_sha != head_sha:
-                raise UntrustedPayloadError(
-                    f"artifact pull request payload: head sha {claim.head_sha} "
-                    f"is not the workflow_run head sha {head_sha}"
-                )
-            if trusted_number is not None and trusted_number != claim.number:
-                raise UntrustedPayloadError(
-                    f"artifact pull request payload: number {claim.number} "
-                    f"is not the workflow_run pull request {trusted_number}"
-                )
-            return replace(
-                common,
-                pr_number=claim.number,
-                head_sha=head_sha,
-                head_repository=head_repository,
-                base_repository=repository,
-                pr_from_artifact=trusted_number is None,
-            )
+            return _workflow_run_context(common, event, artifact_event)
 
         # push, schedule, workflow_dispatch...: no pull request; the check goes on GITHUB_SHA.
         return replace(common, head_sha=sha if sha and SHA_PATTERN.fullmatch(sha) else None)
@@ -221,6 +184,47 @@ class GitHubContext:
         if self.run_id is None or self.repository is None:
             return None
         return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+
+def _workflow_run_context(
+    common: GitHubContext, event: Mapping[str, Any], artifact_event: Mapping[str, Any] | None
+) -> GitHubContext:
+    """A ``workflow_run`` run: the PR comes from the trusted payload, else from the artifact's claim."""
+    run = event.get("workflow_run")
+    if not isinstance(run, Mapping):
+        raise ContextError("workflow_run event payload has no 'workflow_run' object")
+    head_sha = validate_sha(run.get("head_sha"), what="event workflow_run.head_sha")
+    listed = run.get("pull_requests") or []
+    trusted_number = None
+    if isinstance(listed, list) and listed and isinstance(listed[0], Mapping):
+        trusted_number = validate_pr_number(listed[0].get("number"), what="workflow_run.pull_requests[0].number")
+    head_repository = _full_name(_mapping(run.get("head_repository")))
+    if artifact_event is None:
+        return replace(
+            common,
+            pr_number=trusted_number,
+            head_sha=head_sha,
+            head_repository=head_repository,
+            base_repository=_full_name(_mapping(run.get("repository"))) or common.repository,
+        )
+    claim = parse_untrusted_pull_request(artifact_event, expected_base_repository=common.repository)
+    if claim.head_sha != head_sha:
+        raise UntrustedPayloadError(
+            f"artifact pull request payload: head sha {claim.head_sha} is not the workflow_run head sha {head_sha}"
+        )
+    if trusted_number is not None and trusted_number != claim.number:
+        raise UntrustedPayloadError(
+            f"artifact pull request payload: number {claim.number} "
+            f"is not the workflow_run pull request {trusted_number}"
+        )
+    return replace(
+        common,
+        pr_number=claim.number,
+        head_sha=head_sha,
+        head_repository=head_repository,
+        base_repository=common.repository,
+        pr_from_artifact=trusted_number is None,
+    )
 
 
 def is_fork_pull_request(event_name: str | None, event: Mapping[str, Any]) -> bool:

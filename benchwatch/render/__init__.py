@@ -3,7 +3,14 @@
 * :func:`benchwatch.render.terminal.render_terminal` - a table for people;
 * :func:`benchwatch.render.json_report.render_json` - stable JSON for tools;
 * :func:`benchwatch.render.markdown_report.render_markdown` - a basic
-  Markdown table (PR comments build on it).
+  Markdown table (PR comments build on it);
+* :func:`benchwatch.render.pr_comment.render_pr_comment` - the sticky PR
+  comment, within GitHub's size limit;
+* :func:`benchwatch.render.html_report.render_html_report` - one
+  self-contained HTML page.
+
+Numbers are written by :mod:`benchwatch.units` (units, changes,
+intervals), the one place that decides how a value is rounded.
 
 Rows are ordered by :func:`row_order`: regressions first, then
 inconclusive, improvements and unchanged; gated before ungated.
@@ -15,6 +22,7 @@ import math
 from collections.abc import Sequence
 
 from benchwatch.compare import Comparison, MetricComparison
+from benchwatch.units import format_change
 
 VERDICT_ORDER = {"regression": 0, "inconclusive": 1, "improvement": 2, "unchanged": 3}
 METRIC_ORDER = {"p50": 0, "p95": 1, "p99": 2, "mean": 3, "peak_memory": 4, "allocations": 5}
@@ -26,36 +34,6 @@ def row_order(comparison: Comparison) -> list[MetricComparison]:
     return sorted(
         rows, key=lambda m: (VERDICT_ORDER.get(m.verdict, 9), not m.gated, m.benchmark, METRIC_ORDER.get(m.metric, 9))
     )
-
-
-def format_value(value: float, unit: str) -> str:
-    """Human units: seconds as ns/µs/ms/s, bytes as B/KiB/MiB/GiB, counts as integers."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if unit == "bytes":
-        for factor, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-            if abs(value) >= factor:
-                return f"{value / factor:.1f} {suffix}"
-        return f"{value:.0f} B"
-    if unit == "count":
-        return f"{value:,.0f}"
-    # Pick the unit after rounding to 3 digits, so 0.9996 ms reads "1 ms", not "1e+03 µs".
-    for scale, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if abs(value) >= scale * 0.9995:
-            return f"{value / scale:.4g} {suffix}" if suffix == "s" else f"{value / scale:.3g} {suffix}"
-    return f"{value / 1e-9:.3g} ns"
-
-
-def format_change(ratio: float) -> str:
-    if ratio is None or not math.isfinite(ratio):
-        return "–"
-    return f"{(ratio - 1.0) * 100:+.1f}%"
-
-
-def format_interval(low: float, high: float) -> str:
-    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return "–"
-    return f"{(low - 1.0) * 100:+.1f}% … {(high - 1.0) * 100:+.1f}%"
 
 
 def ungated_reasons(comparison: Comparison) -> list[str]:

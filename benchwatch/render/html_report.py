@@ -25,10 +25,11 @@ for big suites (``point_budget``) so that the file stays bounded.
 Bootstrap, plotly.js and d3-flame-graph from cdn.jsdelivr.net, so it is
 *not* offline-safe and is never embedded (an ``<iframe srcdoc>`` would pull
 from the CDN and break this file's self-containment).  For benchmarks with
-a memory regression, :func:`write_flamegraphs` renders base and head
-flamegraphs (``python -m memray flamegraph``) as sibling files and the
-report links them (they need network access to display); without them it
-names the capture files and the command.
+a memory regression, :func:`benchwatch.flamegraphs.write_flamegraphs`
+renders base and head flamegraphs (``python -m memray flamegraph``) as
+sibling files *before* this renderer runs, and the report links them (they
+need network access to display); without them it names the capture files
+and the command.
 
 **Escaping**: Jinja autoescape is on for all text; the comparison data is
 embedded as JSON in ``<script type="application/json">`` with ``<``, ``>``,
@@ -38,32 +39,29 @@ embedded as JSON in ``<script type="application/json">`` with ``<``, ``>``,
 
 from __future__ import annotations
 
-import hashlib
 import math
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import markupsafe
 import numpy as np
 
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
-from benchwatch.model import MEMORY_METRICS, BenchmarkResult, ResultSet, Run
-from benchwatch.render import METRIC_ORDER, format_change, format_interval, format_value, ungated_reasons
+from benchwatch.flamegraphs import capture_files
+from benchwatch.model import MEMORY_METRICS, BenchmarkResult, ResultSet
+from benchwatch.render import METRIC_ORDER, ungated_reasons
 from benchwatch.render.html_templates import script_json, template_environment
 from benchwatch.render.json_report import comparison_to_dict
 from benchwatch.render.pr_comment import improvement_strength, ranked_benchmarks, regression_severity
+from benchwatch.units import format_change, format_interval, format_value
 
 DEFAULT_MAX_POINTS = 200
 #: Total ECDF points of the whole report; per side ``min(max_points, budget / (2 x benchmarks))``.
 POINT_BUDGET = 200_000
 MIN_POINTS = 20
-FLAMEGRAPH_TIMEOUT = 120.0
 SIDES = ("base", "head")
 
 # chart geometry (SVG user units)
@@ -225,88 +223,6 @@ def interval_svg(metrics: Sequence[MetricComparison]) -> markupsafe.Markup:
         )
     parts.append("</svg>")
     return markupsafe.Markup("".join(parts))
-
-
-# -- flamegraphs -----------------------------------------------------------------------------
-
-
-def _capture_run(benchmark: BenchmarkResult | None) -> Run | None:
-    """The ok run with a capture file whose peak is nearest the median peak."""
-    if benchmark is None:
-        return None
-    runs = [r for r in benchmark.ok_runs if r.memory is not None and r.memory.capture_path]
-    if not runs:
-        return None
-    median = float(np.median([r.memory.peak_bytes for r in runs]))  # type: ignore[union-attr]
-    return min(runs, key=lambda r: abs(r.memory.peak_bytes - median))  # type: ignore[union-attr]
-
-
-def memory_regressions(comparison: Comparison) -> list[str]:
-    """Names of benchmarks with a memory metric that regressed (gated or not)."""
-    return [
-        b.name
-        for b in comparison.benchmarks
-        if any(m.metric in MEMORY_METRICS and m.verdict == "regression" for m in b.metrics)
-    ]
-
-
-def capture_files(comparison: Comparison, base: ResultSet, head: ResultSet) -> dict[str, dict[str, str]]:
-    """For each memory regression: side -> memray capture path (as recorded; may not exist)."""
-    found: dict[str, dict[str, str]] = {}
-    base_map, head_map = base.by_name(), head.by_name()
-    for name in memory_regressions(comparison):
-        sides = {}
-        for side, mapping in (("base", base_map), ("head", head_map)):
-            run = _capture_run(mapping.get(name))
-            if run is not None:
-                sides[side] = str(run.memory.capture_path)  # type: ignore[union-attr]
-        if sides:
-            found[name] = sides
-    return found
-
-
-def write_flamegraphs(
-    comparison: Comparison,
-    base: ResultSet,
-    head: ResultSet,
-    directory: Path,
-    *,
-    href_prefix: str = "",
-    timeout: float = FLAMEGRAPH_TIMEOUT,
-) -> dict[str, dict[str, str]]:
-    """memray flamegraphs of base and head for every memory regression whose capture file exists.
-
-    Files go to ``directory`` as ``<hash of name>-<side>.html`` (no part of the
-    untrusted name reaches the file system); returns name -> side -> href
-    (``href_prefix`` + file name).  A capture memray cannot read is skipped
-    (its side is missing from the result); the report then names the file.
-    """
-    hrefs: dict[str, dict[str, str]] = {}
-    for name, sides in capture_files(comparison, base, head).items():
-        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        for side, capture in sides.items():
-            source = Path(capture)
-            if not source.is_file():
-                continue
-            directory.mkdir(parents=True, exist_ok=True)
-            target = directory / f"{digest}-{side}.html"
-            command = [
-                sys.executable,
-                "-m",
-                "memray",
-                "flamegraph",
-                "--force",
-                "-o",
-                str(target),
-                str(source.resolve()),
-            ]
-            try:
-                done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
-            except (OSError, subprocess.TimeoutExpired):
-                continue
-            if done.returncode == 0 and target.is_file():
-                hrefs.setdefault(name, {})[side] = href_prefix + target.name
-    return hrefs
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -527,7 +443,7 @@ def render_html_report(
     """The comparison as one self-contained HTML page (see the module docstring).
 
     ``flamegraphs`` maps a benchmark name to side -> href of its memray
-    flamegraph (what :func:`write_flamegraphs` returns); ``max_points`` caps
+    flamegraph (what :func:`benchwatch.flamegraphs.write_flamegraphs` returns); ``max_points`` caps
     the ECDF points per side, ``point_budget`` the points of the whole report.
     """
     if max_points < 2:

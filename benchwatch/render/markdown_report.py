@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from benchwatch.compare import Comparison
-from benchwatch.render import format_change, format_interval, format_value, method_note, row_order, ungated_reasons
+from benchwatch.render import method_note, row_order, ungated_reasons
+from benchwatch.units import format_change, format_interval, format_value
 
 _ESCAPES = {
     "&": "&amp;",

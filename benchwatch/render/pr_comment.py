@@ -38,8 +38,9 @@ from urllib.parse import quote, urlsplit
 
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
 from benchwatch.errors import UsageError
-from benchwatch.render import METRIC_ORDER, VERDICT_ORDER, format_change, format_interval, format_value, ungated_reasons
+from benchwatch.render import METRIC_ORDER, VERDICT_ORDER, ungated_reasons
 from benchwatch.render.markdown_report import escape_markdown
+from benchwatch.units import format_change, format_interval, format_value
 
 #: GitHub's cap on an issue comment body.
 MAX_CHARS = 65_536

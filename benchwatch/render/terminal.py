@@ -21,13 +21,11 @@ from benchwatch.render import (
     blocker,
     blocker_parts,
     disturbed_sides,
-    format_change,
-    format_interval,
-    format_value,
     method_note,
     row_order,
     ungated_reasons,
 )
+from benchwatch.units import format_change, format_interval, format_value
 
 _COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive": "\x1b[33m", "unchanged": ""}
 _RESET = "\x1b[0m"

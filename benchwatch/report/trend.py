@@ -56,14 +56,13 @@ from benchwatch.report.trend_model import (
     MetricSeries,
     TrendModel,
 )
+from benchwatch.units import display_unit, format_value, metric_unit
 
 DATA_DIR = "trend-data"
 ASSETS = ("uplot.iife.min.js", "uplot.min.css", "uplot.LICENSE", "trend.js", "trend.css")
 DEFAULT_SUMMARY_ROWS = 200
 CHUNK_BYTES = 96 * 1024  # raw JSON per chunk before compression: a click loads ~20-40 KB
 _CHUNK_FILE = re.compile(r"^c\d{4,6}\.js$")
-_TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
-_BYTE_UNITS = ((1024.0**3, "GiB"), (1024.0**2, "MiB"), (1024.0, "KiB"), (1.0, "B"))
 __all__ = ["DEFAULT_MIN_MAGNITUDE", "DEFAULT_NOISY", "DEFAULT_RECENT", "DEFAULT_TAG_THRESHOLD"]
 
 
@@ -97,29 +96,8 @@ def check_commit_url(template: str | None) -> None:
         raise UsageError(f"commit URL template {template!r} must start with https:// or http:// and contain {{commit}}")
 
 
-def display_unit(unit: str, typical: float, metric: str) -> tuple[float, str]:
-    """(factor, label): values divided by factor read naturally (ms, µs, MiB ...)."""
-    if metric == "peak_memory" or unit == "bytes":
-        table = _BYTE_UNITS
-    elif metric == "allocations":
-        return 1.0, "allocations"
-    elif unit == "seconds":
-        table = _TIME_UNITS
-    else:
-        return 1.0, unit
-    if not math.isfinite(typical) or typical <= 0:
-        return table[-1] if table is _BYTE_UNITS else (1.0, table[0][1])
-    for factor, label in table:
-        if typical >= factor:
-            return factor, label
-    return table[-1]
-
-
-def format_value(value: float, unit: str, metric: str) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    factor, label = display_unit(unit, abs(value), metric)
-    return f"{value / factor:.4g} {label}"
+def _value(value: float, unit: str, metric: str) -> str:
+    return format_value(value, metric_unit(unit, metric))
 
 
 def _percent(value: float | None) -> str:
@@ -142,7 +120,7 @@ def _quantised(values: np.ndarray) -> tuple[int, list[int | None]]:
 
 def series_block(item: MetricSeries, unit: str, commits: int) -> dict[str, Any]:
     """One metric's chart data (see templates/trend.js, ``decodeSeries``)."""
-    factor, label = display_unit(unit, float(np.median(item.values)), item.metric)
+    factor, label = display_unit(metric_unit(unit, item.metric), float(np.median(item.values)))
     exponent, ints = _quantised(item.values / factor)
     fit = item.fit
     block: dict[str, Any] = {"u": label, "e": exponent, "y": ints, "s": round(fit.noise, 5)}
@@ -210,7 +188,7 @@ def index_document(model: TrendModel, chunk_of: Mapping[str, int]) -> dict[str, 
                 None if change is None else round(change, 5),
                 row.metric,
                 round(row.noise, 5) if math.isfinite(row.noise) else None,
-                format_value(row.latest, row.unit, "p50"),
+                format_value(row.latest, row.unit),
             ]
         )
     commits = model.commits
@@ -262,7 +240,7 @@ def render_page(
             rows=_summary_rows(model, summary_rows),
             commit_of=lambda position: commits[position].commit if position is not None else None,
             link=lambda commit: commit_link(commit_url, commit),
-            value=format_value,
+            value=_value,
             tag_comparisons=model.tags,
             options=options,
             data_dir=DATA_DIR,

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchwatch.units import format_amount
+
 DEFAULT_PEAK_BYTES_TOLERANCE = 64 * 1024
 DEFAULT_ALLOCATION_TOLERANCE = 100
 DEFAULT_PERCENT_TOLERANCE = 0.10
@@ -44,19 +46,6 @@ class MemoryResult:
     tolerance: float
     noise_span: float
     reason: str
-
-
-def format_amount(value: float, unit: str, *, signed: bool = False) -> str:
-    """A memory figure with its unit: bytes as B/KiB/MiB/GiB, counts as allocations."""
-    sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed else ("-" if value < 0 else "")
-    size = abs(value)
-    if unit == "bytes":
-        for factor, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-            if size >= factor:
-                return f"{sign}{size / factor:.4g} {suffix}"
-        return f"{sign}{size:.0f} B"
-    noun = "allocation" if round(size) == 1 else "allocations"
-    return f"{sign}{size:,.0f} {noun}" if unit == "count" else f"{sign}{size:.0f}"
 
 
 def _ratio(head: float, base: float) -> float:
