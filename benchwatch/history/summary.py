@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from scipy import stats as scipy_stats
-
 from benchwatch.errors import UsageError
 from benchwatch.history.columnar import HISTORY_METRICS
 from benchwatch.model import BenchmarkResult
+from benchwatch.stats.distributions import t_ppf
 
 CONFIDENCE = 0.95
 
@@ -48,7 +47,7 @@ def summarize_metric(per_run: Sequence[float], confidence: float = CONFIDENCE) -
 @lru_cache(maxsize=256)
 def _t_quantile(level: float, df: int) -> float:
     # Cached: an import summarises millions of metrics with a handful of run counts.
-    return float(scipy_stats.t.ppf(level, df))
+    return float(t_ppf(level, df))
 
 
 def summarize_benchmark(benchmark: BenchmarkResult, *, keep_samples: bool = False) -> dict[str, Any]:

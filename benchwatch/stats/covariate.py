@@ -41,9 +41,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from benchwatch.model import Run
+from benchwatch.stats.distributions import t_ppf, t_sf
 from benchwatch.stats.moderated import VariancePrior, moderate
 from benchwatch.stats.runlevel import WelchResult
 from benchwatch.stats.speed import canary_logs
@@ -194,8 +194,8 @@ def covariate_log_ratio(
     with np.errstate(invalid="ignore", divide="ignore"):
         std_error = fits.scale * np.sqrt(variance)
         t_stat = fits.estimate / std_error
-        p_value = 2.0 * scipy_stats.t.sf(np.abs(t_stat), df)
-        half_width = scipy_stats.t.ppf(0.5 + confidence / 2.0, df) * std_error
+        p_value = 2.0 * t_sf(np.abs(t_stat), df)
+        half_width = t_ppf(0.5 + confidence / 2.0, df) * std_error
     degenerate = (std_error == 0) & np.isfinite(fits.estimate)
     if degenerate.any():
         p_value = np.where(degenerate, np.where(fits.estimate == 0, 1.0, 0.0), p_value)
