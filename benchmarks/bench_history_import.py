@@ -131,11 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     if done.returncode:
         raise SystemExit(done.stderr)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = usage.ru_maxrss / 1024
     stored = list((history / "records").iterdir())
     print(f"command               benchwatch {' '.join(command[3:])}")
     print(f"says                  {done.stdout.strip()}")
-    print(f"import seconds        {elapsed:.1f} wall")
+    print(f"import seconds        {elapsed:.1f} wall, {usage.ru_utime + usage.ru_stime:.1f} CPU (user + system)")
     print(f"peak RSS              {peak:.0f} MB")
     print(f"history               {sum(p.stat().st_size for p in stored) / 1e6:.1f} MB in {len(stored)} Parquet files")
     return 0

@@ -104,7 +104,8 @@ def measure_report(history_dir: Path, output: Path) -> None:
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_kb = usage.ru_maxrss
     if done.returncode:
         raise SystemExit(done.stderr)
     files = [p for p in output.rglob("*") if p.is_file()]
@@ -114,6 +115,7 @@ def measure_report(history_dir: Path, output: Path) -> None:
     print(f"command              {' '.join(command[3:])}")
     print(f"says                 {done.stdout.strip()}")
     print(f"build seconds        {elapsed:.2f} wall (process start, read Parquet, segmentation, write)")
+    print(f"CPU seconds          {usage.ru_utime + usage.ru_stime:.2f} (user + system of the trend process)")
     print(f"peak RSS             {peak_kb / 1024:.0f} MB")
     print(f"output               {total / 1e6:.2f} MB in {len(files)} files; page {page / 1e3:.0f} KB")
     if chunks:

@@ -271,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--otava-python", default=None, help="a Python that can import otava (apache-otava 0.8)")
     parser.add_argument("--count", type=int, default=200, help="synthetic series per data set")
     parser.add_argument("--quick", action="store_true", help="only the segmentation / e-divisive / PELT table")
+    parser.add_argument("--sets", default=None, help="comma-separated data set names (default: all)")
     args = parser.parse_args(argv)
     with_otava = otava_available(args.otava_python)
     if args.otava_python and not with_otava:
@@ -285,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         synthetic("trends+seasonal+outliers", count=args.count, seed=2029, trend=True, seasonal=True, outliers=0.02),
         bimodal("bimodal", count=args.count),
     ]
+    if args.sets:
+        chosen = set(args.sets.split(","))
+        datasets = [dataset for dataset in datasets if dataset.name in chosen]
     comparison(datasets)
     if args.quick:
         return 0

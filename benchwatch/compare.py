@@ -385,6 +385,14 @@ def compare(base: ResultSet, head: ResultSet, settings: CompareSettings | None =
         )
     for name, (base_side, head_side) in work.items():
         metrics_of[name].extend(_memory_comparisons(name, base_side, head_side, settings))
+    from benchwatch.compare_instructions import count_mismatches, instruction_comparisons
+
+    mismatches, count_warnings = count_mismatches(base.count_fingerprint, head.count_fingerprint)
+    warnings.extend(count_warnings)
+    for name in work:
+        metrics_of[name].extend(
+            instruction_comparisons(name, base_map[name], head_map[name], mismatches=mismatches, settings=settings)
+        )
 
     benchmarks = []
     for name in names:
@@ -571,9 +579,11 @@ def _memory_comparisons(
         if metric in settings.metric_thresholds or metric in settings.benchmark_thresholds.get(name, {}):
             percent = threshold  # an explicit per-metric threshold sets the percent tolerance
         gated = metric in settings.gating_metrics
-        unit = "bytes" if metric == "peak_memory" else "count"
+        unit = "count" if metric == "allocations" else "bytes"
         if base_values.size == 0 or head_values.size == 0:
             side = "base" if base_values.size == 0 else "head"
+            # Files from before the resident-set figure must not turn a suite inconclusive.
+            gated = gated and metric != "peak_rss"
             results.append(
                 MetricComparison(
                     name,
@@ -595,7 +605,7 @@ def _memory_comparisons(
                 )
             )
             continue
-        absolute = settings.memory_bytes_tolerance if metric == "peak_memory" else settings.allocation_tolerance
+        absolute = settings.allocation_tolerance if metric == "allocations" else settings.memory_bytes_tolerance
         result = compare_memory(
             base_values, head_values, absolute_tolerance=absolute, percent_tolerance=percent, unit=unit
         )

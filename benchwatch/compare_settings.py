@@ -23,6 +23,11 @@ from benchwatch.stats.memory import (
 #: Level of the ratio intervals unless looks share the error budget.
 CONFIDENCE = 0.95
 
+#: Thresholds of metrics whose noise is far below latency's: instruction
+#: counts of the same code agree to ~0.01%, so 1% is a real change
+#: (``docs/instructions.md``).  ``thresholds`` in the config overrides them.
+DEFAULT_METRIC_THRESHOLDS = {"instructions": 0.01, "estimated_cycles": 0.02}
+
 
 def _number(key: str, value: Any, *, low: float, high: float, integer: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
@@ -62,7 +67,7 @@ class CompareSettings:
     #: Level of the ratio intervals; below 0.95 only when several looks share
     #: the error budget (adaptive compare-refs, see benchwatch.refs.sequential).
     confidence: float = CONFIDENCE
-    gating_metrics: tuple[str, ...] = ("p50", "p95", "peak_memory")
+    gating_metrics: tuple[str, ...] = ("p50", "p95", "peak_memory", "peak_rss", "instructions")
     memory_bytes_tolerance: int = DEFAULT_PEAK_BYTES_TOLERANCE
     allocation_tolerance: int = DEFAULT_ALLOCATION_TOLERANCE
     memory_percent_tolerance: float = DEFAULT_PERCENT_TOLERANCE
@@ -121,7 +126,7 @@ class CompareSettings:
         table = self.benchmark_thresholds.get(benchmark, {})
         if metric in table:
             return float(table[metric])
-        return float(self.metric_thresholds.get(metric, self.threshold))
+        return float(self.metric_thresholds.get(metric, DEFAULT_METRIC_THRESHOLDS.get(metric, self.threshold)))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> CompareSettings:

@@ -8,6 +8,10 @@ Run keys (all optional)::
     pytest_args = []               # extra arguments for every worker
     scale_option = "--workload-scale"  # suite option that `--scale N` sets
     memory = true                  # memray pass after each timed run
+    instructions = true            # Callgrind instruction pass (default: when valgrind is on PATH)
+    instruction_runs = 2           # fresh Callgrind processes per benchmark
+    counted_calls = 2              # calls counted per benchmark and process
+    cycles = false                 # cache simulation for estimated cycles
     sample_budget = 10             # seconds per benchmark per run to reach the samples the gate needs
     environment = "current"        # compare-refs workers: "current" environment or "per-ref" venvs
     dependency_groups = ["test"]   # per-ref: PEP 735 groups to install (default: the test-like ones)
@@ -39,6 +43,10 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "pytest_args": list,
     "scale_option": str,
     "memory": bool,
+    "instructions": bool,
+    "instruction_runs": int,
+    "counted_calls": int,
+    "cycles": bool,
     "results_dir": str,
     "baseline": str,
     "sample_budget": (int, float),

@@ -27,8 +27,10 @@ RUN_TIMEOUT = "timeout"  # it ran past its timeout and was killed
 RUN_STATUSES = (RUN_OK, RUN_ERROR, RUN_CRASHED, RUN_TIMEOUT)
 
 LATENCY_METRICS = ("p50", "p95", "p99", "mean")
-MEMORY_METRICS = ("peak_memory", "allocations")
-ALL_METRICS = LATENCY_METRICS + MEMORY_METRICS
+MEMORY_METRICS = ("peak_memory", "allocations", "peak_rss")
+#: Counted under Callgrind in the instruction pass (benchwatch.runner.instructions).
+INSTRUCTION_METRICS = ("instructions", "estimated_cycles")
+ALL_METRICS = LATENCY_METRICS + MEMORY_METRICS + INSTRUCTION_METRICS
 QUANTILE_OF_METRIC = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
@@ -46,12 +48,16 @@ class MemoryProfile:
     ``peak_bytes`` is the high-water mark of heap memory allocated while the
     call ran (memray's ``peak_memory``); ``allocations`` counts the
     allocations it made.  ``capture_path`` names the memray capture file when
-    it was kept for a flamegraph.
+    it was kept for a flamegraph.  ``rss_peak_bytes`` is the peak resident
+    set of the worker process during the call above its resident set right
+    before it: it sees memory memray cannot, such as DuckDB's buffers
+    (``docs/instructions.md``).  None when not measured.
     """
 
     peak_bytes: int
     allocations: int
     capture_path: str | None = None
+    rss_peak_bytes: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,9 +110,14 @@ class Run:
         Summary-only runs (old pytest-benchmark files) carry ``median`` and
         ``mean``; their tail percentiles are unknown and come back as NaN.
         """
+        if metric in INSTRUCTION_METRICS:
+            return math.nan  # counted in the instruction pass: BenchmarkResult.instruction_runs
         if metric in MEMORY_METRICS:
             if self.memory is None:
                 return math.nan
+            if metric == "peak_rss":
+                rss = self.memory.rss_peak_bytes
+                return math.nan if rss is None else float(rss)
             return float(self.memory.peak_bytes if metric == "peak_memory" else self.memory.allocations)
         if self.has_samples:
             if metric == "mean":
@@ -114,6 +125,35 @@ class Run:
             return float(np.quantile(self.samples, QUANTILE_OF_METRIC[metric]))
         key = {"p50": "median", "mean": "mean"}.get(metric)
         return float(self.summary[key]) if key is not None and key in self.summary else math.nan
+
+
+@dataclass(frozen=True, eq=False)
+class InstructionRun:
+    """One process run of the instruction pass: a fresh worker under Valgrind's Callgrind.
+
+    ``instructions`` are the instructions each counted call executed (after
+    warm-up; start-up and the benchmark's set-up are never counted).
+    ``estimated_cycles`` are the estimated cycles of each call when the pass
+    simulated caches (formula in ``benchwatch.runner.callgrind``), else None.
+    """
+
+    instructions: tuple[int, ...] = ()
+    estimated_cycles: tuple[float, ...] | None = None
+    status: str = RUN_OK
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status {self.status!r}")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == RUN_OK and bool(self.instructions)
+
+    def statistic(self, metric: str) -> float:
+        """The median over this run's counted calls (NaN when not measured)."""
+        values = self.instructions if metric == "instructions" else self.estimated_cycles
+        return float(np.median(values)) if self.ok and values else math.nan
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +171,7 @@ class BenchmarkResult:
     params: Mapping[str, Any] = field(default_factory=dict)
     has_raw_samples: bool = True
     unit: str = "seconds"
+    instruction_runs: tuple[InstructionRun, ...] = ()
 
     @property
     def ok_runs(self) -> tuple[Run, ...]:
@@ -144,15 +185,24 @@ class BenchmarkResult:
     def failed(self) -> bool:
         return bool(self.failed_runs)
 
+    @property
+    def failed_instruction_runs(self) -> tuple[InstructionRun, ...]:
+        return tuple(run for run in self.instruction_runs if run.status != RUN_OK)
+
     def pooled_samples(self) -> np.ndarray:
         """All samples of the successful runs, concatenated (for display)."""
         arrays = [run.samples for run in self.ok_runs if run.has_samples]
         return np.concatenate(arrays) if arrays else np.empty(0)
 
+    def per_run_statistics(self, metric: str) -> list[float]:
+        """One value per ok run of the pass that measures ``metric`` (NaN where a run lacks it)."""
+        if metric in INSTRUCTION_METRICS:
+            return [run.statistic(metric) for run in self.instruction_runs if run.ok]
+        return [run.statistic(metric) for run in self.ok_runs]
+
     def statistic(self, metric: str) -> float:
         """A descriptive figure over runs: the median of the per-run values."""
-        values = [run.statistic(metric) for run in self.ok_runs]
-        values = [value for value in values if not math.isnan(value)]
+        values = [value for value in self.per_run_statistics(metric) if not math.isnan(value)]
         return float(np.median(values)) if values else math.nan
 
 
@@ -188,6 +238,10 @@ class ResultSet:
     ``source`` names the producer (``benchwatch run``, ``pytest-benchmark``,
     ``pyperf`` ...); ``settings`` records how the runs were made (runs,
     scale, timeouts) so a later reader can judge them.
+    ``count_fingerprint`` records what makes instruction counts comparable
+    (architecture, Python implementation/version/build, the versions of the
+    packages the benchmarks imported, the valgrind version); empty when no
+    instruction pass ran (``benchwatch.stats.instructions``).
     """
 
     benchmarks: tuple[BenchmarkResult, ...]
@@ -195,6 +249,7 @@ class ResultSet:
     source: str = "benchwatch run"
     created_at: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    count_fingerprint: Mapping[str, Any] = field(default_factory=dict)
 
     def by_name(self) -> dict[str, BenchmarkResult]:
         return {benchmark.name: benchmark for benchmark in self.benchmarks}

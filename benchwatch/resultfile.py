@@ -9,6 +9,10 @@ Format history (``schema_version``):
     3  runs gained ``canary_seconds`` and ``canary_version`` (the machine-speed
        canary timed around each measurement; ``benchwatch.runner.canary``).
        Older runs have none, so compare() cannot check their machine speed.
+    4  benchmarks gained ``instruction_runs`` (Callgrind instruction counts
+       per counted call, optional estimated cycles; ``benchwatch.runner.
+       instructions``), results gained ``count_fingerprint`` and memory gained
+       ``rss_peak_bytes``.  Older files have no counts: they migrate to none.
 
 Older versions are migrated on load; an unknown version is rejected.  Files
 ending in ``.gz`` are gzip-compressed.  Writes are atomic: a reader (or a
@@ -34,9 +38,9 @@ import jsonschema
 import numpy as np
 
 from benchwatch.errors import InputError
-from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
+from benchwatch.model import BenchmarkResult, Environment, InstructionRun, MemoryProfile, ResultSet, Run
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 OLDEST_READABLE_VERSION = 1
 
 
@@ -51,6 +55,7 @@ def result_to_dict(result: ResultSet) -> dict[str, Any]:
         "settings": dict(result.settings),
         "environment": _environment_to_dict(result.environment),
         "benchmarks": [_benchmark_to_dict(benchmark) for benchmark in result.benchmarks],
+        "count_fingerprint": dict(result.count_fingerprint) or None,
     }
 
 
@@ -70,6 +75,15 @@ def _benchmark_to_dict(benchmark: BenchmarkResult) -> dict[str, Any]:
         "has_raw_samples": benchmark.has_raw_samples,
         "unit": benchmark.unit,
         "runs": [_run_to_dict(run) for run in benchmark.runs],
+        "instruction_runs": [
+            {
+                "status": run.status,
+                "error": run.error,
+                "instructions": list(run.instructions),
+                "estimated_cycles": list(run.estimated_cycles) if run.estimated_cycles is not None else None,
+            }
+            for run in benchmark.instruction_runs
+        ],
     }
 
 
@@ -80,6 +94,7 @@ def _run_to_dict(run: Run) -> dict[str, Any]:
             "peak_bytes": run.memory.peak_bytes,
             "allocations": run.memory.allocations,
             "capture_path": run.memory.capture_path,
+            "rss_peak_bytes": run.memory.rss_peak_bytes,
         }
     return {
         "status": run.status,
@@ -202,7 +217,20 @@ def _migrate_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+def _migrate_3_to_4(document: dict[str, Any]) -> dict[str, Any]:
+    # v3 had no instruction pass and no resident-set figure: none measured.
+    for benchmark in document.get("benchmarks", []):
+        benchmark.setdefault("instruction_runs", [])
+    document.setdefault("count_fingerprint", None)
+    document["schema_version"] = 4
+    return document
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+    3: _migrate_3_to_4,
+}
 
 
 def migrate(document: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -259,6 +287,7 @@ def _result_from_dict(document: dict[str, Any], path: Path) -> ResultSet:
         source=document.get("source") or "unknown",
         created_at=document.get("created_at"),
         settings=document.get("settings") or {},
+        count_fingerprint=document.get("count_fingerprint") or {},
     )
 
 
@@ -287,9 +316,19 @@ def _benchmark_from_dict(data: dict[str, Any], path: Path) -> BenchmarkResult:
                 canary_version=run.get("canary_version"),
             )
         )
+    instruction_runs = tuple(
+        InstructionRun(
+            instructions=tuple(int(value) for value in run.get("instructions") or ()),
+            estimated_cycles=tuple(float(v) for v in run["estimated_cycles"]) if run.get("estimated_cycles") else None,
+            status=run.get("status", "ok"),
+            error=run.get("error"),
+        )
+        for run in data.get("instruction_runs") or ()
+    )
     return BenchmarkResult(
         name=data["name"],
         runs=tuple(runs),
+        instruction_runs=instruction_runs,
         group=data.get("group"),
         params=data.get("params") or {},
         has_raw_samples=data.get("has_raw_samples", True),

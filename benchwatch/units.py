@@ -56,7 +56,7 @@ def format_value(value: float, unit: str) -> str:
             if abs(value) >= factor:
                 return f"{value / factor:.1f} {suffix}"
         return f"{value:.0f} B"
-    if unit == "count":
+    if unit in ("count", "cycles"):  # allocations, instructions, estimated cycles
         return f"{value:,.0f}"
     if unit != "seconds":  # another tool's own unit (pyperf "byte", asv "unit" ...): never read as seconds
         return f"{value:.3g} {unit}"

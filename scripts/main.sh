@@ -6,6 +6,7 @@
 # 3 some benchmarks failed (results and reports are still written).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/system-deps.sh valgrind  # the instruction pass: counts that hold on any machine
 bash scripts/setup.sh || exit 2
 BASELINE="${BENCHWATCH_BASELINE:-baselines/main.json.gz}"
 mkdir -p results reports

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests use: real Go / Google Benchmark / hyperfine output for the
-# adapters, Chromium for rendering HTML reports. Installs what is missing with apt-get as root,
+# adapters, Chromium for rendering HTML reports, valgrind for the instruction pass (also used
+# by `benchwatch run`; `system-deps.sh valgrind` installs only that). Installs what is missing with apt-get as root,
 # or through passwordless sudo (GitHub's runners); otherwise says what is missing. The tests that
 # need a missing tool skip - and under CI=true a skip fails the run (tests/conftest.py).
 set -uo pipefail
@@ -11,6 +12,14 @@ command -v g++ >/dev/null || needed+=(g++)
 [ -e /usr/include/benchmark/benchmark.h ] || needed+=(libbenchmark-dev)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
   || needed+=(chromium)
+command -v valgrind >/dev/null || needed+=(valgrind)
+if [ $# -gt 0 ]; then  # only the packages named on the command line
+  wanted=()
+  for package in "${needed[@]}"; do
+    [[ " $* " == *" $package "* ]] && wanted+=("$package")
+  done
+  needed=("${wanted[@]}")
+fi
 [ ${#needed[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ]; then
   as_root=()

@@ -44,8 +44,9 @@ SUITE = textwrap.dedent(
         assert benchmark(mylib.aggregate) >= 0
     """
 )
+# Latency end to end; the Callgrind pass has its own compare-refs test (test_instruction_pass.py).
 PYPROJECT = (
-    '[tool.benchwatch]\nsuites = ["benchmarks"]\ntimeout = 120\n'
+    '[tool.benchwatch]\nsuites = ["benchmarks"]\ntimeout = 120\ninstructions = false\n'
     'pytest_args = ["--benchmark-min-rounds=40", "--benchmark-max-time=0.05"]\n'
     '[tool.benchwatch.compare]\ngate = ["p50"]\n'
 )

@@ -429,3 +429,18 @@ def test_missing_duckdb_gives_one_line_with_the_extra(tmp_path, main, capsys, mo
     assert error == (
         "benchwatch: error: benchwatch record/trend need the history extra: pip install 'benchwatch[history]'\n"
     )
+
+
+def test_a_replaced_record_left_behind_by_a_crash_is_shadowed_by_the_newer_one(tmp_path, monkeypatch):
+    from benchwatch.history import columnar
+
+    store.append_record(tmp_path, _result(), tags=["old"])
+    store.append_record(tmp_path, _result(), commit="d" * 40, date="2024-05-02T00:00:00Z")
+    # A crash after the new file was written but before the old one was rewritten: both hold the commit.
+    monkeypatch.setattr(columnar, "rewrite_without", lambda *args, **kwargs: None)
+    store.append_record(tmp_path, _result(scale=3.0), replace=True, tags=["new"])
+    assert len(list((tmp_path / "records").glob("*.parquet"))) == 3
+    history = store.load_history(tmp_path)
+    assert [(r.commit[0], r.tags) for r in history.records] == [("c", ("new",)), ("d", ())]
+    newest = store.read_metric(tmp_path, "p50", [r.commit for r in history.records], ["test_a"]).values[:, 0]
+    assert newest[0] == pytest.approx(3 * newest[1], rel=0.2)

@@ -14,11 +14,12 @@ import pytest
 
 from benchwatch import resultfile
 from benchwatch.errors import InputError
-from benchwatch.model import BenchmarkResult, MemoryProfile, ResultSet, Run
+from benchwatch.model import BenchmarkResult, InstructionRun, MemoryProfile, ResultSet, Run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
 V1 = FIXTURES / "v1_result.json"
 V2 = FIXTURES / "v2_result.json"
+V3 = FIXTURES / "v3_result.json"
 
 
 def message(path: Path) -> str:
@@ -72,7 +73,7 @@ def test_v1_fixture_memory_moves_to_the_first_run():
 def test_v1_fixture_saved_again_is_current(tmp_path):
     out = resultfile.save_result(resultfile.load_result(V1), tmp_path / "v3.json")
     document = json.loads(out.read_text())
-    assert document["schema_version"] == 3
+    assert document["schema_version"] == resultfile.SCHEMA_VERSION
     assert "memory" not in document["benchmarks"][0]
     assert document["benchmarks"][0]["runs"][0]["memory"]["peak_bytes"] == 1048576
     # migration works on a copy: the fixture file itself is untouched
@@ -196,7 +197,8 @@ def test_unknown_schema_version_message(tmp_path):
     document["schema_version"] = 99
     path = write_json(tmp_path / "future.json", document)
     assert message(path) == (
-        f"{path}: unknown schema_version 99 (this benchwatch reads 1 to 3; a newer benchwatch may read it)"
+        f"{path}: unknown schema_version 99 (this benchwatch reads 1 to {resultfile.SCHEMA_VERSION}; "
+        "a newer benchwatch may read it)"
     )
 
 
@@ -283,7 +285,7 @@ def test_v2_fixture_loads_without_canary_and_saves_as_v3(tmp_path):
         for run in benchmark.runs
     )
     document = json.loads(resultfile.save_result(result, tmp_path / "v3.json").read_text())
-    assert document["schema_version"] == 3
+    assert document["schema_version"] == resultfile.SCHEMA_VERSION
     assert document["benchmarks"][0]["runs"][0]["canary_seconds"] is None
     assert json.loads(V2.read_text())["schema_version"] == 2
 
@@ -306,3 +308,58 @@ def test_bad_canary_timing_is_a_one_line_error(tmp_path, bad):
     path = write_json(tmp_path / "bad-canary.json", document)
     text = message(path)
     assert text.startswith(f"{path}: ") and "canary" in text and "\n" not in text
+
+
+# -- schema 4: instruction counts, count fingerprint, resident-set peak ----------------
+
+
+def test_v3_fixture_loads_without_instruction_counts_and_saves_as_v4(tmp_path):
+    result = resultfile.load_result(V3)
+    assert all(benchmark.instruction_runs == () for benchmark in result.benchmarks)
+    assert result.count_fingerprint == {}
+    parse = result.by_name()["bench_parse"]
+    assert parse.runs[0].canary_seconds == (0.00031, 0.00032)
+    assert parse.runs[0].memory.rss_peak_bytes is None
+    assert np.isnan(parse.statistic("instructions")) and np.isnan(parse.statistic("peak_rss"))
+    document = json.loads(resultfile.save_result(result, tmp_path / "v4.json").read_text())
+    assert document["schema_version"] == 4
+    assert document["benchmarks"][0]["instruction_runs"] == []
+    assert document["count_fingerprint"] is None
+    assert json.loads(V3.read_text())["schema_version"] == 3
+
+
+def test_instruction_runs_and_fingerprint_round_trip(tmp_path):
+    result = resultfile.load_result(V3)
+    first = result.benchmarks[0]
+    counted = (
+        InstructionRun(instructions=(68_135_331, 68_135_367, 68_135_340), estimated_cycles=(9.1e7, 9.2e7, 9.1e7)),
+        InstructionRun(instructions=(68_135_350, 68_135_333, 68_135_360)),
+        InstructionRun(status="crashed", error="the worker process killed by signal SIGSEGV under valgrind"),
+    )
+    runs = (dataclasses.replace(first.runs[0], memory=MemoryProfile(1, 2, None, rss_peak_bytes=5_000_000)),)
+    fingerprint = {"machine": "x86_64", "python_version": "3.11.7", "valgrind": "valgrind-3.19.0"}
+    changed = dataclasses.replace(
+        result,
+        benchmarks=(dataclasses.replace(first, runs=runs, instruction_runs=counted), *result.benchmarks[1:]),
+        count_fingerprint=fingerprint,
+    )
+    path = resultfile.save_result(changed, tmp_path / "v4.json.gz")
+    jsonschema.validate(resultfile.read_json_document(path), resultfile.result_schema())
+    loaded = resultfile.load_result(path)
+    again = loaded.benchmarks[0]
+    assert [run.instructions for run in again.instruction_runs] == [run.instructions for run in counted]
+    assert again.instruction_runs[0].estimated_cycles == (9.1e7, 9.2e7, 9.1e7)
+    assert again.instruction_runs[1].estimated_cycles is None
+    assert again.instruction_runs[2].status == "crashed" and not again.instruction_runs[2].ok
+    assert again.per_run_statistics("instructions") == [68_135_340.0, 68_135_350.0]
+    assert again.runs[0].statistic("peak_rss") == 5_000_000.0
+    assert loaded.count_fingerprint == fingerprint
+
+
+def test_negative_instruction_count_is_a_one_line_error(tmp_path):
+    document = json.loads(V3.read_text())
+    document["schema_version"] = 4
+    document["benchmarks"][0]["instruction_runs"] = [{"status": "ok", "instructions": [10, -1]}]
+    path = write_json(tmp_path / "bad-count.json", document)
+    text = message(path)
+    assert text.startswith(f"{path}: ") and "instruction_runs" in text and "\n" not in text

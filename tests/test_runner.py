@@ -53,7 +53,8 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "benchmarks" / "test_suite.py").write_text(SUITE)
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 2\ntimeout = 4\n'
+        # The Callgrind pass has its own tests (test_instruction_pass.py).
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 2\ntimeout = 4\ninstructions = false\n'
         'pytest_args = ["--benchmark-max-time=0.05", "--benchmark-min-rounds=20"]\n'
     )
     return tmp_path
@@ -127,7 +128,7 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     )
     assert code == EXIT_OK
     document = json.loads(output.read_text())
-    assert document["schema_version"] == 3
+    assert document["schema_version"] == 4
     run = document["benchmarks"][0]["runs"][0]
     assert run["memory"] is None
     # the machine-speed canary is timed before and after the measurement

@@ -26,7 +26,7 @@ FACTOR = float(os.environ.get("BENCHWATCH_AB_FACTOR", "1.0"))
 #: the stated share whatever the unit's cost curve: growing an input instead
 #: made sorting 4,000 floats 58% slower at "+20%" (cache effects) and a DuckDB
 #: query only 14% slower (fixed per-query costs).
-UNITS = 20
+UNITS = int(os.environ.get("BENCHWATCH_AB_UNITS", "20"))  # 100 gives +1%/+2% steps (instruction targets)
 REPS = max(1, round(UNITS * FACTOR))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from benchwatch.adapters.registry import load_any
 from benchwatch.cli.cache_command import cache_for, find_repository
 from benchwatch.cli.compare_command import FORMATS, render
+from benchwatch.cli.instruction_options import add_instruction_arguments, instruction_settings
 from benchwatch.cli.progress import format_duration
 from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
 from benchwatch.errors import EXIT_NOTHING_JUDGED, InputError, UsageError
@@ -78,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=",".join(map(str, DEFAULT_LOOKS)),
         help="runs per side at which verdicts are taken (default %(default)s)",
     )
+    add_instruction_arguments(parser)
     parser.add_argument(
         "--max-time", type=float, default=900.0, metavar="SECONDS", help="time budget in seconds (default 900)"
     )
@@ -221,6 +223,10 @@ def handle(args: argparse.Namespace) -> int:
         settings = settings.replace(threshold=args.threshold)
     if args.fail_on_inconclusive:
         settings = settings.replace(fail_on_inconclusive=True)
+    timeout = args.timeout if args.timeout is not None else float(config.get("timeout", 300))
+    instructions, note = instruction_settings(args, config, timeout=timeout)
+    if note:
+        print(note, file=sys.stderr)
     environment = "per-ref" if args.venv_per_ref else args.environment or config.get("environment", "current")
     base_python = head_python = None
     if environment == "per-ref":
@@ -232,7 +238,7 @@ def handle(args: argparse.Namespace) -> int:
         head_python = ref_python(head, cache, sys.executable, extras=extras, groups=groups)
     refs_settings = RefsSettings(
         suites=tuple(args.suites or config.get("suites", ["benchmarks"])),
-        timeout=args.timeout if args.timeout is not None else float(config.get("timeout", 300)),
+        timeout=timeout,
         keyword=args.keyword,
         pytest_args=config.pytest_args(scale=args.scale, extra=args.pytest_arg),
         looks=_parse_looks(args.looks),
@@ -242,6 +248,7 @@ def handle(args: argparse.Namespace) -> int:
         seed=args.seed,
         sample_budget=args.sample_budget or float(config.get("sample_budget", DEFAULT_SAMPLE_BUDGET)),
         compare=settings,
+        instructions=instructions,
         base_python=base_python,
         head_python=head_python,
     )

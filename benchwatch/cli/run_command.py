@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchwatch.cli.instruction_options import add_instruction_arguments, instruction_settings
 from benchwatch.cli.progress import ProgressPrinter
 from benchwatch.config import compare_settings, load_config
 from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_NOTHING_JUDGED, EXIT_OK
@@ -77,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="result file (.json or .json.gz); default results_dir/run-TIME.json.gz",
     )
+    add_instruction_arguments(parser)
     parser.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=handle)
@@ -89,17 +91,22 @@ def handle(args: argparse.Namespace) -> int:
     config = load_config(config_path)
     root = args.repo.resolve() if args.repo else config.root
     pytest_args = config.pytest_args(scale=args.scale, extra=args.pytest_arg)
+    timeout = args.timeout if args.timeout is not None else float(config.get("timeout", 300))
+    instructions, note = instruction_settings(args, config, timeout=timeout)
+    if note:
+        print(note, file=sys.stderr)
     gate = compare_settings(config, config_path).gating_metrics
     settings = RunSettings(
         suites=tuple(args.suites or config.get("suites", ["benchmarks"])),
         runs=args.runs if args.runs is not None else config.get("runs", 5),
-        timeout=args.timeout if args.timeout is not None else float(config.get("timeout", 300)),
+        timeout=timeout,
         keyword=args.keyword,
         pytest_args=pytest_args,
         memory=config.get("memory", True),
         memory_runs=0 if args.no_memory else args.memory_runs,
         keep_captures=args.keep_captures is not None,
         capture_dir=args.keep_captures.resolve() if args.keep_captures else None,
+        instructions=instructions,
         target_samples=samples_needed(gate),
         sample_budget=args.sample_budget or float(config.get("sample_budget", DEFAULT_SAMPLE_BUDGET)),
     )
@@ -127,7 +134,12 @@ def handle(args: argparse.Namespace) -> int:
         first = benchmark.failed_runs[0]
         count = f"{len(benchmark.failed_runs)} of {len(benchmark.runs)} runs"
         print(f"FAILED {benchmark.name} [{first.status}, {count}]: {first.error}", file=sys.stderr)
+    counted_failures = [b for b in result.benchmarks if b.failed_instruction_runs]
+    for benchmark in counted_failures:
+        counted = benchmark.failed_instruction_runs[0]
+        count = f"{len(benchmark.failed_instruction_runs)} of {len(benchmark.instruction_runs)} instruction runs"
+        print(f"FAILED {benchmark.name} [{counted.status}, {count}]: {counted.error}", file=sys.stderr)
     if not any(benchmark.ok_runs for benchmark in result.benchmarks):
         print(f"NOTHING MEASURED: each of the {len(failed)} benchmarks failed in every run", file=sys.stderr)
         return EXIT_NOTHING_JUDGED
-    return EXIT_BENCHMARK_FAILED if failed else EXIT_OK
+    return EXIT_BENCHMARK_FAILED if failed or counted_failures else EXIT_OK

@@ -49,8 +49,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from benchwatch.stats.distributions import t_cdf
-
 DEFAULT_WINDOW = 50
 DEFAULT_MAX_PVALUE = 0.001
 DEFAULT_MIN_MAGNITUDE = 0.0
@@ -341,4 +339,7 @@ def _student_p(n1: int, n2: int, mean1: float, mean2: float, ss1: float, ss2: fl
     if pooled <= (1e-12 * scale) ** 2:
         return 0.0 if difference > 1e-12 * scale else 1.0
     t = difference / math.sqrt(pooled * (1.0 / n1 + 1.0 / n2))
+    # Imported here: the trend report imports ChangePoint and must start fast.
+    from benchwatch.stats.distributions import t_cdf
+
     return float(2.0 * t_cdf(-t, df))

@@ -114,9 +114,8 @@ def _row_table(documents: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
             dtype=object,
         ),
     }
-    nan = (np.nan, np.nan, np.nan, -1)
     for metric in HISTORY_METRICS:
-        rows = [_row_values(entry.get("metrics", {}).get(metric)) or nan for entry in entries]
+        rows = [_row_values(entry.get("metrics", {}).get(metric)) for entry in entries]
         matrix = np.array(rows, dtype=np.float64).reshape(-1, 4)
         value, low, high, runs = metric_columns(metric)
         table[value], table[low], table[high] = matrix[:, 0], matrix[:, 1], matrix[:, 2]
@@ -124,15 +123,20 @@ def _row_table(documents: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
     return table
 
 
-def _row_values(row: Sequence[Any] | None) -> tuple[float, float, float, int] | None:
+def _row_values(row: Sequence[Any] | None) -> tuple[float, float, float, int]:
+    """A stored ``[value, low, high, n_runs]`` with NaN for nulls (-1 runs: absent); numpy turns it into columns."""
     if row is None:
-        return None
+        return _ABSENT
     value, low, high, runs = row
+    return (
+        np.nan if value is None else value,
+        np.nan if low is None else low,
+        np.nan if high is None else high,
+        runs,
+    )
 
-    def number(item: Any) -> float:
-        return np.nan if item is None else float(item)
 
-    return number(value), number(low), number(high), int(runs)
+_ABSENT = (np.nan, np.nan, np.nan, -1)
 
 
 def _select_list() -> str:
@@ -219,13 +223,42 @@ def _source(files: Sequence[Path]) -> str:
     return f"read_parquet([{listing}], filename = true, union_by_name = true)"
 
 
-def latest_rows_sql(files: Sequence[Path], columns: Sequence[str]) -> str:
-    """SQL over the rows of each commit's latest record (see the module docstring), with ``columns``."""
+_SUPERSEDED: dict[tuple[tuple[str, int, int], ...], list[tuple[str, int]]] = {}
+
+
+def _superseded(connection: Any, files: Sequence[Path]) -> list[tuple[str, int]]:
+    """(commit, recorded_ns) of records a later record of the same commit replaced; cached per file set."""
+    key = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files)
+    if key not in _SUPERSEDED:
+        rows = connection.execute(
+            f"SELECT commit, recorded_ns FROM (SELECT DISTINCT commit, recorded_ns FROM {_source(files)}) "
+            "QUALIFY recorded_ns < max(recorded_ns) OVER (PARTITION BY commit)"
+        ).fetchall()
+        _SUPERSEDED.clear()
+        _SUPERSEDED[key] = [(str(commit), int(ns)) for commit, ns in rows]
+    return _SUPERSEDED[key]
+
+
+def latest_rows_sql(connection: Any, files: Sequence[Path], columns: Sequence[str]) -> str:
+    """SQL over the rows of each commit's latest record (see the module docstring), with ``columns``.
+
+    Usually no commit has two records, and the query is a plain scan of the
+    wanted columns; otherwise the replaced records' rows are anti-joined away.
+    """
     wanted = ", ".join(f'"{column}"' for column in dict.fromkeys(["commit", "recorded_ns", *columns]))
+    replaced = _superseded(connection, files)
+    if not replaced:
+        return f"SELECT {wanted} FROM {_source(files)}"
+    connection.register(
+        "superseded",
+        {
+            "commit": np.array([commit for commit, _ in replaced], dtype=object),
+            "recorded_ns": np.array([ns for _, ns in replaced], dtype=np.int64),
+        },
+    )
     return (
-        f"WITH rows AS (SELECT {wanted} FROM {_source(files)}), "
-        "latest AS (SELECT commit, max(recorded_ns) AS recorded_ns FROM rows GROUP BY commit) "
-        "SELECT rows.* FROM rows JOIN latest USING (commit, recorded_ns)"
+        f"SELECT {wanted} FROM {_source(files)} AS rows "
+        "ANTI JOIN superseded ON rows.commit = superseded.commit AND rows.recorded_ns = superseded.recorded_ns"
     )
 
 
@@ -267,7 +300,7 @@ def read_commit_rows(history_dir: Path) -> list[CommitRow]:
             "SELECT commit, any_value(parent), epoch(any_value(date)), any_value(tags), any_value(branch), "
             "any_value(message), any_value(source), any_value(environment), recorded_ns, count(benchmark), "
             "any_value(filename) "
-            f"FROM ({latest_rows_sql(files, [*RECORD_COLUMNS[1:-1], 'benchmark', 'filename'])}) "
+            f"FROM ({latest_rows_sql(connection, files, [*RECORD_COLUMNS[1:-1], 'benchmark', 'filename'])}) "
             "GROUP BY commit, recorded_ns ORDER BY 3, recorded_ns"
         ).fetchall()
         return [

@@ -116,7 +116,7 @@ def import_asv_directory(
     branch: str | None = None,
     keep_samples: bool = False,
     replace: bool = False,
-    batch_size: int = 20,
+    batch_size: int = 8,
 ) -> ImportSummary:
     """Append every commit of an asv results directory to the history, ``batch_size`` commits per file.
 

@@ -63,7 +63,7 @@ def connect() -> Any:
     """
     if not _CONNECTION:
         duckdb = duckdb_module()
-        _CONNECTION.append(duckdb.connect(config={"memory_limit": "256MB", "threads": 2}))
+        _CONNECTION.append(duckdb.connect(config={"memory_limit": "160MB", "threads": 2}))
     return _CONNECTION[0].cursor()
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 
 import numpy as np
@@ -52,6 +53,8 @@ DEFAULT_MAX_PVALUE = 0.001
 DEFAULT_MIN_MAGNITUDE = 0.0
 DEFAULT_MIN_SEGMENT = 3
 CANDIDATE_FACTOR = 1.0  # the price at which the search proposes; _prune keeps what still pays the full price
+SLOPE_FACTOR = 1.0  # a segment's slope costs this many change points' price
+BLOCK_CELLS = 131_072  # series x commits analysed together: numpy's speed, ~1 MB per temporary array
 NOISE_FLOOR = 1e-4  # relative: below any timer's resolution; keeps deterministic series finite
 _HAMPEL_HALF = 2
 _HAMPEL_K = 5.0
@@ -80,6 +83,7 @@ class SeriesFit:
     fitted: np.ndarray  # the segments' log level at each of those positions
 
 
+@lru_cache(maxsize=4096)
 def beta_for(max_pvalue: float, length: int) -> float:
     """The penalty, in units of sigma^2, for one more change point among ``length`` positions."""
     tail = max_pvalue / (2.0 * max(length, 2))
@@ -96,7 +100,7 @@ def _compact(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return values, order, lengths
 
 
-def _sorted_quantile(ordered: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
+def sorted_quantile(ordered: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
     """The ``q`` quantile (linear interpolation) of each row of ``ordered`` (sorted, NaN last; ``counts`` finite)."""
     position = q * np.maximum(counts - 1, 0)
     low = np.floor(position).astype(np.int64)
@@ -112,17 +116,17 @@ def _rolling_median(values: np.ndarray, half: int) -> np.ndarray:
     # Sorting each small window (NaN sorts last) is far faster than nanmedian's per-window loop.
     padded = np.pad(values, ((0, 0), (half, half)), constant_values=np.nan)
     windows = np.sort(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1), axis=-1)
-    return _sorted_quantile(windows, np.isfinite(windows).sum(axis=-1), 0.5)
+    return sorted_quantile(windows, np.isfinite(windows).sum(axis=-1), 0.5)
 
 
 def _noise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(MAD-based sigma, 80th-percentile sigma) of each row's first differences (NaN = missing)."""
     differences = np.diff(values, axis=1)
     counts = np.isfinite(differences).sum(axis=1)
-    centre = _sorted_quantile(np.sort(differences, axis=1), counts, 0.5)
+    centre = sorted_quantile(np.sort(differences, axis=1), counts, 0.5)
     spread = np.sort(np.abs(differences - centre[:, None]), axis=1)
-    mad = _sorted_quantile(spread, counts, 0.5) * _MAD_SCALE
-    q80 = _sorted_quantile(spread, counts, 0.8) * _Q80_SCALE
+    mad = sorted_quantile(spread, counts, 0.5) * _MAD_SCALE
+    q80 = sorted_quantile(spread, counts, 0.8) * _Q80_SCALE
     return np.nan_to_num(mad, nan=0.0), np.nan_to_num(q80, nan=0.0)
 
 
@@ -179,7 +183,7 @@ def _fits(stats: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def _cost(stats: tuple[np.ndarray, ...], slope_price: np.ndarray) -> np.ndarray:
     flat, line, _, _ = _fits(stats)
-    return np.minimum(flat, line + slope_price)
+    return np.minimum(flat, line + SLOPE_FACTOR * slope_price)
 
 
 def _binary_segmentation(
@@ -240,89 +244,153 @@ def segment_series(
     if matrix.shape[1] < 2:  # nothing to split: each row is at most one point
         found = [np.flatnonzero(np.isfinite(row) & (row > 0)) for row in matrix]
         return [_flat(np.log(row[kept]), kept, NOISE_FLOOR) for row, kept in zip(matrix, found, strict=True)]
+    fits: list[SeriesFit] = []
+    block = max(BLOCK_CELLS // matrix.shape[1], 16)
+    for start in range(0, matrix.shape[0], block):
+        fits += _segment_block(
+            matrix[start : start + block],
+            max_pvalue=max_pvalue,
+            min_shift=math.log1p(min_magnitude),
+            min_segment=min_segment,
+            commits=commits,
+        )
+    return fits
+
+
+def _segment_block(
+    matrix: np.ndarray, *, max_pvalue: float, min_shift: float, min_segment: int, commits: list[str] | None
+) -> list[SeriesFit]:
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.where(matrix > 0, np.log(matrix), np.nan)
     values, order, lengths = _compact(logs)
     cleaned, sigma = clean(values)
     beta = np.array([beta_for(max_pvalue, int(length)) for length in lengths])
     search = _worth_searching(cleaned, lengths, sigma**2 * beta * CANDIDATE_FACTOR, min_segment)
-    min_shift = math.log1p(min_magnitude)
     cuts = _binary_segmentation(
         cleaned[search], lengths[search], sigma[search] ** 2, beta[search] * CANDIDATE_FACTOR, min_segment, min_shift
     )
-    cut_row = dict(zip(np.flatnonzero(search).tolist(), range(cuts.shape[0]), strict=True))
+    searched = np.flatnonzero(search)
+    cuts = _prune_all(cleaned[searched], lengths[searched], cuts, (sigma**2 * beta)[searched], min_segment, min_shift)
+    cut_row = dict(zip(searched.tolist(), range(cuts.shape[0]), strict=True))
+    prefix = _Prefix(cleaned[searched]).sums
     fits = []
     for row in range(matrix.shape[0]):
         length = int(lengths[row])
         positions = np.sort(order[row, :length])
         if row in cut_row:
-            bounds = np.flatnonzero(cuts[cut_row[row], : length + 1])
-            price = float(sigma[row] ** 2 * beta[row])
-            bounds = _prune(cleaned[row, :length], bounds, price, min_segment, min_shift)
-            fits.append(
-                _describe(cleaned[row, :length], positions, bounds, float(sigma[row]), float(beta[row]), commits)
-            )
+            k = cut_row[row]
+            bounds = np.flatnonzero(cuts[k, : length + 1]).tolist()
+            sums = [part[k].tolist() for part in prefix]
+            fits.append(_describe(sums, positions, bounds, float(sigma[row]), float(beta[row]), commits))
         else:
             fits.append(_flat(cleaned[row, :length], positions, float(sigma[row])))
     return fits
 
 
-def _segment_cost(sums: list[np.ndarray], a: np.ndarray | int, b: np.ndarray | int, price: float) -> np.ndarray:
-    stats = (np.asarray(b - a, dtype=np.float64), *(part[b] - part[a] for part in sums))
-    return _cost(stats, np.asarray(price, dtype=np.float64))
+def _prune_all(
+    y: np.ndarray, lengths: np.ndarray, cuts: np.ndarray, price: np.ndarray, min_segment: int, min_shift: float
+) -> np.ndarray:
+    """Backward elimination, then local re-placement, of every series' change points, vectorised.
 
-
-def _prune(y: np.ndarray, bounds: np.ndarray, price: float, min_segment: int, min_shift: float) -> np.ndarray:
-    """Backward elimination, then local re-placement, of the candidate change points of one series.
-
-    The search proposes candidates at a lower price (``CANDIDATE_FACTOR``);
-    here the change point whose removal costs least goes while that cost is
-    below the full price or its shift below ``min_shift``, and each survivor
-    is moved to the best split between its neighbours.  Both steps look only
-    at a change point's neighbouring segments, so a new commit at the end of
-    the series leaves earlier change points where they are unless it changes
-    their own segments.
+    Binary segmentation decides each split with the segments known at that
+    moment; here, with all of them known, the change point whose removal
+    costs least goes while that cost is below the price (or its shift below
+    ``min_shift``), and each survivor moves to the best split between its
+    neighbours (even-numbered ones first, then odd, so neighbours stay put
+    while one moves), and a last elimination follows, as a move can make a
+    removal pay.  Both look only at a change point's neighbouring segments,
+    so a new commit at the end leaves earlier change points where they are
+    unless it changes their own segments.
     """
-    sums = [part[0] for part in _Prefix(y[None, :]).sums]
-    table = [part.tolist() for part in sums]  # plain floats: scalar costs are far cheaper outside numpy
-    points = [int(b) for b in bounds[1:-1]]
-    end = int(bounds[-1])
+    if y.shape[0] == 0:
+        return cuts
+    prefix = _Prefix(y)
+    cuts = cuts.copy()
+    _eliminate(prefix, cuts, lengths, price, min_shift)
+    for parity in (0, 1):
+        _replace(prefix, cuts, lengths, price, min_segment, parity)
+    _eliminate(prefix, cuts, lengths, price, min_shift)
+    return cuts
 
-    def cost(a: int, b: int) -> float:
-        n = b - a
-        sx, sxx, sy, sxy, syy = (part[b] - part[a] for part in table)
-        mean = sy / n
-        flat = max(syy - sy * mean, 0.0)
-        vx = sxx - sx * sx / n
-        if n < 3 or vx <= 0:
-            return flat
-        cov = sxy - sx * sy / n
-        return min(flat, max(flat - cov * cov / vx, 0.0) + price)
 
-    def weakest() -> tuple[float, int]:
-        edges = [0, *points, end]
-        worst = (math.inf, -1)
-        for k in range(1, len(edges) - 1):
-            a, t, b = edges[k - 1], edges[k], edges[k + 1]
-            merged = cost(a, b) - cost(a, t) - cost(t, b)
-            shift = abs((table[2][b] - table[2][t]) / (b - t) - (table[2][t] - table[2][a]) / (t - a))
-            worst = min(worst, (merged if shift >= min_shift else -math.inf, k - 1))
-        return worst
+def _eliminate(prefix: _Prefix, cuts: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_shift: float) -> None:
+    """Drop, per series and round, the change point whose removal costs least, while that is below the price."""
+    while True:
+        rows, points = _change_points(cuts, lengths)
+        if rows.size == 0:
+            return
+        a, b = _neighbours(rows, points, lengths)
+        delta = _split_gain(prefix, rows, a, points, b, price[rows])
+        value = np.where(_shift(prefix, rows, a, points, b) >= min_shift, delta, -np.inf)
+        order = np.lexsort((value, rows))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = rows[order][1:] != rows[order][:-1]
+        weakest = order[first]
+        drop = weakest[value[weakest] <= price[rows[weakest]]]
+        if drop.size == 0:
+            return
+        cuts[rows[drop], points[drop]] = False
 
-    for _ in range(2):
-        while points:
-            value, k = weakest()
-            if value > price:
-                break
-            del points[k]
-        for k in range(len(points)):
-            a = points[k - 1] if k else 0
-            b = points[k + 1] if k + 1 < len(points) else end
-            candidates = np.arange(a + min_segment, b - min_segment + 1)
-            if candidates.size:
-                costs = _segment_cost(sums, a, candidates, price) + _segment_cost(sums, candidates, b, price)
-                points[k] = int(candidates[int(np.argmin(costs))])
-    return np.array([0, *points, end], dtype=np.int64)
+
+def _change_points(cuts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, position) of every change point (cuts other than 0 and the row's length), by row then position."""
+    rows, points = np.nonzero(cuts[:, 1:-1])
+    points = points + 1
+    inner = points < lengths[rows]
+    return rows[inner], points[inner]
+
+
+def _neighbours(rows: np.ndarray, points: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The previous and next change point (or the series' ends) of each (row, point)."""
+    same_before = np.zeros(rows.size, dtype=bool)
+    same_before[1:] = rows[1:] == rows[:-1]
+    a = np.where(same_before, np.roll(points, 1), 0)
+    same_after = np.zeros(rows.size, dtype=bool)
+    same_after[:-1] = rows[:-1] == rows[1:]
+    b = np.where(same_after, np.roll(points, -1), lengths[rows])
+    return a, b
+
+
+def _stats_between(prefix: _Prefix, rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    count = (b - a).astype(np.float64)
+    return (count, *(part[rows, b] - part[rows, a] for part in prefix.sums))
+
+
+def _split_gain(
+    prefix: _Prefix, rows: np.ndarray, a: np.ndarray, t: np.ndarray, b: np.ndarray, price: np.ndarray
+) -> np.ndarray:
+    whole = _cost(_stats_between(prefix, rows, a, b), price)
+    return whole - _cost(_stats_between(prefix, rows, a, t), price) - _cost(_stats_between(prefix, rows, t, b), price)
+
+
+def _shift(prefix: _Prefix, rows: np.ndarray, a: np.ndarray, t: np.ndarray, b: np.ndarray) -> np.ndarray:
+    sums = prefix.sums[2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.abs((sums[rows, b] - sums[rows, t]) / (b - t) - (sums[rows, t] - sums[rows, a]) / (t - a))
+
+
+def _replace(
+    prefix: _Prefix, cuts: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_segment: int, parity: int
+) -> None:
+    """Move every other change point (``parity``) to the best split between its neighbours, in place."""
+    rows, points = _change_points(cuts, lengths)
+    if rows.size == 0:
+        return
+    a, b = _neighbours(rows, points, lengths)
+    rank = np.arange(rows.size) - np.searchsorted(rows, rows)  # position of each point within its row
+    move = rank % 2 == parity
+    rows, points, a, b = rows[move], points[move], a[move], b[move]
+    if rows.size == 0:
+        return
+    t = np.arange(1, cuts.shape[1] - 1)[None, :]
+    valid = (t - a[:, None] >= min_segment) & (b[:, None] - t >= min_segment)
+    tt = np.where(valid, t, a[:, None] + 1)
+    r, aa, bb = rows[:, None], a[:, None], b[:, None]
+    costs = _cost(_stats_between(prefix, r, aa, tt), price[r]) + _cost(_stats_between(prefix, r, tt, bb), price[r])
+    best = np.argmin(np.where(valid, costs, np.inf), axis=1) + 1
+    keep = valid.any(axis=1)
+    cuts[rows[keep], points[keep]] = False
+    cuts[rows[keep], best[keep]] = True
 
 
 def _worth_searching(y: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_segment: int) -> np.ndarray:
@@ -363,41 +431,47 @@ def _flat(y: np.ndarray, positions: np.ndarray, sigma: float) -> SeriesFit:
 
 
 def _describe(
-    y: np.ndarray, positions: np.ndarray, bounds: np.ndarray, sigma: float, beta: float, commits: list[str] | None
+    sums: list[list[float]],
+    positions: np.ndarray,
+    bounds: list[int],
+    sigma: float,
+    beta: float,
+    commits: list[str] | None,
 ) -> SeriesFit:
+    """Segments and change points of one series from its prefix sums (plain floats: a few per segment)."""
     segments = []
+    price = beta * sigma * sigma
     for start, stop in itertools.pairwise(bounds):
-        piece = y[start:stop]
-        x = np.arange(piece.size, dtype=np.float64)
-        mean = float(piece.mean())
+        n = stop - start
+        sx, sxx, sy, sxy, syy = (part[stop] - part[start] for part in sums)
+        mean = sy / n
         slope = 0.0
-        if piece.size >= 3:
-            centred = x - x.mean()
-            candidate = float(centred @ (piece - mean) / (centred @ centred))
-            flat = float(((piece - mean) ** 2).sum())
-            line = float(((piece - mean - candidate * centred) ** 2).sum())
-            if line + beta * sigma * sigma < flat:
-                slope = candidate
-        level = mean - slope * (piece.size - 1) / 2.0
+        vx = sxx - sx * sx / n
+        if n >= 3 and vx > 0:
+            cov = sxy - sx * sy / n
+            flat = max(syy - sy * mean, 0.0)
+            if max(flat - cov * cov / vx, 0.0) + SLOPE_FACTOR * price < flat:
+                slope = cov / vx
+        # level at the segment's first point: x is the point's index, the line passes (mean x, mean y).
+        level = mean - slope * (sx / n - start)
         segments.append(Segment(int(start), int(stop), level, slope))
     points = []
+    last = len(positions) - 1
     for before, after in itertools.pairwise(segments):
         # The jump where the segments meet: the left line's next value against the right line's first.
         left = before.level + before.slope * (before.stop - before.start)
-        right = after.level
-        shift = right - left
+        shift = after.level - left
         n1, n2 = before.stop - before.start, after.stop - after.start
         z = abs(shift) / (sigma * math.sqrt(1.0 / n1 + 1.0 / n2))
-        p_value = min(1.0, math.erfc(z / math.sqrt(2.0)) * max(y.size - 1, 1))
         index = int(positions[after.start])
         points.append(
             ChangePoint(
                 index=index,
                 commit=None if commits is None else str(commits[index]),
                 before_mean=math.exp(left),
-                after_mean=math.exp(right),
+                after_mean=math.exp(after.level),
                 relative_change=math.expm1(shift),
-                p_value=p_value,
+                p_value=min(1.0, math.erfc(z / math.sqrt(2.0)) * max(last, 1)),
             )
         )
     fitted = np.concatenate(

@@ -452,7 +452,7 @@ def _benchmark_entries(history_dir: Path, commits: Sequence[str], *, samples: bo
     def build(connection: Any, files: Sequence[Path]) -> list[tuple[Any, ...]]:
         if connection is None:
             return []
-        sql = columnar.latest_rows_sql(files, columns)
+        sql = columnar.latest_rows_sql(connection, files, columns)
         result: list[tuple[Any, ...]] = connection.execute(
             f"SELECT * FROM ({sql}) WHERE benchmark IS NOT NULL"
         ).fetchall()
@@ -497,7 +497,7 @@ def benchmark_units(history_dir: Path) -> dict[str, str]:
     def build(connection: Any, files: Sequence[Path]) -> dict[str, str]:
         if connection is None:
             return {}
-        sql = columnar.latest_rows_sql(files, ["benchmark", "unit"])
+        sql = columnar.latest_rows_sql(connection, files, ["benchmark", "unit"])
         rows = connection.execute(
             f"SELECT benchmark, arg_max(unit, recorded_ns) FROM ({sql}) WHERE benchmark IS NOT NULL "
             "GROUP BY benchmark ORDER BY benchmark"
@@ -509,27 +509,38 @@ def benchmark_units(history_dir: Path) -> dict[str, str]:
     return result
 
 
-def read_metric(history_dir: Path, metric: str, commits: Sequence[str], names: Sequence[str]) -> MetricColumns:
-    """``metric`` of the benchmarks ``names`` at the records ``commits``; reads only that metric's columns."""
+def read_metric(
+    history_dir: Path, metric: str, commits: Sequence[str], names: Sequence[str], *, intervals: bool = True
+) -> MetricColumns:
+    """``metric`` of the benchmarks ``names`` at the records ``commits``; reads only that metric's columns.
+
+    Without ``intervals`` the low/high columns are not read (returned as NaN).
+    """
     if metric not in HISTORY_METRICS:
         raise UsageError(f"unknown metric {metric!r} (one of {', '.join(HISTORY_METRICS)})")
     value, low, high, _ = columnar.metric_columns(metric)
+    wanted = [value, low, high] if intervals else [value]
     shape = (len(commits), len(names))
 
     def build(connection: Any, files: Sequence[Path]) -> MetricColumns:
         arrays = [np.full(shape, np.nan) for _ in range(3)]
-        if connection is None:
+        if connection is None or not commits or not names:
             return MetricColumns(metric, *arrays)
-        connection.register("wanted_commits", {"commit": np.array(commits, dtype=object), "r": np.arange(len(commits))})
-        connection.register("wanted_names", {"benchmark": np.array(names, dtype=object), "b": np.arange(len(names))})
-        sql = columnar.latest_rows_sql(files, ["benchmark", value, low, high])
+        connection.register(
+            "wanted_commits", {"commit": np.array(commits, dtype=object), "r": np.arange(len(commits), dtype=np.int32)}
+        )
+        connection.register(
+            "wanted_names", {"benchmark": np.array(names, dtype=object), "b": np.arange(len(names), dtype=np.int32)}
+        )
+        sql = columnar.latest_rows_sql(connection, files, ["benchmark", *wanted])
+        selected = ", ".join(f'"{column}"' for column in wanted)
         found = connection.execute(
-            f'SELECT r, b, "{value}", "{low}", "{high}" FROM ({sql}) JOIN wanted_commits USING (commit) '
+            f"SELECT r, b, {selected} FROM ({sql}) JOIN wanted_commits USING (commit) "
             f'JOIN wanted_names USING (benchmark) WHERE "{value}" IS NOT NULL'
         ).fetchnumpy()
-        rows, columns = np.asarray(found["r"], dtype=np.int64), np.asarray(found["b"], dtype=np.int64)
-        for array, key in zip(arrays, (value, low, high), strict=True):
-            array[rows, columns] = np.ma.filled(np.ma.asarray(found[key], dtype=np.float64), np.nan)
+        rows, columns = np.asarray(found.pop("r")), np.asarray(found.pop("b"))
+        for array, key in zip(arrays, wanted, strict=False):
+            array[rows, columns] = np.ma.filled(np.ma.asarray(found.pop(key), dtype=np.float64), np.nan)
         return MetricColumns(metric, *arrays)
 
     history_dir = layout.check_history(history_dir, create=False)

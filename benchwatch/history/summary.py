@@ -11,7 +11,6 @@ from typing import Any
 from benchwatch.errors import UsageError
 from benchwatch.history.columnar import HISTORY_METRICS
 from benchwatch.model import BenchmarkResult
-from benchwatch.stats.distributions import t_ppf
 
 CONFIDENCE = 0.95
 
@@ -47,13 +46,21 @@ def summarize_metric(per_run: Sequence[float], confidence: float = CONFIDENCE) -
 @lru_cache(maxsize=256)
 def _t_quantile(level: float, df: int) -> float:
     # Cached: an import summarises millions of metrics with a handful of run counts.
-    return float(t_ppf(level, df))
+    # Imported here: the statistics package is heavy, and readers of a history (trend) never need it.
+    from benchwatch.stats import distributions
+
+    return float(distributions.t_ppf(level, df))
 
 
 def summarize_benchmark(benchmark: BenchmarkResult, *, keep_samples: bool = False) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     for metric in HISTORY_METRICS:
-        row = summarize_metric([run.statistic(metric) for run in benchmark.ok_runs])
+        per_run = benchmark.per_run_statistics(metric)
+        if len(per_run) == 1:  # most imported formats: one value per benchmark and commit, nothing to summarise
+            value = per_run[0]
+            row = None if math.isnan(value) else [value, None, None, 1]
+        else:
+            row = summarize_metric(per_run)
         if row is not None:
             metrics[metric] = row
     entry: dict[str, Any] = {"unit": benchmark.unit, "metrics": metrics}

@@ -32,6 +32,8 @@ from benchwatch.errors import InputError, UsageError
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
 from benchwatch.refs.worktrees import Checkout
+from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
+from benchwatch.runner.memory_pass import run_isolated_pass
 from benchwatch.runner.session import (
     DEFAULT_SAMPLE_BUDGET,
     collect,
@@ -61,6 +63,8 @@ class RefsSettings:
     base_python: str | None = None
     head_python: str | None = None
     compare: CompareSettings = field(default_factory=CompareSettings)
+    #: The Callgrind instruction pass, once per side before the timed looks; None: no pass.
+    instructions: InstructionSettings | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "looks", validate_looks(self.looks))
@@ -153,6 +157,7 @@ class _Side:
     environment: Environment
     not_benchmarks: str | None = None
     runs: dict[str, list[Run]] = field(default_factory=dict)
+    counted: InstructionOutcome = field(default_factory=InstructionOutcome)
 
 
 def compare_refs(
@@ -172,6 +177,10 @@ def compare_refs(
         "base": _prepare_side("base", base, settings, settings.base_python or python, base_env, shim),
         "head": _prepare_side("head", head, settings, settings.head_python or python, base_env, shim),
     }
+    if settings.instructions is not None:
+        # Counts do not depend on load or order: one pass per side, before the looks.
+        for side in sides.values():
+            side.counted = run_instruction_pass(command=side.command, names=side.names, settings=settings.instructions)
     rng = random.Random(settings.seed)
     looks = settings.looks
     look_settings = settings_for_looks(settings.compare, len(looks))
@@ -311,7 +320,7 @@ def _measure(
     if with_memory:
         ok = [name for name in targets if timing.results.get(name, {}).get("status") == "ok"]
         if ok:
-            memory = run_pass(command=side.command, mode="memory", targets=ok, timeout=settings.timeout)
+            memory = run_isolated_pass(command=side.command, mode="memory", targets=ok, timeout=settings.timeout)
     for name in targets:
         event = timing.results.get(name)
         if event is None or event["status"] == "skipped":
@@ -321,7 +330,12 @@ def _measure(
 
 def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> ResultSet:
     benchmarks = tuple(
-        BenchmarkResult(name=name, runs=tuple(side.runs[name]), group=side.groups.get(name))
+        BenchmarkResult(
+            name=name,
+            runs=tuple(side.runs[name]),
+            group=side.groups.get(name),
+            instruction_runs=tuple(side.counted.runs.get(name, ())),
+        )
         for name in side.names
         if side.runs.get(name)
     )
@@ -344,7 +358,9 @@ def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> Resu
             # compare re-applies the same alpha split so re-rendering gives the same verdicts.
             "planned_looks": len(looks),
             "looks": list(looks),
+            "instruction_pass": side.counted.settings or None,
         },
+        count_fingerprint=side.counted.fingerprint,
     )
 
 

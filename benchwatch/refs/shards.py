@@ -39,4 +39,5 @@ def merge_shard_results(results: Sequence[ResultSet], *, paths: Sequence[Path]) 
         source=first.source,
         created_at=first.created_at,
         settings=settings,
+        count_fingerprint=first.count_fingerprint,
     )

@@ -22,10 +22,22 @@ import math
 from collections.abc import Sequence
 
 from benchwatch.compare import Comparison, MetricComparison
+from benchwatch.model import INSTRUCTION_METRICS
 from benchwatch.units import format_change
 
 VERDICT_ORDER = {"regression": 0, "inconclusive": 1, "improvement": 2, "unchanged": 3}
-METRIC_ORDER = {"p50": 0, "p95": 1, "p99": 2, "mean": 3, "peak_memory": 4, "allocations": 5}
+# Instruction counts sit beside the latency percentiles they complement.
+METRIC_ORDER = {
+    "p50": 0,
+    "p95": 1,
+    "p99": 2,
+    "instructions": 3,
+    "estimated_cycles": 4,
+    "mean": 5,
+    "peak_memory": 6,
+    "peak_rss": 7,
+    "allocations": 8,
+}
 
 
 def row_order(comparison: Comparison) -> list[MetricComparison]:
@@ -34,6 +46,22 @@ def row_order(comparison: Comparison) -> list[MetricComparison]:
     return sorted(
         rows, key=lambda m: (VERDICT_ORDER.get(m.verdict, 9), not m.gated, m.benchmark, METRIC_ORDER.get(m.metric, 9))
     )
+
+
+def format_metric_change(metric: MetricComparison) -> str:
+    """The change of one metric row: exact counts to 0.01% (e.g. +2.31%), the rest to 0.1%."""
+    if metric.metric in INSTRUCTION_METRICS and metric.ratio is not None and math.isfinite(metric.ratio):
+        return f"{(metric.ratio - 1.0) * 100:+.2f}%"
+    return format_change(metric.ratio)
+
+
+def counts_note(comparison: Comparison) -> str | None:
+    """One line saying what instruction counts capture and miss, when the comparison shows any."""
+    if any(m.metric in INSTRUCTION_METRICS for m in comparison.metric_comparisons()):
+        from benchwatch.compare_instructions import COUNTS_CAPTION
+
+        return COUNTS_CAPTION
+    return None
 
 
 def ungated_reasons(comparison: Comparison) -> list[str]:

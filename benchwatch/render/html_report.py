@@ -52,7 +52,7 @@ import numpy as np
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
 from benchwatch.flamegraphs import capture_files
 from benchwatch.model import MEMORY_METRICS, BenchmarkResult, ResultSet
-from benchwatch.render import METRIC_ORDER, ungated_reasons
+from benchwatch.render import METRIC_ORDER, counts_note, format_metric_change, ungated_reasons
 from benchwatch.render.html_templates import script_json, template_environment
 from benchwatch.render.json_report import comparison_to_dict
 from benchwatch.render.pr_comment import improvement_strength, ranked_benchmarks, regression_severity
@@ -293,7 +293,7 @@ def _headline(benchmark: BenchmarkComparison) -> str:
     if not hits:
         hits = sorted((m for m in gated if m.verdict == "improvement"), key=improvement_strength, reverse=True)
     if hits:
-        return ", ".join(f"{m.metric} {format_change(m.ratio)}" for m in hits)
+        return ", ".join(f"{m.metric} {format_metric_change(m)}" for m in hits)
     return "; ".join(benchmark.notes)[:200] if benchmark.notes else ""
 
 
@@ -401,7 +401,7 @@ def _sections(
                 m.metric,
                 format_value(m.base_value, m.unit),
                 format_value(m.head_value, m.unit),
-                format_change(m.ratio),
+                format_metric_change(m),
                 format_interval(m.ci_low, m.ci_high),
                 m.verdict,
                 m.gated,
@@ -472,6 +472,7 @@ def render_html_report(
             statuses=statuses,
             warnings=list(comparison.warnings),
             ungated=ungated_reasons(comparison),
+            counts_note=counts_note(comparison),
             environment=environment,
             settings=comparison.settings,
             sections=sections,

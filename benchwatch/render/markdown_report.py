@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from benchwatch.compare import Comparison
-from benchwatch.render import method_note, row_order, ungated_reasons
-from benchwatch.units import format_change, format_interval, format_value
+from benchwatch.render import counts_note, format_metric_change, method_note, row_order, ungated_reasons
+from benchwatch.units import format_interval, format_value
 
 _ESCAPES = {
     "&": "&amp;",
@@ -97,12 +97,15 @@ def render_markdown(comparison: Comparison) -> str:
                 m.metric,
                 format_value(m.base_value, m.unit),
                 format_value(m.head_value, m.unit),
-                format_change(m.ratio),
+                format_metric_change(m),
                 format_interval(m.ci_low, m.ci_high),
                 verdict,
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.extend(["", method_note(comparison)])
+        note = counts_note(comparison)
+        if note:
+            lines.append(note)
     others = [b for b in comparison.benchmarks if b.status != "compared"]
     if others:
         lines.append("")

@@ -20,12 +20,14 @@ from benchwatch.compare import Comparison, MetricComparison
 from benchwatch.render import (
     blocker,
     blocker_parts,
+    counts_note,
     disturbed_sides,
+    format_metric_change,
     method_note,
     row_order,
     ungated_reasons,
 )
-from benchwatch.units import format_change, format_interval, format_value
+from benchwatch.units import format_interval, format_value
 
 _COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive": "\x1b[33m", "unchanged": ""}
 _RESET = "\x1b[0m"
@@ -60,7 +62,7 @@ def _table(
             m.metric,
             format_value(m.base_value, m.unit),
             format_value(m.head_value, m.unit),
-            format_change(m.ratio),
+            format_metric_change(m),
             format_interval(m.ci_low, m.ci_high),
             m.verdict if m.gated else f"({m.verdict})",
             blocker(m, alpha, disturbed.get(m.benchmark, ())),
@@ -136,6 +138,9 @@ def render_terminal(comparison: Comparison, *, color: bool = False, all_rows: bo
         lines.append(_rest_line(hidden, alpha, disturbed))
     if ordered:
         lines.append(method_note(comparison))
+        caption = counts_note(comparison)
+        if caption:
+            lines.append(caption)
     if comparison.warnings:
         lines.append("")
         lines.append("warnings:")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import re
 import time
 import zlib
@@ -41,11 +42,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jinja2
+import markupsafe
 import numpy as np
 
 from benchwatch.errors import UsageError
 from benchwatch.history.summary import date_text
-from benchwatch.render.html_templates import script_json, template_environment
 from benchwatch.report import trend_model
 from benchwatch.report.trend_model import (
     DEFAULT_MIN_MAGNITUDE,
@@ -60,7 +62,7 @@ from benchwatch.units import display_unit, format_value, metric_unit
 
 DATA_DIR = "trend-data"
 ASSETS = ("uplot.iife.min.js", "uplot.min.css", "uplot.LICENSE", "trend.js", "trend.css")
-DEFAULT_SUMMARY_ROWS = 200
+DEFAULT_SUMMARY_ROWS = 100
 CHUNK_BYTES = 96 * 1024  # raw JSON per chunk before compression: a click loads ~20-40 KB
 _CHUNK_FILE = re.compile(r"^c\d{4,6}\.js$")
 __all__ = ["DEFAULT_MIN_MAGNITUDE", "DEFAULT_NOISY", "DEFAULT_RECENT", "DEFAULT_TAG_THRESHOLD"]
@@ -78,6 +80,38 @@ class TrendReport:
     commits: int
     change_points: int
     build_seconds: float
+
+
+# -- templates -----------------------------------------------------------------------------
+# The same two helpers as benchwatch.render.html_templates, here because importing the render package
+# pulls in the comparator and its statistics (scipy): most of a trend build's start-up time.
+
+
+def template_environment(**filters: Any) -> jinja2.Environment:
+    """The package's templates with autoescaping on: untrusted names never become markup."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("benchwatch", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(filters)
+    return environment
+
+
+def script_json(value: Any) -> markupsafe.Markup:
+    """JSON safe inside ``<script>``: ``<``, ``>``, ``&``, U+2028/2029 as \\u escapes."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(raw, escaped)
+    return markupsafe.Markup(text)
 
 
 # -- links and units -----------------------------------------------------------------------
@@ -109,28 +143,35 @@ def _percent(value: float | None) -> str:
 # -- data encoding ---------------------------------------------------------------------------
 
 
-def _quantised(values: np.ndarray) -> tuple[int, list[int | None]]:
+def _quantised(values: np.ndarray, typical: float) -> tuple[int, list[int | None]]:
     """Values as integers times 10**exponent, 4 significant digits of the typical value (compresses well)."""
-    finite = np.abs(values[np.isfinite(values)])
-    finite = finite[finite > 0]
-    exponent = math.floor(math.log10(float(np.median(finite)))) - 3 if finite.size else 0
+    exponent = math.floor(math.log10(typical)) - 3 if typical > 0 and math.isfinite(typical) else 0
     scaled = np.round(values / 10.0**exponent)
-    return exponent, [int(v) if math.isfinite(v) else None for v in scaled.tolist()]
+    finite = np.isfinite(scaled)
+    if finite.all():
+        return exponent, scaled.astype(np.int64).tolist()
+    return exponent, [int(v) if ok else None for v, ok in zip(scaled.tolist(), finite.tolist(), strict=True)]
 
 
 def series_block(item: MetricSeries, unit: str, commits: int) -> dict[str, Any]:
     """One metric's chart data (see templates/trend.js, ``decodeSeries``)."""
-    factor, label = display_unit(metric_unit(unit, item.metric), float(np.median(item.values)))
-    exponent, ints = _quantised(item.values / factor)
+    typical = item.typical
+    factor, label = display_unit(metric_unit(unit, item.metric), typical)
+    exponent, ints = _quantised(item.values / factor, abs(typical) / factor)
     fit = item.fit
     block: dict[str, Any] = {"u": label, "e": exponent, "y": ints, "s": round(fit.noise, 5)}
     if item.positions.size != commits:
         block["x"] = np.diff(item.positions, prepend=0).tolist()  # delta-encoded record positions
     # Segments as [first point, point count, log level, log slope per point]; the fit is in display units.
-    block["f"] = []
-    for segment in fit.segments:
-        first, stop = np.searchsorted(item.positions, [segment.start, segment.stop]).tolist()
-        block["f"].append([first, stop - first, round(segment.level - math.log(factor), 5), round(segment.slope, 6)])
+    log_factor = math.log(factor)
+    if len(fit.segments) == 1:
+        segment = fit.segments[0]
+        block["f"] = [[0, int(item.positions.size), round(segment.level - log_factor, 5), round(segment.slope, 6)]]
+    else:
+        block["f"] = []
+        for segment in fit.segments:
+            first, stop = np.searchsorted(item.positions, [segment.start, segment.stop]).tolist()
+            block["f"].append([first, stop - first, round(segment.level - log_factor, 5), round(segment.slope, 6)])
     block["c"] = [
         [point.index, round(point.relative_change, 5), float(f"{point.p_value:.3g}")] for point in fit.change_points
     ]
@@ -139,7 +180,9 @@ def series_block(item: MetricSeries, unit: str, commits: int) -> dict[str, Any]:
 
 def _pack(document: Any) -> str:
     text = json.dumps(document, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: DecompressionStream("deflate-raw")
+    compressor = zlib.compressobj(
+        1, zlib.DEFLATED, -15
+    )  # level 1: 3x faster than 6, ~10% larger  # raw deflate: DecompressionStream("deflate-raw")
     packed = compressor.compress(text.encode("utf-8")) + compressor.flush()
     return base64.b64encode(packed).decode("ascii")
 
@@ -166,7 +209,8 @@ def chunk_files(model: TrendModel) -> tuple[dict[str, bytes], dict[str, int]]:
         metrics = model.series.get(row.benchmark, {})
         blocks = {m: series_block(item, row.unit, len(model.commits)) for m, item in metrics.items()}
         entry = [row.benchmark, blocks]
-        size += len(json.dumps(entry, separators=(",", ":")))
+        # ~7 bytes per value in JSON: close enough to cut chunks of similar size without encoding twice.
+        size += 100 + len(row.benchmark) + sum(7 * len(block["y"]) + 40 * len(block["f"]) for block in blocks.values())
         chunk_of[row.benchmark] = len(files)
         pending.append(entry)
         if size >= CHUNK_BYTES:
@@ -207,7 +251,7 @@ def index_document(model: TrendModel, chunk_of: Mapping[str, int]) -> dict[str, 
 def _summary_rows(model: TrendModel, limit: int) -> list[Headline]:
     """The rows the page lists at once: every regression and improvement up to ``limit``, then noisy ones."""
     shown = [row for row in model.ranking if row.status in ("regression", "improvement")][:limit]
-    noisy = [row for row in model.ranking if row.status == "noisy"][: max(limit - len(shown), 20)]
+    noisy = [row for row in model.ranking if row.status == "noisy"][: max(limit - len(shown), 10)]
     return shown + noisy
 
 
@@ -287,19 +331,31 @@ def _targets(output: Path) -> tuple[Path, Path]:
     return page, page.parent / DATA_DIR
 
 
-def write_site(output: Path, html: str, files: Mapping[str, bytes]) -> tuple[Path, int]:
-    """Write the page and its data folder (each file atomically); drop chunk files of an older build."""
-    from benchwatch.resultfile import write_atomically
+def _replace_file(path: Path, payload: bytes) -> None:
+    """Write ``payload`` under a temporary name and rename it into place: readers see old or new, never half.
 
+    No fsync: a report is rebuilt from the history at will, and a hundred
+    fsyncs cost seconds on a busy CI disk.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(payload)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_site(output: Path, html: str, files: Mapping[str, bytes]) -> tuple[Path, int]:
+    """Write the data folder, then the page (each file atomically); drop chunk files of an older build."""
     page, data = _targets(output)
     data.mkdir(parents=True, exist_ok=True)
     for name, payload in files.items():
-        write_atomically(data / name, payload)
+        _replace_file(data / name, payload)
     for stale in data.iterdir():
         if _CHUNK_FILE.match(stale.name) and stale.name not in files and not stale.is_symlink():
             stale.unlink()
     encoded = html.encode("utf-8")
-    write_atomically(page, encoded)
+    _replace_file(page, encoded)
     return page, len(encoded) + sum(len(payload) for payload in files.values())
 
 

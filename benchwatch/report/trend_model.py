@@ -16,6 +16,7 @@ The ranking is built for a release manager who must not be misled:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,8 @@ DEFAULT_RECENT = 30
 DEFAULT_NOISY = 0.05
 DEFAULT_TAG_THRESHOLD = 0.02
 DEFAULT_MIN_MAGNITUDE = 0.02
-MAX_TAG_ROWS = 200
+MAX_TAG_ROWS = 50  # for the latest pair of tags; older pairs list their 10 largest
+MAX_OLDER_TAG_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class MetricSeries:
     positions: np.ndarray
     values: np.ndarray
     fit: segmentation.SeriesFit
+    typical: float  # median value, for the display unit
 
 
 @dataclass(frozen=True)
@@ -113,19 +116,21 @@ def check_options(*, max_pvalue: float, min_magnitude: float, recent: int, noisy
 def _fit_metric(
     history_dir: Path, metric: str, commits: Sequence[str], names: Sequence[str], **options: float
 ) -> tuple[dict[str, MetricSeries], store.MetricColumns]:
-    columns = store.read_metric(history_dir, metric, commits, names)
+    columns = store.read_metric(history_dir, metric, commits, names, intervals=False)
     present = np.flatnonzero(np.isfinite(columns.values).any(axis=0))
     found: dict[str, MetricSeries] = {}
     if present.size == 0:
         return found, columns
     matrix = columns.values[:, present].T
+    ordered = np.sort(matrix, axis=1)  # NaN last: medians of every row at once
+    typical = segmentation.sorted_quantile(ordered, np.isfinite(matrix).sum(axis=1), 0.5).tolist()
     fits = segmentation.segment_series(
         matrix,
         max_pvalue=options["max_pvalue"],
         min_magnitude=options["min_magnitude"],
     )
     for row, (column, fit) in enumerate(zip(present.tolist(), fits, strict=True)):
-        found[names[column]] = MetricSeries(metric, fit.positions, matrix[row, fit.positions], fit)
+        found[names[column]] = MetricSeries(metric, fit.positions, matrix[row, fit.positions], fit, typical[row])
     return found, columns
 
 
@@ -155,8 +160,11 @@ def build_model(
         )
         for name, item in found.items():
             series[name][metric] = item
-        tag_columns[metric] = (columns.values[tagged], columns.low[tagged], columns.high[tagged])
         del columns
+        if found and len(tagged) > 1:
+            # Intervals only for the tagged records (the release table); the series need values alone.
+            at_tags = store.read_metric(history_dir, metric, [commits[k] for k in tagged], names)
+            tag_columns[metric] = (at_tags.values, at_tags.low, at_tags.high)
     ranking = rank(series, units, len(rows), recent=recent, noisy=noisy)
     tags = tag_comparisons(rows, tagged, names, units, tag_columns, tag_threshold)
     return TrendModel(commits=rows, names=names, units=units, series=series, ranking=tuple(ranking), tags=tuple(tags))
@@ -225,21 +233,23 @@ def tag_comparisons(
 ) -> list[TagComparison]:
     """Per pair of consecutive tagged records: what got slower (or bigger) by more than ``threshold``."""
     pairs = [(tag, k) for k, index in enumerate(tagged) for tag in rows[index].tags]
-    comparisons = []
+    comparisons: list[TagComparison] = []
     for (from_tag, i), (to_tag, j) in itertools.pairwise(pairs):
         if i == j:
             continue
         slower: list[TagChange] = []
-        faster = compared = 0
+        faster = compared = total_slower = 0
         for metric, (values, low, high) in columns.items():
             before, after = values[i], values[j]
             usable = np.flatnonzero(np.isfinite(before) & np.isfinite(after) & (before > 0))
             compared += usable.size
             change = after[usable] / before[usable] - 1.0
             faster += int((change < -threshold).sum())
-            for column, relative in zip(
-                usable[change > threshold].tolist(), change[change > threshold].tolist(), strict=True
-            ):
+            worse = np.flatnonzero(change > threshold)
+            total_slower += worse.size
+            # Only the largest can be shown: build objects for those alone.
+            for k in worse[np.argsort(-change[worse], kind="stable")][:MAX_TAG_ROWS].tolist():
+                column = int(usable[k])
                 known = math.isfinite(high[i, column]) and math.isfinite(low[j, column])
                 slower.append(
                     TagChange(
@@ -247,7 +257,7 @@ def tag_comparisons(
                         metric=metric,
                         before=float(before[column]),
                         after=float(after[column]),
-                        relative_change=relative,
+                        relative_change=float(change[k]),
                         intervals_apart=bool(low[j, column] > high[i, column]) if known else None,
                         unit=units.get(names[column], "seconds"),
                     )
@@ -259,10 +269,15 @@ def tag_comparisons(
                 to_tag=to_tag,
                 from_commit=rows[tagged[i]].commit,
                 to_commit=rows[tagged[j]].commit,
-                slower=tuple(slower[:MAX_TAG_ROWS]),
-                slower_total=len(slower),
+                slower=tuple(slower[:MAX_TAG_ROWS]),  # trimmed below for all but the latest pair
+                slower_total=total_slower,
                 faster_total=faster,
                 compared=compared,
             )
         )
-    return comparisons
+    return [
+        comparison
+        if k == len(comparisons) - 1
+        else dataclasses.replace(comparison, slower=comparison.slower[:MAX_OLDER_TAG_ROWS])
+        for k, comparison in enumerate(comparisons)
+    ]

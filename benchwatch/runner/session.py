@@ -21,6 +21,8 @@ from typing import Any
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
 from benchwatch.model import QUANTILE_OF_METRIC, BenchmarkResult, MemoryProfile, ResultSet, Run, frozen_samples
+from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
+from benchwatch.runner.memory_pass import run_isolated_pass
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 from benchwatch.stats.runlevel import min_samples_for_quantile
 
@@ -134,6 +136,8 @@ class RunSettings:
     keep_captures: bool = False
     capture_dir: Path | None = None
     python: str = sys.executable
+    #: The Callgrind instruction pass after the timed runs; None: no pass.
+    instructions: InstructionSettings | None = None
     target_samples: int = 0
     sample_budget: float = DEFAULT_SAMPLE_BUDGET
 
@@ -154,7 +158,7 @@ class RunSettings:
 class Progress:
     """A progress report for a terminal: where the run is and how long is left."""
 
-    phase: str  # "collect", "timing" or "memory"
+    phase: str  # "collect", "timing", "memory" or "instructions"
     run: int
     runs: int
     benchmark: str | None
@@ -225,7 +229,8 @@ def run_suites(
     command = collection.command(_command(repo, settings))
     memory_runs = settings.runs if settings.memory_runs is None else min(settings.memory_runs, settings.runs)
     memory_runs = memory_runs if settings.memory else 0
-    clock = _Clock(total_units=len(names) * (settings.runs + memory_runs))
+    instruction_runs = settings.instructions.runs if settings.instructions is not None else 0
+    clock = _Clock(total_units=len(names) * (settings.runs + memory_runs + instruction_runs))
     timing: list[PassOutcome] = []
     memory: list[PassOutcome] = []
     for run_index in range(1, settings.runs + 1):
@@ -240,7 +245,7 @@ def run_suites(
                     memory.append(PassOutcome())
                     continue
             on_event = _progress_relay(progress, phase, run_index, settings.runs, clock)
-            outcome = run_pass(
+            outcome = (run_pass if phase == "timing" else run_isolated_pass)(
                 command=command,
                 mode=phase,
                 targets=targets,
@@ -250,7 +255,18 @@ def run_suites(
                 on_event=on_event,
             )
             (timing if phase == "timing" else memory).append(outcome)
+    counted = InstructionOutcome()
+    if settings.instructions is not None:
+        counted = run_instruction_pass(
+            command=command,
+            names=names,
+            settings=settings.instructions,
+            on_event=lambda index, event: _progress_relay(progress, "instructions", index, instruction_runs, clock)(
+                event
+            ),
+        )
     benchmarks, skipped = _assemble(names, groups, timing, memory)
+    benchmarks = [replace(b, instruction_runs=tuple(counted.runs.get(b.name, ()))) for b in benchmarks]
     if not benchmarks:
         raise InputError(", ".join(settings.suites), f"every benchmark was skipped: {skipped}")
     return ResultSet(
@@ -266,10 +282,12 @@ def run_suites(
             "pytest_args": list(settings.pytest_args),
             "memory_pass": memory_runs > 0,
             "skipped": skipped,
+            "instruction_pass": counted.settings or None,
             "target_samples": settings.target_samples,
             "sample_budget": settings.sample_budget,
             "not_benchmarks": collection.not_benchmarks_note(),
         },
+        count_fingerprint=counted.fingerprint,
     )
 
 

@@ -31,6 +31,9 @@ OUTPUT_TAIL_CHARS = 400
 class WorkerCommand:
     """How to start a worker: interpreter, working directory, extra pytest arguments.
 
+    ``prefix`` goes before the interpreter (the instruction pass's
+    ``setarch -R valgrind ...``); ``extra_env`` is added to the worker's
+    environment (``env``, or the runner's own when ``env`` is None).
     ``arguments`` maps a benchmark's name (its pytest node id) to the
     command-line argument that selects it from any working directory (the
     collect pass reports both); names without an entry are passed as they are.
@@ -40,12 +43,15 @@ class WorkerCommand:
     cwd: Path
     pytest_args: tuple[str, ...] = ()
     env: dict[str, str] | None = None
+    prefix: tuple[str, ...] = ()
+    extra_env: tuple[tuple[str, str], ...] = ()
     arguments: Mapping[str, str] | None = None
 
     def argv(
         self, *, events: Path, mode: str, targets: Sequence[str], capture_dir: Path | None, keep_captures: bool
     ) -> list[str]:
         argv = [
+            *self.prefix,
             self.python,
             "-m",
             "pytest",
@@ -63,8 +69,8 @@ class WorkerCommand:
             argv.append(f"--benchwatch-capture-dir={capture_dir}")
         if keep_captures:
             argv.append("--benchwatch-keep-captures")
-        if mode == "memory":
-            # One plain call per benchmark: timing machinery off, memray on.
+        if mode in ("memory", "instructions"):
+            # Plain calls: timing machinery off; memray or Callgrind on.
             argv.append("--benchmark-disable")
         argv.extend(self.pytest_args)
         arguments = self.arguments or {}
@@ -222,10 +228,13 @@ def _one_worker(
     current: tuple[str, float] | None = None
     progressed = False
     with open(log, "wb") as log_stream:
+        env = command.env
+        if command.extra_env:
+            env = {**(os.environ if env is None else env), **dict(command.extra_env)}
         process = subprocess.Popen(
             argv,
             cwd=command.cwd,
-            env=command.env,
+            env=env,
             stdout=log_stream,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

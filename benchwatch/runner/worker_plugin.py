@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from benchwatch.runner.canary import CANARY_VERSION, measure_canary
+from benchwatch.runner.memory_pass import ResidentSetWindow
 from benchwatch.runner.rounds import (
     DEFAULT_MAX_TIME,
     DEFAULT_MIN_ROUND_SECONDS,
@@ -38,7 +39,7 @@ from benchwatch.runner.rounds import (
     sample_calls,
 )
 
-MODES = ("collect", "timing", "memory")
+MODES = ("collect", "timing", "memory", "instructions")
 MAX_ERROR_CHARS = 2000
 FIXTURE_NAMES = ("benchmark", "codspeed_benchmark")
 MARKER_NAMES = ("benchmark", "codspeed_benchmark")
@@ -52,6 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--benchwatch-mode", choices=MODES, default="timing")
     group.addoption("--benchwatch-capture-dir", default=None, help="where memray capture files go")
     group.addoption("--benchwatch-keep-captures", action="store_true", default=False)
+    group.addoption("--benchwatch-callgrind-out", default=None, help="Callgrind's --callgrind-out-file (instructions)")
+    group.addoption("--benchwatch-counted-calls", type=int, default=2, help="calls counted per benchmark")
+    group.addoption("--benchwatch-warmup-calls", type=int, default=1, help="uncounted calls before them")
     group.addoption(
         "--benchwatch-target-samples", type=int, default=0, help="samples per benchmark the gated quantiles need"
     )
@@ -74,6 +78,14 @@ def pytest_configure(config: pytest.Config) -> None:
             keep_captures=config.getoption("--benchwatch-keep-captures"),
             policy=_policy_of(config),
         )
+        if recorder.mode == "instructions":
+            from benchwatch.runner.callgrind import InstructionCounting
+
+            recorder.counting = InstructionCounting(
+                out_file=config.getoption("--benchwatch-callgrind-out"),
+                counted_calls=config.getoption("--benchwatch-counted-calls"),
+                warmup_calls=config.getoption("--benchwatch-warmup-calls"),
+            )
         config.pluginmanager.register(recorder, "benchwatch-worker-recorder")
 
 
@@ -163,6 +175,7 @@ class WorkerRecorder:
         self.keep_captures = keep_captures
         self._stream = open(events_path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the session
         self._current: dict[str, Any] = {}
+        self.counting: Any = None  # benchwatch.runner.callgrind.InstructionCounting in the instruction pass
 
     def _emit(self, event: dict[str, Any]) -> None:
         self._stream.write(json.dumps(event, allow_nan=True) + "\n")
@@ -220,6 +233,9 @@ class WorkerRecorder:
         if self.mode == "memory":
             yield from self._call_under_memray(item)
             return
+        if self.mode == "instructions":
+            yield from self.count_instructions(item)
+            return
         original_runtest = None
         if self.mode == "timing":
             original_runtest = self._prepare_measurement(item)
@@ -259,6 +275,9 @@ class WorkerRecorder:
         item.runtest = measured_runtest  # type: ignore[method-assign]
         return original
 
+    def count_instructions(self, item: pytest.Item):
+        yield from self.counting.around_call(item, self._current)
+
     def _call_under_memray(self, item: pytest.Item):
         import memray
 
@@ -268,12 +287,15 @@ class WorkerRecorder:
             capture.unlink()
         capture.parent.mkdir(parents=True, exist_ok=True)
         with memray.Tracker(str(capture), follow_fork=False):
+            window = ResidentSetWindow()  # inside: memray's own start-up is not the benchmark's
             yield
+            rss_peak = window.peak_above_start()
         stats = memray.FileReader(str(capture)).metadata
         self._current["memory"] = {
             "peak_bytes": int(stats.peak_memory),
             "allocations": int(stats.total_allocations),
             "capture_path": str(capture) if self.keep_captures else None,
+            "rss_peak_bytes": rss_peak,
         }
         if not self.keep_captures:
             capture.unlink()

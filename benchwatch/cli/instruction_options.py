@@ -1,0 +1,57 @@
+"""``--instructions/--no-instructions`` and friends, shared by ``run`` and ``compare-refs``."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+
+from benchwatch.config import ProjectConfig
+from benchwatch.runner.instructions import InstructionSettings
+
+MISSING_NOTE = (
+    "instruction pass skipped: valgrind not found on PATH "
+    "(install the Debian package valgrind, or run bash scripts/system-deps.sh as root)"
+)
+
+
+def add_instruction_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--instructions",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="count each benchmark's instructions per call under Valgrind's Callgrind "
+        "(default: on when valgrind is on PATH)",
+    )
+    parser.add_argument(
+        "--instruction-runs", type=int, metavar="N", help="fresh Callgrind processes per benchmark (default 2)"
+    )
+    parser.add_argument(
+        "--counted-calls", type=int, metavar="N", help="calls counted per benchmark and process (default 2)"
+    )
+    parser.add_argument(
+        "--cycles",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="simulate caches for an estimated-cycles figure (about 2x slower pass; default off)",
+    )
+
+
+def instruction_settings(
+    args: argparse.Namespace, config: ProjectConfig, *, timeout: float
+) -> tuple[InstructionSettings | None, str | None]:
+    """(settings of the pass or None when it is off, a note to print when it was skipped)."""
+    wanted = args.instructions if args.instructions is not None else config.get("instructions", None)
+    valgrind = shutil.which("valgrind")
+    if wanted is False:
+        return None, None
+    if valgrind is None and wanted is None:
+        return None, MISSING_NOTE
+    settings = InstructionSettings(
+        valgrind=valgrind,
+        runs=args.instruction_runs if args.instruction_runs is not None else config.get("instruction_runs", 2),
+        counted_calls=args.counted_calls if args.counted_calls is not None else config.get("counted_calls", 2),
+        cache_sim=args.cycles if args.cycles is not None else config.get("cycles", False),
+        timeout=timeout,
+        setarch=shutil.which("setarch"),
+    )
+    return settings, None

@@ -1,0 +1,271 @@
+"""Counting the benchmarked call's instructions under Callgrind, inside the worker.
+
+The worker of the instruction pass runs under ``valgrind --tool=callgrind
+--instr-atstart=no``: nothing is counted until a client request switches
+instrumentation on, so interpreter start-up, imports, pytest and the
+benchmark's fixtures never enter a count.  Around each counted call:
+
+1. ``gc.collect()`` outside the counted region, so a collection inside the
+   call depends on that call's own allocations, not on what ran before;
+2. zero the counters, switch instrumentation on, call, switch it off;
+3. dump the counters (Callgrind writes ``<out>.<pid>.<n>``) and read the
+   dump's ``totals:`` line back.
+
+Warm-up calls come first, uncounted: CPython's adaptive interpreter
+specialises bytecode after a few executions and libraries fill caches on
+their first call.  Several calls are counted so that nondeterminism (threads,
+hash randomisation) shows within a process as well as between processes.
+
+Client requests come from the small ``valgrind`` module on PyPI (Max
+Bernstein's ``valgrind.c``, built from source against its vendored
+``callgrind.h``): it exposes exactly the four requests needed (start, stop,
+zero, dump) and nothing else.  Outside valgrind they are no-ops.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import sys
+from collections.abc import Callable, Mapping
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+#: Estimated cycles from a cache-simulation dump (the weights iai-callgrind
+#: and CodSpeed's documentation use): an L1 hit costs 1 cycle, a last-level
+#: hit 5, a miss to memory 35.  Not a timing: a rank-preserving cost that
+#: also sees cache behaviour, which a bare instruction count misses.
+L1_HIT_CYCLES = 1
+LL_HIT_CYCLES = 5
+RAM_HIT_CYCLES = 35
+CACHE_EVENTS = ("Ir", "Dr", "Dw", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw")
+
+#: Distributions that run the benchmarks but are not benchmarked code: their
+#: versions do not decide whether counts are comparable.
+TOOLING_DISTRIBUTIONS = frozenset(
+    {
+        "pytest",
+        "pluggy",
+        "iniconfig",
+        "packaging",
+        "pytest-benchmark",
+        "py-cpuinfo",
+        "benchwatch",
+        "valgrind",
+        "pygments",
+        "pytest-timeout",
+        "setuptools",
+        "pip",
+        "platformdirs",
+        "colorama",
+        "tomli",
+        "exceptiongroup",
+        "memray",
+    }
+)
+
+
+class CounterUnavailable(RuntimeError):
+    """The ``valgrind`` client-request module cannot be imported in this worker."""
+
+
+def estimated_cycles(events: Mapping[str, int]) -> float | None:
+    """L1 hits + 5 x last-level hits + 35 x memory accesses, or None without cache simulation."""
+    if not all(name in events for name in CACHE_EVENTS):
+        return None
+    accesses = events["Ir"] + events["Dr"] + events["Dw"]
+    l1_misses = events["I1mr"] + events["D1mr"] + events["D1mw"]
+    ll_misses = events["ILmr"] + events["DLmr"] + events["DLmw"]
+    return float(
+        L1_HIT_CYCLES * (accesses - l1_misses) + LL_HIT_CYCLES * (l1_misses - ll_misses) + RAM_HIT_CYCLES * ll_misses
+    )
+
+
+def read_dump_totals(path: Path) -> dict[str, int]:
+    """The event totals of one Callgrind dump file (``events:`` names, ``totals:`` values)."""
+    names: list[str] = []
+    totals: list[int] = []
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        for line in stream:
+            if line.startswith("events:"):
+                names = line.split(":", 1)[1].split()
+            elif line.startswith("totals:"):
+                totals = [int(value) for value in line.split(":", 1)[1].split()]
+    if not names or not totals:
+        raise ValueError(f"{path}: no events/totals lines (not a Callgrind dump?)")
+    # Callgrind leaves trailing zero events off the totals line.
+    return {name: totals[index] if index < len(totals) else 0 for index, name in enumerate(names)}
+
+
+class CallCounter:
+    """Counts the instructions of repeated calls in a worker running under Callgrind.
+
+    ``out_prefix`` is the ``--callgrind-out-file`` the worker was started
+    with, ``%p`` expanded to this process's id.
+    """
+
+    def __init__(self, *, out_prefix: Path, counted_calls: int, warmup_calls: int) -> None:
+        try:
+            import valgrind  # type: ignore[import-not-found]
+        except ImportError as error:
+            raise CounterUnavailable(
+                f"the 'valgrind' Python module (Callgrind client requests) cannot be imported in {sys.executable}: "
+                f"{error}; install it with: {sys.executable} -m pip install valgrind"
+            ) from None
+        self._requests = valgrind
+        self._out_prefix = out_prefix
+        self._dumps = 0
+        self.counted_calls = counted_calls
+        self.warmup_calls = warmup_calls
+
+    def count(self, call: Callable[[], Any], prepare: Callable[[], Any] | None = None) -> tuple[Any, list[int], list]:
+        """Warm up, then count ``counted_calls`` calls; returns (last result, instructions, estimated cycles).
+
+        ``prepare`` runs before each call, uncounted (``benchmark.pedantic``'s setup).
+        """
+        result = None
+        for _ in range(self.warmup_calls):
+            if prepare is not None:
+                prepare()
+            result = call()
+        instructions: list[int] = []
+        cycles: list[float | None] = []
+        requests = self._requests
+        for index in range(self.counted_calls):
+            if prepare is not None:
+                prepare()
+            gc.collect()
+            requests.callgrind_zero_stats()
+            requests.callgrind_start_instrumentation()
+            result = call()
+            requests.callgrind_stop_instrumentation()
+            requests.callgrind_dump_stats(f"benchwatch counted call {index}")
+            self._dumps += 1
+            events = read_dump_totals(Path(f"{self._out_prefix}.{self._dumps}"))
+            instructions.append(events["Ir"])
+            cycles.append(estimated_cycles(events))
+        return result, instructions, cycles if all(value is not None for value in cycles) else []
+
+
+def count_fingerprint() -> dict[str, Any]:
+    """What must match for two processes' counts to be comparable (the worker's side of it).
+
+    The packages are those whose modules this process imported, less the
+    tooling that runs the benchmarks: a different DuckDB or NumPy executes
+    different instructions; a different pytest does not enter the count.
+    """
+    packages: dict[str, str] = {}
+    distributions = importlib_metadata.packages_distributions()
+    for module in list(sys.modules):
+        top = module.partition(".")[0]
+        for distribution in distributions.get(top, ()):
+            if distribution.lower() in TOOLING_DISTRIBUTIONS or distribution in packages:
+                continue
+            try:
+                packages[distribution] = importlib_metadata.version(distribution)
+            except importlib_metadata.PackageNotFoundError:
+                continue
+    return {
+        "machine": platform.machine(),
+        "python_implementation": platform.python_implementation(),
+        "python_version": platform.python_version(),
+        "python_build": " ".join(platform.python_build()) + f" [{platform.python_compiler()}]",
+        "hash_seed": os.environ.get("PYTHONHASHSEED"),
+        "packages": dict(sorted(packages.items())),
+    }
+
+
+class InstructionCounting:
+    """The instruction pass inside a worker: counts the call of each benchmark's ``benchmark`` fixture.
+
+    pytest-benchmark runs disabled in this pass (one plain call); its
+    fixture's ``_raw``/``_raw_pedantic`` are replaced on the instance so the
+    suite's own call goes through :meth:`CallCounter.count`.
+    """
+
+    def __init__(self, *, out_file: str | None, counted_calls: int, warmup_calls: int) -> None:
+        self.out_prefix = Path(str(out_file).replace("%p", str(os.getpid()))) if out_file else None
+        self.counted_calls = counted_calls
+        self.warmup_calls = warmup_calls
+        self._counter: CallCounter | None = None
+
+    def _get_counter(self) -> CallCounter:
+        if self.out_prefix is None:
+            raise CounterUnavailable(
+                "the worker was not started by benchwatch's instruction pass (no Callgrind output)"
+            )
+        if self._counter is None:
+            self._counter = CallCounter(
+                out_prefix=self.out_prefix, counted_calls=self.counted_calls, warmup_calls=self.warmup_calls
+            )
+        return self._counter
+
+    def around_call(self, item: Any, current: dict[str, Any]):
+        """Hook-wrapper body for ``pytest_runtest_call``: route the measured call through the counter.
+
+        Fixture form: the ``benchmark`` fixture's call (``pedantic`` too).
+        Marker form (a marked test without the fixture): the whole test body.
+        """
+        from benchwatch.runner.worker_plugin import is_marker_form
+
+        fixture = getattr(item, "funcargs", {}).get("benchmark")
+        marker_form = fixture is None and is_marker_form(item)
+        counted: dict[str, list] = {}
+        try:
+            counter = self._get_counter()
+        except CounterUnavailable as error:
+            yield  # the suite's call still runs once, uncounted
+            current.update(status="error", error=str(error))
+            return
+        if fixture is not None:
+            fixture._raw, fixture._raw_pedantic = _fixture_calls(counter, counted)
+        original_runtest = item.runtest if marker_form else None
+        if original_runtest is not None:
+            body: Callable[[], Any] = original_runtest
+
+            def counted_runtest() -> None:
+                _, counted["instructions"], counted["cycles"] = counter.count(body)
+
+            item.runtest = counted_runtest
+        outcome = yield
+        if original_runtest is not None:
+            item.runtest = original_runtest
+        if outcome.excinfo is not None:
+            return  # pytest's report records the test's own error
+        if "instructions" in counted:
+            current["instructions"] = counted["instructions"]
+            current["estimated_cycles"] = counted["cycles"] or None
+            current["count_fingerprint"] = count_fingerprint()
+        elif current.get("status") == "ok":
+            what = "its benchmark fixture" if fixture is not None else "a benchmark fixture or marker"
+            current.update(status="error", error=f"the test did not call {what}, so nothing was counted")
+
+
+def _fixture_calls(counter: CallCounter, counted: dict[str, list]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Replacements for pytest-benchmark's ``_raw`` and ``_raw_pedantic`` that count the call."""
+
+    def raw(function_to_benchmark: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        result, counted["instructions"], counted["cycles"] = counter.count(
+            lambda: function_to_benchmark(*args, **kwargs)
+        )
+        return result
+
+    def raw_pedantic(target: Callable[..., Any], args=(), kwargs=None, setup=None, teardown=None, **_: Any) -> Any:
+        arguments: list[Any] = [tuple(args), dict(kwargs or {})]
+
+        def prepare() -> None:
+            if setup is not None:
+                produced = setup()
+                if produced:
+                    arguments[:] = [tuple(produced[0]), dict(produced[1])]
+
+        result, counted["instructions"], counted["cycles"] = counter.count(
+            lambda: target(*arguments[0], **arguments[1]), prepare=prepare
+        )
+        if teardown is not None:
+            teardown(*arguments[0], **arguments[1])
+        return result
+
+    return raw, raw_pedantic

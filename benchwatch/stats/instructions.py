@@ -1,0 +1,164 @@
+"""Verdicts on instruction counts (and estimated cycles) from the Callgrind pass.
+
+Counts of the same code are nearly exact: on this 2-core machine, under load,
+one Python function counted in separate processes gave 68,135,331 and
+68,135,367 instructions.  So the question is not "is the difference
+significant" but "do the counts agree, and by how much did they change".
+
+Per side, each instruction run (a fresh process) is summarised by the median
+of its counted calls.  A side's *spread* is (max - min) / median of those
+per-run values (of the counted calls when the side has a single run).
+
+* **Exact** (both spreads at most ``EXACT_SPREAD_SHARE`` x threshold): the
+  ratio of the sides' medians is the change, shown exactly (e.g. +2.31%);
+  the range [min head / max base, max head / min base] bounds it.
+  ``regression`` when the ratio is at least 1 + t and the whole range lies
+  above 1; ``improvement`` mirrored; ``unchanged`` when the range lies within
+  [1 / (1 + t), 1 + t]; else ``inconclusive``.
+* **Run-level** (counts vary, e.g. threads or hash randomisation): a Welch t
+  on the log per-run values, with the latency rule (p < alpha, ratio past the
+  threshold and the interval clear of 1 for a regression; the interval within
+  the threshold band for unchanged).  With two runs per side its interval is
+  wide, so such benchmarks are mostly inconclusive: the reason says so.
+
+Counts are compared only when the count fingerprints of the two sides match
+(:func:`fingerprint_mismatches`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from benchwatch.stats.runlevel import welch_log_ratio
+
+#: Counts count as exact when each side's spread is at most this share of the
+#: threshold: spread cannot then carry a change across the threshold.
+EXACT_SPREAD_SHARE = 0.25
+
+#: Fingerprint fields that must be equal for counts to be comparable.
+FINGERPRINT_KEYS = ("machine", "python_implementation", "python_version", "python_build", "valgrind", "hash_seed")
+
+
+@dataclass(frozen=True)
+class CountResult:
+    """The verdict on one count metric of one benchmark (see the module doc)."""
+
+    verdict: str
+    ratio: float
+    low: float
+    high: float
+    p_value: float | None
+    base_value: float
+    head_value: float
+    base_spread: float
+    head_spread: float
+    method: str  # "exact" or "run-level"
+    reason: str
+
+
+def relative_spread(values: np.ndarray) -> float:
+    """(max - min) / median; 0 for a single value."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        return 0.0
+    median = float(np.median(values))
+    return float(np.ptp(values)) / median if median > 0 else math.inf
+
+
+def _side(runs: Sequence[np.ndarray]) -> tuple[np.ndarray, float, np.ndarray]:
+    """(per-run medians, spread, the values that bound the exact range)."""
+    per_run = np.array([float(np.median(calls)) for calls in runs])
+    if per_run.size >= 2:
+        return per_run, relative_spread(per_run), per_run
+    calls = np.asarray(runs[0], dtype=np.float64)
+    return per_run, relative_spread(calls), calls
+
+
+def compare_counts(
+    base_runs: Sequence[np.ndarray],
+    head_runs: Sequence[np.ndarray],
+    *,
+    threshold: float,
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+) -> CountResult:
+    """Verdict for per-call counts of each run of base and head (one array per run)."""
+    if not base_runs or not head_runs or any(np.size(calls) == 0 for calls in (*base_runs, *head_runs)):
+        raise ValueError("count comparison needs at least one run with counts per side")
+    base_values, base_spread, base_bounds = _side(base_runs)
+    head_values, head_spread, head_bounds = _side(head_runs)
+    base_value, head_value = float(np.median(base_values)), float(np.median(head_values))
+    upper, lower = 1.0 + threshold, 1.0 / (1.0 + threshold)
+    spreads = f"spread {base_spread:.3%} base, {head_spread:.3%} head"
+    if max(base_spread, head_spread) <= EXACT_SPREAD_SHARE * threshold:
+        ratio = head_value / base_value
+        low, high = float(head_bounds.min() / base_bounds.max()), float(head_bounds.max() / base_bounds.min())
+        if ratio >= upper and low > 1.0:
+            verdict = "regression"
+        elif ratio <= lower and high < 1.0:
+            verdict = "improvement"
+        elif lower <= low and high <= upper:
+            verdict = "unchanged"
+        else:
+            verdict = "inconclusive"
+        reason = f"exact counts ({spreads}): change {ratio - 1:+.2%}, threshold ±{threshold:.2%}"
+        return CountResult(
+            verdict, ratio, low, high, None, base_value, head_value, base_spread, head_spread, "exact", reason
+        )
+    varies = f"counts vary between runs ({spreads} > {EXACT_SPREAD_SHARE * threshold:.3%}): run-level test"
+    if base_values.size < 2 or head_values.size < 2:
+        ratio = head_value / base_value
+        return CountResult(
+            "inconclusive",
+            ratio,
+            math.nan,
+            math.nan,
+            None,
+            base_value,
+            head_value,
+            base_spread,
+            head_spread,
+            "run-level",
+            f"{varies} needs ≥2 instruction runs per side",
+        )
+    test = welch_log_ratio(np.log(base_values), np.log(head_values), confidence=confidence)
+    ratio = float(math.exp(test.estimate[0]))
+    low, high = float(math.exp(test.ci_low[0])), float(math.exp(test.ci_high[0]))
+    p_value = float(test.p_value[0])
+    if p_value < alpha and ratio >= upper and low > 1.0:
+        verdict = "regression"
+    elif p_value < alpha and ratio <= lower and high < 1.0:
+        verdict = "improvement"
+    elif lower <= low and high <= upper:
+        verdict = "unchanged"
+    else:
+        verdict = "inconclusive"
+    reason = f"{varies}, p={p_value:.3g}, {confidence:.0%} CI {low:.4g}–{high:.4g}"
+    return CountResult(
+        verdict, ratio, low, high, p_value, base_value, head_value, base_spread, head_spread, "run-level", reason
+    )
+
+
+def fingerprint_mismatches(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
+    """Why two count fingerprints are not comparable (empty list: they are).
+
+    Packages count only when both sides imported them: a package only one
+    side imports is part of the code change under test.
+    """
+    if not base or not head:
+        return [f"no instruction counts on {'base' if not base else 'head'}"]
+    reasons = [
+        f"{key} {base.get(key)!r} vs {head.get(key)!r}"
+        for key in FINGERPRINT_KEYS
+        if key in base and key in head and base.get(key) != head.get(key)
+    ]
+    base_packages, head_packages = base.get("packages") or {}, head.get("packages") or {}
+    for name in sorted(set(base_packages) & set(head_packages)):
+        if base_packages[name] != head_packages[name]:
+            reasons.append(f"{name} {base_packages[name]} vs {head_packages[name]}")
+    return reasons

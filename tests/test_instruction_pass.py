@@ -1,0 +1,203 @@
+"""The instruction pass with real valgrind: what it counts, and what happens when it cannot.
+
+Skipped only where valgrind is not installed (CI installs it: scripts/system-deps.sh).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from benchwatch.cli import main
+from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_OK
+from benchwatch.runner.instructions import InstructionSettings
+from benchwatch.runner.session import RunSettings, run_suites
+
+pytestmark = pytest.mark.slow  # fresh workers under Callgrind
+VALGRIND = shutil.which("valgrind")
+needs_valgrind = pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed (scripts/system-deps.sh)")
+
+SUITE = textwrap.dedent(
+    """
+    import os, signal, time
+    import pytest
+
+    UNDER_VALGRIND = "vgpreload" in os.environ.get("LD_PRELOAD", "")
+
+    def work(n=20_000):
+        table = {}
+        for i in range(n):
+            table[i % 97] = table.get(i % 97, 0) + i
+        return sum(table.values())
+
+    def test_one_call(benchmark):
+        benchmark(work)
+
+    def test_two_calls(benchmark):
+        benchmark(lambda: (work(), work()))
+
+    def test_pedantic_setup(benchmark):
+        benchmark.pedantic(work, setup=lambda: ((10_000,), {}), rounds=3)
+
+    @pytest.mark.benchmark
+    def test_marker_form():
+        work()
+
+    def test_crashes_under_valgrind(benchmark):
+        def call():
+            if UNDER_VALGRIND:
+                os.kill(os.getpid(), signal.SIGSEGV)
+            return work(100)
+        benchmark(call)
+
+    def test_hangs_under_valgrind(benchmark):
+        benchmark(lambda: time.sleep(600) if UNDER_VALGRIND else work(100))
+    """
+)
+
+FAST = ("--benchmark-max-time=0.02", "--benchmark-min-rounds=3")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "test_counted.py").write_text(SUITE)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 1\ntimeout = 30\n'
+        'pytest_args = ["--benchmark-max-time=0.02", "--benchmark-min-rounds=3"]\nmemory = false\n'
+    )
+    return tmp_path
+
+
+@needs_valgrind
+def test_counts_only_the_benchmarked_calls_and_failures_do_not_stop_the_others(project: Path) -> None:
+    settings = RunSettings(
+        runs=1,
+        memory=False,
+        timeout=30,
+        pytest_args=FAST,
+        instructions=InstructionSettings(valgrind=VALGRIND, runs=2, counted_calls=2, timeout=30),
+    )
+    result = run_suites(repo=project, settings=settings).by_name()
+    one = result["benchmarks/test_counted.py::test_one_call"]
+    two = result["benchmarks/test_counted.py::test_two_calls"]
+    assert [len(run.instructions) for run in one.instruction_runs] == [2, 2]
+    per_call = one.statistic("instructions")
+    # Start-up alone is hundreds of millions of instructions; the counted region
+    # holds only the calls: two calls count one call's worth more than one call.
+    assert 1e6 < per_call < 1e8
+    assert two.statistic("instructions") - per_call == pytest.approx(per_call, rel=0.02)
+    # fresh processes with hash seed and ASLR fixed count the same, to 0.1%
+    counts = [run.statistic("instructions") for run in one.instruction_runs]
+    assert max(counts) / min(counts) - 1 < 0.001
+    marker = result["benchmarks/test_counted.py::test_marker_form"]  # the whole test body is the call
+    assert marker.statistic("instructions") == pytest.approx(per_call, rel=0.05)
+    pedantic = result["benchmarks/test_counted.py::test_pedantic_setup"]
+    assert pedantic.statistic("instructions") == pytest.approx(per_call / 2, rel=0.05)
+    crashed = result["benchmarks/test_counted.py::test_crashes_under_valgrind"]
+    assert [run.status for run in crashed.instruction_runs] == ["crashed", "crashed"]
+    assert "SIGSEGV" in crashed.instruction_runs[0].error
+    assert crashed.ok_runs  # its timed run, outside valgrind, is fine
+    hung = result["benchmarks/test_counted.py::test_hangs_under_valgrind"]
+    assert [run.status for run in hung.instruction_runs] == ["timeout", "timeout"]
+    assert "timeout of 30 s" in hung.instruction_runs[0].error
+
+
+@needs_valgrind
+def test_cli_writes_counts_and_the_fingerprint(project: Path, tmp_path: Path) -> None:
+    output = tmp_path / "counted.json"
+    config = str(project / "pyproject.toml")
+    code = main(["run", "--config", config, "-k", "one_call", "--instructions", "--plain", "-o", str(output)])
+    assert code == EXIT_OK
+    document = json.loads(output.read_text())
+    assert document["schema_version"] == 4
+    run_a, _ = document["benchmarks"][0]["instruction_runs"]
+    assert run_a["status"] == "ok" and len(run_a["instructions"]) == 2
+    fingerprint = document["count_fingerprint"]
+    assert fingerprint["valgrind"].startswith("valgrind-") and fingerprint["hash_seed"] == "0"
+    assert {"machine", "python_implementation", "python_version", "python_build", "packages"} <= set(fingerprint)
+    assert document["settings"]["instruction_pass"]["counted_calls"] == 2
+
+
+def test_valgrind_missing_is_an_error_per_benchmark_and_the_timed_runs_still_run(project: Path) -> None:
+    settings = RunSettings(
+        runs=1,
+        memory=False,
+        timeout=30,
+        pytest_args=FAST,
+        keyword="one_call or two_calls",
+        instructions=InstructionSettings(valgrind=None),
+    )
+    result = run_suites(repo=project, settings=settings)
+    for benchmark in result.benchmarks:
+        assert benchmark.ok_runs
+        [counted] = benchmark.instruction_runs
+        assert counted.status == "error" and "valgrind not found on PATH" in counted.error
+
+
+def test_cli_without_valgrind_says_so_in_one_line_and_skips_the_pass(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    output = tmp_path / "plain.json"
+    code = main(["run", "--config", str(project / "pyproject.toml"), "-k", "one_call", "-q", "-o", str(output)])
+    assert code == EXIT_OK
+    err = capsys.readouterr().err
+    assert err.count("instruction pass skipped: valgrind not found on PATH") == 1
+    document = json.loads(output.read_text())
+    assert document["benchmarks"][0]["instruction_runs"] == []
+    assert document["count_fingerprint"] is None
+
+
+def test_cli_asked_for_counts_without_valgrind_fails_the_run(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    output = tmp_path / "asked.json"
+    config = str(project / "pyproject.toml")
+    code = main(["run", "--config", config, "-k", "one_call", "--instructions", "-q", "-o", str(output)])
+    assert code == EXIT_BENCHMARK_FAILED
+    [counted] = json.loads(output.read_text())["benchmarks"][0]["instruction_runs"]
+    assert counted["status"] == "error" and "valgrind not found" in counted["error"]
+
+
+@needs_valgrind
+def test_compare_refs_decides_a_two_percent_change_by_instructions(tmp_path: Path, capsys) -> None:
+    from test_compare_refs import LIBRARY, _git, init_project
+
+    repo = tmp_path / "project"
+    repo.mkdir()
+    init_project(repo)
+    (repo / "pyproject.toml").write_text(
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\ntimeout = 120\n'
+        'pytest_args = ["--benchmark-min-rounds=5", "--benchmark-max-time=0.01"]\n'
+        '[tool.benchwatch.compare]\ngate = ["instructions"]\n'
+    )
+    _git(repo, "commit", "-qam", "gate on instructions")
+    _git(repo, "tag", "base")
+    (repo / "mylib.py").write_text(LIBRARY.format(parse_size=20_400))  # +2% loop iterations
+    _git(repo, "commit", "-qam", "2% more work in parse_rows")
+    out = tmp_path / "out"
+    args = [
+        "compare-refs",
+        "base",
+        "HEAD",
+        "--config",
+        str(repo / "pyproject.toml"),
+        "--looks",
+        "2",
+        "--memory-runs",
+        "0",
+    ]
+    code = main([*args, "--plain", "--format", "json", "--output-dir", str(out)])
+    report = json.loads(capsys.readouterr().out)
+    rows = {(row["benchmark"].rsplit("::", 1)[-1], row["metric"]): row for row in report["comparisons"]}
+    parse = rows[("test_parse_rows", "instructions")]
+    assert parse["verdict"] == "regression" and parse["gated"]
+    assert 1.015 < parse["ratio"] < 1.025
+    assert rows[("test_aggregate", "instructions")]["verdict"] == "unchanged"
+    assert code == 1
