@@ -172,15 +172,7 @@ def compare_refs(
 ) -> RefsOutcome:
     """Measure ``base`` and ``head`` interleaved and adaptively; compare them."""
     started = time.monotonic()
-    shim = make_benchwatch_shim(cache_dir / "shim")
-    sides = {
-        "base": _prepare_side("base", base, settings, settings.base_python or python, base_env, shim),
-        "head": _prepare_side("head", head, settings, settings.head_python or python, base_env, shim),
-    }
-    if settings.instructions is not None:
-        # Counts do not depend on load or order: one pass per side, before the looks.
-        for side in sides.values():
-            side.counted = run_instruction_pass(command=side.command, names=side.names, settings=settings.instructions)
+    sides = _prepare_sides(base, head, settings, python, base_env, cache_dir)
     rng = random.Random(settings.seed)
     looks = settings.looks
     look_settings = settings_for_looks(settings.compare, len(looks))
@@ -271,6 +263,21 @@ def _nothing_measured(sides: Mapping[str, _Side]) -> tuple[str, ...]:
         for label, side in sides.items()
         if side.runs and not any(run.ok for runs in side.runs.values() for run in runs)
     )
+
+
+def _prepare_sides(
+    base: Checkout, head: Checkout, settings: RefsSettings, python: str, base_env: Mapping[str, str], cache_dir: Path
+) -> dict[str, _Side]:
+    shim = make_benchwatch_shim(cache_dir / "shim")
+    sides = {
+        "base": _prepare_side("base", base, settings, settings.base_python or python, base_env, shim),
+        "head": _prepare_side("head", head, settings, settings.head_python or python, base_env, shim),
+    }
+    if settings.instructions is not None:
+        # Counts do not depend on load or order: one pass per side, before the looks.
+        for side in sides.values():
+            side.counted = run_instruction_pass(command=side.command, names=side.names, settings=settings.instructions)
+    return sides
 
 
 def _prepare_side(

@@ -382,51 +382,45 @@ def _asset(name: str) -> markupsafe.Markup:
     return markupsafe.Markup(text)
 
 
-def _sections(
-    comparison: Comparison,
-    base: ResultSet,
-    head: ResultSet,
+def _section(
+    index: int,
+    benchmark: BenchmarkComparison,
+    *,
+    base: BenchmarkResult | None,
+    head: BenchmarkResult | None,
     points: int,
+    captures: Mapping[str, Mapping[str, str]],
     flamegraphs: Mapping[str, Mapping[str, str]],
-) -> list[_Section]:
-    """One section per benchmark, most important first."""
-    captures = capture_files(comparison, base, head)
-    base_map, head_map = base.by_name(), head.by_name()
-    sections = []
-    speed_adjusted = comparison.diagnostics.get("latency_test") == "speed-adjusted"
-    for index, benchmark in enumerate(_order(comparison)):
-        metrics = sorted(benchmark.metrics, key=lambda m: (not m.gated, METRIC_ORDER.get(m.metric, 9)))
-        rows = tuple(
-            _MetricRow(
-                m.metric,
-                format_value(m.base_value, m.unit),
-                format_value(m.head_value, m.unit),
-                format_metric_change(m),
-                format_interval(m.ci_low, m.ci_high),
-                m.verdict,
-                m.gated,
-                m.reason,
-            )
-            for m in metrics
+    speed_adjusted: bool,
+) -> _Section:
+    """One benchmark's part of the page: metric table, interval chart, distributions, memory."""
+    metrics = sorted(benchmark.metrics, key=lambda m: (not m.gated, METRIC_ORDER.get(m.metric, 9)))
+    rows = tuple(
+        _MetricRow(
+            m.metric,
+            format_value(m.base_value, m.unit),
+            format_value(m.head_value, m.unit),
+            format_metric_change(m),
+            format_interval(m.ci_low, m.ci_high),
+            m.verdict,
+            m.gated,
+            m.reason,
         )
-        sections.append(
-            _Section(
-                anchor=f"b{index}",
-                name=benchmark.name,
-                status=benchmark.status,
-                verdict=_benchmark_verdict(benchmark),
-                headline=_headline(benchmark),
-                rows=rows,
-                intervals=interval_svg(metrics),
-                charts=_charts(
-                    benchmark, base_map.get(benchmark.name), head_map.get(benchmark.name), points, speed_adjusted
-                ),
-                notes=benchmark.notes,
-                diagnostics=_diagnostics(benchmark),
-                memory=_memory(benchmark.name, metrics, captures, flamegraphs),
-            )
-        )
-    return sections
+        for m in metrics
+    )
+    return _Section(
+        anchor=f"b{index}",
+        name=benchmark.name,
+        status=benchmark.status,
+        verdict=_benchmark_verdict(benchmark),
+        headline=_headline(benchmark),
+        rows=rows,
+        intervals=interval_svg(metrics),
+        charts=_charts(benchmark, base, head, points, speed_adjusted),
+        notes=benchmark.notes,
+        diagnostics=_diagnostics(benchmark),
+        memory=_memory(benchmark.name, metrics, captures, flamegraphs),
+    )
 
 
 def render_html_report(
@@ -448,8 +442,22 @@ def render_html_report(
     """
     if max_points < 2:
         raise ValueError(f"max_points must be at least 2, got {max_points}")
+    base_map, head_map = base.by_name(), head.by_name()
     points = _points_per_side(len(comparison.benchmarks), max_points, point_budget)
-    sections = _sections(comparison, base, head, points, flamegraphs or {})
+    captures = capture_files(comparison, base, head)
+    sections = [
+        _section(
+            index,
+            benchmark,
+            base=base_map.get(benchmark.name),
+            head=head_map.get(benchmark.name),
+            points=points,
+            captures=captures,
+            flamegraphs=flamegraphs or {},
+            speed_adjusted=comparison.diagnostics.get("latency_test") == "speed-adjusted",
+        )
+        for index, benchmark in enumerate(_order(comparison))
+    ]
     gated = comparison.gated()
     counts = {
         v: sum(1 for m in gated if m.verdict == v) for v in ("regression", "inconclusive", "improvement", "unchanged")

@@ -108,7 +108,7 @@ class CallCounter:
 
     def __init__(self, *, out_prefix: Path, counted_calls: int, warmup_calls: int) -> None:
         try:
-            import valgrind  # type: ignore[import-not-found]
+            import valgrind
         except ImportError as error:
             raise CounterUnavailable(
                 f"the 'valgrind' Python module (Callgrind client requests) cannot be imported in {sys.executable}: "

@@ -247,7 +247,7 @@ class WorkerRecorder:
             yield
         finally:
             if original_runtest is not None:
-                item.runtest = original_runtest  # type: ignore[method-assign]
+                item.runtest = original_runtest  # type: ignore[method-assign]  # undo the instance patch below
         self._current["wall_seconds"] = time.perf_counter() - wall_before
         self._current["cpu_seconds"] = time.process_time() - cpu_before
         sched_after = _read_schedstat()
@@ -272,7 +272,7 @@ class WorkerRecorder:
             self._current["samples"] = samples
             self._current["iterations"] = iterations
 
-        item.runtest = measured_runtest  # type: ignore[method-assign]
+        item.runtest = measured_runtest  # type: ignore[method-assign]  # pytest calls item.runtest(); patch this item only
         return original
 
     def count_instructions(self, item: pytest.Item):
