@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from benchwatch.compare import MetricComparison
+from benchwatch.comparator.results import MetricComparison
 from benchwatch.compare_settings import CompareSettings
 from benchwatch.model import INSTRUCTION_METRICS, BenchmarkResult, InstructionRun
 from benchwatch.stats.instructions import compare_counts, fingerprint_mismatches
+from benchwatch.verdict import ReasonCode, Verdict
 
 #: One line for every report that shows instruction counts.
 COUNTS_CAPTION = (
@@ -53,7 +54,14 @@ def _failure(runs: tuple[InstructionRun, ...]) -> str | None:
 
 
 def _row(name: str, metric: str, verdict: str, gated: bool, reason: str, **values: Any) -> MetricComparison:
+    if "not comparable" in reason:
+        code = ReasonCode.NOT_COMPARABLE_MACHINE
+    elif "ratio" not in values:
+        code = ReasonCode.NOT_MEASURED
+    else:
+        code = ReasonCode.WIDE_INTERVAL if verdict == Verdict.INCONCLUSIVE else ReasonCode.DECIDED
     return MetricComparison(
+        reason_code=code,
         benchmark=name,
         metric=metric,
         verdict=verdict,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchwatch.errors import ConfigError
-from benchwatch.model import ALL_METRICS
+from benchwatch.model import ALL_METRICS, MEMORY_METRICS
 from benchwatch.stats.memory import (
     DEFAULT_ALLOCATION_TOLERANCE,
     DEFAULT_PEAK_BYTES_TOLERANCE,
@@ -38,10 +38,19 @@ def _number(key: str, value: Any, *, low: float, high: float, integer: bool = Fa
     return value
 
 
-def _threshold(key: str, value: Any) -> float:
-    value = _number(key, value, low=0.0, high=100.0)
-    if value <= 0:
-        raise ConfigError(f"[tool.benchwatch] {key} must be greater than 0, got {value!r}")
+#: Upper bound of a latency threshold: 1.0 means "a doubling matters"; a
+#: larger value (e.g. 5, meant as 5%) would let a +50% regression pass as
+#: unchanged.  Memory thresholds are percent tolerances and may go higher.
+MAX_LATENCY_THRESHOLD = 1.0
+MAX_MEMORY_THRESHOLD = 10.0
+
+
+def _threshold(key: str, value: Any, *, high: float = MAX_LATENCY_THRESHOLD) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"[tool.benchwatch] {key} must be a number, got {value!r}")
+    if not (0 < value <= high):
+        hint = " (a fraction: 0.10 means 10%)" if value > high else ""
+        raise ConfigError(f"[tool.benchwatch] {key} must be greater than 0 and at most {high:g}{hint}, got {value!r}")
     return float(value)
 
 
@@ -72,6 +81,9 @@ class CompareSettings:
     allocation_tolerance: int = DEFAULT_ALLOCATION_TOLERANCE
     memory_percent_tolerance: float = DEFAULT_PERCENT_TOLERANCE
     fail_on_inconclusive: bool = False
+    #: A benchmark that fails on every head run where base ran fails the gate
+    #: (suite verdict regression): a change must not pass by breaking its benchmark.
+    gate_failures: bool = True
     bootstrap_resamples: int = 0
     seed: int | None = None
     #: Moderate between-run variances across the suite's benchmarks
@@ -88,6 +100,7 @@ class CompareSettings:
         "allocation_tolerance",
         "memory_percent_tolerance",
         "fail_on_inconclusive",
+        "gate_failures",
         "bootstrap_resamples",
         "seed",
         "moderate_variances",
@@ -119,7 +132,8 @@ class CompareSettings:
     def _check_metric_threshold(key: str, metric: str, value: Any) -> None:
         if metric not in ALL_METRICS:
             raise ConfigError(f"[tool.benchwatch] {key}: unknown metric {metric!r} (known: {', '.join(ALL_METRICS)})")
-        _threshold(key, value)
+        memory = metric in MEMORY_METRICS
+        _threshold(key, value, high=MAX_MEMORY_THRESHOLD if memory else MAX_LATENCY_THRESHOLD)
 
     def threshold_for(self, benchmark: str, metric: str) -> float:
         """The threshold of one benchmark's metric: benchmark override, metric override, global."""
@@ -136,7 +150,7 @@ class CompareSettings:
         ``thresholds`` (metric -> threshold, or benchmark name -> table of
         metric -> threshold), ``memory_bytes_tolerance``,
         ``allocation_tolerance``, ``memory_percent_tolerance``,
-        ``fail_on_inconclusive``, ``bootstrap_resamples``, ``seed``,
+        ``fail_on_inconclusive``, ``gate_failures``, ``bootstrap_resamples``, ``seed``,
         ``moderate_variances``.
         """
         if not isinstance(mapping, Mapping):
@@ -158,7 +172,7 @@ class CompareSettings:
         ):
             if key in mapping:
                 kwargs[key] = mapping[key]
-        for key in ("fail_on_inconclusive", "moderate_variances"):
+        for key in ("fail_on_inconclusive", "gate_failures", "moderate_variances"):
             if key in mapping:
                 if not isinstance(mapping[key], bool):
                     raise ConfigError(f"[tool.benchwatch] {key} must be true or false, got {mapping[key]!r}")

@@ -2,7 +2,7 @@
 
 The CLI's argument definitions (the ``register`` function of each benchwatch/cli/ module) are exempt: a
 list of options is long without being complicated. Run: python scripts/check_sizes.py [paths]
-(default: benchwatch). Exit 1 when something is over a limit.
+(default: the package, the benchmarks, the scripts and the tests). Exit 1 when something is over a limit.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def findings(path: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    roots = [Path(arg) for arg in argv] or [Path("benchwatch")]
+    roots = [Path(arg) for arg in argv] or [Path(name) for name in ("benchwatch", "benchmarks", "scripts", "tests")]
     files = sorted(p for root in roots for p in ([root] if root.is_file() else root.rglob("*.py")))
     problems = [line for path in files for line in findings(path)]
     print("\n".join(problems) if problems else f"sizes ok: {len(files)} modules")

@@ -56,8 +56,11 @@ def test_regression_improvement_unchanged(rng):
     assert by["slow", "p50"].ci_low < by["slow", "p50"].ratio < by["slow", "p50"].ci_high
     assert by["fast", "p50"].verdict == "improvement"
     assert by["slow", "peak_memory"].verdict == "unchanged" and by["slow", "peak_memory"].p_value is None
-    assert by["slow", "p99"].gated is False
-    assert "p99 not gated: needs ≥500 samples per run, runs have 200" in by["slow", "p99"].reason
+    # a gated quantile the runs cannot support is never ignored: inconclusive, not judged, no numbers
+    p99 = by["slow", "p99"]
+    assert p99.gated and p99.verdict == "inconclusive" and p99.reason_code == "too-few-samples"
+    assert math.isnan(p99.ratio) and math.isnan(p99.ci_low)
+    assert "p99 cannot be judged: needs ≥500 samples per run, runs have 200" in p99.reason
     assert by["slow", "mean"].gated is False  # not in the default gate list
     assert result.verdict == "regression" and result.exit_code() == 1
     # q-values are BH over every latency test of the comparison
@@ -95,8 +98,12 @@ def test_added_removed_failed_and_partial_failures(rng):
     assert status == {"gone": "removed", "broken": "failed", "flaky": "compared", "new": "added"}
     assert any("broken: all head runs failed (boom)" in w for w in result.warnings)
     assert any("flaky: 1 of 5 head runs failed" in w for w in result.warnings)
-    assert result.verdict == "inconclusive"
-    assert result.exit_code() == 0 and result.exit_code(fail_on_inconclusive=True) == 1
+    # a benchmark broken on every head run where base ran fails the gate by default (configurable)
+    assert result.verdict == "regression" and result.exit_code() == 1
+    assert "fail on every head run where base ran: broken" in result.headline
+    lenient = compare(base, head, CompareSettings(gate_failures=False))
+    assert lenient.verdict == "inconclusive"
+    assert lenient.exit_code() == 0 and lenient.exit_code(fail_on_inconclusive=True) == 1
 
 
 def test_one_run_per_side_is_inconclusive(rng):
@@ -105,29 +112,71 @@ def test_one_run_per_side_is_inconclusive(rng):
     result = compare(base, head)
     p50 = next(m for m in result.metric_comparisons() if m.metric == "p50")
     assert p50.verdict == "inconclusive" and ONE_RUN_REASON in p50.reason
-    assert math.isnan(p50.ci_low) and math.isnan(p50.p_value)
-    assert p50.ratio == pytest.approx(2.0, rel=0.1)
+    # one process per side supports no estimate: no ratio, no interval, no p-value
+    assert math.isnan(p50.ci_low) and p50.p_value is None and math.isnan(p50.ratio)
+    assert p50.reason_code == "too-few-runs" and not p50.judged
+    assert p50.base_value == pytest.approx(1e-3, rel=0.1) and p50.head_value == pytest.approx(2e-3, rel=0.1)
+    # nothing gated could be judged (memory gates too, and is judged): exit 0 here, see the next test
     assert result.exit_code() == 0
+    assert "needs ≥2 process runs per side" in result.headline
 
 
-def test_disturbed_side_and_environment_warnings(rng):
+def test_nothing_judged_exits_four(rng):
+    base = make_set([BenchmarkResult(name="a", runs=make_runs(rng, 1e-3, runs=1))])
+    head = make_set([BenchmarkResult(name="a", runs=make_runs(rng, 2e-3, runs=1))])
+    result = compare(base, head, CompareSettings(gating_metrics=("p50", "p95")))
+    assert result.nothing_judged and result.verdict == "inconclusive" and result.exit_code() == 4
+    every_head_failed = make_set([BenchmarkResult(name="a", runs=make_runs(rng, 1e-3, status="error"))])
+    failed = compare(base, every_head_failed, CompareSettings(gate_failures=False))
+    assert failed.nothing_judged and failed.exit_code() == 4
+
+
+def test_one_side_busy_gives_no_estimate(rng):
+    base = make_set(
+        [BenchmarkResult(name="a", runs=make_runs(rng, 1e-3, wall_seconds=10.0, runqueue_wait_seconds=0.2))]
+    )
+    head = make_set(
+        [BenchmarkResult(name="a", runs=make_runs(rng, 2e-3, wall_seconds=10.0, runqueue_wait_seconds=4.0))]
+    )
+    result = compare(base, head)
+    p50 = next(m for m in result.metric_comparisons() if m.metric == "p50")
+    assert p50.verdict == "inconclusive" and p50.reason_code == "one-side-busy" and math.isnan(p50.ratio)
+    assert "head runs all waited far longer for a CPU" in p50.reason
+    assert result.benchmarks[0].head_diagnostics.disturbed
+    assert "one side ran beside load" in result.headline
+    # the same waits on both sides (shared load) are no reason to distrust the comparison
+    shared = make_set(
+        [BenchmarkResult(name="a", runs=make_runs(rng, 2e-3, wall_seconds=10.0, runqueue_wait_seconds=4.0))]
+    )
+    loaded = compare(
+        make_set([BenchmarkResult(name="a", runs=make_runs(rng, 1e-3, wall_seconds=10.0, runqueue_wait_seconds=4.0))]),
+        shared,
+    )
+    assert next(m for m in loaded.metric_comparisons() if m.metric == "p50").verdict == "regression"
+    # on a busy machine the tail describes the scheduler: p95 is not judged, and says why
+    p95 = next(m for m in loaded.metric_comparisons() if m.metric == "p95")
+    assert p95.reason_code == "machine-busy" and math.isnan(p95.ci_low) and "scheduler" in p95.reason
+
+
+def test_environment_warnings_and_machine_class(rng):
     base = make_set(
         [BenchmarkResult(name="a", runs=make_runs(rng, 1e-3))],
         python_version="3.11.9",
         packages={"numpy": "2.3.0", "scipy": "1.17.0"},
     )
     head = make_set(
-        [BenchmarkResult(name="a", runs=make_runs(rng, 2e-3, wall_seconds=10.0, runqueue_wait_seconds=4.0))],
+        [BenchmarkResult(name="a", runs=make_runs(rng, 2e-3))],
         python_version="3.12.1",
         packages={"numpy": "2.4.0", "scipy": "1.17.0"},
     )
     result = compare(base, head)
     p50 = next(m for m in result.metric_comparisons() if m.metric == "p50")
-    assert p50.verdict == "inconclusive" and "head disturbed: 40% of run time waiting for a CPU" in p50.reason
+    assert p50.reason_code == "not-comparable-machine" and math.isnan(p50.ratio) and math.isnan(p50.ci_high)
+    assert "python_minor '3.11' (base) vs '3.12' (head)" in p50.reason
+    assert result.headline.startswith("latency not comparable: base and head ran on different machines")
     assert any("python_version" in w for w in result.warnings)
     assert any("numpy 2.3.0 (base) vs 2.4.0 (head)" in w for w in result.warnings)
     assert not any("scipy" in w for w in result.warnings)
-    assert result.benchmarks[0].head_diagnostics.disturbed
 
 
 def test_thresholds_and_iterations_note(rng):
@@ -173,7 +222,9 @@ def test_saved_results_round_trip(rng, tmp_path):
     ("mapping", "message"),
     [
         ({"treshold": 0.1}, "unknown compare setting 'treshold'"),
-        ({"threshold": -1}, "threshold must be between"),
+        ({"threshold": -1}, "threshold must be greater than 0 and at most 1"),
+        ({"threshold": 5}, "a fraction: 0.10 means 10%"),
+        ({"thresholds": {"p95": 1.5}}, "thresholds.p95 must be greater than 0 and at most 1"),
         ({"threshold": "10%"}, "threshold must be a number"),
         ({"alpha": 2}, "alpha must be between"),
         ({"gate": ["p42"]}, "unknown metric 'p42'"),
@@ -231,7 +282,7 @@ def test_terminal_report_regressions_first(mixed):
     assert "regression" in lines[header + 2] and "x|<script>@octocat" in lines[header + 2]
     assert "+100" in text or "+9" in text
     assert "\x1b[" not in text and "\x1b[31;1m" in render_terminal(mixed, color=True)
-    assert "p99 not gated" in text and "fewer than 2 ok runs" in text
+    assert "p99 cannot be judged" in text and "fewer than 2 ok runs" in text
 
 
 def test_json_report_stable_and_strict(mixed):
@@ -272,3 +323,61 @@ def test_different_suite_arguments_are_a_warning():
     warnings = compare(base, head).warnings
     assert "base and head were run with different suite arguments: [] vs ['--workload-scale=20000']" in warnings
     assert not any("suite arguments" in w for w in compare(base, base).warnings)
+
+
+def test_a_decided_instruction_count_decides_where_latency_is_not_comparable():
+    from benchwatch.comparator.suite import suite_verdict
+    from benchwatch.compare import BenchmarkComparison, MetricComparison
+
+    def row(metric, verdict, code, unit="seconds"):
+        nan = math.nan
+        return MetricComparison(
+            "a", metric, verdict, nan, nan, nan, None, None, 0.1, True, "", 1.0, 1.0, 5, 5, unit, reason_code=code
+        )
+
+    latency = row("p50", "inconclusive", "not-comparable-machine")
+    counted = BenchmarkComparison("a", (latency, row("instructions", "unchanged", "decided", "count")), "compared")
+    assert suite_verdict([counted], CompareSettings()) == "unchanged"
+    # without instruction counts, not-comparable latency keeps the suite inconclusive
+    alone = BenchmarkComparison("a", (latency,), "compared")
+    assert suite_verdict([alone], CompareSettings()) == "inconclusive"
+    # an inconclusive count decides nothing
+    unsure = BenchmarkComparison(
+        "a", (latency, row("instructions", "inconclusive", "wide-interval", "count")), "compared"
+    )
+    assert suite_verdict([unsure], CompareSettings()) == "inconclusive"
+
+
+def test_memory_uses_every_run_with_memory_data_whatever_the_timing_strategy_left_out(rng):
+    canary = 3e-4
+
+    def runs(level, peak, moved):
+        # the last run's canary moved during its measurement: the speed-adjusted model leaves it out
+        return tuple(
+            Run(
+                samples=level * rng.lognormal(0, 0.02, 100),
+                memory=MemoryProfile(peak, 1000),
+                canary_seconds=(canary, canary * (1.5 if moved and i == 4 else 1.0)),
+                canary_version=1,
+            )
+            for i in range(5)
+        )
+
+    base = make_set([BenchmarkResult(name="a", runs=runs(1e-3, 10 * 2**20, True))])
+    head = make_set([BenchmarkResult(name="a", runs=runs(1e-3, 20 * 2**20, True))])
+    result = compare(base, head)
+    p50 = next(m for m in result.metric_comparisons() if m.metric == "p50")
+    peak = next(m for m in result.metric_comparisons() if m.metric == "peak_memory")
+    assert p50.n_runs_base == 4 and [e.code for e in result.exclusions] == ["canary-unsteady", "canary-unsteady"]
+    assert peak.n_runs_base == 5 and peak.n_runs_head == 5 and peak.verdict == "regression"
+
+
+def test_an_estimate_against_the_raw_medians_says_why():
+    def runs(levels):
+        return tuple(Run(samples=np.full(50, level)) for level in levels)
+
+    base = make_set([BenchmarkResult(name="a", runs=runs([1e-3] * 5))])
+    head = make_set([BenchmarkResult(name="a", runs=runs([0.97e-3] * 3 + [1.3e-3] * 2))])
+    p50 = next(m for m in compare(base, head).metric_comparisons() if m.metric == "p50")
+    assert p50.ratio > 1.0 and p50.head_value < p50.base_value
+    assert "raw medians moved -3.0%, the other way" in p50.reason

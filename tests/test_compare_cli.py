@@ -116,8 +116,21 @@ def test_threshold_flag_and_output_file(files, tmp_path, capsys):
 def test_fail_on_inconclusive(tmp_path, files, capsys):
     one_base = write_side(tmp_path / "one_b.json", 1e-3, runs=1, seed=5)
     one_head = write_side(tmp_path / "one_h.json", 1e-3, runs=1, seed=6)
-    assert main(["compare", str(one_base), str(one_head)]) == 0
-    assert main(["compare", str(one_base), str(one_head), "--fail-on-inconclusive"]) == 1
+    # one run per side: no gated metric can be judged -> the distinct exit code 4, never a silent pass
+    assert main(["compare", str(one_base), str(one_head)]) == 4
+    assert main(["compare", str(one_base), str(one_head), "--fail-on-inconclusive"]) == 4
+    assert "needs ≥2 process runs per side" in capsys.readouterr().out
+    # judged but inconclusive (2 noisy runs a side): 0, or 1 when asked to fail on it
+    noisy_base = write_side(tmp_path / "n_b.json", 1e-3, runs=2, seed=7)
+    noisy_head = write_side(tmp_path / "n_h.json", 1.08e-3, runs=2, seed=8)
+    assert main(["compare", str(noisy_base), str(noisy_head)]) == 0
+    assert main(["compare", str(noisy_base), str(noisy_head), "--fail-on-inconclusive"]) == 1
+
+
+def test_threshold_out_of_range_is_one_line_exit_two(files, capsys):
+    assert main(["compare", str(files["base"]), str(files["slow"]), "--threshold", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--threshold must be greater than 0 and at most 1" in err
 
 
 def test_config_from_pyproject(files, tmp_path, capsys):

@@ -8,14 +8,11 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from benchwatch.model import Run
 from benchwatch.stats.covariate import (
-    SLOW_RESIDUAL_FLOOR,
     UNSTABLE_CANARY_LOG,
-    canary_covariate,
     covariate_log_ratio,
     fit_rows,
-    keep_runs_with_covariate,
+    steady_covariates,
 )
 from benchwatch.stats.moderated import VariancePrior
 
@@ -73,24 +70,28 @@ def test_t_statistics_follow_t_with_n_minus_3_df_under_the_null():
     assert abs(rejected - 0.05) < 3.5 * math.sqrt(0.05 * 0.95 / rows), rejected
 
 
-def test_a_far_slow_run_the_canary_missed_is_dropped_and_the_row_refitted():
-    base = [0.0, 0.01, -0.01, 0.005, 0.4]  # the last base run was slowed by something unseen
+def test_no_run_is_dropped_for_being_slow():
+    """Selecting runs by their own timings is not independent of the outcome: every run is fitted."""
+    base = [0.0, 0.01, -0.01, 0.005, 0.4]
     head = [0.18, 0.19, 0.17, 0.185, 0.175]
-    fits, result = one_row(base, head, np.zeros(5), np.zeros(5))
-    assert fits.n_base[0] == 4 and fits.n_head[0] == 5
-    assert math.exp(result.estimate[0]) == pytest.approx(math.exp(0.18 - 0.00125), rel=0.01)
-
-
-def test_fast_runs_are_never_dropped_and_small_deviations_stay():
-    base = [0.0, 0.01, -0.01, 0.005, -0.4]
-    head = [0.0, 0.01, -0.01, 0.005, SLOW_RESIDUAL_FLOOR * 0.5]
     fits, _ = one_row(base, head, np.zeros(5), np.zeros(5))
     assert fits.n_base[0] == 5 and fits.n_head[0] == 5
+    assert fits.estimate[0] == pytest.approx(np.mean(head) - np.mean(base))
 
 
-def test_each_side_keeps_at_least_two_runs():
-    fits, _ = one_row([0.0, 0.01, 0.5, 0.6], [0.0, 0.01, -0.01, 0.0], np.zeros(4), np.zeros(4))
-    assert fits.n_base[0] >= 2
+def test_padded_matrices_and_lists_give_the_same_fits():
+    rng = np.random.default_rng(5)
+    base, head = rng.normal(0, 0.1, (3, 6)), rng.normal(0.1, 0.1, (3, 6))
+    base_c, head_c = rng.normal(0, 0.2, (3, 6)), rng.normal(0, 0.2, (3, 6))
+    base[1, 4:] = np.nan
+    as_lists = fit_rows(
+        [r[np.isfinite(r)] for r in base],
+        list(head),
+        [c[:4] if i == 1 else c for i, c in enumerate(base_c)],
+        list(head_c),
+    )
+    as_matrix = fit_rows(base, head, base_c, head_c)
+    assert np.allclose(as_lists.estimate, as_matrix.estimate) and list(as_matrix.n_base) == [6, 4, 6]
 
 
 def test_rows_with_a_single_run_on_a_side_are_not_fitted():
@@ -109,22 +110,16 @@ def test_moderation_uses_the_prior_on_the_residual_variance():
     assert moderated.std_error[0] < plain.std_error[0]
 
 
-def run_with_canary(before, after):
-    return Run(samples=np.ones(3), canary_seconds=(before, after), canary_version=1)
-
-
-def test_canary_covariate():
-    assert canary_covariate(run_with_canary(1e-3, 1e-3)) == pytest.approx(math.log(1e-3))
-    assert canary_covariate(run_with_canary(1e-3, 1e-3 * math.exp(UNSTABLE_CANARY_LOG * 1.01))) is None
-    assert canary_covariate(Run(samples=np.ones(3))) is None
-
-
-def test_keep_runs_with_covariate():
-    steady = [run_with_canary(1e-3, 1e-3) for _ in range(3)]
-    moved = run_with_canary(1e-3, 2e-3)
-    runs, covariates, dropped = keep_runs_with_covariate([*steady, moved])
-    assert runs == tuple(steady) and dropped == 1 and covariates.shape == (3,)
-    # fewer than two steady runs: all are kept, with the mean of their two timings
-    runs, covariates, dropped = keep_runs_with_covariate([steady[0], moved, moved])
-    assert len(runs) == 3 and dropped == 0
-    assert covariates.tolist() == pytest.approx([math.log(1e-3)] + [math.log(math.sqrt(2) * 1e-3)] * 2)
+def test_steady_covariates_leave_out_runs_whose_canary_moved():
+    moved = math.log(1e-3) + UNSTABLE_CANARY_LOG * 1.01
+    logs = np.log(np.array([[1e-3, 1e-3], [1.1e-3, 1.1e-3], [1e-3, 1e-3]]))
+    logs = np.vstack([logs, [math.log(1e-3), moved]])
+    keep, covariates = steady_covariates(logs)
+    assert keep.tolist() == [True, True, True, False]
+    assert covariates[0] == pytest.approx(math.log(1e-3))
+    # fewer than two steady runs: all kept, each with the mean of its timings
+    keep, covariates = steady_covariates(logs[[0, 3, 3]])
+    assert keep.all() and covariates[1] == pytest.approx((math.log(1e-3) + moved) / 2)
+    # a run without canary gets the median of the others
+    keep, covariates = steady_covariates(np.array([[0.0, 0.0], [np.nan, np.nan], [0.2, 0.2], [0.1, 0.1]]))
+    assert covariates[1] == pytest.approx(0.1) and keep.tolist() == [True, False, True, True]

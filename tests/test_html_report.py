@@ -61,7 +61,7 @@ def make_sides(names, *, runs=5, samples=500, seed=0, memory_regressed=()):
             lambda i: 1.3 if i % 10 == 0 else 0.7 if i % 10 == 1 else 1.0,
             lambda n: 4 * 2**20 if n in memory_regressed else 2**20,
         ),
-        environment=Environment(cpu_count=4, python_version="3.12.1"),
+        environment=Environment(cpu_count=4, python_version="3.11.10"),
     )
     return base, head
 

@@ -119,3 +119,23 @@ def test_real_slowdown_is_still_found_with_the_split(base_settings) -> None:
         verdicts += _follow_schedule(rng, 1.5, split)
     found, total = _rate(verdicts, "regression")
     assert found / total >= 0.95, (found, total)
+
+
+def test_rows_more_runs_cannot_help_count_as_decided():
+    import math
+
+    from benchwatch.compare import BenchmarkComparison, MetricComparison
+    from benchwatch.refs.sequential import is_decided
+
+    def row(metric, verdict, code):
+        nan = math.nan
+        return MetricComparison(
+            "a", metric, verdict, nan, nan, nan, None, None, 0.1, True, "", 1, 1, 3, 3, reason_code=code
+        )
+
+    short = BenchmarkComparison(
+        "a", (row("p50", "unchanged", "decided"), row("p95", "inconclusive", "too-few-samples")), "compared"
+    )
+    assert is_decided(short, ("p50", "p95"))
+    wide = BenchmarkComparison("a", (row("p50", "inconclusive", "wide-interval"),), "compared")
+    assert not is_decided(wide, ("p50",))

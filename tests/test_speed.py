@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from benchwatch.comparator.comparability import speed_check
 from benchwatch.compare import CompareSettings, compare
+from benchwatch.compare_rules import DEFAULT_RULES, CompareRules
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
-from benchwatch.stats.speed import side_speeds, speed_warnings
+from benchwatch.stats.speed import side_speed_check, speed_warnings
 
 CANARY = 5e-4
 
@@ -36,7 +38,7 @@ def side(*runs: Run, name: str = "bench") -> ResultSet:
 def test_side_speeds_are_each_sides_median_canary():
     base = side(run_with((1e-3, 1e-3)), run_with((1e-3, 2e-3)), run_with((1e-3, 1e-3)))
     head = side(run_with((2e-3, 2e-3)), run_with((2e-3, 2e-3)))
-    check = side_speeds(base, head)
+    check = speed_check(base, head, DEFAULT_RULES)
     assert check is not None and check.base_runs == 3 and check.head_runs == 2
     assert check.base_seconds == pytest.approx(1e-3) and check.head_seconds == pytest.approx(2e-3)
 
@@ -49,17 +51,27 @@ def test_side_speeds_are_each_sides_median_canary():
     ],
 )
 def test_canaries_are_ignored_unless_every_run_has_the_same_kind(base_runs, head_runs):
-    assert side_speeds(side(*base_runs), side(*head_runs)) is None
+    assert speed_check(side(*base_runs), side(*head_runs), DEFAULT_RULES) is None
     result = compare(side(*base_runs), side(*head_runs), CompareSettings())
     assert result.diagnostics["latency_test"] == "welch" and result.diagnostics["machine_speed"] is None
 
 
 def test_sides_at_different_machine_speeds_are_warned_about():
-    same = side_speeds(side(run_with((1e-3, 1e-3))), side(run_with((1.05e-3, 1.05e-3))))
-    slower = side_speeds(side(run_with((1e-3, 1e-3))), side(run_with((1.3e-3, 1.3e-3))))
-    assert speed_warnings(same) == []
+    same = side_speed_check(np.log([1e-3]), np.log([1.05e-3]))
+    slower = side_speed_check(np.log([1e-3]), np.log([1.3e-3]))
+    assert speed_warnings(same) == [] and same.shared
     (warning,) = speed_warnings(slower)
-    assert "1.30x" in warning and "machine" in warning
+    assert "1.30x" in warning and "machine" in warning and not slower.shared
+
+
+def test_speeds_share_when_the_ranges_overlap_even_if_the_medians_differ():
+    # interleaved runs on a machine switching states: both sides see both states
+    base = np.log([1e-3, 1e-3, 1e-3, 1.6e-3, 1.6e-3])
+    head = np.log([1e-3, 1.6e-3, 1.6e-3, 1.6e-3, 1.6e-3])
+    check = side_speed_check(base, head)
+    assert check.shared and check.ratio == pytest.approx(1.6)
+    # a side recorded entirely at another speed shares nothing with the other
+    assert not side_speed_check(base[:3], np.log([1.5e-3, 1.52e-3, 1.49e-3])).shared
 
 
 def test_runs_whose_canary_moved_during_the_measurement_are_left_out():
@@ -83,13 +95,17 @@ def test_runs_that_all_changed_speed_are_kept_with_their_mean_canary():
     assert not any("excluded" in warning for warning in result.warnings)
 
 
-def test_one_side_slow_the_other_fast_is_inconclusive_not_a_regression():
+def test_one_side_slow_the_other_fast_is_not_comparable():
     # every base run in the fast state, every head run in the slow one: side and
-    # speed cannot be told apart, so nothing may be claimed
+    # speed cannot be told apart, so no number may be shown
     base = side(*[run_with((CANARY * f,) * 2, level=1e-3 * f) for f in (1.0, 1.01, 0.99, 1.02, 1.0)])
     head = side(*[run_with((CANARY * 1.5 * f,) * 2, level=1.5e-3 * f) for f in (1.0, 1.01, 0.99, 1.02, 1.0)])
     result = compare(base, head, CompareSettings())
-    assert not result.gated("regression")
+    latency = [m for m in result.metric_comparisons() if m.unit == "seconds"]
+    assert latency and all(m.reason_code == "not-comparable-speed" and math.isnan(m.ratio) for m in latency)
+    assert result.verdict == "inconclusive" and result.diagnostics["latency_test"] == "not-comparable"
+    assert result.headline.startswith("latency not comparable: base and head never ran at one machine speed")
+    assert "refresh the baseline on this machine" in result.headline
     assert any("machine speed differs between the sides" in warning for warning in result.warnings)
 
 
@@ -164,7 +180,7 @@ def lower_bound(successes: int, trials: int) -> float:
     ],
 )
 def test_identical_code_on_a_phased_machine_stays_below_one_percent(options):
-    flagged, total = flagged_share(11, 40, factor=1.0, **options)
+    flagged, total = flagged_share(11, 60, factor=1.0, **options)
     assert upper_bound(flagged, total) < 0.01, (flagged, total)
 
 
@@ -172,10 +188,11 @@ def test_twenty_percent_slowdown_is_caught_on_a_phased_machine():
     flagged, total = flagged_share(13, 30, factor=1.2)
     assert lower_bound(flagged, total) > 0.97, (flagged, total)
     # Slowdowns the canary cannot see are what is left: with 5% of runs hit,
-    # two of them land on one side of a benchmark now and then, and then five
-    # runs cannot tell (94% detected in this simulation; inconclusive, never wrong).
+    # such runs widen the interval and five runs cannot always tell
+    # (inconclusive, never wrong).  Only gross outliers (>35% and 4 robust SDs
+    # slower than the fit) are left out; milder ones stay, to keep coverage.
     flagged, total = flagged_share(13, 30, factor=1.2, unseen_share=0.05)
-    assert lower_bound(flagged, total) > 0.9, (flagged, total)
+    assert lower_bound(flagged, total) > 0.65, (flagged, total)
 
 
 def test_the_canary_is_what_rescues_detection_when_phases_are_common():
@@ -203,13 +220,20 @@ def test_reports_say_which_test_made_the_intervals():
         assert "Welch t on log per-run statistics" in render(welch)
 
 
-def test_runs_the_speed_adjusted_fit_drops_are_reported():
+def test_only_gross_outlier_runs_are_left_out_and_they_are_reported():
     steady = [run_with((CANARY, CANARY), level=1e-3 * f) for f in (1.0, 1.01, 0.99, 1.0)]
-    unseen = run_with((CANARY, CANARY), level=1.5e-3)  # slowed by something the canary missed
-    result = compare(side(*steady, unseen), side(*steady, steady[0]), CompareSettings())
+    mild = run_with((CANARY, CANARY), level=1.25e-3)  # within what run-to-run noise can do: kept
+    result = compare(side(*steady, mild), side(*steady, steady[0]), CompareSettings())
+    (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
+    assert p50.n_runs_base == 5 and not result.exclusions
+    gross = run_with((CANARY, CANARY), level=1.5e-3)  # 50% slower than its side, canary unmoved: contention
+    result = compare(side(*steady, gross), side(*steady, steady[0]), CompareSettings())
     (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
     assert p50.n_runs_base == 4 and p50.verdict == "unchanged"
-    assert any(
-        "base: 1 run(s) of 1 benchmark(s) excluded as far slower than the speed-adjusted fit" in w
-        for w in result.warnings
+    assert any("base: 1 run(s) of 1 benchmark(s) excluded: far slower than the fit" in w for w in result.warnings)
+    assert [(e.side, e.code) for e in result.exclusions] == [("base", "slow-residual")]
+    # the ablation's switch turns the layer off
+    kept = compare(
+        side(*steady, gross), side(*steady, steady[0]), CompareSettings(), rules=CompareRules(drop_slow_residuals=False)
     )
+    assert next(m for m in kept.metric_comparisons() if m.metric == "p50").n_runs_base == 5

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import subprocess
 import sys
@@ -33,12 +34,21 @@ import numpy as np  # noqa: E402
 from anchor_rules import RULES  # noqa: E402
 
 from benchwatch.compare import CompareSettings, compare  # noqa: E402
+from benchwatch.compare_rules import DEFAULT_RULES, CompareRules  # noqa: E402
 from benchwatch.model import BenchmarkResult, ResultSet  # noqa: E402
 from benchwatch.resultfile import load_result, save_result  # noqa: E402
 from benchwatch.runner.session import run_from_events  # noqa: E402
 from benchwatch.runner.worker import WorkerCommand, run_pass  # noqa: E402
 
-CONDITIONS = {"A/A": 1.0, "+5%": 1.05, "+20%": 1.20, "+50%": 1.50, "A/A + CPU hogs beside head": 1.0}
+CONDITIONS = {
+    "A/A": 1.0,
+    "+5%": 1.05,
+    "+20%": 1.20,
+    "+50%": 1.50,
+    "A/A + CPU hogs beside head": 1.0,
+    "A/A + CPU hogs beside both": 1.0,
+    "+30% + CPU hogs beside both": 1.30,
+}
 PYTEST_ARGS = (
     "--benchmark-min-rounds=100",
     "--benchmark-max-time=0.1",
@@ -73,12 +83,14 @@ def _stop(processes: list[subprocess.Popen]) -> None:
         process.wait()
 
 
-def run_trial(names: list[str], factor: float, runs: int, hogs: int, rng: random.Random) -> tuple[ResultSet, ResultSet]:
+def run_trial(
+    names: list[str], factor: float, runs: int, hogs: int, rng: random.Random, hog_sides: tuple[str, ...] = ("head",)
+) -> tuple[ResultSet, ResultSet]:
     sides: dict[str, dict[str, list]] = {"base": {}, "head": {}}
     for _ in range(runs):
         order = ["base", "head"] if rng.random() < 0.5 else ["head", "base"]
         for side in order:
-            hog_processes = _start_hogs(hogs) if side == "head" and hogs else []
+            hog_processes = _start_hogs(hogs) if side in hog_sides and hogs else []
             try:
                 outcome = run_pass(
                     command=_command(factor if side == "head" else 1.0), mode="timing", targets=names, timeout=300
@@ -111,10 +123,24 @@ def _median_of_run_medians(benchmark: BenchmarkResult) -> float:
     return float(np.median([np.median(run.samples) for run in benchmark.ok_runs]))
 
 
-def judge(base: ResultSet, head: ResultSet, settings: CompareSettings) -> dict[str, list[bool]]:
-    flags: dict[str, list] = {"benchwatch": [], REALISED: []}
+#: Keys of judge()'s figures beyond the flags: improvements, intervals shown and
+#: intervals that exclude the true change (the head's extra work), "machine too busy" headlines.
+IMPROVED, SHOWN, MISSED, BUSY = "benchwatch improvement", "intervals shown", "intervals excluding truth", "busy"
+
+
+def judge(
+    base: ResultSet, head: ResultSet, settings: CompareSettings, rules: CompareRules = DEFAULT_RULES
+) -> dict[str, list[bool]]:
+    flags: dict[str, list] = {"benchwatch": [], REALISED: [], IMPROVED: [], SHOWN: [], MISSED: [], BUSY: []}
     flags.update({rule: [] for rule in RULES})
-    comparison = compare(base, head, settings)
+    comparison = compare(base, head, settings, rules=rules)
+    truth = float(head.settings.get("factor", 1.0))
+    for m in comparison.gated():
+        if m.metric in ("p50", "p95") and math.isfinite(m.ci_low):
+            flags[SHOWN].append(True)
+            flags[MISSED].append(not (m.ci_low <= truth <= m.ci_high))
+    flags[BUSY].append(comparison.headline.startswith("machine too busy"))
+    improved = {m.benchmark for m in comparison.gated("improvement") if m.metric in ("p50", "p95", "p99", "mean")}
     regressed = {m.benchmark for m in comparison.gated("regression") if m.metric in ("p50", "p95", "p99", "mean")}
     heads = head.by_name()
     for benchmark in base.benchmarks:
@@ -122,6 +148,7 @@ def judge(base: ResultSet, head: ResultSet, settings: CompareSettings) -> dict[s
         if other is None or not benchmark.ok_runs or not other.ok_runs:
             continue
         flags["benchwatch"].append(benchmark.name in regressed)
+        flags[IMPROVED].append(benchmark.name in improved)
         flags[REALISED].append(_median_of_run_medians(other) / _median_of_run_medians(benchmark))
         for rule, decide in RULES.items():
             flags[rule].append(bool(decide(benchmark, other)))
@@ -150,10 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     for condition in args.conditions.split(","):
         factor = CONDITIONS[condition]
         hogs = args.hogs if "hogs" in condition else 0
+        hog_sides = ("base", "head") if "beside both" in condition else ("head",)
         totals: dict[str, list[bool]] = {}
         for trial in range(1, args.trials + 1):
             started = time.monotonic()
-            base, head = run_trial(names, factor, args.runs, hogs, rng)
+            base, head = run_trial(names, factor, args.runs, hogs, rng, hog_sides)
             folder = args.out / folder_name(condition) / f"trial-{trial}"
             save_result(base, folder / "base.json.gz")
             save_result(head, folder / "head.json.gz")
@@ -186,9 +214,11 @@ def folder_name(condition: str) -> str:
     return condition.replace("/", "").replace(" ", "_").replace("+", "plus").replace("%", "pct")
 
 
-def rejudge(out: Path) -> dict[str, dict[str, list[bool]]]:
+def rejudge(
+    out: Path, rules: CompareRules = DEFAULT_RULES, settings: CompareSettings | None = None
+) -> dict[str, dict[str, list[bool]]]:
     """The table again from saved trial files (e.g. after changing a rule), no measuring."""
-    settings = CompareSettings()
+    settings = settings or CompareSettings()
     table: dict[str, dict[str, list[bool]]] = {}
     for condition in CONDITIONS:
         folder = out / folder_name(condition)
@@ -198,14 +228,14 @@ def rejudge(out: Path) -> dict[str, dict[str, list[bool]]]:
         totals: dict[str, list[bool]] = {}
         for trial in trials:
             base, head = load_result(trial / "base.json.gz"), load_result(trial / "head.json.gz")
-            for tool, flags in judge(base, head, settings).items():
+            for tool, flags in judge(base, head, settings, rules).items():
                 totals.setdefault(tool, []).extend(flags)
         table[condition] = totals
     return table
 
 
 def format_table(table: dict[str, dict[str, list[bool]]], runs: int) -> str:
-    tools = ["benchwatch", *RULES]
+    tools = ["benchwatch", IMPROVED, MISSED, BUSY, *RULES]
     lines = [
         f"| condition ({runs} runs per side) | realised head/base (median, IQR) | " + " | ".join(tools) + " |",
         "|---|---|" + "---|" * len(tools),

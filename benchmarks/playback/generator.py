@@ -137,6 +137,28 @@ def _weighted_choice(rng: np.random.Generator, weights: np.ndarray, size: int) -
     return np.minimum(idx, len(weights) - 1).astype(np.int64)
 
 
+def _users(rng: np.random.Generator, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-user activity weight, city and preferred platform."""
+    # Heavy-tailed activity: lognormal weights -> a minority of heavy users.
+    user_w = rng.lognormal(mean=0.0, sigma=1.4, size=n_users)
+    city_w = np.array([c[4] for c in CITIES])
+    user_city = _weighted_choice(rng, city_w, n_users)
+    user_platform = _weighted_choice(rng, _PLATFORM_P, n_users)
+    return user_w, user_city, user_platform
+
+
+def _media(rng: np.random.Generator, n_media: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-media popularity weight, media type and length in seconds."""
+    ranks = np.arange(1, n_media + 1, dtype=np.float64)
+    media_w = 1.0 / ranks**1.0  # Zipf-ish popularity
+    media_w = media_w[rng.permutation(n_media)]  # ids not ordered by rank
+    media_type_of = _weighted_choice(rng, _MEDIA_TYPE_P, n_media)
+    lo = _MEDIA_LEN[media_type_of, 0]
+    hi = _MEDIA_LEN[media_type_of, 1]
+    media_len = lo + (rng.random(n_media) * (hi - lo)).astype(np.int64)
+    return media_w, media_type_of, media_len
+
+
 def generate_arrays(scale: int, seed: int = 42) -> dict[str, np.ndarray]:
     """Generate ``scale`` events as numeric numpy arrays.
 
@@ -152,21 +174,9 @@ def generate_arrays(scale: int, seed: int = 42) -> dict[str, np.ndarray]:
     n_users = max(20, n // 50)
     n_media = max(20, n // 20)
 
-    # --- per-user attributes --------------------------------------------
-    # Heavy-tailed activity: lognormal weights -> a minority of heavy users.
-    user_w = rng.lognormal(mean=0.0, sigma=1.4, size=n_users)
-    city_w = np.array([c[4] for c in CITIES])
-    user_city = _weighted_choice(rng, city_w, n_users)
-    user_platform = _weighted_choice(rng, _PLATFORM_P, n_users)
-
-    # --- per-media attributes --------------------------------------------
-    ranks = np.arange(1, n_media + 1, dtype=np.float64)
-    media_w = 1.0 / ranks**1.0  # Zipf-ish popularity
-    media_w = media_w[rng.permutation(n_media)]  # ids not ordered by rank
-    media_type_of = _weighted_choice(rng, _MEDIA_TYPE_P, n_media)
-    lo = _MEDIA_LEN[media_type_of, 0]
-    hi = _MEDIA_LEN[media_type_of, 1]
-    media_len = lo + (rng.random(n_media) * (hi - lo)).astype(np.int64)
+    # The draw order is part of the data set: users first, then media, then events.
+    user_w, user_city, user_platform = _users(rng, n_users)
+    media_w, media_type_of, media_len = _media(rng, n_media)
 
     # --- per-event columns ------------------------------------------------
     user_idx = _weighted_choice(rng, user_w, n)

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from benchwatch.compare import CompareSettings, compare
+from benchwatch.compare_settings import MAX_LATENCY_THRESHOLD
 from benchwatch.config import compare_settings
 from benchwatch.config import load_config as project_config
 from benchwatch.errors import InputError, UsageError
@@ -114,8 +115,11 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
     settings = load_config(args.config)
     changes: dict[str, Any] = {}
     if args.threshold is not None:
-        if not 0 < args.threshold <= 100:
-            raise UsageError(f"--threshold must be greater than 0 (0.10 means 10%), got {args.threshold}")
+        if not 0 < args.threshold <= MAX_LATENCY_THRESHOLD:
+            raise UsageError(
+                f"--threshold must be greater than 0 and at most {MAX_LATENCY_THRESHOLD:g} (0.10 means 10%), "
+                f"got {args.threshold}"
+            )
         changes["threshold"] = args.threshold
     if args.fail_on_inconclusive:
         changes["fail_on_inconclusive"] = True

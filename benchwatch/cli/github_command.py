@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchwatch.errors import EXIT_OK, InputError, UsageError
+from benchwatch.verdict import VERDICTS
 
 #: Environment variables passed to :meth:`GitHubContext.from_env`.
 CONTEXT_VARIABLES = (
@@ -37,8 +38,6 @@ CONTEXT_VARIABLES = (
     "GITHUB_RUN_ID",
     "GITHUB_STEP_SUMMARY",
 )
-
-VERDICTS = ("regression", "improvement", "unchanged", "inconclusive")
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:

@@ -21,8 +21,8 @@ from benchwatch.github.client import (
     sticky_body,
 )
 from benchwatch.github.context import GitHubContext, check_pull_request_head, read_capped_json
+from benchwatch.verdict import VERDICTS
 
-VERDICTS = ("regression", "improvement", "unchanged", "inconclusive")
 COMMENT_MODES = ("always", "on-change", "never")
 FAIL_ON = ("regression", "never")
 

@@ -24,8 +24,18 @@ from collections.abc import Sequence
 from benchwatch.compare import BenchmarkComparison, CompareSettings
 from benchwatch.errors import UsageError
 from benchwatch.model import ResultSet
+from benchwatch.verdict import ReasonCode
 
 DEFAULT_LOOKS = (3, 5, 7, 10)
+_RUNS_CANNOT_HELP = frozenset(
+    {
+        ReasonCode.TOO_FEW_SAMPLES,
+        ReasonCode.NOT_COMPARABLE_MACHINE,
+        ReasonCode.NOT_COMPARABLE_SPEED,
+        ReasonCode.NOT_MEASURED,
+        ReasonCode.MACHINE_BUSY,
+    }
+)
 
 
 def validate_looks(looks: Sequence[int]) -> tuple[int, ...]:
@@ -49,12 +59,12 @@ def is_decided(benchmark: BenchmarkComparison, gating_metrics: Sequence[str]) ->
     """True when more runs cannot change what this benchmark tells: a verdict on every gated metric."""
     if benchmark.status != "compared":
         return True
-    gated = [metric for metric in benchmark.metrics if metric.gated and metric.metric in gating_metrics]
+    # gated rows (a per-run mean standing in for thin runs' quantiles included)
+    gated = [metric for metric in benchmark.metrics if metric.gated]
     if not gated:
-        # Nothing gates (e.g. too few samples per run for p95): the latency
-        # metrics that exist decide whether more runs could help.
         gated = [metric for metric in benchmark.metrics if metric.metric in gating_metrics]
-    return all(metric.verdict != "inconclusive" for metric in gated)
+    # more runs cannot add samples to a run, nor make two machines one
+    return all(metric.verdict != "inconclusive" or metric.reason_code in _RUNS_CANNOT_HELP for metric in gated)
 
 
 def settings_for_results(settings: CompareSettings, base: ResultSet, head: ResultSet) -> CompareSettings:

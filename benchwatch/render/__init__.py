@@ -64,14 +64,32 @@ def counts_note(comparison: Comparison) -> str | None:
     return None
 
 
-def ungated_reasons(comparison: Comparison) -> list[str]:
-    """Distinct reasons why gating metrics did not gate (e.g. too few samples for p99)."""
-    seen: dict[str, None] = {}
+def ungated_reasons(comparison: Comparison, limit: int = 3) -> list[str]:
+    """Distinct reasons why metrics did not gate or could not be judged, each naming its benchmarks."""
+    seen: dict[str, list[str]] = {}
     for metric in comparison.metric_comparisons():
         for part in metric.reason.split("; "):
-            if " not gated: " in part:
-                seen.setdefault(part, None)
-    return list(seen)
+            if " not gated: " in part or " cannot be judged: " in part:
+                names = seen.setdefault(part, [])
+                if metric.benchmark not in names:
+                    names.append(metric.benchmark)
+    lines = []
+    for reason, names in seen.items():
+        more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
+        lines.append(f"{reason} — {', '.join(names[:limit])}{more}")
+    return lines
+
+
+#: The comparator's reason codes (benchwatch.verdict.ReasonCode) that name the blocker themselves;
+#: "wide-interval" is refined below from the row's numbers (q-value, change under threshold, width).
+_CODED_BLOCKERS = {
+    "one-side-busy": ("machine busy", "one side only"),
+    "machine-busy": ("machine busy", "tail of a busy machine"),
+    "not-comparable-machine": ("different machines", ""),
+    "not-comparable-speed": ("different machine speeds", ""),
+    "too-few-samples": ("too few samples", "per run"),
+    "not-measured": ("not measured", "on one side"),
+}
 
 
 def blocker_parts(metric: MetricComparison, alpha: float, disturbed: Sequence[str] = ()) -> tuple[str, str]:
@@ -84,6 +102,9 @@ def blocker_parts(metric: MetricComparison, alpha: float, disturbed: Sequence[st
     """
     if metric.verdict in ("regression", "improvement", "unchanged"):
         return "", ""
+    coded = _CODED_BLOCKERS.get(str(getattr(metric, "reason_code", "") or ""))
+    if coded is not None:
+        return coded
     if min(metric.n_runs_base, metric.n_runs_head) < 2:
         return "too few runs", f"{metric.n_runs_base} base, {metric.n_runs_head} head; needs ≥2 each"
     sides = [side for side in ("base", "head") if side in disturbed or f"{side} disturbed" in metric.reason]
@@ -125,6 +146,8 @@ def disturbed_sides(comparison: Comparison) -> dict[str, tuple[str, ...]]:
 def method_note(comparison: Comparison) -> str:
     """One line saying how the latency intervals were computed."""
     runs = "process runs are the unit of replication"
+    if comparison.diagnostics.get("latency_test") == "not-comparable":
+        return "Latency not comparable between the sides: no estimates or intervals (see the headline)."
     if comparison.diagnostics.get("latency_test") == "speed-adjusted":
         return f"Latency intervals adjusted for machine speed (benchwatch's canary, ANCOVA per benchmark); {runs}."
     return f"Latency intervals: Welch t on log per-run statistics; {runs}."

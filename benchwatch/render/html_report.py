@@ -475,6 +475,7 @@ def render_html_report(
             title=title,
             generated_at=generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             verdict=comparison.verdict,
+            suite_headline=comparison.headline,
             benchmark_count=len(comparison.benchmarks),
             counts=counts,
             statuses=statuses,

@@ -7,21 +7,26 @@ Top level::
 
     {"format": "benchwatch-comparison", "version": 1,
      "verdict": "regression" | "improvement" | "unchanged" | "inconclusive",
-     "exit_code": 0 | 1,
+     "exit_code": 0 | 1 | 4,
      "comparisons": [{"benchmark", "metric", "verdict", "ratio", "ci_low",
                       "ci_high", "p_value", "q_value", "threshold", "gated",
                       "reason", "base_value", "head_value", "n_runs_base",
                       "n_runs_head", "unit", "bootstrap_ci_low",
-                      "bootstrap_ci_high"}, ...],
+                      "bootstrap_ci_high", "reason_code"}, ...],
      "benchmarks": [{"name", "status", "notes",
                      "diagnostics": {"base": {...} | null, "head": {...} | null}}, ...],
      "diagnostics": {"base": {...}, "head": {...},
+                     "latency_test": "welch" | "speed-adjusted" | "not-comparable",
                      "variance_priors": {metric: {"df", "variance", "estimates"}},
-                     "machine_speed": {"usual_canary_seconds", "runs_at_usual_speed",
-                                       "base_median_canary_seconds",
-                                       "head_median_canary_seconds"} | null},
+                     "machine_speed": {"base_median_canary_seconds", "head_median_canary_seconds",
+                                       "base_range_seconds", "head_range_seconds", "shared"} | null,
+                     "comparability": {"comparable", "reason_code", "detail"},
+                     "busy_runs": {"waited_over_threshold", "runs_with_cpu_wait"},
+                     "suite_shift": {"benchmarks", "moved", "median_ratio"} | null},
      "warnings": [str, ...],
-     "settings": {...}, "environment": {"base": {...}, "head": {...}}}
+     "settings": {...}, "environment": {"base": {...}, "head": {...}},
+     "headline": str,         # why the verdict, and what to do when it is not decisive
+     "rules_version": int}    # benchwatch.compare_rules.RULES_VERSION the verdicts were made under
 
 ``comparisons`` are ordered like the terminal table (regressions first).
 Numbers that are not finite (NaN, infinity) become ``null``; ratios are
@@ -59,6 +64,7 @@ COMPARISON_KEYS = (
     "unit",
     "bootstrap_ci_low",
     "bootstrap_ci_high",
+    "reason_code",
 )
 
 
@@ -103,6 +109,8 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
         "warnings": list(comparison.warnings),
         "settings": comparison.settings.to_dict(),
         "environment": {"base": dict(comparison.base_environment), "head": dict(comparison.head_environment)},
+        "headline": comparison.headline,
+        "rules_version": comparison.rules_version,
     }
     return _clean(document)
 

@@ -84,6 +84,8 @@ def escape_markdown(text: str, *, keep_intraword_underscores: bool = False) -> s
 def render_markdown(comparison: Comparison) -> str:
     """The comparison as Markdown: verdict line, table, warnings, ungated reasons."""
     lines = [f"**benchwatch: {comparison.verdict}**", ""]
+    if comparison.headline:
+        lines.extend([escape_markdown(comparison.headline), ""])
     rows = row_order(comparison)
     if rows:
         lines.append("| benchmark | metric | base | head | change | 95% CI | verdict |")

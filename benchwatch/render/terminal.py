@@ -113,6 +113,8 @@ def render_terminal(comparison: Comparison, *, color: bool = False, all_rows: bo
 
     word, rest = _headline(comparison)
     lines = [paint(word, comparison.verdict) + rest]
+    if comparison.headline:  # what a verdict needs, when the comparator could not reach one
+        lines.append("".join(ch if ch.isprintable() else "?" for ch in comparison.headline))
     alpha = comparison.settings.alpha
     disturbed = disturbed_sides(comparison)
     ordered = row_order(comparison)

@@ -18,8 +18,8 @@ textbook analysis of covariance with a concomitant variable the treatment
 cannot affect: the canary is benchwatch's own fixed code, identical on both
 sides, so its timings carry no trace of the code under test, and the test of
 ``delta`` keeps its level under the model whatever the machine did.
-Degrees of freedom: runs - 3 (runs - 2 when the canary did not vary, then
-the covariate is dropped).  The residual variance can be moderated across
+Degrees of freedom: runs - 3 (runs - 2 when the canary did not vary or
+there are fewer than five runs, then the covariate is dropped).  The residual variance can be moderated across
 the suite (:mod:`benchwatch.stats.moderated`), then the degrees of freedom
 are d0 + runs - 3.
 
@@ -27,65 +27,73 @@ What it assumes and does not claim: log time is linear in log canary time
 within the range the runs cover (two states and a line through them fit
 that); the residual spread is the same on both sides; runs are independent.
 When one side ran only in one state and the other only in another, delta and
-beta cannot be told apart: the standard error grows and the verdict is
-inconclusive rather than wrong.  Runs whose canary changed by more than 12%
-between before and after (the state switched mid-measurement) have no
-usable covariate and are left out while two steady runs remain
-(:func:`keep_runs_with_covariate`).
+beta cannot be told apart and the fit extrapolates: compare() therefore uses
+this model only where the two sides' machine speeds overlap (interleaved or
+randomised runs, :mod:`benchwatch.stats.speed`), and calls latency "not
+comparable" otherwise.  Runs whose canary changed by more than 12% between
+before and after (the state switched mid-measurement) have no usable
+covariate and are left out while two steady runs remain
+(:func:`steady_covariates`); that rule reads only the canary, never the
+benchmark's timings.  No run is dropped for being slow (an earlier version
+dropped runs far slower than the fit and refitted; whether it stays is
+judged by the ablation in docs/statistics.md; :func:`slow_residual_runs`).
+
+Everything here is a function of arrays, vectorised over rows (benchmark x
+metric): runs are NaN-padded into ``(rows, runs)`` matrices.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from benchwatch.model import Run
 from benchwatch.stats.distributions import t_ppf, t_sf
 from benchwatch.stats.moderated import VariancePrior, moderate
-from benchwatch.stats.runlevel import WelchResult
-from benchwatch.stats.speed import canary_logs
+from benchwatch.stats.runlevel import MAD_TO_SD, WelchResult, pad_rows
 
 #: A run whose canary before and after differ by more than this (log) changed
-#: machine state while it was measured: its covariate is unknown.
+#: machine state while it was measured (the value CompareRules.unstable_canary
+#: ships with).
 UNSTABLE_CANARY_LOG = math.log(1.12)
 #: Canary covariates spread less than this (log sd) carry no information:
 #: the covariate is dropped from the model.
 MIN_COVARIATE_SPREAD = 1e-9
+#: The covariate is fitted only with at least this many runs (two for the
+#: side means, one for the slope, two for the residual variance).
+MIN_RUNS_FOR_SLOPE = 5
 
 
-MIN_RUNS_WITH_COVARIATE = 2
+def steady_covariates(
+    canary_logs: np.ndarray, *, unstable_log: float = UNSTABLE_CANARY_LOG, min_runs: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which runs to fit, and each run's covariate (mean log canary time).
 
-
-def canary_covariate(run: Run) -> float | None:
-    """Mean log canary time around the run, or None without a usable (steady) canary."""
-    logs = canary_logs(run)
-    if logs is None or logs.max() - logs.min() > UNSTABLE_CANARY_LOG:
-        return None
-    return float(logs.mean())
-
-
-def keep_runs_with_covariate(runs: Sequence[Run]) -> tuple[tuple[Run, ...], np.ndarray, int]:
-    """The runs to fit, their covariates, and how many runs were left out.
-
-    Runs whose canary moved during the measurement are left out when at
-    least two steady runs remain; otherwise every run is kept with the mean
-    of its two canary timings as covariate.  That covariate is noisier, which
+    ``canary_logs`` is ``(runs, timings)``, NaN where a run has no canary.
+    Runs whose timings spread more than ``unstable_log`` are left out when at
+    least ``min_runs`` steady runs remain; otherwise every run is kept with
+    the mean of its timings as covariate.  That covariate is noisier, which
     only costs precision: the canary is independent of the code under test,
     so an error in it cannot bias the test of the side effect, and code that
     does not follow the canary (C-heavy benchmarks, whose runs on our runner
-    were often all "unsteady") keeps all its runs.
+    were often all "unsteady") keeps all its runs.  Runs without any canary
+    get the median covariate of the others.
     """
-    covariates = [canary_covariate(run) for run in runs]
-    kept = [(run, value) for run, value in zip(runs, covariates, strict=False) if value is not None]
-    if len(kept) >= MIN_RUNS_WITH_COVARIATE:
-        return tuple(run for run, _ in kept), np.array([value for _, value in kept]), len(runs) - len(kept)
-    means = [None if (logs := canary_logs(run)) is None else float(logs.mean()) for run in runs]
-    known = [value for value in means if value is not None]
-    fill = float(np.median(known)) if known else 0.0
-    return tuple(runs), np.array([fill if value is None else value for value in means]), 0
+    logs = np.asarray(canary_logs, dtype=np.float64).reshape(len(canary_logs), -1)
+    known = np.all(np.isfinite(logs), axis=1) & (logs.shape[1] > 0)
+    means = np.full(len(logs), np.nan)
+    if known.any():
+        means[known] = logs[known].mean(axis=1)
+    spread = np.zeros(len(logs))
+    if known.any():
+        spread[known] = logs[known].max(axis=1) - logs[known].min(axis=1)
+    steady = known & (spread <= unstable_log)
+    keep = steady if steady.sum() >= min_runs else np.ones(len(logs), dtype=bool)
+    fill = float(np.median(means[known])) if known.any() else 0.0
+    return keep, np.where(known, means, fill)
 
 
 @dataclass(frozen=True)
@@ -101,80 +109,77 @@ class CovariateFits:
     n_head: np.ndarray
 
 
-#: A run whose residual is this many robust SDs (MAD x 1.4826) *slower* than
-#: the fit, and at least ``SLOW_RESIDUAL_FLOOR`` (log), was slowed by something
-#: the canary did not see (a disturbance that came and went within the
-#: measurement): it is left out and the row refitted once.  One-sided because
-#: contention only ever slows code down; blind to the side, since residuals
-#: are taken from the fit that already contains the side effect.
-SLOW_RESIDUAL_MADS = 3.0
-SLOW_RESIDUAL_FLOOR = 0.05
-
-
-def _least_squares(x: np.ndarray, head: np.ndarray, covariate: np.ndarray):
-    columns = [np.ones(x.size), head]
-    centred = covariate - covariate.mean()
-    with_covariate = bool(np.std(centred) > MIN_COVARIATE_SPREAD) and x.size >= 5
-    if with_covariate:
-        columns.append(centred)
-    design = np.column_stack(columns)
-    gram_inverse = np.linalg.pinv(design.T @ design)
-    coefficients = gram_inverse @ design.T @ x
-    residual = x - design @ coefficients
-    return coefficients, residual, gram_inverse, x.size - design.shape[1], with_covariate
-
-
-def _slow_outliers(residual: np.ndarray, head: np.ndarray) -> np.ndarray:
-    """Mask of runs to keep: all but the far-too-slow ones, at least two per side."""
-    scale = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
-    limit = max(SLOW_RESIDUAL_MADS * scale, SLOW_RESIDUAL_FLOOR)
-    keep = residual <= np.median(residual) + limit
-    for side in (0.0, 1.0):
-        if np.sum(keep & (head == side)) < 2:
-            return np.ones(residual.size, dtype=bool)
-    return keep
+def _side_moments(values: np.ndarray, covariate: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per row: run count, means of x and c, and within-side centred sums."""
+    present = np.isfinite(values) & np.isfinite(covariate)
+    count = present.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_x = np.where(present, values, 0.0).sum(axis=1) / count
+        mean_c = np.where(present, covariate, 0.0).sum(axis=1) / count
+        dx = np.where(present, values - mean_x[:, None], 0.0)
+        dc = np.where(present, covariate - mean_c[:, None], 0.0)
+    return count, mean_x, mean_c, (dx * dx).sum(axis=1), (dc * dc).sum(axis=1), (dx * dc).sum(axis=1)
 
 
 def fit_rows(
-    base_logs: Sequence[np.ndarray],
-    head_logs: Sequence[np.ndarray],
-    base_covariates: Sequence[np.ndarray],
-    head_covariates: Sequence[np.ndarray],
+    base_logs: Sequence[np.ndarray] | np.ndarray,
+    head_logs: Sequence[np.ndarray] | np.ndarray,
+    base_covariates: Sequence[np.ndarray] | np.ndarray,
+    head_covariates: Sequence[np.ndarray] | np.ndarray,
 ) -> CovariateFits:
     """Fit the model of the module doc to each row; rows that cannot be fitted get NaN.
 
-    A row needs at least two runs on each side and one residual degree of
-    freedom.  Each ``*_logs[k]`` and ``*_covariates[k]`` pair up run by run.
-    Far-too-slow runs (see ``SLOW_RESIDUAL_MADS``) are dropped and the row
-    refitted; ``n_base``/``n_head`` count the runs finally used.
+    Each argument is a list of 1-D arrays (one per row) or a NaN-padded 2-D
+    array; ``*_logs[k]`` and ``*_covariates[k]`` pair up run by run.  A row
+    needs at least two runs on each side and one residual degree of freedom.
+    Closed form: with side means and within-side sums S_cc, S_xc, S_xx,
+    beta = S_xc / S_cc, delta = (x1 - x0) - beta (c1 - c0), and
+    var(delta) = sigma^2 (1/n0 + 1/n1 + (c1 - c0)^2 / S_cc).
     """
-    rows = len(base_logs)
-    out = {key: np.full(rows, np.nan) for key in ("estimate", "scale", "residual_variance", "df", "slope")}
-    n_base = np.array([len(values) for values in base_logs], dtype=np.int64)
-    n_head = np.array([len(values) for values in head_logs], dtype=np.int64)
-    for row in range(rows):
-        if n_base[row] < 2 or n_head[row] < 2:
-            continue
-        x = np.concatenate([base_logs[row], head_logs[row]])
-        head = np.concatenate([np.zeros(n_base[row]), np.ones(n_head[row])])
-        covariate = np.concatenate([base_covariates[row], head_covariates[row]])
-        fit = _least_squares(x, head, covariate)
-        if fit[3] >= 2:
-            keep = _slow_outliers(fit[1], head)
-            if not keep.all():
-                x, head, covariate = x[keep], head[keep], covariate[keep]
-                fit = _least_squares(x, head, covariate)
-                n_base[row], n_head[row] = int(np.sum(head == 0)), int(np.sum(head == 1))
-        coefficients, residual, gram_inverse, df, with_covariate = fit
-        if df < 1:
-            continue
-        out["estimate"][row] = coefficients[1]
-        out["scale"][row] = math.sqrt(max(gram_inverse[1, 1], 0.0))
-        out["residual_variance"][row] = float(residual @ residual) / df
-        out["df"][row] = df
-        if with_covariate:
-            out["slope"][row] = coefficients[2]
-    return CovariateFits(n_base=n_base, n_head=n_head, **out)
+    b, h = _matrix(base_logs), _matrix(head_logs)
+    bc, hc = _matrix(base_covariates), _matrix(head_covariates)
+    n0, x0, c0, sxx0, scc0, sxc0 = _side_moments(b, bc)
+    n1, x1, c1, sxx1, scc1, sxc1 = _side_moments(h, hc)
+    n = n0 + n1
+    sxx, scc, sxc = sxx0 + sxx1, scc0 + scc1, sxc0 + sxc1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        all_c = np.concatenate([np.where(np.isfinite(b), bc, np.nan), np.where(np.isfinite(h), hc, np.nan)], axis=1)
+        spread = np.nanstd(all_c, axis=1) if all_c.shape[1] else np.zeros(len(n))
+        with_covariate = (spread > MIN_COVARIATE_SPREAD) & (n >= MIN_RUNS_FOR_SLOPE) & (scc > 0)
+        slope = np.where(with_covariate, sxc / scc, 0.0)
+        estimate = (x1 - x0) - slope * (c1 - c0)
+        rss = np.maximum(sxx - slope * sxc, 0.0)
+        df = (n - np.where(with_covariate, 3, 2)).astype(np.float64)
+        scale2 = 1.0 / n0 + 1.0 / n1 + np.where(with_covariate, (c1 - c0) ** 2 / scc, 0.0)
+        variance = rss / df
+    usable = (n0 >= 2) & (n1 >= 2) & (df >= 1)
+    nan = np.full(len(n), np.nan)
+    return CovariateFits(
+        estimate=np.where(usable, estimate, nan),
+        scale=np.where(usable, np.sqrt(scale2), nan),
+        residual_variance=np.where(usable, variance, nan),
+        df=np.where(usable, df, nan),
+        slope=np.where(usable & with_covariate, slope, nan),
+        n_base=n0.astype(np.int64),
+        n_head=n1.astype(np.int64),
+    )
+
+
+def _matrix(rows: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    if isinstance(rows, np.ndarray) and rows.ndim == 2:
+        return rows.astype(np.float64, copy=False)
+    return pad_rows([np.asarray(row, dtype=np.float64) for row in rows])
+
+
+def _t_quantiles(p: float, df: np.ndarray) -> np.ndarray:
+    """``t_ppf(p, df)`` once per distinct df (moderated rows of a metric share theirs)."""
+    df = np.asarray(df, dtype=np.float64)
+    out = np.full(df.shape, np.nan)
+    finite = np.isfinite(df) | (df == np.inf)
+    if finite.any():
+        unique, inverse = np.unique(df[finite], return_inverse=True)
+        out[finite] = np.asarray(t_ppf(p, unique), dtype=np.float64).reshape(-1)[inverse]
+    return out
 
 
 def covariate_log_ratio(
@@ -187,15 +192,18 @@ def covariate_log_ratio(
     """
     variance, df = fits.residual_variance.copy(), fits.df.copy()
     if priors is not None:
+        by_prior: dict[VariancePrior, list[int]] = defaultdict(list)
         for row, prior in enumerate(priors):
             if prior is not None and np.isfinite(df[row]):
-                posterior, posterior_df = moderate(variance[row : row + 1], df[row : row + 1], prior)
-                variance[row], df[row] = posterior[0], posterior_df[0]
+                by_prior[prior].append(row)
+        for prior, rows in by_prior.items():
+            index = np.asarray(rows)
+            variance[index], df[index] = moderate(variance[index], df[index], prior)
     with np.errstate(invalid="ignore", divide="ignore"):
         std_error = fits.scale * np.sqrt(variance)
         t_stat = fits.estimate / std_error
-        p_value = 2.0 * t_sf(np.abs(t_stat), df)
-        half_width = t_ppf(0.5 + confidence / 2.0, df) * std_error
+        p_value = 2.0 * np.asarray(t_sf(np.abs(t_stat), df), dtype=np.float64)
+        half_width = _t_quantiles(0.5 + confidence / 2.0, df) * std_error
     degenerate = (std_error == 0) & np.isfinite(fits.estimate)
     if degenerate.any():
         p_value = np.where(degenerate, np.where(fits.estimate == 0, 1.0, 0.0), p_value)
@@ -210,3 +218,47 @@ def covariate_log_ratio(
         n_base=fits.n_base,
         n_head=fits.n_head,
     )
+
+
+#: Defaults of :func:`slow_residual_runs` (CompareRules.slow_residual_mads / _floor).
+SLOW_RESIDUAL_MADS = 3.0
+SLOW_RESIDUAL_FLOOR = 0.05
+
+
+def slow_residual_runs(
+    base: np.ndarray,
+    head: np.ndarray,
+    base_covariates: np.ndarray | None = None,
+    head_covariates: np.ndarray | None = None,
+    *,
+    mads: float = SLOW_RESIDUAL_MADS,
+    floor: float = SLOW_RESIDUAL_FLOOR,
+    min_runs: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the runs far *slower* than the fit of their row, per side; ``(rows, runs)`` each.
+
+    The residual of a run is its log statistic minus its side's mean and
+    (with covariates) the fitted canary term; a run whose residual exceeds
+    the row's median residual by more than max(``mads`` robust SDs, ``floor``)
+    was slowed by something the canary did not see.  One-sided, because
+    contention only slows code down; blind to the side, because the residuals
+    come from a fit that already contains the side effect.  A row where a
+    side would keep fewer than ``min_runs`` runs loses none.
+    """
+    bc: np.ndarray = base_covariates if base_covariates is not None else np.zeros_like(base)
+    hc: np.ndarray = head_covariates if head_covariates is not None else np.zeros_like(head)
+    n0, x0, c0, _, scc0, sxc0 = _side_moments(base, bc)
+    n1, x1, c1, _, scc1, sxc1 = _side_moments(head, hc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scc = scc0 + scc1
+        slope = np.where((scc > 0) & (n0 + n1 >= MIN_RUNS_FOR_SLOPE), (sxc0 + sxc1) / scc, 0.0)
+        residual_base = base - x0[:, None] - slope[:, None] * (bc - c0[:, None])
+        residual_head = head - x1[:, None] - slope[:, None] * (hc - c1[:, None])
+        residuals = np.concatenate([residual_base, residual_head], axis=1)
+        centre = np.nanmedian(residuals, axis=1) if residuals.shape[1] else np.zeros(len(base))
+        spread = MAD_TO_SD * np.nanmedian(np.abs(residuals - centre[:, None]), axis=1)
+        limit = centre + np.maximum(mads * spread, floor)
+        slow_base = residual_base > limit[:, None]
+        slow_head = residual_head > limit[:, None]
+    keeps_enough = (n0 - slow_base.sum(axis=1) >= min_runs) & (n1 - slow_head.sum(axis=1) >= min_runs)
+    return slow_base & keeps_enough[:, None], slow_head & keeps_enough[:, None]

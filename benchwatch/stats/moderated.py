@@ -81,20 +81,22 @@ def trigamma_inverse(value: float) -> float:
     return float(brentq(lambda y: polygamma(1, y) - value, 1e-9, 1e9, xtol=1e-12, rtol=1e-12))
 
 
-def fit_variance_prior(variances: np.ndarray, dfs: np.ndarray) -> VariancePrior | None:
+def fit_variance_prior(
+    variances: np.ndarray, dfs: np.ndarray, *, min_estimates: int = MIN_ESTIMATES, min_prior_df: float = MIN_PRIOR_DF
+) -> VariancePrior | None:
     """Fit (d0, s0^2) to sample variances ``variances`` on ``dfs`` degrees of freedom.
 
     Uses the moments of e = log s^2 - digamma(d/2) + log(d/2): its mean is
     log s0^2 - digamma(d0/2) + log(d0/2) and its variance beyond the
     sampling part mean(trigamma(d/2)) is trigamma(d0/2).  Zero, negative,
     non-finite variances and d < 1 are left out; None when fewer than
-    ``MIN_ESTIMATES`` remain or the fitted d0 is below ``MIN_PRIOR_DF``.
+    ``min_estimates`` remain or the fitted d0 is below ``min_prior_df``.
     """
     variances = np.asarray(variances, dtype=np.float64).ravel()
     dfs = np.asarray(dfs, dtype=np.float64).ravel()
     usable = np.isfinite(variances) & (variances > 0) & np.isfinite(dfs) & (dfs >= 1)
     variances, dfs = variances[usable], dfs[usable]
-    if variances.size < MIN_ESTIMATES:
+    if variances.size < min_estimates:
         return None
     half = dfs / 2.0
     e = np.log(variances) - digamma(half) + np.log(half)
@@ -103,7 +105,7 @@ def fit_variance_prior(variances: np.ndarray, dfs: np.ndarray) -> VariancePrior 
     if excess <= 0:
         return VariancePrior(df=math.inf, variance=math.exp(e_mean), estimates=int(variances.size))
     d0 = 2.0 * trigamma_inverse(excess)
-    if d0 < MIN_PRIOR_DF:
+    if d0 < min_prior_df:
         return None
     s0_squared = math.exp(e_mean + digamma(d0 / 2.0) - math.log(d0 / 2.0))
     return VariancePrior(df=d0, variance=s0_squared, estimates=int(variances.size))

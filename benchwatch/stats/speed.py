@@ -1,95 +1,89 @@
-"""Whether a comparison can use the machine-speed canary, and whether the two sides ran at one speed.
+"""Whether two sides ran at one machine speed, from their canary timings (arrays in, a record out).
 
 Every run recorded by ``benchwatch run`` carries the timing of benchwatch's
 fixed canary right before and right after its measurement
-(:mod:`benchwatch.runner.canary`).  compare() adjusts each benchmark for
-machine speed with them (:mod:`benchwatch.stats.covariate`) - but only when
-every ok run of both sides has a canary of the same version: files from an
-older benchwatch or imported from another tool have none, and canaries of
-different versions timed different code.
+(:mod:`benchwatch.runner.canary`).  The comparator reads them (only when
+every ok run of both sides has a canary of the same version) and asks here
+whether the two sides *shared* a machine speed:
 
-The sides' median canary timings also say whether base and head ran on
-machines (or in machine states) of different speed; a clear difference is a
-warning in every report, since then latency differences may be the
-machine's.  On the A/A and A/B harness (benchmarks/ab_harness), a run's
-canary deviation and its benchmark's deviation correlated at 0.83 across
-1,280 pure-Python runs of identical code, and 201 of the 230 runs more than
-15% off their benchmark's median had their canary off by more than 12%.
+* their median canary timings are within ``tolerance`` of each other, or
+* their central speed ranges (the 10th-90th percentile of per-run canary
+  timings) overlap.
+
+Interleaved or randomised runs (compare-refs) share the machine's states by
+construction, so their ranges overlap even when the machine switches speed.
+A stored baseline from a faster machine, or a side recorded beside a CPU hog,
+does not: every run of one side is slower than every run of the other, and
+no model can tell the machine's share of the difference from the code's (on
+the A/A and A/B harness a run's canary deviation and its benchmark's
+correlated at 0.83, but the benchmark-specific slope is only identified
+where the sides overlap).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from benchwatch.model import ResultSet, Run
-
 #: Sides whose median canary timings differ by more than this ratio ran on
-#: machines (or in machine states) of different speed.
+#: machines (or in machine states) of different speed (CompareRules.speed_tolerance).
 SIDE_SPEED_WARNING = 1.10
 
 
 @dataclass(frozen=True)
 class SpeedCheck:
-    """Each side's median canary timing (seconds) and how many runs it rests on."""
+    """Each side's median canary timing (seconds), its speed range, and whether the sides share a speed."""
 
     base_seconds: float
     head_seconds: float
     base_runs: int
     head_runs: int
+    base_range: tuple[float, float] = (math.nan, math.nan)
+    head_range: tuple[float, float] = (math.nan, math.nan)
+    shared: bool = True
 
     @property
     def ratio(self) -> float:
         return self.head_seconds / self.base_seconds
 
 
-def canary_versions(result: ResultSet) -> set[int | None]:
-    """The canary versions found in the ok runs of ``result`` (``None`` for runs without a canary)."""
-    return {
-        run.canary_version if run.canary_seconds else None
-        for benchmark in result.benchmarks
-        for run in benchmark.ok_runs
-    }
-
-
-def canary_logs(run: Run) -> np.ndarray | None:
-    """Log seconds of the run's canary timings, or None without a usable canary."""
-    if not run.canary_seconds:
+def side_speed_check(
+    base_logs: np.ndarray,
+    head_logs: np.ndarray,
+    *,
+    tolerance: float = SIDE_SPEED_WARNING,
+    range_quantiles: Sequence[float] = (0.1, 0.9),
+) -> SpeedCheck | None:
+    """Compare the sides' per-run log canary timings (one value per run); None when a side has none."""
+    base = np.asarray(base_logs, dtype=np.float64)
+    head = np.asarray(head_logs, dtype=np.float64)
+    base, head = base[np.isfinite(base)], head[np.isfinite(head)]
+    if not (base.size and head.size):
         return None
-    values = np.asarray(run.canary_seconds, dtype=np.float64)
-    if not np.all(np.isfinite(values) & (values > 0)):
-        return None
-    return np.log(values)
+    base_low, base_high = np.quantile(base, range_quantiles)
+    head_low, head_high = np.quantile(head, range_quantiles)
+    base_median, head_median = float(np.median(base)), float(np.median(head))
+    overlap = base_low <= head_high and head_low <= base_high
+    close = abs(head_median - base_median) <= math.log(tolerance)
+    return SpeedCheck(
+        base_seconds=math.exp(base_median),
+        head_seconds=math.exp(head_median),
+        base_runs=int(base.size),
+        head_runs=int(head.size),
+        base_range=(math.exp(base_low), math.exp(base_high)),
+        head_range=(math.exp(head_low), math.exp(head_high)),
+        shared=bool(overlap or close),
+    )
 
 
-def _median_canary(result: ResultSet) -> tuple[float, int]:
-    logs = [
-        values
-        for benchmark in result.benchmarks
-        for run in benchmark.ok_runs
-        if (values := canary_logs(run)) is not None
-    ]
-    return (float(np.exp(np.median(np.concatenate(logs)))) if logs else math.nan), len(logs)
-
-
-def side_speeds(base: ResultSet, head: ResultSet) -> SpeedCheck | None:
-    """Both sides' median canary timings, or None when the canaries cannot be used (see the module doc)."""
-    versions = canary_versions(base) | canary_versions(head)
-    if len(versions) != 1 or None in versions:
-        return None
-    (base_seconds, base_runs), (head_seconds, head_runs) = _median_canary(base), _median_canary(head)
-    if not (base_runs and head_runs and base_seconds > 0 and head_seconds > 0):
-        return None
-    return SpeedCheck(base_seconds=base_seconds, head_seconds=head_seconds, base_runs=base_runs, head_runs=head_runs)
-
-
-def speed_warnings(check: SpeedCheck | None) -> list[str]:
+def speed_warnings(check: SpeedCheck | None, tolerance: float = SIDE_SPEED_WARNING) -> list[str]:
     """A warning when the two sides ran at clearly different machine speeds."""
     if check is None:
         return []
-    if check.ratio > SIDE_SPEED_WARNING or check.ratio < 1 / SIDE_SPEED_WARNING:
+    if check.ratio > tolerance or check.ratio < 1 / tolerance:
         return [
             f"machine speed differs between the sides: benchwatch's canary took {check.ratio:.2f}x as long on "
             f"head as on base ({check.head_seconds * 1e3:.3f} vs {check.base_seconds * 1e3:.3f} ms), so latency "

@@ -1,0 +1,196 @@
+"""The suite verdict, its one-line headline, and the warnings built from exclusion records.
+
+Suite verdict, by precedence:
+
+1. ``regression`` - a gated metric regressed, or (``gate_failures``, on by
+   default) a benchmark failed on every head run where base ran;
+2. ``inconclusive`` - a gated metric is inconclusive (not judged, or judged
+   with an interval too wide), a compared benchmark failed on a side, or
+   nothing gated exists.  A latency row that is only "not comparable" does not
+   count when the same benchmark has a gated, decided instruction count: the
+   count decides across machines (companion metric, see docs/statistics.md);
+3. ``improvement`` - a gated metric improved;
+4. ``unchanged``.
+
+The headline says, in one line, why the verdict is what it is and, when it is
+not decisive, what to do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchwatch.comparator.results import EXCLUSION_REASONS, BenchmarkComparison, Exclusion, MetricComparison
+from benchwatch.compare_rules import CompareRules
+from benchwatch.compare_settings import CompareSettings
+from benchwatch.stats.shift import SuiteShift
+from benchwatch.verdict import NOT_COMPARABLE, ReasonCode, Verdict
+
+#: Metrics that do not move with machine speed: where gated and decided they
+#: decide a benchmark whose latency is not comparable.
+SPEED_INDEPENDENT_METRICS = ("instructions", "estimated_cycles")
+
+#: How to get more process runs, by the tool that wrote the files.
+MORE_RUNS_HINTS = {
+    "benchwatch run": "benchwatch run --runs 5",
+    "benchwatch compare-refs": "benchwatch compare-refs (it adds runs until a verdict)",
+    "pytest-benchmark": "run the suite 5 times with --benchmark-json=base-N.json and pass every file "
+    "(--base base-1.json --base base-2.json …, the same for head)",
+    "pyperf": "let pyperf use its default 20 worker processes (--processes 20; each worker is one run)",
+    "go test -bench": "go test -bench . -count 10",
+    "google-benchmark": "--benchmark_repetitions=10",
+    "hyperfine": "export 5 files per side and pass every file (--base a-1.json --base a-2.json …)",
+    "asv": "asv run --record-samples with more processes (--interleave-rounds, or repeat=(5, …))",
+}
+
+
+def superseded(benchmark: BenchmarkComparison, metric: MetricComparison) -> bool:
+    """A not-comparable latency row of a benchmark that a speed-independent count decided."""
+    if metric.reason_code not in NOT_COMPARABLE:
+        return False
+    return any(
+        other.gated and other.judged and other.verdict != Verdict.INCONCLUSIVE
+        for other in benchmark.metrics
+        if other.metric in SPEED_INDEPENDENT_METRICS
+    )
+
+
+def deciding_rows(benchmarks: Sequence[BenchmarkComparison]) -> list[MetricComparison]:
+    """The gated rows that take part in the suite verdict."""
+    return [m for b in benchmarks for m in b.metrics if m.gated and not superseded(b, m)]
+
+
+def suite_verdict(benchmarks: Sequence[BenchmarkComparison], settings: CompareSettings) -> Verdict:
+    """The suite verdict (see the module doc)."""
+    verdicts = [m.verdict for m in deciding_rows(benchmarks)]
+    if Verdict.REGRESSION in verdicts or (settings.gate_failures and any(b.broken_by_head for b in benchmarks)):
+        return Verdict.REGRESSION
+    if Verdict.INCONCLUSIVE in verdicts or any(b.status == "failed" for b in benchmarks) or not verdicts:
+        return Verdict.INCONCLUSIVE
+    if Verdict.IMPROVEMENT in verdicts:
+        return Verdict.IMPROVEMENT
+    return Verdict.UNCHANGED
+
+
+@dataclass(frozen=True)
+class HeadlineFacts:
+    """What the headline may need beyond the rows."""
+
+    verdict: Verdict
+    comparability_detail: str
+    busy_runs: int
+    all_runs: int
+    shift: SuiteShift | None
+    sources: tuple[str, ...]
+
+
+def _names(rows: Sequence[MetricComparison], limit: int = 3) -> str:
+    names = list(dict.fromkeys(m.benchmark for m in rows))
+    shown = ", ".join(names[:limit])
+    return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+def headline(benchmarks: Sequence[BenchmarkComparison], facts: HeadlineFacts, rules: CompareRules) -> str:
+    """One line: why the suite verdict is what it is, and what to do when it is not decisive."""
+    rows = deciding_rows(benchmarks)
+    by_code: dict[str, list[MetricComparison]] = defaultdict(list)
+    for row in rows:
+        if row.verdict == Verdict.INCONCLUSIVE:
+            by_code[row.reason_code].append(row)
+    broken = [b.name for b in benchmarks if b.broken_by_head]
+    regressions = sorted((m for m in rows if m.verdict == Verdict.REGRESSION), key=lambda m: -m.ratio)
+    if facts.shift is not None:
+        shift = facts.shift
+        return (
+            f"{shift.moved} of {shift.benchmarks} benchmarks moved the same way (median ×{shift.median_ratio:.2f}): "
+            "this looks like a machine change, not code; compare both sides on one machine (benchwatch compare-refs) "
+            "or record with benchwatch run, whose canary measures machine speed"
+        )
+    if regressions or broken:
+        parts = []
+        if regressions:
+            worst = regressions[0]
+            parts.append(
+                f"{len(regressions)} gated regression(s), worst {worst.benchmark} {worst.metric} {worst.change:+.1%}"
+            )
+        if broken:
+            parts.append(f"{len(broken)} benchmark(s) fail on every head run where base ran: {', '.join(broken[:3])}")
+        return "; ".join(parts)
+    if facts.verdict != Verdict.INCONCLUSIVE:
+        counts = Counter(m.verdict for m in rows)
+        return f"no gated regression: {counts[Verdict.UNCHANGED]} unchanged, {counts[Verdict.IMPROVEMENT]} improved"
+    return _inconclusive_headline(benchmarks, by_code, facts, rules)
+
+
+def _inconclusive_headline(
+    benchmarks: Sequence[BenchmarkComparison],
+    by_code: dict[str, list[MetricComparison]],
+    facts: HeadlineFacts,
+    rules: CompareRules,
+) -> str:
+    not_comparable = [m for code in NOT_COMPARABLE for m in by_code.get(code, [])]
+    if not_comparable:
+        return (
+            f"latency not comparable: {facts.comparability_detail}; refresh the baseline on this machine "
+            "(benchwatch run -o <baseline>), measure both sides here with benchwatch compare-refs, or gate on "
+            "instruction counts, which do not move with the machine"
+        )
+    if by_code.get(ReasonCode.ONE_SIDE_BUSY):
+        rows = by_code[ReasonCode.ONE_SIDE_BUSY]
+        return (
+            f"one side ran beside load the other did not have ({_names(rows)}): its runs all waited longer for a "
+            "CPU; rerun on a quiet machine, or interleave the sides with benchwatch compare-refs"
+        )
+    if (facts.all_runs and facts.busy_runs >= rules.busy_share * facts.all_runs) or by_code.get(
+        ReasonCode.MACHINE_BUSY
+    ):
+        return (
+            f"machine too busy: {facts.busy_runs} of {facts.all_runs} runs waited > {rules.busy_run_wait:.0%} "
+            "for a CPU; rerun on a quieter machine, or with more runs (compare-refs keeps sampling within --max-time)"
+        )
+    if by_code.get(ReasonCode.TOO_FEW_RUNS):
+        rows = by_code[ReasonCode.TOO_FEW_RUNS]
+        hints = [MORE_RUNS_HINTS[s] for s in dict.fromkeys(facts.sources) if s in MORE_RUNS_HINTS]
+        how = "; ".join(hints) or "record more process runs per side"
+        return f"cannot judge {_names(rows)}: needs ≥{rules.min_runs} process runs per side; get them with: {how}"
+    if by_code.get(ReasonCode.TOO_FEW_SAMPLES):
+        rows = by_code[ReasonCode.TOO_FEW_SAMPLES]
+        metrics = ", ".join(dict.fromkeys(m.metric for m in rows))
+        return (
+            f"{metrics} cannot be judged on {_names(rows)}: too few samples per run ({rows[0].reason.split('; ')[0]}); "
+            "raise the rounds per run (pytest --benchmark-min-rounds=100) or remove it from "
+            "[tool.benchwatch.compare] gate"
+        )
+    failed = [b.name for b in benchmarks if b.status == "failed"]
+    if failed and not any(by_code.values()):
+        return f"{len(failed)} benchmark(s) failed on a side: {', '.join(failed[:3])}"
+    if not any(by_code.values()):
+        return "nothing gated could be compared (no benchmark on both sides, or no gated metric measured)"
+    rows = [m for found in by_code.values() for m in found]
+    return (
+        f"{len(rows)} gated metric(s) inconclusive ({_names(rows)}): intervals reach past the threshold; "
+        "rerun with more process runs per side"
+    )
+
+
+def exclusion_warnings(exclusions: Sequence[Exclusion], rules: CompareRules) -> list[str]:
+    """One warning per side and reason, built from the strategies' exclusion records."""
+    grouped: dict[tuple[str, str], list[Exclusion]] = defaultdict(list)
+    for record in exclusions:
+        grouped[record.side, record.code].append(record)
+    warnings = []
+    for (side, code), records in sorted(grouped.items()):
+        why = EXCLUSION_REASONS.get(code, code).format(unstable=f"{rules.unstable_canary - 1:.0%}")
+        runs = sum(r.runs for r in records)
+        warnings.append(f"{side}: {runs} run(s) of {len(records)} benchmark(s) excluded: {why}")
+    return warnings
+
+
+def busy_runs(waits: np.ndarray, rules: CompareRules) -> tuple[int, int]:
+    """How many runs (with a known CPU wait) waited more than ``busy_run_wait``, of how many."""
+    known = waits[np.isfinite(waits)]
+    return int((known > rules.busy_run_wait).sum()), int(known.size)

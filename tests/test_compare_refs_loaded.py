@@ -1,0 +1,68 @@
+"""compare-refs end to end with two CPU hogs running beside it the whole time.
+
+The same scenarios as tests/test_compare_refs.py (a +60% work slowdown in one
+benchmark; a comment-only change) on a machine made busy on purpose: two
+processes spinning on the CPUs of this (often 2-core) machine for the whole
+test.  The verdicts must hold by design - interleaved runs share the load, so
+the comparison stays valid and only its intervals widen - not by retries.
+The hogs are subprocesses this module starts and always kills.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_compare_refs import LIBRARY, _compare_refs, _git, _verdict, init_project
+
+from benchwatch.errors import EXIT_OK, EXIT_REGRESSION
+
+LIBRARY_SLOW = 32_000  # +60% work in parse_rows, as in test_compare_refs
+
+
+@pytest.fixture(scope="module")
+def hogs() -> Iterator[list[subprocess.Popen]]:
+    processes = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def loaded_repo(tmp_path_factory: pytest.TempPathFactory, hogs: list[subprocess.Popen]) -> Path:
+    repo = tmp_path_factory.mktemp("loaded")
+    init_project(repo)
+    _git(repo, "tag", "base")
+    (repo / "mylib.py").write_text(LIBRARY.format(parse_size=LIBRARY_SLOW))
+    _git(repo, "commit", "-qam", "slower parse_rows")
+    _git(repo, "tag", "slow")
+    _git(repo, "checkout", "-q", "base")
+    _git(repo, "checkout", "-q", "-b", "docs")
+    (repo / "mylib.py").write_text(LIBRARY.format(parse_size=20_000) + "\n# a comment only\n")
+    _git(repo, "commit", "-qam", "comment only")
+    _git(repo, "tag", "same")
+    return repo
+
+
+def test_hogs_are_running(hogs: list[subprocess.Popen]) -> None:
+    assert all(process.poll() is None for process in hogs)
+
+
+def test_real_slowdown_is_flagged_beside_two_cpu_hogs(loaded_repo: Path, hogs, capsys) -> None:
+    code, report = _compare_refs(loaded_repo, capsys, "base", "slow")
+    assert all(process.poll() is None for process in hogs)  # the load lasted the whole comparison
+    assert _verdict(report, "test_parse_rows") == "regression", report["headline"]
+    assert _verdict(report, "test_aggregate") != "regression"
+    assert code == EXIT_REGRESSION
+
+
+def test_comment_only_change_is_not_flagged_beside_two_cpu_hogs(loaded_repo: Path, hogs, capsys) -> None:
+    code, report = _compare_refs(loaded_repo, capsys, "base", "same")
+    assert all(row["verdict"] not in ("regression", "improvement") for row in report["comparisons"])
+    assert code == EXIT_OK
