@@ -16,6 +16,7 @@ Not a test: it spends minutes of Callgrind time per pass.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -35,11 +36,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 def command_pass(args: argparse.Namespace) -> None:
     settings = RunSettings(suites=tuple(args.suite), pytest_args=tuple(args.pytest_arg), keyword=args.keyword)
-    names = [event["name"] for event in collect_benchmarks(repo=REPO, settings=settings)]
     env = dict(os.environ)
     env.update(item.split("=", 1) for item in args.env)
-    command = _command(REPO, settings)
-    command = type(command)(python=command.python, cwd=command.cwd, pytest_args=command.pytest_args, env=env)
+    collection = collect_benchmarks(repo=REPO, settings=settings)
+    names = collection.names
+    command = dataclasses.replace(collection.command(_command(REPO, settings)), env=env)
     counting = InstructionSettings(
         valgrind=shutil.which("valgrind"),
         runs=args.runs,

@@ -67,6 +67,7 @@ COMPARE_KEYS = {
     "fail_on_inconclusive",
     "bootstrap_resamples",
     "seed",
+    "moderate_variances",
 }
 
 

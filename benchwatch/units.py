@@ -67,6 +67,13 @@ def format_value(value: float, unit: str) -> str:
     return f"{value / 1e-9:.3g} ns"
 
 
+def format_amount(value: float, unit: str, *, signed: bool = False) -> str:
+    """A memory figure in a sentence: "64.0 KiB", "+300.0 KiB", "+50 allocations" (``signed``: always a sign)."""
+    sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed else ("-" if value < 0 else "")
+    text = format_value(abs(value), unit)
+    return f"{sign}{text} {_COUNT_LABEL}" if unit == "count" else f"{sign}{text}"
+
+
 def format_change(ratio: float) -> str:
     if ratio is None or not math.isfinite(ratio):
         return "–"

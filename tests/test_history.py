@@ -309,7 +309,7 @@ def test_record_and_history_commands(tmp_path, main, capsys):
     assert "recorded ffffffff [v1.4]" in capsys.readouterr().out
     assert main(["record", str(result_path), "--history", str(history), "--date", "2024-05-02T00:00:00Z"]) == 0
     assert main(["record", str(result_path), "--history", str(history)]) == 2  # commit c*40 already there
-    assert "already in the history" in capsys.readouterr().err
+    assert "already in the history" in (err := capsys.readouterr().err) and "--replace" in err
     assert main(["history", "prune", "--history", str(history), "--keep-last", "1", "--drop-tags"]) == 0
     assert "removed 1 records" in capsys.readouterr().out
     assert main(["history", "prune", "--history", str(tmp_path / "missing"), "--keep-last", "1"]) == 2

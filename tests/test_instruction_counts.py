@@ -52,7 +52,7 @@ def test_identical_code_is_unchanged_and_a_small_real_change_is_shown_exactly():
     assert same.verdict == "unchanged" and same.method == "exact"
     smaller = compare_counts(base, runs_of([1_005_000], [1_005_010]), threshold=0.01)  # +0.5% < 1%
     assert smaller.verdict == "unchanged" and "+0.50%" in smaller.reason
-    faster = compare_counts(base, runs_of([950_000], [950_004]), threshold=0.01)
+    faster = compare_counts(base, runs_of([950_000], [950_004], [950_001]), threshold=0.01)
     assert faster.verdict == "improvement"
 
 
@@ -66,9 +66,12 @@ def test_counts_that_vary_fall_back_to_the_run_level_test_and_say_so():
     assert result.p_value is not None and result.low < 1.0 < result.high
 
 
-def test_one_run_per_side_uses_the_spread_of_its_calls():
+def test_one_run_per_side_uses_the_spread_of_its_calls_but_decides_no_change():
     result = compare_counts(runs_of([100, 100, 100]), runs_of([103, 103, 103]), threshold=0.01)
-    assert result.method == "exact" and result.verdict == "regression"
+    assert result.method == "exact" and result.verdict == "inconclusive"
+    assert "+3.00%" in result.reason and "needs ≥2 instruction runs per side" in result.reason
+    same = compare_counts(runs_of([100, 100, 100]), runs_of([100, 100, 100]), threshold=0.01)
+    assert same.verdict == "unchanged"
     varying = compare_counts(runs_of([100, 110, 90]), runs_of([103, 103, 103]), threshold=0.01)
     assert varying.method == "run-level" and varying.verdict == "inconclusive"
     assert "needs ≥2 instruction runs per side" in varying.reason
@@ -150,3 +153,15 @@ def test_a_crash_under_valgrind_is_reported_on_the_row():
     comparison = compare(base, head)
     [row] = [m for m in comparison.metric_comparisons() if m.metric == "instructions"]
     assert not row.gated and "SIGSEGV" in row.reason
+
+
+def test_the_compare_command_keeps_counts_and_fingerprint(tmp_path, capsys):
+    from benchwatch.cli import main
+    from benchwatch.resultfile import save_result
+
+    base = save_result(result_with([[1_000_000, 1_000_000], [1_000_000, 1_000_000]]), tmp_path / "base.json")
+    head = save_result(result_with([[1_030_000, 1_030_000], [1_030_000, 1_030_000]]), tmp_path / "head.json")
+    code = main(["compare", str(base), str(head), "--format", "markdown"])
+    out = capsys.readouterr().out
+    assert "| instructions |" in out and "+3.00%" in out
+    assert code == 1

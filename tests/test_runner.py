@@ -119,7 +119,8 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
             "test_ok",
             "--runs",
             "1",
-            "--no-memory",
+            "--memory-runs",
+            "0",
             "-q",
             "-o",
             str(output),
@@ -133,6 +134,19 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     # the machine-speed canary is timed before and after the measurement
     assert run["canary_version"] == 1
     assert len(run["canary_seconds"]) == 2 and all(0 < value < 1 for value in run["canary_seconds"])
+
+
+@pytest.mark.slow
+def test_memory_runs_limits_the_memray_pass_and_no_memory_still_works(project: Path, capsys) -> None:
+    config = ["--config", str(project / "pyproject.toml"), "-k", "test_ok", "--runs", "2", "-q"]
+    output = project / "first-only.json"
+    assert main(["run", *config, "--memory-runs", "1", "-o", str(output)]) == EXIT_OK
+    runs = load_result(output).by_name()["benchmarks/test_suite.py::test_ok"].runs
+    assert [run.memory is not None for run in runs] == [True, False]
+    legacy = project / "legacy.json"
+    assert main(["run", *config, "--no-memory", "-o", str(legacy)]) == EXIT_OK
+    assert "--no-memory is deprecated; use --memory-runs 0" in capsys.readouterr().err
+    assert all(run.memory is None for run in load_result(legacy).benchmarks[0].runs)
 
 
 @pytest.mark.slow

@@ -88,6 +88,7 @@ def test_recompare_of_saved_results_uses_the_same_split() -> None:
     assert settings_for_results(CompareSettings(), unmarked, marked).alpha == 0.05
 
 
+@pytest.mark.slow  # a long Monte-Carlo validation
 def test_identical_code_under_optional_stopping_stays_at_nominal_level(base_settings) -> None:
     rng = np.random.default_rng(20261125)
     split = settings_for_looks(base_settings, len(DEFAULT_LOOKS))

@@ -130,6 +130,7 @@ def test_bootstrap_is_reproducible_and_centred():
     assert one.ratios.shape == (400, 4)
 
 
+@pytest.mark.slow  # a long Monte-Carlo validation
 def test_bootstrap_coverage_with_many_runs_binomial_bound():
     """With 20 runs per side the two-level bootstrap covers the true ratio ~95% of the time."""
     rng = np.random.default_rng(5)

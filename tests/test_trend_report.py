@@ -231,10 +231,16 @@ def test_options_are_validated(history_dir, tmp_path):
 def test_trend_command(history_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "COMMAND_MODULES", PRESENT_COMMANDS)
     output = tmp_path / "out"
-    code = cli.main(["trend", "--history", str(history_dir), "-o", str(output), "--max-pvalue", "0.01"])
+    code = cli.main(["trend", "--history", str(history_dir), "--output-dir", str(output), "--max-pvalue", "0.01"])
     assert code == 0 and (output / "index.html").is_file()
     assert "4 benchmarks, 80 commits" in capsys.readouterr().out
-    assert cli.main(["trend", "--history", str(tmp_path / "none"), "-o", str(output)]) == 2
+    assert cli.main(["trend", "--history", str(tmp_path / "none"), "--output-dir", str(output)]) == 2
+    # -o is a file in every command: the page (its data beside it); a folder after -o is a usage error.
+    page = tmp_path / "site" / "trend.html"
+    assert cli.main(["trend", "--history", str(history_dir), "-o", str(page)]) == 0 and page.is_file()
+    capsys.readouterr()
+    assert cli.main(["trend", "--history", str(history_dir), "-o", str(tmp_path / "folder")]) == 2
+    assert "for a folder use --output-dir" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -252,7 +258,7 @@ def test_invalid_change_point_options_are_one_line_usage_errors(
     """Issue 11 item 9: these used to exit 0 with "0 change points"."""
     monkeypatch.setattr(cli, "COMMAND_MODULES", PRESENT_COMMANDS)
     output = tmp_path / "out"
-    assert cli.main(["trend", "--history", str(history_dir), "-o", str(output), option, value]) == 2
+    assert cli.main(["trend", "--history", str(history_dir), "--output-dir", str(output), option, value]) == 2
     captured = capsys.readouterr()
     assert captured.err.startswith("benchwatch: error: " + message) and captured.err.count("\n") == 1
     assert not output.exists()

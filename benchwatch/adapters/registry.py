@@ -126,6 +126,7 @@ def merge_results(results: list[ResultSet], *, source: str | None = None) -> Res
         raise ValueError("merge_results needs at least one result")
     order: list[str] = []
     runs: dict[str, list] = {}
+    counted: dict[str, list] = {}  # instruction runs, concatenated like the timed runs
     first: dict[str, BenchmarkResult] = {}
     raw: dict[str, bool] = {}
     for result in results:
@@ -134,8 +135,10 @@ def merge_results(results: list[ResultSet], *, source: str | None = None) -> Res
                 order.append(benchmark.name)
                 first[benchmark.name] = benchmark
                 runs[benchmark.name] = []
+                counted[benchmark.name] = []
                 raw[benchmark.name] = True
             runs[benchmark.name].extend(benchmark.runs)
+            counted[benchmark.name].extend(benchmark.instruction_runs)
             raw[benchmark.name] = raw[benchmark.name] and benchmark.has_raw_samples
     merged = tuple(
         BenchmarkResult(
@@ -145,6 +148,7 @@ def merge_results(results: list[ResultSet], *, source: str | None = None) -> Res
             params=first[name].params,
             has_raw_samples=raw[name],
             unit=first[name].unit,
+            instruction_runs=tuple(counted[name]),
         )
         for name in order
     )
@@ -157,6 +161,7 @@ def merge_results(results: list[ResultSet], *, source: str | None = None) -> Res
         source=source or results[0].source,
         created_at=results[0].created_at,
         settings=settings,
+        count_fingerprint=results[0].count_fingerprint,
     )
 
 

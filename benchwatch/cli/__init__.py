@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import signal
 import sys
 import threading
@@ -16,29 +17,61 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from benchwatch import __version__
+from benchwatch.cli.typos import check_arguments
 from benchwatch.errors import EXIT_INPUT_ERROR, BenchwatchError
 
 COMMAND_MODULES = (
     "benchwatch.cli.run_command",
-    "benchwatch.cli.import_command",
     "benchwatch.cli.compare_command",
     "benchwatch.cli.compare_refs_command",
+    "benchwatch.cli.import_command",
     "benchwatch.cli.cache_command",
     "benchwatch.cli.github_command",
     "benchwatch.cli.record_command",
     "benchwatch.cli.trend_command",
     "benchwatch.cli.history_command",
+    "benchwatch.cli.completion_command",
 )
+
+DESCRIPTION = """\
+Benchmark your pytest-benchmark suite in fresh processes and learn, with
+statistics that hold up on noisy machines, whether a change made it slower."""
+
+START_HERE = """\
+start here, in a git repository with pytest-benchmark tests:
+  benchwatch compare-refs     HEAD against where it branched off main: verdicts
+  benchwatch run -o a.json    measure; then: benchwatch compare a.json b.json"""
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its one-line style
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_INPUT_ERROR, f"benchwatch: error: {message}\n")
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        # Descriptions often come from module docstrings: show them without reST markup.
+        description = kwargs.get("description")
+        if isinstance(description, str):
+            kwargs["description"] = re.sub(r"``([^`]*)``", r"\1", description)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; one line, as every usage error
+        self.exit(EXIT_INPUT_ERROR, f"benchwatch: error: {message} (see: {self.prog} --help)\n")
+
+
+class _TopParser(_Parser):
+    def format_help(self) -> str:
+        """One screen: what benchwatch is, where to start, the commands in one line each."""
+        commands = []
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                commands = [(choice.dest, choice.help or "") for choice in action._choices_actions]
+        width = max(len(name) for name, _ in commands) + 2
+        lines = [f"usage: {self.prog} [-h] [--version] COMMAND [options]   (then: COMMAND -h)", ""]
+        lines += [DESCRIPTION, "", START_HERE, "", "commands:"]
+        lines += [f"  {name.ljust(width)}{text}" for name, text in commands]
+        lines += ["", "exit codes: 0 fine, 1 gated regression, 2 usage or input error, 3 failed run"]
+        return "\n".join(lines) + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="benchwatch", description=__doc__.splitlines()[0])
+    parser = _TopParser(prog="benchwatch", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"benchwatch {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
@@ -78,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Handlers first: a signal while the command modules load is reported like any other.
     previous = _install_signal_handlers()
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        check_arguments(parser, arguments)
+        args = parser.parse_args(arguments)
         return int(args.handler(args))
     except BenchwatchError as error:
         print(f"benchwatch: error: {error}", file=sys.stderr)

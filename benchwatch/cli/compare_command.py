@@ -36,7 +36,7 @@ MAX_BOOTSTRAP = 1_000_000  # the same bound as bootstrap_resamples in [tool.benc
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "compare",
-        help="compare head results against base results",
+        help="verdicts: head results against base results",
         description=__doc__.splitlines()[0],
     )
     parser.add_argument("base_file", nargs="?", metavar="BASE", help="base result file")
@@ -48,12 +48,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--head", action="append", default=[], metavar="FILE", help="a head file (repeatable: each adds runs)"
     )
     parser.add_argument("--format", choices=FORMATS, default="terminal", help="report format (default: terminal)")
-    parser.add_argument("--threshold", type=float, default=None, help="relative change that matters (0.10 = 10%%)")
+    parser.add_argument(
+        "--threshold", type=float, default=None, metavar="R", help="relative change that matters (0.10 = 10%%)"
+    )
     parser.add_argument(
         "--fail-on-inconclusive", action="store_true", default=None, help="exit 1 when the verdict is inconclusive"
     )
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal report")
-    parser.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    parser.add_argument(
+        "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout"
+    )
     parser.add_argument(
         "--write",
         action="append",
@@ -61,7 +68,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="FORMAT:FILE",
         help="also write the same comparison in FORMAT to FILE (repeatable; compares once)",
     )
-    parser.add_argument("--seed", type=int, default=None, help="seed of the bootstrap cross-check")
+    parser.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the bootstrap cross-check")
     parser.add_argument(
         "--bootstrap",
         type=int,
@@ -142,6 +149,7 @@ def render(
     report_format: str,
     *,
     color: bool,
+    all_rows: bool = False,
     base: ResultSet | None = None,
     head: ResultSet | None = None,
     base_label: str | None = None,
@@ -181,7 +189,7 @@ def render(
         return render_markdown(comparison)
     from benchwatch.render.terminal import render_terminal
 
-    return render_terminal(comparison, color=color)
+    return render_terminal(comparison, color=color, all_rows=all_rows)
 
 
 def _parse_write(item: str) -> tuple[str, Path]:
@@ -212,6 +220,7 @@ def _render_for(
         comparison,
         report_format,
         color=color,
+        all_rows=args.all_rows,
         base=base,
         head=head,
         base_label=args.base_label,

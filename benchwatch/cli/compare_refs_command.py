@@ -36,7 +36,7 @@ from benchwatch.runner.session import DEFAULT_SAMPLE_BUDGET
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare-refs",
-        help="interleaved, adaptive A/B runs of two git revisions, then a comparison",
+        help="run two git revisions interleaved, then compare them",
         description="Check out BASE and HEAD into cached checkouts, run their suites in alternating process "
         "runs (order randomised per pair), add runs only for inconclusive benchmarks up to a time budget, and "
         "compare. Without arguments BASE is the merge base of the default branch and HEAD. Exit codes: 0 no "
@@ -48,29 +48,56 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("head", nargs="?", default="HEAD", help="head ref (default: HEAD)")
     parser.add_argument(
-        "--repo", type=Path, help="git repository to compare (default: the --config file's, else this directory's)"
+        "--repo",
+        type=Path,
+        metavar="DIR",
+        help="git repository to compare (default: the --config file's, else this directory's)",
     )
     parser.add_argument(
-        "--config", type=Path, help="pyproject.toml with [tool.benchwatch] (default: the repository's; may be anywhere)"
+        "--config",
+        type=Path,
+        metavar="PYPROJECT",
+        help="pyproject.toml with [tool.benchwatch] (default: the repository's; may be anywhere)",
     )
-    parser.add_argument("--suite", action="append", dest="suites", metavar="PATH", help="suite path (repeatable)")
-    parser.add_argument("-k", "--filter", dest="keyword", metavar="EXPR", help="pytest -k expression")
-    parser.add_argument("--timeout", type=float, help="seconds per benchmark per pass (default from config, 300)")
-    parser.add_argument("--scale", type=int, help="workload scale, passed to the suite option named by scale_option")
-    parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG", help="extra pytest argument")
+    parser.add_argument(
+        "--suite", action="append", dest="suites", metavar="PATH", help="suite path (repeatable; default from config)"
+    )
+    parser.add_argument(
+        "-k", "--filter", dest="keyword", metavar="EXPR", help="pytest -k expression selecting benchmarks"
+    )
+    parser.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="seconds per benchmark per pass (default from config, 300)"
+    )
+    parser.add_argument(
+        "--scale", type=int, metavar="N", help="workload scale, passed to the suite option named by scale_option"
+    )
+    parser.add_argument(
+        "--pytest-arg", action="append", default=[], metavar="ARG", help="extra pytest argument (repeatable)"
+    )
     parser.add_argument(
         "--looks",
         default=",".join(map(str, DEFAULT_LOOKS)),
         help="runs per side at which verdicts are taken (default %(default)s)",
     )
-    parser.add_argument("--max-time", type=float, default=900.0, help="time budget in seconds (default 900)")
-    parser.add_argument("--memory-runs", type=int, default=2, help="runs per side with a memray pass (default 2)")
     add_instruction_arguments(parser)
     parser.add_argument(
-        "--sample-budget", type=float, help="seconds per benchmark per run to reach the samples the gate needs"
+        "--max-time", type=float, default=900.0, metavar="SECONDS", help="time budget in seconds (default 900)"
     )
-    parser.add_argument("--shard", help="run shard i of n (i/n) of the benchmarks")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the AB/BA order")
+    parser.add_argument(
+        "--memory-runs",
+        type=int,
+        default=2,
+        metavar="N",
+        help="process runs per side that also get a memray memory pass (default 2; 0 = none)",
+    )
+    parser.add_argument(
+        "--sample-budget",
+        type=float,
+        metavar="SECONDS",
+        help="seconds per benchmark per run to reach the samples the gate needs",
+    )
+    parser.add_argument("--shard", metavar="I/N", help="run shard I of N of the benchmarks (for a CI matrix)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random AB/BA order (default 0)")
     parser.add_argument(
         "--allow-dirty", action="store_true", help="run HEAD from the working tree with its uncommitted changes"
     )
@@ -85,29 +112,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--venv-per-ref", action="store_true", help="same as --environment per-ref")
     parser.add_argument(
-        "--cache-dir", type=Path, help="checkouts and environments (default: the user cache, see `benchwatch cache`)"
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="checkouts and environments (default: the user cache, see `benchwatch cache`)",
     )
     parser.add_argument(
         "--output-dir",
         type=Path,
+        metavar="DIR",
         help="where base.json.gz, head.json.gz, comparison.json, comment.md and report.html go "
         "(default results_dir/compare-refs/BASE7-HEAD7, never overwritten)",
     )
-    parser.add_argument("--format", choices=FORMATS, default="terminal", help="report format on stdout")
-    parser.add_argument("--threshold", type=float, help="relative change that counts (default from config)")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="terminal", help="report format on stdout (default: terminal)"
+    )
+    parser.add_argument(
+        "--threshold", type=float, metavar="R", help="relative change that matters (0.10 = 10%%; default from config)"
+    )
     parser.add_argument("--fail-on-inconclusive", action="store_true", help="exit 1 when the verdict is inconclusive")
+    parser.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal report")
+    parser.add_argument(
+        "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
+    )
     parser.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=handle)
 
     merge = subparsers.add_parser(
         "merge-shards",
-        help="merge the base/head results of compare-refs shards into one directory",
+        help="combine the results of compare-refs --shard runs",
         description="Each DIR holds base.json.gz and head.json.gz from `compare-refs --shard i/n`. "
-        "Writes the merged pair to -o; then `benchwatch compare OUT/base.json.gz OUT/head.json.gz`.",
+        "Writes the merged pair to --output-dir; then: benchwatch compare OUT/base.json.gz OUT/head.json.gz.",
     )
-    merge.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
-    merge.add_argument("-o", "--output-dir", type=Path, required=True)
+    merge.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="a shard's --output-dir (repeatable)")
+    merge.add_argument(
+        "--output-dir", type=Path, required=True, metavar="DIR", help="directory for the merged base and head"
+    )
     merge.set_defaults(handler=handle_merge)
 
 
@@ -238,6 +279,7 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
             outcome.comparison,
             report_format,
             color=color,
+            all_rows=args.all_rows,
             base=outcome.base,
             head=outcome.head,
             base_label=base.label,
@@ -251,7 +293,8 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
         sys.stdout.write(headline + "\n\n")
     elif headline:
         print(headline, file=sys.stderr)
-    sys.stdout.write(render_as(args.format, color=args.format == "terminal" and sys.stdout.isatty()))
+    color = args.format == "terminal" and not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    sys.stdout.write(render_as(args.format, color=color))
     for label, note in outcome.not_benchmarks.items():
         print(f"{label}: {note}", file=sys.stderr)
     print(

@@ -43,7 +43,7 @@ CONTEXT_VARIABLES = (
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "github-report",
-        help="post a report to a GitHub pull request (sticky comment, check run, job summary)",
+        help="post the PR comment, check run and job summary to GitHub",
         description=__doc__.splitlines()[0],
     )
     parser.add_argument("--markdown", required=True, metavar="FILE", help="the rendered PR comment body (Markdown)")

@@ -18,7 +18,7 @@ from benchwatch.history import importers, legacy, pruning
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "history", help="import into / prune a history directory", description=__doc__.splitlines()[0]
+        "history", help="import pyperf or asv results into a history, or prune it", description=__doc__.splitlines()[0]
     )
     actions = parser.add_subparsers(dest="history_action", metavar="ACTION", parser_class=type(parser))
     actions.required = True
@@ -28,17 +28,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         ("import-asv", "an asv results directory"),
     ):
         action = actions.add_parser(name, help=f"import {help_text}")
-        action.add_argument("directory", type=Path, metavar="DIR")
+        action.add_argument("directory", type=Path, metavar="DIR", help=f"the folder to import: {help_text}")
         action.add_argument(
-            "--history", required=True, type=Path, metavar="H", help="history directory (created if missing)"
+            "--history", required=True, type=Path, metavar="DIR", help="history directory (created if missing)"
         )
-        action.add_argument("--branch", default=None, help="branch to record (default: from the files, if any)")
+        action.add_argument(
+            "--branch", default=None, metavar="NAME", help="branch to record (default: from the files, if any)"
+        )
         action.add_argument("--keep-samples", action="store_true", help="store raw samples too")
         action.add_argument("--replace", action="store_true", help="replace commits already in the history")
         action.set_defaults(handler=handle_import, importer=name)
 
     prune = actions.add_parser("prune", help="drop or thin old records")
-    prune.add_argument("--history", required=True, type=Path, metavar="H")
+    prune.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory to prune")
     prune.add_argument("--keep-last", type=int, default=None, metavar="N", help="always keep the newest N records")
     prune.add_argument(
         "--thin-older-than-days",
@@ -51,7 +53,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     prune.set_defaults(handler=handle_prune)
 
     migrate = actions.add_parser("migrate", help="convert a JSON history (schema 1) to Parquet, in place")
-    migrate.add_argument("--history", required=True, type=Path, metavar="H")
+    migrate.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory to migrate")
     migrate.set_defaults(handler=handle_migrate)
     return parser
 
@@ -67,7 +69,7 @@ def handle_import(args: argparse.Namespace) -> int:
     )
     print(
         f"imported {len(summary.added)} commits into {args.history}"
-        + (f" ({len(summary.skipped)} already present, skipped)" if summary.skipped else "")
+        + (f" ({len(summary.skipped)} already present, skipped; --replace overwrites them)" if summary.skipped else "")
     )
     return EXIT_OK
 

@@ -20,7 +20,7 @@ from benchwatch.output import is_stdout
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "import",
-        help="convert pytest-benchmark / pyperf / benchwatch files into one benchwatch result",
+        help="read pytest-benchmark, pyperf, Go, ... output into one result",
         description=__doc__.splitlines()[0],
     )
     parser.add_argument(

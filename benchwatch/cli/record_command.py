@@ -22,7 +22,7 @@ from benchwatch.history import store
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "record", help="append a result to a history directory", description=__doc__.splitlines()[0]
+        "record", help="add a result of main (or a tag) to a history directory", description=__doc__.splitlines()[0]
     )
     parser.add_argument("result", type=Path, metavar="RESULT", help="result file (benchwatch or any importable format)")
     parser.add_argument(

@@ -20,19 +20,21 @@ from benchwatch.runner.session import DEFAULT_SAMPLE_BUDGET, RunSettings, run_su
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="run the benchmark suites in fresh processes and write a result file",
-        description="Run each benchmark in several fresh processes (plus a memray memory pass per run), "
+        help="measure the suites in fresh processes into a result file",
+        description="Run each benchmark in several fresh processes (plus a memray memory pass), "
         "keeping every raw sample. Exit codes: 0 all ran, 2 usage/input error, 3 some benchmarks failed "
         "(the result file is still written, with their errors), 4 nothing measured (every benchmark failed).",
     )
     parser.add_argument(
         "--config",
         type=Path,
+        metavar="PYPROJECT",
         help="pyproject.toml to read [tool.benchwatch] from (default: pyproject.toml of --repo, or of this directory)",
     )
     parser.add_argument(
         "--repo",
         type=Path,
+        metavar="DIR",
         help="project directory the suite paths and results_dir are relative to (default: the --config file's folder)",
     )
     parser.add_argument(
@@ -41,25 +43,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-k", "--filter", dest="keyword", metavar="EXPR", help="pytest -k expression selecting benchmarks"
     )
-    parser.add_argument("--runs", type=int, help="process runs per benchmark (default 5)")
+    parser.add_argument("--runs", type=int, metavar="N", help="process runs per benchmark (default 5)")
     parser.add_argument(
-        "--timeout", type=float, help="seconds per benchmark per pass before it is killed (default 300)"
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds per benchmark per pass before it is killed (default 300)",
     )
-    parser.add_argument("--scale", type=int, help="workload scale, passed to the suite option named by scale_option")
+    parser.add_argument(
+        "--scale", type=int, metavar="N", help="workload scale, passed to the suite option named by scale_option"
+    )
     parser.add_argument(
         "--pytest-arg", action="append", default=[], metavar="ARG", help="extra pytest argument (repeatable)"
     )
     parser.add_argument(
         "--sample-budget",
         type=float,
+        metavar="SECONDS",
         help="seconds per benchmark per run spent reaching the samples the gated quantiles need (default 10)",
     )
-    parser.add_argument("--no-memory", action="store_true", help="skip the memray memory pass")
+    parser.add_argument(
+        "--memory-runs",
+        type=int,
+        metavar="N",
+        help="process runs per benchmark that also get a memray memory pass (default: every run; 0 = none)",
+    )
+    # Deprecated spelling of --memory-runs 0, kept so existing scripts keep working.
+    parser.add_argument("--no-memory", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--keep-captures", type=Path, metavar="DIR", help="keep memray capture files in DIR (for flamegraphs)"
     )
     parser.add_argument(
-        "-o", "--output", type=Path, help="result file (.json or .json.gz); default results_dir/run-TIME.json.gz"
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="result file (.json or .json.gz); default results_dir/run-TIME.json.gz",
     )
     add_instruction_arguments(parser)
     parser.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
@@ -74,6 +93,8 @@ def _check_timeout(value: float | None) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     _check_timeout(args.timeout)
+    if args.no_memory:
+        print("benchwatch: --no-memory is deprecated; use --memory-runs 0", file=sys.stderr)
     config_path = args.config or (args.repo or Path()) / "pyproject.toml"
     config = load_config(config_path)
     root = args.repo.resolve() if args.repo else config.root
@@ -89,7 +110,8 @@ def handle(args: argparse.Namespace) -> int:
         timeout=timeout,
         keyword=args.keyword,
         pytest_args=pytest_args,
-        memory=not args.no_memory and config.get("memory", True),
+        memory=config.get("memory", True),
+        memory_runs=0 if args.no_memory else args.memory_runs,
         keep_captures=args.keep_captures is not None,
         capture_dir=args.keep_captures.resolve() if args.keep_captures else None,
         instructions=instructions,

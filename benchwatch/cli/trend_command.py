@@ -1,10 +1,10 @@
 """``benchwatch trend``: write the trend report of a history, a folder of static files.
 
-    benchwatch trend --history history/ -o site/ \
+    benchwatch trend --history history/ --output-dir site/ \
         --commit-url 'https://github.com/OWNER/REPO/commit/{commit}'
 
-``-o site/`` writes site/index.html and site/trend-data/; ``-o site/trend.html``
-names the page.  The folder works offline and from file:// (GitHub Pages
+``--output-dir site/`` writes site/index.html and site/trend-data/; ``-o site/trend.html``
+names the page (its data folder goes beside it).  The folder works offline and from file:// (GitHub Pages
 serves it as is).  Needs the ``history`` extra (DuckDB).
 """
 
@@ -14,18 +14,26 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from benchwatch.errors import EXIT_OK
+from benchwatch.errors import EXIT_OK, UsageError
 from benchwatch.history import segmentation
 from benchwatch.report import trend
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "trend", help="trend report of a history (a folder of static files)", description=__doc__.splitlines()[0]
+        "trend", help="write the trend report of a history (static files)", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory")
-    parser.add_argument(
-        "-o", "--output", required=True, type=Path, metavar="PATH", help="folder to write (or PAGE.html inside one)"
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="the page to write, e.g. site/index.html (its data goes in trend-data/ beside it)",
+    )
+    target.add_argument(
+        "--output-dir", type=Path, metavar="DIR", help="folder to write: DIR/index.html and DIR/trend-data/"
     )
     parser.add_argument(
         "--commit-url",
@@ -74,9 +82,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace) -> int:
+    if args.output is not None and args.output.suffix not in (".html", ".htm"):
+        # -o is a file in every command; a folder is --output-dir.
+        raise UsageError(f"-o names the page file (e.g. {args.output}/index.html); for a folder use --output-dir")
     report = trend.write_trend_report(
         history_dir=args.history,
-        output=args.output,
+        output=args.output if args.output is not None else args.output_dir / "index.html",
         commit_url=args.commit_url,
         max_pvalue=args.max_pvalue,
         min_magnitude=args.min_change,

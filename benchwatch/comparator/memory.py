@@ -63,7 +63,8 @@ def _memory_row(
             reason_code=ReasonCode.NOT_MEASURED,
         )
     absolute = settings.allocation_tolerance if metric == "allocations" else settings.memory_bytes_tolerance
-    result = compare_memory(base, head, absolute_tolerance=absolute, percent_tolerance=percent)
+    unit = "count" if metric == "allocations" else "bytes"
+    result = compare_memory(base, head, absolute_tolerance=absolute, percent_tolerance=percent, unit=unit)
     return MetricComparison(
         **common,
         verdict=result.verdict,

@@ -323,7 +323,9 @@ def append_batch(history_dir: Path, pending: Sequence[PendingRecord], *, replace
         present = set().union(*holders.values()) if holders else set()
         clash = [commit for commit in commits if commit in present]
         if clash and not replace:
-            raise UsageError(f"commit {clash[0]} is already in the history {history_dir} (replace it explicitly)")
+            raise UsageError(
+                f"commit {clash[0]} is already in the history {history_dir}; record it with --replace to overwrite it"
+            )
         first = documents[0]
         name = layout.record_file_name(parse_date(first["date"]).strftime("%Y%m%dT%H%M%SZ"), first["commit"])
         columnar.write_record_file(history_dir, documents, name)

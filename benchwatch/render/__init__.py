@@ -19,6 +19,7 @@ inconclusive, improvements and unchanged; gated before ungated.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from benchwatch.compare import Comparison, MetricComparison
 from benchwatch.model import INSTRUCTION_METRICS
@@ -77,6 +78,69 @@ def ungated_reasons(comparison: Comparison, limit: int = 3) -> list[str]:
         more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
         lines.append(f"{reason} — {', '.join(names[:limit])}{more}")
     return lines
+
+
+#: The comparator's reason codes (benchwatch.verdict.ReasonCode) that name the blocker themselves;
+#: "wide-interval" is refined below from the row's numbers (q-value, change under threshold, width).
+_CODED_BLOCKERS = {
+    "one-side-busy": ("machine busy", "one side only"),
+    "machine-busy": ("machine busy", "tail of a busy machine"),
+    "not-comparable-machine": ("different machines", ""),
+    "not-comparable-speed": ("different machine speeds", ""),
+    "too-few-samples": ("too few samples", "per run"),
+    "not-measured": ("not measured", "on one side"),
+}
+
+
+def blocker_parts(metric: MetricComparison, alpha: float, disturbed: Sequence[str] = ()) -> tuple[str, str]:
+    """(kind, detail) of what kept a row from a decisive verdict; ("", "") for decisive and unchanged rows.
+
+    Derived from the row's fields: too few runs, a busy machine (a side the
+    diagnostics call disturbed: ``disturbed`` names them), a q-value above
+    ``alpha`` although the estimate is past the threshold, a change smaller
+    than the threshold, or an interval too wide to rule a change in or out.
+    """
+    if metric.verdict in ("regression", "improvement", "unchanged"):
+        return "", ""
+    coded = _CODED_BLOCKERS.get(str(getattr(metric, "reason_code", "") or ""))
+    if coded is not None:
+        return coded
+    if min(metric.n_runs_base, metric.n_runs_head) < 2:
+        return "too few runs", f"{metric.n_runs_base} base, {metric.n_runs_head} head; needs ≥2 each"
+    sides = [side for side in ("base", "head") if side in disturbed or f"{side} disturbed" in metric.reason]
+    if sides:
+        return "machine busy", " and ".join(sides)
+    if metric.metric in ("peak_memory", "allocations"):
+        return ("run-to-run spread", "") if "run-to-run span" in metric.reason else ("within noise", "")
+    low, high, ratio = metric.ci_low, metric.ci_high, metric.ratio
+    if not all(value is not None and math.isfinite(value) and value > 0 for value in (low, high, ratio)):
+        return "no interval", ""
+    upper = 1.0 + metric.threshold
+    q = metric.q_value
+    if (ratio >= upper or ratio <= 1.0 / upper) and q is not None and math.isfinite(q) and q >= alpha:
+        return "q-value", f"{q:.2g}, needs < {alpha:g}"
+    half_width = math.sqrt(high / low) - 1.0
+    if (low > 1.0 or high < 1.0) and 1.0 / upper < ratio < upper:
+        return "change under threshold", f"{format_change(ratio)}, CI ±{half_width:.0%}"
+    return "CI too wide", f"±{half_width:.0%}"
+
+
+def blocker(metric: MetricComparison, alpha: float, disturbed: Sequence[str] = ()) -> str:
+    """What kept a row from a decisive verdict, in a few words ("" for decisive and unchanged rows)."""
+    kind, detail = blocker_parts(metric, alpha, disturbed)
+    return f"{kind} ({detail})" if detail else kind
+
+
+def disturbed_sides(comparison: Comparison) -> dict[str, tuple[str, ...]]:
+    """Benchmark name -> the sides its noise diagnostics call disturbed."""
+    return {
+        benchmark.name: tuple(
+            side
+            for side, diagnostics in (("base", benchmark.base_diagnostics), ("head", benchmark.head_diagnostics))
+            if diagnostics is not None and diagnostics.disturbed
+        )
+        for benchmark in comparison.benchmarks
+    }
 
 
 def method_note(comparison: Comparison) -> str:

@@ -244,8 +244,7 @@ class _MetricRow:
 class _Chart:
     side: str
     svg: markupsafe.Markup | None
-    runs: int
-    samples: int
+    caption: str
     note: str | None
 
 
@@ -310,7 +309,33 @@ def _diagnostics(benchmark: BenchmarkComparison) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _charts(name: str, base: BenchmarkResult | None, head: BenchmarkResult | None, points: int) -> tuple[_Chart, ...]:
+def _runs_caption(side: str, result: BenchmarkResult, benchmark: BenchmarkComparison, speed_adjusted: bool) -> str:
+    """'base: 5 runs (2 left out: 1 failed, 1 ...)': how many runs the verdicts used, and why the others were not."""
+    total, failed = len(result.runs), len(result.failed_runs)
+    diagnostics = benchmark.base_diagnostics if side == "base" else benchmark.head_diagnostics
+    kept = diagnostics.n_runs if diagnostics is not None else total - failed
+    used_by = [m.n_runs_base if side == "base" else m.n_runs_head for m in benchmark.metrics if m.metric == "p50"]
+    used = used_by[0] if used_by else kept
+    reasons = []
+    if failed:
+        reasons.append(f"{failed} failed")
+    if total - failed > kept:
+        why = "the machine changed speed" if speed_adjusted else "far slower than the other runs"
+        reasons.append(f"{total - failed - kept} waited for a CPU or {why}")
+    if kept > used:
+        reasons.append(f"{kept - used} far slower than the speed-adjusted fit")
+    plural = "run" if total == 1 else "runs"
+    left_out = f" ({total - used} left out: {', '.join(reasons)})" if total > used and reasons else ""
+    return f"{side}: {total} {plural}{left_out}"
+
+
+def _charts(
+    benchmark: BenchmarkComparison,
+    base: BenchmarkResult | None,
+    head: BenchmarkResult | None,
+    points: int,
+    speed_adjusted: bool,
+) -> tuple[_Chart, ...]:
     present = [(side, result) for side, result in zip(SIDES, (base, head), strict=False) if result is not None]
     pooled = {side: result.pooled_samples() for side, result in present}
     ecdfs = {side: ecdf_points(pooled[side], points) for side, _ in present}
@@ -321,12 +346,14 @@ def _charts(name: str, base: BenchmarkResult | None, head: BenchmarkResult | Non
         other = "head" if side == "base" else "base"
         runs = [r for r in result.ok_runs if r.has_samples]
         medians = [float(np.median(r.samples)) for r in runs]
+        caption = _runs_caption(side, result, benchmark, speed_adjusted)
         if scale is None or pooled[side].size == 0:
             note = "no raw samples (summary-only result)" if result.ok_runs else "all runs failed"
-            charts.append(_Chart(side, None, len(result.ok_runs), 0, note))
+            charts.append(_Chart(side, None, caption, note))
             continue
         svg = distribution_svg(side, ecdfs[side], ecdfs.get(other, empty), medians, scale, result.unit)
-        charts.append(_Chart(side, svg, len(runs), int(pooled[side].size), None))
+        samples = f"; chart: {len(runs)} runs, {int(pooled[side].size):,} samples"
+        charts.append(_Chart(side, svg, caption + samples, None))
     return tuple(charts)
 
 
@@ -364,6 +391,7 @@ def _section(
     points: int,
     captures: Mapping[str, Mapping[str, str]],
     flamegraphs: Mapping[str, Mapping[str, str]],
+    speed_adjusted: bool,
 ) -> _Section:
     """One benchmark's part of the page: metric table, interval chart, distributions, memory."""
     metrics = sorted(benchmark.metrics, key=lambda m: (not m.gated, METRIC_ORDER.get(m.metric, 9)))
@@ -388,7 +416,7 @@ def _section(
         headline=_headline(benchmark),
         rows=rows,
         intervals=interval_svg(metrics),
-        charts=_charts(benchmark.name, base, head, points),
+        charts=_charts(benchmark, base, head, points, speed_adjusted),
         notes=benchmark.notes,
         diagnostics=_diagnostics(benchmark),
         memory=_memory(benchmark.name, metrics, captures, flamegraphs),
@@ -426,6 +454,7 @@ def render_html_report(
             points=points,
             captures=captures,
             flamegraphs=flamegraphs or {},
+            speed_adjusted=comparison.diagnostics.get("latency_test") == "speed-adjusted",
         )
         for index, benchmark in enumerate(_order(comparison))
     ]

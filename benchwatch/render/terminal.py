@@ -1,22 +1,38 @@
-"""A terminal table of a comparison, readable at a glance; returns a string.
+"""A terminal report of a comparison, summary first; returns a string.
 
-Layout: a one-line suite verdict; the table (benchmark, metric, base, head,
-change %, 95% CI, verdict), regressions first, ungated verdicts in
-parentheses; then benchmarks added/removed/failed, noise and environment
-warnings, and why some metrics did not gate.  ``color`` adds ANSI colours
-(red regression, green improvement, yellow inconclusive); the text is the
-same without them.
+Layout: a headline (the suite verdict and the gated counts); the decisive
+rows (regressions, then improvements; ungated verdicts in parentheses); the
+benchmarks that could not be compared (added, removed, failed); one line
+counting the rows not shown, with what blocked the inconclusive ones; then
+how the intervals were made, warnings, and why some metrics did not gate.
+``all_rows`` shows every row instead, each undecided one with its blocker
+(:func:`benchwatch.render.blocker`: q-value, interval width, too few runs,
+machine busy).  ``color`` adds ANSI colours (red regression, green
+improvement, yellow inconclusive); the text is the same without them.
 """
 
 from __future__ import annotations
 
-from benchwatch.compare import Comparison
-from benchwatch.render import counts_note, format_metric_change, method_note, row_order, ungated_reasons
+from collections import Counter
+from collections.abc import Callable
+
+from benchwatch.compare import Comparison, MetricComparison
+from benchwatch.render import (
+    blocker,
+    blocker_parts,
+    counts_note,
+    disturbed_sides,
+    format_metric_change,
+    method_note,
+    row_order,
+    ungated_reasons,
+)
 from benchwatch.units import format_interval, format_value
 
 _COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive": "\x1b[33m", "unchanged": ""}
 _RESET = "\x1b[0m"
-_HEADERS = ("benchmark", "metric", "base", "head", "change", "95% CI", "verdict")
+_HEADERS = ("benchmark", "metric", "base", "head", "change", "95% CI", "verdict", "blocked by")
+_DECISIVE = ("regression", "improvement")
 _MAX_NAME = 60
 
 
@@ -25,30 +41,22 @@ def _clip(name: str) -> str:
     return name if len(name) <= _MAX_NAME else name[: _MAX_NAME - 1] + "…"
 
 
-def _clip_line(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
-
-
-def render_terminal(comparison: Comparison, *, color: bool = False) -> str:
-    """The comparison as a plain-text table (ANSI colours when ``color``)."""
-
-    def paint(text: str, verdict: str) -> str:
-        code = _COLORS.get(verdict, "")
-        return f"{code}{text}{_RESET}" if color and code else text
-
-    lines = []
+def _headline(comparison: Comparison) -> tuple[str, str]:
+    """(verdict word, the rest of the first line)."""
     gated = comparison.gated()
-    counts = {
-        v: sum(1 for m in gated if m.verdict == v) for v in ("regression", "improvement", "inconclusive", "unchanged")
-    }
-    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-    lines.append(
-        paint(f"benchwatch: {comparison.verdict.upper()}", comparison.verdict)
-        + f"  (gated metrics: {summary or 'none'})"
+    counts = Counter(m.verdict for m in gated)
+    order = ("regression", "improvement", "inconclusive", "unchanged")
+    summary = ", ".join(f"{counts[v]} {v}" for v in order if counts[v])
+    compared = sum(1 for b in comparison.benchmarks if b.status == "compared")
+    return f"benchwatch: {comparison.verdict.upper()}", (
+        f"  {compared} benchmark{'s' if compared != 1 else ''} compared; gated metrics: {summary or 'none'}"
     )
-    if comparison.headline:
-        lines.append(_clip_line(comparison.headline))
-    rows = [
+
+
+def _table(
+    rows: list[MetricComparison], alpha: float, disturbed: dict[str, tuple[str, ...]], paint: Callable[[str, str], str]
+) -> list[str]:
+    cells = [
         (
             _clip(m.benchmark),
             m.metric,
@@ -57,34 +65,84 @@ def render_terminal(comparison: Comparison, *, color: bool = False) -> str:
             format_metric_change(m),
             format_interval(m.ci_low, m.ci_high),
             m.verdict if m.gated else f"({m.verdict})",
-            m.verdict,
+            blocker(m, alpha, disturbed.get(m.benchmark, ())),
         )
-        for m in row_order(comparison)
+        for m in rows
     ]
-    if rows:
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
-        right = {2, 3, 4}
+    columns = len(_HEADERS) if any(row[7] for row in cells) else len(_HEADERS) - 1
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(_HEADERS[:columns])]
+    right = {2, 3, 4}
 
-        def cell(i: int, text: str) -> str:
-            return text.rjust(widths[i]) if i in right else text.ljust(widths[i])
+    def cell(i: int, text: str) -> str:
+        return text.rjust(widths[i]) if i in right else text.ljust(widths[i])
 
+    lines = ["  ".join(cell(i, h) for i, h in enumerate(_HEADERS[:columns])).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row, metric in zip(cells, rows, strict=True):
+        text = "  ".join(cell(i, row[i]) for i in range(6))
+        if columns > 7 and row[7]:
+            lines.append(f"{text}  {paint(cell(6, row[6]), metric.verdict)}  {row[7]}")
+        else:
+            lines.append(f"{text}  {paint(row[6], metric.verdict)}")
+    return lines
+
+
+def _rest_line(hidden: list[MetricComparison], alpha: float, disturbed: dict[str, tuple[str, ...]]) -> str:
+    """One line counting the rows not shown, with the blockers of the inconclusive ones."""
+    verdicts = Counter(m.verdict for m in hidden)
+    parts = []
+    if verdicts["unchanged"]:
+        parts.append(f"{verdicts['unchanged']} unchanged")
+    if verdicts["inconclusive"]:
+        kinds = Counter(
+            blocker_parts(m, alpha, disturbed.get(m.benchmark, ()))[0] for m in hidden if m.verdict == "inconclusive"
+        )
+        detail = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+        parts.append(f"{verdicts['inconclusive']} inconclusive ({detail})")
+    ungated = sum(1 for m in hidden if not m.gated)
+    note = f"; {ungated} of these rows are not gated" if ungated else ""
+    return f"Not shown: {', '.join(parts)}{note}. --all lists every row with what blocked it."
+
+
+def render_terminal(comparison: Comparison, *, color: bool = False, all_rows: bool = False) -> str:
+    """The comparison as plain text, decisive rows only unless ``all_rows`` (ANSI colours when ``color``)."""
+
+    def paint(text: str, verdict: str) -> str:
+        code = _COLORS.get(verdict, "")
+        return f"{code}{text}{_RESET}" if color and code else text
+
+    word, rest = _headline(comparison)
+    lines = [paint(word, comparison.verdict) + rest]
+    if comparison.headline:  # what a verdict needs, when the comparator could not reach one
+        lines.append("".join(ch if ch.isprintable() else "?" for ch in comparison.headline))
+    alpha = comparison.settings.alpha
+    disturbed = disturbed_sides(comparison)
+    ordered = row_order(comparison)
+    shown = ordered if all_rows else [m for m in ordered if m.verdict in _DECISIVE]
+    hidden = [m for m in ordered if m not in shown]
+    if shown:
         lines.append("")
-        lines.append("  ".join(cell(i, h) for i, h in enumerate(_HEADERS)).rstrip())
-        lines.append("  ".join("-" * w for w in widths))
-        for row in rows:
-            text = "  ".join(cell(i, row[i]) for i in range(len(_HEADERS) - 1))
-            lines.append(f"{text}  {paint(row[6], row[7])}".rstrip())
-        lines.append("(verdicts in parentheses are not gated: reported, but they do not fail the check)")
-        lines.append(method_note(comparison))
-        note = counts_note(comparison)
-        if note:
-            lines.append(note)
+        lines.extend(_table(shown, alpha, disturbed, paint))
+        if any(not m.gated for m in shown):
+            lines.append("(verdicts in parentheses are not gated: reported, but they do not fail the check)")
+    elif ordered:
+        lines.append("")
+        lines.append("No regressions or improvements.")
     others = [b for b in comparison.benchmarks if b.status != "compared"]
     if others:
         lines.append("")
+        lines.append("not comparable:")
         for benchmark in others:
             note = f": {'; '.join(benchmark.notes)}" if benchmark.notes else ""
-            lines.append(f"{benchmark.status}: {_clip(benchmark.name)}{note}")
+            lines.append(f"  {benchmark.status}: {_clip(benchmark.name)}{note}")
+    if hidden:
+        lines.append("")
+        lines.append(_rest_line(hidden, alpha, disturbed))
+    if ordered:
+        lines.append(method_note(comparison))
+        caption = counts_note(comparison)
+        if caption:
+            lines.append(caption)
     if comparison.warnings:
         lines.append("")
         lines.append("warnings:")

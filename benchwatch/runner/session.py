@@ -123,6 +123,8 @@ class RunSettings:
     ``pytest_args`` go to every worker (e.g. pytest-benchmark's
     ``--benchmark-min-rounds``); ``keyword`` is a pytest ``-k`` expression;
     ``timeout`` bounds each benchmark in each pass, in seconds.
+    ``memory_runs`` limits the memray pass to the first N runs (None: every
+    run when ``memory``; 0 is the same as ``memory=False``).
     """
 
     suites: tuple[str, ...] = ("benchmarks",)
@@ -131,6 +133,7 @@ class RunSettings:
     keyword: str | None = None
     pytest_args: tuple[str, ...] = ()
     memory: bool = True
+    memory_runs: int | None = None
     keep_captures: bool = False
     capture_dir: Path | None = None
     python: str = sys.executable
@@ -147,6 +150,8 @@ class RunSettings:
             raise UsageError(f"timeout must be a positive, finite number of seconds, got {self.timeout}")
         if not math.isfinite(self.sample_budget) or self.sample_budget <= 0:
             raise UsageError(f"sample budget must be positive, got {self.sample_budget}")
+        if self.memory_runs is not None and self.memory_runs < 0:
+            raise UsageError(f"memory runs must not be negative, got {self.memory_runs}")
         if not self.suites:
             raise UsageError("no suite paths given")
 
@@ -224,13 +229,15 @@ def run_suites(
     groups = collection.groups
     environment = collect_environment(repo=repo)
     command = collection.command(_command(repo, settings))
-    passes_per_run = 2 if settings.memory else 1
+    memory_runs = settings.runs if settings.memory_runs is None else min(settings.memory_runs, settings.runs)
+    memory_runs = memory_runs if settings.memory else 0
     instruction_runs = settings.instructions.runs if settings.instructions is not None else 0
-    clock = _Clock(total_units=len(names) * (settings.runs * passes_per_run + instruction_runs))
+    clock = _Clock(total_units=len(names) * (settings.runs + memory_runs + instruction_runs))
     timing: list[PassOutcome] = []
     memory: list[PassOutcome] = []
     for run_index in range(1, settings.runs + 1):
-        for phase in ("timing", "memory")[:passes_per_run]:
+        # The memory passes go with the first runs, so memory[i] belongs to timing[i].
+        for phase in ("timing", "memory")[: 2 if run_index <= memory_runs else 1]:
             targets = names
             if phase == "memory":
                 # A benchmark that failed its timed pass has nothing to profile.
@@ -275,7 +282,7 @@ def run_suites(
             "suites": list(settings.suites),
             "keyword": settings.keyword,
             "pytest_args": list(settings.pytest_args),
-            "memory_pass": settings.memory,
+            "memory_pass": memory_runs > 0,
             "skipped": skipped,
             "instruction_pass": counted.settings or None,
             "target_samples": settings.target_samples,

@@ -13,15 +13,15 @@ move together).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 
 def bh_qvalues(p_values: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (q-values), same shape as the input.
 
     NaN p-values (tests that could not be run, e.g. one run per side) are not
-    part of the family and stay NaN; the others are adjusted with
-    ``scipy.stats.false_discovery_control(method="bh")``.
+    part of the family and stay NaN; the others are adjusted as
+    ``scipy.stats.false_discovery_control(method="bh")`` does: p_(i) m / i,
+    made monotone from the largest p down, capped at 1.
     """
     p = np.asarray(p_values, dtype=np.float64)
     out = np.full(p.shape, np.nan)
@@ -29,5 +29,14 @@ def bh_qvalues(p_values: np.ndarray) -> np.ndarray:
     if valid.any():
         if ((p[valid] < 0) | (p[valid] > 1)).any():
             raise ValueError("p-values must lie in [0, 1]")
-        out[valid] = scipy_stats.false_discovery_control(p[valid], method="bh")
+        out[valid] = _bh(p[valid])
+    return out
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    order = np.argsort(p)
+    scaled = p[order] * p.size / np.arange(1, p.size + 1)
+    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
+    out = np.empty_like(p)
+    out[order] = np.clip(adjusted, 0.0, 1.0)
     return out

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchwatch.units import format_amount
+
 DEFAULT_PEAK_BYTES_TOLERANCE = 64 * 1024
 DEFAULT_ALLOCATION_TOLERANCE = 100
 DEFAULT_PERCENT_TOLERANCE = 0.10
@@ -58,8 +60,12 @@ def compare_memory(
     *,
     absolute_tolerance: float,
     percent_tolerance: float = DEFAULT_PERCENT_TOLERANCE,
+    unit: str = "bytes",
 ) -> MemoryResult:
-    """Tolerance verdict for per-run memory values of base and head (see module doc)."""
+    """Tolerance verdict for per-run memory values of base and head (see module doc).
+
+    ``unit`` ("bytes" or "count") only words the reason: "change +80 KiB beyond tolerance 64 KiB".
+    """
     base = np.asarray(base, dtype=np.float64).reshape(-1)
     head = np.asarray(head, dtype=np.float64).reshape(-1)
     if base.size == 0 or head.size == 0:
@@ -71,15 +77,17 @@ def compare_memory(
     tolerance = max(float(absolute_tolerance), percent_tolerance * abs(base_value))
     noise_span = float(max(np.ptp(base), np.ptp(head)))
     pair_ratios = [_ratio(h, b) for h in head.tolist() for b in base.tolist()]
+    change = f"change {format_amount(delta, unit, signed=True)}"
+    limit, span = f"tolerance {format_amount(tolerance, unit)}", f"run-to-run span {format_amount(noise_span, unit)}"
     if abs(delta) <= tolerance:
         verdict = "unchanged"
-        reason = f"change {delta:+.0f} within tolerance {tolerance:.0f}"
+        reason = f"{change} within {limit}"
     elif abs(delta) > noise_span:
         verdict = "regression" if delta > 0 else "improvement"
-        reason = f"change {delta:+.0f} beyond tolerance {tolerance:.0f} and run-to-run span {noise_span:.0f}"
+        reason = f"{change} beyond {limit} and {span}"
     else:
         verdict = "inconclusive"
-        reason = f"change {delta:+.0f} beyond tolerance {tolerance:.0f} but within run-to-run span {noise_span:.0f}"
+        reason = f"{change} beyond {limit} but within {span}"
     return MemoryResult(
         verdict=verdict,
         ratio=_ratio(head_value, base_value),

@@ -48,7 +48,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+
+from benchwatch.stats.distributions import brentq, digamma, polygamma
 
 #: Fewer side variances than this: no prior is fitted (plain Welch).
 MIN_ESTIMATES = 8
@@ -77,7 +78,7 @@ def trigamma_inverse(value: float) -> float:
         return 1.0 / math.sqrt(value)
     if value < 1e-6:
         return 1.0 / value
-    return float(optimize.brentq(lambda y: special.polygamma(1, y) - value, 1e-9, 1e9, xtol=1e-12, rtol=1e-12))
+    return float(brentq(lambda y: polygamma(1, y) - value, 1e-9, 1e9, xtol=1e-12, rtol=1e-12))
 
 
 def fit_variance_prior(
@@ -98,15 +99,15 @@ def fit_variance_prior(
     if variances.size < min_estimates:
         return None
     half = dfs / 2.0
-    e = np.log(variances) - special.digamma(half) + np.log(half)
+    e = np.log(variances) - digamma(half) + np.log(half)
     e_mean = float(e.mean())
-    excess = float(e.var(ddof=1) - special.polygamma(1, half).mean())
+    excess = float(e.var(ddof=1) - polygamma(1, half).mean())
     if excess <= 0:
         return VariancePrior(df=math.inf, variance=math.exp(e_mean), estimates=int(variances.size))
     d0 = 2.0 * trigamma_inverse(excess)
     if d0 < min_prior_df:
         return None
-    s0_squared = math.exp(e_mean + special.digamma(d0 / 2.0) - math.log(d0 / 2.0))
+    s0_squared = math.exp(e_mean + digamma(d0 / 2.0) - math.log(d0 / 2.0))
     return VariancePrior(df=d0, variance=s0_squared, estimates=int(variances.size))
 
 

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import numpy as np
-from scipy import stats as scipy_stats
 
+from benchwatch.stats.distributions import t_ppf, t_sf
 from benchwatch.stats.moderated import VariancePrior, moderate, welch_side_df
 
 #: Column order of :class:`RunTable` statistics.
@@ -215,8 +215,8 @@ def welch_log_ratio(
         std_error = np.sqrt(se2)
         df = se2**2 / (term_base**2 / df_base + term_head**2 / df_head)
         t_stat = estimate / std_error
-        p_value = 2.0 * scipy_stats.t.sf(np.abs(t_stat), df)
-        half_width = scipy_stats.t.ppf(0.5 + confidence / 2.0, df) * std_error
+        p_value = 2.0 * t_sf(np.abs(t_stat), df)
+        half_width = t_ppf(0.5 + confidence / 2.0, df) * std_error
     degenerate = (se2 == 0) & (n_base >= 2) & (n_head >= 2)
     if degenerate.any():
         p_value = np.where(degenerate, np.where(estimate == 0, 1.0, 0.0), p_value)
