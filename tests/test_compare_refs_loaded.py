@@ -20,6 +20,8 @@ from test_compare_refs import LIBRARY, _compare_refs, _git, _verdict, init_proje
 
 from benchwatch.errors import EXIT_OK, EXIT_REGRESSION
 
+pytestmark = pytest.mark.slow  # real compare-refs runs beside two CPU hogs
+
 LIBRARY_SLOW = 32_000  # +60% work in parse_rows, as in test_compare_refs
 
 

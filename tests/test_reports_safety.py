@@ -61,7 +61,9 @@ def test_when_even_names_do_not_fit_the_comment_says_so_and_links_the_report():
 
 
 def test_readme_promise_matches_the_comment():
-    readme = " ".join((Path(__file__).resolve().parents[1] / "docs" / "commands.md").read_text(encoding="utf-8").split())
+    readme = " ".join(
+        (Path(__file__).resolve().parents[1] / "docs" / "commands.md").read_text(encoding="utf-8").split()
+    )
     assert "never drops a regression" not in readme
     assert (
         "lists every regression (one line each, then names only, grouped by file); only if even the names pass "

@@ -316,6 +316,7 @@ def _recorded(tmp_path: Path, server_url: str) -> list[tuple[str, tuple[str, ...
     return [(record.commit[:8], record.tags) for record in store.load_history(clone / "history").records]
 
 
+@pytest.mark.slow  # races the real record scripts against a bare repository
 @pytest.mark.parametrize("order", ["main-first", "tag-first", "together"])
 def test_a_tag_record_survives_main_recording_the_same_commit(tmp_path: Path, order: str) -> None:
     if shutil.which("git") is None:
