@@ -108,6 +108,7 @@ def moderated_rejections(rng, rows, d0, *, effect=0.0, sigma_scale=0.05, runs=(5
     return float(np.mean(moderated < 0.05)), float(np.mean(plain < 0.05))
 
 
+@pytest.mark.slow  # Monte-Carlo level check: 12 cases of a few thousand simulated comparisons
 @pytest.mark.parametrize("d0", [4.0, 10.0, 30.0, math.inf])
 @pytest.mark.parametrize("runs", [(5, 5), (5, 2), (3, 5)])
 def test_moderated_welch_keeps_its_level_under_the_model(d0, runs):
