@@ -7,7 +7,9 @@ Writes a base and a head result file (.json.gz, per side: benchmarks x runs x
 samples, head 3% slower) in a temporary directory, then times the whole CLI
 ``benchwatch compare BASE HEAD --format json --output /dev/null`` in a child
 process: reading, gunzip, schema validation, comparison and the report.
-Prints the wall time and the child's peak RSS.  ``--jsonschema`` also times
+Prints the wall and CPU time, the child's peak RSS and the load average
+(``--phases``: reading, comparing and the JSON report timed in-process, with
+the garbage collector paused as the command pauses it).  ``--jsonschema`` also times
 the validation step alone with the compiled validator and with jsonschema
 (the validator it replaced), on the same document.
 
@@ -68,10 +70,13 @@ def time_validators(path: Path) -> None:
 
 
 def time_phases(base: Path, head: Path) -> None:
+    import gc
+
     from benchwatch.adapters.registry import import_files
     from benchwatch.compare import CompareSettings, compare
     from benchwatch.render.json_report import render_json
 
+    gc.disable()  # as the compare command does while it runs
     marks = [(time.perf_counter(), time.process_time())]
     sides = import_files([base]), import_files([head])
     marks.append((time.perf_counter(), time.process_time()))
