@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 from benchwatch.errors import InputError
 from benchwatch.history import layout
 from benchwatch.model import ALL_METRICS
+from benchwatch.output import OutputError, write_problem
 
 HISTORY_METRICS = ALL_METRICS
 RECORD_COLUMNS = (
@@ -216,15 +218,30 @@ def write_record_file(
     try:
         connection.register("records_in", _record_table(documents, time.time_ns()))
         connection.register("rows_in", dict(rows) if rows is not None else _row_table(documents))
-        connection.execute(
-            f"COPY (SELECT {_select_list()} FROM rows_in i JOIN records_in r USING (rec) ORDER BY i.rec) "
-            f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
-        )
-        layout.publish(temporary, target)
+        with _writing(target):
+            connection.execute(
+                f"COPY (SELECT {_select_list()} FROM rows_in i JOIN records_in r USING (rec) ORDER BY i.rec) "
+                f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
+            )
+            layout.publish(temporary, target)
     finally:
         connection.close()
         temporary.unlink(missing_ok=True)
     return target
+
+
+@contextmanager
+def _writing(target: Path) -> Iterator[None]:
+    """A failed write (a full disk, a read-only folder) as one line naming the file, not a traceback."""
+    duckdb = layout.duckdb_module()
+    try:
+        yield
+    except OSError as error:
+        raise OutputError(target, write_problem(error)) from None
+    except duckdb.IOException as error:
+        text = " ".join(str(error).split())
+        problem = "no space left on device" if "no space left" in text.lower() else text
+        raise OutputError(target, f"cannot write: {problem}") from None
 
 
 def rewrite_without(history_dir: Path, path: Path, commits: Iterable[str]) -> None:
@@ -243,11 +260,12 @@ def rewrite_without(history_dir: Path, path: Path, commits: Iterable[str]) -> No
             return
         temporary = layout.temporary_path(path)
         try:
-            connection.execute(
-                f"COPY (SELECT * FROM {source} WHERE commit NOT IN (SELECT commit FROM dropped)) "
-                f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
-            )
-            layout.publish(temporary, path)
+            with _writing(path):
+                connection.execute(
+                    f"COPY (SELECT * FROM {source} WHERE commit NOT IN (SELECT commit FROM dropped)) "
+                    f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
+                )
+                layout.publish(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
     finally:

@@ -334,6 +334,8 @@ def _write_documents(
             raise UsageError(
                 f"commit {clash[0]} is already in the history {history_dir}; record it with --replace to overwrite it"
             )
+        if clash:
+            _keep_old_tags(history_dir, documents, set(clash))
         first = documents[0]
         name = layout.record_file_name(parse_date(first["date"]).strftime("%Y%m%dT%H%M%SZ"), first["commit"])
         columnar.write_record_file(history_dir, documents, name, rows)
@@ -343,6 +345,14 @@ def _write_documents(
             if held & replaced:
                 columnar.rewrite_without(history_dir, path, held & replaced)
     return name
+
+
+def _keep_old_tags(history_dir: Path, documents: list[dict[str, Any]], replaced: set[str]) -> None:
+    """A replaced record's tags stay on the new one (a re-run of v1.4's commit is still v1.4), after its own."""
+    old = {row.commit: row.tags for row in columnar.read_commit_rows(history_dir) if row.commit in replaced}
+    for document in documents:
+        if document["commit"] in old:
+            document["tags"] = list(dict.fromkeys([*document["tags"], *old[document["commit"]]]))
 
 
 def record_document(item: PendingRecord) -> dict[str, Any]:
