@@ -100,7 +100,7 @@ def synthetic_history(
 def measure_report(history_dir: Path, output: Path) -> None:
     """``benchwatch trend`` in a child process: wall time, peak RSS, output size."""
     command = [sys.executable, "-c", "import sys; from benchwatch.cli import main; sys.exit(main(sys.argv[1:]))"]
-    command += ["trend", "--history", str(history_dir), "-o", str(output)]
+    command += ["trend", "--history", str(history_dir), "--output-dir", str(output)]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started

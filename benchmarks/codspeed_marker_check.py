@@ -90,6 +90,13 @@ def build_repository(repo: Path, change: float) -> None:
     git(repo, "tag", "slow")
 
 
+def _ratio(row: dict) -> str:
+    """The ratio, or why there is none (a row without an estimate says so)."""
+    if row.get("ratio") is None:
+        return f"(no estimate: {row.get('reason_code') or row.get('reason', '')})"
+    return f"x{row['ratio']:.3f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3)
@@ -113,9 +120,9 @@ def main() -> int:
                 raise SystemExit(f"compare-refs failed ({completed.returncode}): {completed.stderr.strip()}")
             report = json.loads(completed.stdout)
             rows = [
-                f"{row['benchmark'].split('::')[-1]} {row['metric']} {row['verdict']} x{row['ratio']:.3f}"
+                f"{row['benchmark'].split('::')[-1]} {row['metric']} {row['verdict']} {_ratio(row)}"
                 for row in report["comparisons"]
-                if row["gated"] and row["metric"] in ("p50", "p95")
+                if row["gated"] and row["metric"] in ("p50", "p95", "instructions")
             ]
             print(
                 f"call {call + 1}: exit {completed.returncode}, {time.monotonic() - started:.0f} s, "

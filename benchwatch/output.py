@@ -61,7 +61,8 @@ def is_stdout(path: Path | str) -> bool:
     return _own_descriptor(Path(path)) == 1
 
 
-def _describe(error: OSError) -> str:
+def write_problem(error: OSError) -> str:
+    """The one-line problem of a failed write (after the path: "<path>: cannot write: ...")."""
     if error.errno == errno.ENOSPC:
         return "cannot write: no space left on device"
     return f"cannot write: {error.strerror or error}"
@@ -75,7 +76,7 @@ def _existing_mode(path: Path) -> os.stat_result | None:
     except NotADirectoryError:
         raise OutputError(path, "cannot write: a component of the path is a file, not a directory") from None
     except OSError as error:
-        raise OutputError(path, _describe(error)) from None
+        raise OutputError(path, write_problem(error)) from None
 
 
 def check_writable(path: Path) -> None:
@@ -148,7 +149,7 @@ def _write_descriptor(path: Path, descriptor: int, data: bytes) -> None:
             written = os.write(descriptor, view)
             view = view[written:]
     except OSError as error:
-        raise OutputError(path, _describe(error)) from None
+        raise OutputError(path, write_problem(error)) from None
 
 
 def _write_through(path: Path, data: bytes) -> None:
@@ -156,7 +157,7 @@ def _write_through(path: Path, data: bytes) -> None:
     try:
         descriptor = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
-        raise OutputError(path, _describe(error)) from None
+        raise OutputError(path, write_problem(error)) from None
     try:
         _write_descriptor(path, descriptor, data)
     finally:
@@ -178,7 +179,7 @@ def _replace_atomically(path: Path, target: Path, data: bytes, status: os.stat_r
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(error, OSError):
-            raise OutputError(path, _describe(error)) from None
+            raise OutputError(path, write_problem(error)) from None
         raise
 
 
@@ -231,7 +232,7 @@ def _replace_from_anonymous(path: Path, target: Path, data: bytes, status: os.st
             raise
         return True
     except OSError as error:
-        raise OutputError(path, _describe(error)) from None
+        raise OutputError(path, write_problem(error)) from None
     finally:
         os.close(link)
 

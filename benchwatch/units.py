@@ -18,6 +18,13 @@ import math
 _SCALES = {
     "seconds": ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")),
     "bytes": ((2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB"), (1.0, "B")),
+    # Chart axes of instruction counts (values are written in full by format_value).
+    "instructions": (
+        (1e9, "G instructions"),
+        (1e6, "M instructions"),
+        (1e3, "k instructions"),
+        (1.0, "instructions"),
+    ),
 }
 #: What "count" counts: the one counted quantity benchwatch measures.
 _COUNT_LABEL = "allocations"
@@ -29,6 +36,10 @@ def metric_unit(unit: str, metric: str) -> str:
         return "bytes"
     if metric == "allocations":
         return "count"
+    if metric == "instructions":
+        return "instructions"
+    if metric == "estimated_cycles":
+        return "cycles"
     return unit
 
 
@@ -40,7 +51,7 @@ def display_unit(unit: str, typical: float) -> tuple[float, str]:
     if scales is None:
         return 1.0, unit
     if not math.isfinite(typical) or typical <= 0:
-        return scales[-1] if unit == "bytes" else scales[0]
+        return scales[0] if unit == "seconds" else scales[-1]
     for factor, label in scales:
         if typical >= factor:
             return factor, label
@@ -58,6 +69,8 @@ def format_value(value: float, unit: str) -> str:
         return f"{value:.0f} B"
     if unit in ("count", "cycles"):  # allocations, instructions, estimated cycles
         return f"{value:,.0f}"
+    if unit == "instructions":
+        return f"{value:,.0f} instructions"
     if unit != "seconds":  # another tool's own unit (pyperf "byte", asv "unit" ...): never read as seconds
         return f"{value:.3g} {unit}"
     # Pick the unit after rounding to 3 digits, so 0.9996 ms reads "1 ms", not "1e+03 µs".

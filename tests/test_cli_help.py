@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -116,3 +117,53 @@ def test_completion_command_prints_the_script(capsys: pytest.CaptureFixture[str]
     assert main(["completion", "bash"]) == 0
     out = capsys.readouterr().out
     assert "complete -o default -o filenames -F _benchwatch benchwatch" in out and "compare-refs" in out
+
+
+@pytest.mark.parametrize(
+    ("command", "modules"),
+    [
+        ("trend", ["trend_command"]),
+        ("record", ["record_command"]),
+        ("history", ["history_command"]),
+        ("compare", ["compare_command"]),
+        # compare-refs shares compare's and cache's option definitions
+        ("merge-shards", ["cache_command", "compare_command", "compare_refs_command"]),
+    ],
+)
+def test_a_command_imports_only_its_own_module_and_help_still_lists_every_command(
+    command: str, modules: list[str]
+) -> None:
+    # In a fresh interpreter: this test process has imported every command module already.
+    code = (
+        "import sys; from benchwatch import cli\n"
+        f"parser = cli.build_parser({command!r})\n"
+        "print(sorted(m for m in sys.modules if m.startswith('benchwatch.cli.') and m.endswith('_command')))\n"
+        "print(parser.format_help())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded, help_text = done.stdout.split("\n", 1)
+    assert loaded == repr([f"benchwatch.cli.{name}" for name in modules])
+    assert help_text.strip() == build_parser().format_help().strip()
+
+
+def test_the_command_table_agrees_with_what_each_module_registers() -> None:
+    from benchwatch.cli import COMMAND_MODULES, COMMANDS
+
+    registered = {
+        name: choice.help
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name, choice in zip(action.choices, action._choices_actions, strict=True)
+    }
+    assert registered == {name: help_text for name, (_, help_text) in COMMANDS.items()}
+    assert {module for module, _ in COMMANDS.values()} == set(COMMAND_MODULES)
+
+
+def test_the_trend_command_does_not_import_the_comparator() -> None:
+    code = (
+        "import sys; from benchwatch import cli; cli.build_parser('trend')\n"
+        "import benchwatch.report.trend, benchwatch.render\n"
+        "print([m for m in sys.modules if m.startswith(('benchwatch.compar', 'scipy'))])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -77,6 +77,9 @@ FIXTURE_SUITE = textwrap.dedent(
     def test_pedantic(benchmark):
         benchmark.pedantic(mylib.aggregate, rounds=12, iterations=1, warmup_rounds=1)
 
+    def test_codspeed_fixture_name(codspeed_benchmark):
+        assert codspeed_benchmark(mylib.aggregate) >= 0
+
     def test_unit_test_not_a_benchmark():
         assert mylib.checksum(3) >= 0
     """
@@ -121,6 +124,7 @@ def test_every_form_is_measured_and_plain_tests_are_counted(tmp_path: Path) -> N
         "test_called",
         "test_decorated",
         "test_pedantic",
+        "test_codspeed_fixture_name",
     }
     for name, benchmark in by_name.items():
         run = benchmark.runs[0]

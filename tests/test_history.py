@@ -441,6 +441,45 @@ def test_a_replaced_record_left_behind_by_a_crash_is_shadowed_by_the_newer_one(t
     store.append_record(tmp_path, _result(scale=3.0), replace=True, tags=["new"])
     assert len(list((tmp_path / "records").glob("*.parquet"))) == 3
     history = store.load_history(tmp_path)
-    assert [(r.commit[0], r.tags) for r in history.records] == [("c", ("new",)), ("d", ())]
+    # The replacing record keeps the old one's tags beside its own (record --replace drops no tag).
+    assert [(r.commit[0], r.tags) for r in history.records] == [("c", ("new", "old")), ("d", ())]
     newest = store.read_metric(tmp_path, "p50", [r.commit for r in history.records], ["test_a"]).values[:, 0]
     assert newest[0] == pytest.approx(3 * newest[1], rel=0.2)
+
+
+def test_record_replace_keeps_the_commits_other_tags(tmp_path, main, capsys):
+    result_path = tmp_path / "result.json"
+    save_result(_result(), result_path)
+    history = tmp_path / "history"
+    commit = ["--commit", "f" * 40]
+    assert main(["record", str(result_path), "--history", str(history), *commit, "--tag", "v1.4", "--tag", "lts"]) == 0
+    assert main(["record", str(result_path), "--history", str(history), *commit, "--tag", "v1.4.1", "--replace"]) == 0
+    assert main(["record", str(result_path), "--history", str(history), *commit, "--replace"]) == 0
+    capsys.readouterr()
+    (record,) = store.load_history(history).records
+    assert record.tags == ("v1.4.1", "v1.4", "lts")
+    assert len(list((history / "records").glob("*.parquet"))) == 1
+
+
+def test_a_full_disk_while_writing_history_is_one_line_naming_the_file(tmp_path, main, capsys, monkeypatch):
+    import errno
+
+    from benchwatch.history import layout
+
+    result_path = tmp_path / "result.json"
+    save_result(_result(), result_path)
+    history = tmp_path / "history"
+    assert main(["record", str(result_path), "--history", str(history), "--commit", "a" * 40]) == 0
+    capsys.readouterr()
+
+    def full(temporary, target):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(layout, "publish", full)
+    assert main(["record", str(result_path), "--history", str(history), "--commit", "b" * 40]) == 2
+    error = capsys.readouterr().err
+    assert len(error.splitlines()) == 1, error
+    assert error.startswith(f"benchwatch: error: {history / 'records'}/") and ".parquet: " in error
+    assert error.endswith(": cannot write: no space left on device\n")
+    assert [row.commit for row in store.read_commits(history)] == ["a" * 40]
+    assert [p.name for p in (history / "records").iterdir() if not p.name.endswith(".parquet")] == []

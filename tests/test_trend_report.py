@@ -280,6 +280,38 @@ def test_asv_shaped_history_charts_only_p50(tmp_path):
     assert all(sorted(blocks) == ["p50"] for blocks in _chunks(tmp_path / "site").values())
 
 
+def test_instruction_counts_are_charted_in_their_own_unit_with_change_points(tmp_path):
+    rng = np.random.default_rng(5)
+    batch = []
+    for c in range(60):
+        latency = 2e-3 * float(np.exp(rng.normal(0.0, 0.02)))
+        # Counts repeat to ~0.01%; +4% at commit 45, a step latency noise of 2% could not show at once.
+        counts = 2.5e7 * (1.04 if c >= 45 else 1.0) * float(np.exp(rng.normal(0.0, 1e-4)))
+        metrics = {"p50": [latency, latency * 0.98, latency * 1.02, 5], "instructions": [counts, counts, counts, 2]}
+        batch.append(
+            store.PendingRecord(
+                commit=f"{c:040x}",
+                date=f"2024-03-01T00:{c // 60:02d}:{c % 60:02d}Z",
+                tags=("v2.0",) if c == 50 else ("v1.9",) if c == 10 else (),
+                benchmarks={"counted": {"unit": "seconds", "metrics": metrics}},
+            )
+        )
+    store.append_batch(tmp_path / "h", batch)
+    trend.write_trend_report(tmp_path / "h", tmp_path / "site")
+    blocks = _chunks(tmp_path / "site")["counted"]
+    assert sorted(blocks) == ["instructions", "p50"]
+    assert blocks["instructions"]["u"] == "M instructions" and blocks["p50"]["u"] == "ms"
+    counts = [v * 10.0 ** blocks["instructions"]["e"] for v in blocks["instructions"]["y"]]
+    assert 24.9 < counts[0] < 25.1 and 25.9 < counts[-1] < 26.1  # in millions of instructions
+    assert [point[0] for point in blocks["instructions"]["c"]] == [45]
+    assert blocks["instructions"]["c"][0][1] == pytest.approx(0.04, abs=0.005)
+    html = (tmp_path / "site" / "index.html").read_text()
+    # The ranking and the release table read the counts in their own unit.
+    assert re.search(r"<td>instructions</td>", html)
+    assert re.search(r"2[45],\d{3},\d{3} instructions", html)
+    assert '"instructions"' in (tmp_path / "site" / "trend-data" / "trend.js").read_text()
+
+
 # -- in a real browser ----------------------------------------------------------------
 
 

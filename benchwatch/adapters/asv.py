@@ -55,6 +55,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ def _kind(name: str, meta: dict[str, Any]) -> str:
     return "track"
 
 
-def _environment(document: dict[str, Any], machine: dict[str, Any]) -> Environment:
+def environment_of(document: dict[str, Any], machine: dict[str, Any]) -> Environment:
     info = dict(document.get("params") or {})
     info.update({key: value for key, value in machine.items() if key != "version"})
     num_cpu = info.get("num_cpu")
@@ -164,10 +165,8 @@ def _column(row: dict[str, Any], key: str, index: int) -> Any:
     return None
 
 
-def result_from_asv_document(
-    document: Any, path: Path, benchmarks_meta: dict[str, Any] | None = None, machine: dict[str, Any] | None = None
-) -> ResultSet:
-    """One asv result file's document as a ResultSet (see the module doc)."""
+def check_result_document(document: Any, path: Path) -> None:
+    """InputError unless ``document`` is an asv result file of the version this adapter reads."""
     if not _is_result_document(document):
         raise InputError(path, f"not an asv result file (expected {EXPECTED_FILE})")
     version = document.get("version")
@@ -176,38 +175,66 @@ def result_from_asv_document(
             path,
             f"asv result file version {version!r} is not supported (expected version 2; run `asv update` to convert)",
         )
-    benchmarks_meta = benchmarks_meta or {}
-    columns = document["result_columns"]
-    if "result" not in columns:
+    if "result" not in document["result_columns"]:
         raise InputError(path, f"result_columns has no 'result' column (expected {EXPECTED_FILE})")
-    benchmarks: list[BenchmarkResult] = []
-    samples_recorded = "samples" in columns and any(
+
+
+def samples_were_recorded(document: dict[str, Any]) -> bool:
+    """The file was written by ``asv run --record-samples`` (some benchmark has a samples column)."""
+    columns = document["result_columns"]
+    return "samples" in columns and any(
         isinstance(values, list)
         and len(values) > columns.index("samples")
         and values[columns.index("samples")] is not None
         for values in document["results"].values()
     )
+
+
+def result_rows(document: dict[str, Any], path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(benchmark, {column: value})`` of each benchmark of a checked result document."""
+    columns = document["result_columns"]
     for bench_name, values in document["results"].items():
         if not isinstance(values, list):
             raise InputError(path, f"results[{bench_name!r}] is not a list of columns (expected {EXPECTED_FILE})")
-        row = dict(zip(columns, values, strict=False))
+        yield bench_name, dict(zip(columns, values, strict=False))
+
+
+def result_from_asv_document(
+    document: Any, path: Path, benchmarks_meta: dict[str, Any] | None = None, machine: dict[str, Any] | None = None
+) -> ResultSet:
+    """One asv result file's document as a ResultSet (see the module doc)."""
+    check_result_document(document, path)
+    benchmarks_meta = benchmarks_meta or {}
+    benchmarks: list[BenchmarkResult] = []
+    samples_recorded = samples_were_recorded(document)
+    for bench_name, row in result_rows(document, path):
         meta = json_object(benchmarks_meta.get(bench_name))
         benchmarks.extend(_benchmarks_of(path, bench_name, row, meta, samples_recorded=samples_recorded))
     if not benchmarks:
         raise InputError(path, "no benchmarks in the asv result file")
     return ResultSet(
         benchmarks=tuple(benchmarks),
-        environment=_environment(document, machine or {}),
+        environment=environment_of(document, machine or {}),
         source="asv",
         created_at=_iso_from_ms(document.get("date")),
         settings={"asv_commit": document.get("commit_hash"), "asv_env_name": document.get("env_name")},
     )
 
 
-def _benchmarks_of(
-    path: Path, bench_name: str, row: dict[str, Any], meta: dict[str, Any], *, samples_recorded: bool
-) -> list[BenchmarkResult]:
-    """One asv benchmark's results: one BenchmarkResult per parameter combination."""
+@dataclass(frozen=True)
+class Expanded:
+    """One benchmark of a result file, checked: kind, unit, and a name and value per parameter combination."""
+
+    kind: str
+    unit: str
+    combos: list[tuple[Any, ...]]
+    names: list[str]
+    values: list[Any]
+    param_names: list[str]
+
+
+def expand_benchmark(path: Path, bench_name: str, row: dict[str, Any], meta: dict[str, Any]) -> Expanded:
+    """Check one benchmark's row of a result file and expand its parameter combinations (InputError if malformed)."""
     params = row.get("params")
     if params is None:
         params = meta.get("params") or []
@@ -226,21 +253,42 @@ def _benchmarks_of(
             f"results[{bench_name!r}]: {len(result)} values for {len(combos)} parameter combinations",
         )
     kind = _kind(bench_name, meta)
-    started_at = _iso_from_ms(row.get("started_at"))
     unit = {"time": "seconds", "memory": "bytes", "peakmemory": "bytes"}.get(kind) or meta.get("unit") or "unit"
+    names = [f"{bench_name}({', '.join(str(value) for value in combo)})" if combo else bench_name for combo in combos]
+    return Expanded(kind, unit, combos, names, result, param_names)
+
+
+def check_value(path: Path, name: str, value: Any) -> None:
+    """A recorded value must be a number (missing values are None or NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(path, f"{name}: result {value!r} is not a number")
+
+
+def _benchmarks_of(
+    path: Path, bench_name: str, row: dict[str, Any], meta: dict[str, Any], *, samples_recorded: bool
+) -> list[BenchmarkResult]:
+    """One asv benchmark's results: one BenchmarkResult per parameter combination."""
+    expanded = expand_benchmark(path, bench_name, row, meta)
+    started_at = _iso_from_ms(row.get("started_at"))
     found = []
-    for index, combo in enumerate(combos):
-        name = f"{bench_name}({', '.join(str(value) for value in combo)})" if combo else bench_name
+    for index, (name, combo) in enumerate(zip(expanded.names, expanded.combos, strict=True)):
         run, has_raw_samples = _run_of_value(
-            path, name, result[index], kind=kind, row=row, index=index, started_at=started_at, recorded=samples_recorded
+            path,
+            name,
+            expanded.values[index],
+            kind=expanded.kind,
+            row=row,
+            index=index,
+            started_at=started_at,
+            recorded=samples_recorded,
         )
         found.append(
             BenchmarkResult(
                 name=name,
                 runs=(run,),
-                params={str(key): value for key, value in zip(param_names, combo, strict=False)},
+                params={str(key): value for key, value in zip(expanded.param_names, combo, strict=False)},
                 has_raw_samples=has_raw_samples,
-                unit=unit,
+                unit=expanded.unit,
             )
         )
     return found
@@ -265,8 +313,7 @@ def _run_of_value(
     if _is_missing(value):
         run = Run(samples=frozen_samples(()), status=RUN_ERROR, error=MISSING, started_at=started_at)
         return run, recorded and kind == "time"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(path, f"{name}: result {value!r} is not a number")
+    check_value(path, name, value)
     if kind in ("memory", "peakmemory"):
         memory = MemoryProfile(peak_bytes=int(value), allocations=0)
         run = Run(samples=frozen_samples(()), memory=memory, summary={"value": float(value)}, started_at=started_at)
@@ -324,9 +371,27 @@ def iter_asv_results(directory: Path) -> Iterator[tuple[str, datetime | None, Re
     """Like :func:`load_asv_results`, one commit at a time and in no particular order.
 
     Holds one commit's files in memory at once (an importer of a large
-    history writes each commit before reading the next).  Files are grouped
-    by the commit prefix asv puts in their names, then by their
-    ``commit_hash``.
+    history writes each commit before reading the next).
+    """
+    for commit, date, files, benchmarks_meta in iter_asv_documents(directory):
+        merged = merge_results(
+            [
+                result_from_asv_document(document, file, benchmarks_meta=benchmarks_meta, machine=machine)
+                for file, document, machine in files
+            ],
+            source="asv",
+        )
+        yield commit, date, merged
+
+
+AsvFile = tuple[Path, dict[str, Any], dict[str, Any]]  # (result file, its document, its machine.json)
+
+
+def iter_asv_documents(directory: Path) -> Iterator[tuple[str, datetime | None, list[AsvFile], dict[str, Any]]]:
+    """``(commit, date, files, benchmarks.json)`` per commit of a results directory, one commit's files at a time.
+
+    Files are grouped by the commit prefix asv puts in their names, then by
+    their ``commit_hash``; the date is the latest of the files' dates.
     """
     directory = Path(directory)
     results_dir = _results_dir(directory)
@@ -344,22 +409,21 @@ def iter_asv_results(directory: Path) -> Iterator[tuple[str, datetime | None, Re
                 groups.setdefault(file.name.split("-", 1)[0], []).append((file, machines[machine_dir]))
     found = False
     for files in groups.values():
-        by_commit: dict[str, list[tuple[float | None, ResultSet]]] = {}
+        by_commit: dict[str, list[tuple[float | None, AsvFile]]] = {}
         for file, machine in files:
             document = _read_json(file)
             if not _is_result_document(document):
                 continue
-            result = result_from_asv_document(document, file, benchmarks_meta=benchmarks_meta, machine=machine)
+            check_result_document(document, file)
             date = document.get("date")
             date = float(date) if is_number(date) else None
-            by_commit.setdefault(str(document.get("commit_hash")), []).append((date, result))
-            del document
+            by_commit.setdefault(str(document.get("commit_hash")), []).append((date, (file, document, machine)))
         for commit, entries in by_commit.items():
             found = True
             dates = [date for date, _ in entries if date is not None]
             date = max(dates) if dates else None
-            merged = merge_results([result for _, result in entries], source="asv")
-            yield commit, (datetime.fromtimestamp(date / 1000.0, tz=UTC) if date is not None else None), merged
+            when = datetime.fromtimestamp(date / 1000.0, tz=UTC) if date is not None else None
+            yield commit, when, [item for _, item in entries], benchmarks_meta
     if not found:
         raise InputError(results_dir, "asv results directory holds no <machine>/<commit>-<env>.json result files")
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 from benchwatch.errors import InputError
 from benchwatch.history import layout
 from benchwatch.model import ALL_METRICS
+from benchwatch.output import OutputError, write_problem
 
 HISTORY_METRICS = ALL_METRICS
 RECORD_COLUMNS = (
@@ -89,38 +91,68 @@ def _record_table(documents: Sequence[Mapping[str, Any]], recorded_ns: int) -> d
 
 
 def _row_table(documents: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
-    rec: list[int] = []
-    names: list[str | None] = []
-    entries: list[Mapping[str, Any]] = []
-    for position, document in enumerate(documents):
-        benchmarks = document["benchmarks"]
-        if not benchmarks:
-            # An empty record still needs one row, or its commit would vanish.
-            rec.append(position)
-            names.append(None)
-            entries.append({})
-        for name, entry in benchmarks.items():
-            rec.append(position)
-            names.append(name)
-            entries.append(entry)
+    tables = []
+    for document in documents:
+        entries = document["benchmarks"]
+        metrics = {}
+        for metric in HISTORY_METRICS:
+            rows = [_row_values(entry.get("metrics", {}).get(metric)) for entry in entries.values()]
+            matrix = np.array(rows, dtype=np.float64).reshape(-1, 4)
+            metrics[metric] = (matrix[:, 0], matrix[:, 1], matrix[:, 2], matrix[:, 3].astype(np.int32))
+        table = benchmark_row_table(
+            list(entries),
+            [entry.get("unit") for entry in entries.values()],
+            [entry.get("failed_runs", 0) for entry in entries.values()],
+            metrics,
+            groups=[entry.get("group") for entry in entries.values()],
+            samples=[
+                json.dumps(entry["samples"]) if entry.get("samples") is not None else None for entry in entries.values()
+            ],
+        )
+        tables.append(table)
+    return stack_rows(tables)
+
+
+def benchmark_row_table(
+    names: Sequence[str | None],
+    units: Sequence[str | None],
+    failed: Sequence[int],
+    metrics: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    *,
+    groups: Sequence[str | None] | None = None,
+    samples: Sequence[str | None] | None = None,
+) -> dict[str, np.ndarray]:
+    """One record's benchmark rows as columns; ``metrics`` maps a metric to (value, low, high, runs), NaN/-1 absent.
+
+    Metrics not given are absent.  :func:`stack_rows` joins the tables of a
+    batch for :func:`write_record_file`.
+    """
+    count = len(names)
+    nothing = np.array([None] * count, dtype=object)
     table: dict[str, np.ndarray] = {
-        "rec": np.array(rec, dtype=np.int32),
         "benchmark": np.array(names, dtype=object),
-        "unit": np.array([entry.get("unit") for entry in entries], dtype=object),
-        "bench_group": np.array([entry.get("group") for entry in entries], dtype=object),
-        "failed_runs": np.array([entry.get("failed_runs", 0) for entry in entries], dtype=np.int32),
-        "samples_json": np.array(
-            [json.dumps(entry["samples"]) if entry.get("samples") is not None else None for entry in entries],
-            dtype=object,
-        ),
+        "unit": np.array(units, dtype=object),
+        "bench_group": nothing if groups is None else np.array(groups, dtype=object),
+        "failed_runs": np.array(failed, dtype=np.int32),
+        "samples_json": nothing if samples is None else np.array(samples, dtype=object),
     }
     for metric in HISTORY_METRICS:
-        rows = [_row_values(entry.get("metrics", {}).get(metric)) for entry in entries]
-        matrix = np.array(rows, dtype=np.float64).reshape(-1, 4)
         value, low, high, runs = metric_columns(metric)
-        table[value], table[low], table[high] = matrix[:, 0], matrix[:, 1], matrix[:, 2]
-        table[runs] = matrix[:, 3].astype(np.int32)
+        if metric in metrics:
+            table[value], table[low], table[high], table[runs] = metrics[metric]
+        else:
+            table[value] = table[low] = table[high] = np.full(count, np.nan)
+            table[runs] = np.full(count, -1, dtype=np.int32)
     return table
+
+
+def stack_rows(tables: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The rows of several records (in order) as one table with their record's position in ``rec``."""
+    # An empty record still needs one row, or its commit would vanish.
+    tables = [table if len(table["benchmark"]) else benchmark_row_table([None], [None], [0], {}) for table in tables]
+    rows = {key: np.concatenate([table[key] for table in tables]) for key in tables[0]}
+    rows["rec"] = np.repeat(np.arange(len(tables), dtype=np.int32), [len(table["benchmark"]) for table in tables])
+    return rows
 
 
 def _row_values(row: Sequence[Any] | None) -> tuple[float, float, float, int]:
@@ -169,23 +201,47 @@ def _select_list() -> str:
     )
 
 
-def write_record_file(history_dir: Path, documents: Sequence[Mapping[str, Any]], file_name: str) -> Path:
-    """Write ``documents`` (records with ``date_epoch`` and ``benchmarks``) as one Parquet file, atomically."""
+def write_record_file(
+    history_dir: Path,
+    documents: Sequence[Mapping[str, Any]],
+    file_name: str,
+    rows: Mapping[str, np.ndarray] | None = None,
+) -> Path:
+    """Write ``documents`` (records with ``date_epoch`` and ``benchmarks``) as one Parquet file, atomically.
+
+    ``rows``: the benchmark rows as columns already (:func:`stack_rows`); the
+    documents' ``benchmarks`` are then not read.
+    """
     target = layout.records_dir(history_dir) / file_name
     temporary = layout.temporary_path(target)
     connection = layout.connect()
     try:
         connection.register("records_in", _record_table(documents, time.time_ns()))
-        connection.register("rows_in", _row_table(documents))
-        connection.execute(
-            f"COPY (SELECT {_select_list()} FROM rows_in i JOIN records_in r USING (rec) ORDER BY i.rec) "
-            f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
-        )
-        layout.publish(temporary, target)
+        connection.register("rows_in", dict(rows) if rows is not None else _row_table(documents))
+        with _writing(target):
+            connection.execute(
+                f"COPY (SELECT {_select_list()} FROM rows_in i JOIN records_in r USING (rec) ORDER BY i.rec) "
+                f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
+            )
+            layout.publish(temporary, target)
     finally:
         connection.close()
         temporary.unlink(missing_ok=True)
     return target
+
+
+@contextmanager
+def _writing(target: Path) -> Iterator[None]:
+    """A failed write (a full disk, a read-only folder) as one line naming the file, not a traceback."""
+    duckdb = layout.duckdb_module()
+    try:
+        yield
+    except OSError as error:
+        raise OutputError(target, write_problem(error)) from None
+    except duckdb.IOException as error:
+        text = " ".join(str(error).split())
+        problem = "no space left on device" if "no space left" in text.lower() else text
+        raise OutputError(target, f"cannot write: {problem}") from None
 
 
 def rewrite_without(history_dir: Path, path: Path, commits: Iterable[str]) -> None:
@@ -204,11 +260,12 @@ def rewrite_without(history_dir: Path, path: Path, commits: Iterable[str]) -> No
             return
         temporary = layout.temporary_path(path)
         try:
-            connection.execute(
-                f"COPY (SELECT * FROM {source} WHERE commit NOT IN (SELECT commit FROM dropped)) "
-                f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
-            )
-            layout.publish(temporary, path)
+            with _writing(path):
+                connection.execute(
+                    f"COPY (SELECT * FROM {source} WHERE commit NOT IN (SELECT commit FROM dropped)) "
+                    f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
+                )
+                layout.publish(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
     finally:

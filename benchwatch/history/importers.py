@@ -6,9 +6,9 @@
   ``commit_date`` (else the run ``date``); a file name such as
   ``2019-12-16_21-50-master-f501db2b93a9.json.gz`` fills in what the
   metadata lacks (date, branch, short commit).
-* :func:`import_asv_directory` -- an asv results directory, through
-  :func:`benchwatch.adapters.asv.load_asv_results` (one entry per commit,
-  several machines' files of a commit merged).
+* :func:`import_asv_directory` -- an asv results directory, one commit at a
+  time (several machines' files of a commit merged), straight to columns
+  (:mod:`benchwatch.history.asv_columns`).
 
 Records are written in batches, one Parquet file per batch, under the
 history's writer lock.  A pyperf record's parent is the commit imported
@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from benchwatch.adapters.registry import load_any
 from benchwatch.errors import InputError, UsageError
@@ -121,15 +122,65 @@ def import_asv_directory(
     """Append every commit of an asv results directory to the history, ``batch_size`` commits per file.
 
     asv records a ``date`` with every result; a commit without one is an
-    InputError rather than a guess.
+    InputError rather than a guess.  Result files go straight to columns
+    (:mod:`benchwatch.history.asv_columns`); with ``keep_samples`` they go
+    through the adapter's objects, which carry the samples.
     """
+    from benchwatch.adapters import asv
+    from benchwatch.history import asv_columns
+
+    if keep_samples:
+        return import_asv_results(
+            Path(directory), history_dir, branch=branch, keep_samples=True, replace=replace, batch_size=batch_size
+        )
+    present = _present_commits(history_dir)
+    added: list[str] = []
+    skipped: list[str] = []
+    batch: list[tuple[store.PendingRecord, dict[str, Any]]] = []
+    for commit, when, files, benchmarks_meta in asv.iter_asv_documents(Path(directory)):
+        if when is None:
+            raise InputError(directory, f"asv results for commit {commit} have no date")
+        if commit in present and not replace:
+            skipped.append(commit)
+            continue
+        _, first_document, first_machine = files[0]
+        record = store.PendingRecord(
+            commit=commit,
+            date=store.normalize_date(when.astimezone(UTC)),
+            benchmarks={},
+            branch=branch,
+            environment=store.environment_summary(asv.environment_of(first_document, first_machine)),
+            source="asv",
+        )
+        rows = asv_columns.commit_rows(
+            [asv_columns.file_runs(path, document, benchmarks_meta) for path, document, _ in files]
+        )
+        del files, first_document
+        batch.append((record, rows))
+        if len(batch) >= batch_size:
+            added += store.append_columns(history_dir, batch, replace=replace)
+            batch = []
+    added += store.append_columns(history_dir, batch, replace=replace)
+    return ImportSummary(added=tuple(added), skipped=tuple(skipped))
+
+
+def import_asv_results(
+    directory: Path,
+    history_dir: Path,
+    *,
+    branch: str | None = None,
+    keep_samples: bool = False,
+    replace: bool = False,
+    batch_size: int = 8,
+) -> ImportSummary:
+    """The adapter's path (a ResultSet per commit): keeps raw samples; tests check the columnar path against it."""
     from benchwatch.adapters.asv import iter_asv_results
 
     present = _present_commits(history_dir)
     added: list[str] = []
     skipped: list[str] = []
     batch: list[store.PendingRecord] = []
-    for commit, when, result in iter_asv_results(Path(directory)):
+    for commit, when, result in iter_asv_results(directory):
         if when is None:
             raise InputError(directory, f"asv results for commit {commit} have no date")
         if commit in present and not replace:

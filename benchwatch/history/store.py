@@ -41,6 +41,7 @@ import numpy as np
 
 from benchwatch.errors import UsageError
 from benchwatch.history import columnar, layout
+from benchwatch.history.loaded import Series, metric_table, series
 from benchwatch.history.summary import (
     CONFIDENCE,
     HISTORY_METRICS,
@@ -51,7 +52,7 @@ from benchwatch.history.summary import (
     summarize_benchmark,
     summarize_metric,
 )
-from benchwatch.model import ResultSet
+from benchwatch.model import Environment, ResultSet
 
 SCHEMA_VERSION = layout.SCHEMA_VERSION
 CommitRow = columnar.CommitRow
@@ -64,15 +65,18 @@ __all__ = [
     "Record",
     "Series",
     "append_batch",
+    "append_columns",
     "append_record",
     "append_summaries",
     "date_epoch",
     "date_text",
     "load_history",
+    "metric_table",
     "normalize_date",
     "parse_date",
     "read_commits",
     "read_metric",
+    "series",
     "summarize_benchmark",
     "summarize_metric",
 ]
@@ -169,28 +173,6 @@ class History:
         return [(tag, index) for index, record in enumerate(self.records) for tag in record.tags]
 
 
-@dataclass(frozen=True, eq=False)
-class Series:
-    """One benchmark metric over the history: parallel arrays, one entry per record holding it.
-
-    ``low``/``high`` are NaN where no interval was recorded; ``positions``
-    are the indices of those records in ``History.records``.
-    """
-
-    benchmark: str
-    metric: str
-    positions: np.ndarray
-    commits: tuple[str, ...]
-    dates: tuple[str, ...]
-    values: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-    n_runs: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.values.size)
-
-
 # -- writing -------------------------------------------------------------------------
 
 
@@ -209,6 +191,11 @@ class PendingRecord:
     message: str | None = None
 
 
+def environment_summary(environment: Environment) -> dict[str, Any]:
+    """The environment fields a record keeps (the ones that are set)."""
+    return {key: getattr(environment, key) for key in _ENVIRONMENT_SUMMARY if getattr(environment, key) is not None}
+
+
 def pending_from_result(
     result: ResultSet,
     *,
@@ -225,7 +212,7 @@ def pending_from_result(
     commit = commit or environment.git_commit
     if not commit:
         raise UsageError("no commit for the record: the result has no git_commit; pass the commit explicitly")
-    summary = {key: getattr(environment, key) for key in _ENVIRONMENT_SUMMARY if getattr(environment, key) is not None}
+    summary = environment_summary(environment)
     return PendingRecord(
         commit=commit,
         parent=parent,
@@ -309,15 +296,36 @@ def append_batch(history_dir: Path, pending: Sequence[PendingRecord], *, replace
     """
     if not pending:
         return []
-    for item in pending:
-        if not item.commit:
-            raise UsageError("a history record needs a commit")
-    commits = [item.commit for item in pending]
+    documents = [record_document(item) for item in pending]
+    name = _write_documents(history_dir, documents, None, replace=replace)
+    return [_record_from_document(document, name) for document in documents]
+
+
+def append_columns(
+    history_dir: Path, pending: Sequence[tuple[PendingRecord, Mapping[str, np.ndarray]]], *, replace: bool = False
+) -> list[str]:
+    """Like :func:`append_batch` for records whose benchmarks are columns already (``columnar.benchmark_row_table``).
+
+    The importers' fast path: no dict per benchmark.  Returns the commits written.
+    """
+    if not pending:
+        return []
+    documents = [record_document(item) for item, _ in pending]
+    _write_documents(history_dir, documents, columnar.stack_rows([rows for _, rows in pending]), replace=replace)
+    return [document["commit"] for document in documents]
+
+
+def _write_documents(
+    history_dir: Path, documents: list[dict[str, Any]], rows: Mapping[str, np.ndarray] | None, *, replace: bool
+) -> str:
+    """Check the commits and write one record file under the writer lock; returns its name."""
+    commits = [document["commit"] for document in documents]
+    if not all(commits):
+        raise UsageError("a history record needs a commit")
     if len(set(commits)) != len(commits):
         duplicate = next(commit for commit in commits if commits.count(commit) > 1)
         raise UsageError(f"commit {duplicate} appears twice in one batch of records")
     history_dir = layout.check_history(history_dir, create=True)
-    documents = [record_document(item) for item in pending]
     with layout.writer_lock(history_dir):
         holders = columnar.commits_in_files(history_dir)
         present = set().union(*holders.values()) if holders else set()
@@ -326,15 +334,25 @@ def append_batch(history_dir: Path, pending: Sequence[PendingRecord], *, replace
             raise UsageError(
                 f"commit {clash[0]} is already in the history {history_dir}; record it with --replace to overwrite it"
             )
+        if clash:
+            _keep_old_tags(history_dir, documents, set(clash))
         first = documents[0]
         name = layout.record_file_name(parse_date(first["date"]).strftime("%Y%m%dT%H%M%SZ"), first["commit"])
-        columnar.write_record_file(history_dir, documents, name)
+        columnar.write_record_file(history_dir, documents, name, rows)
         # The new file is in place: now drop the replaced commits from the older files.
         replaced = set(clash)
         for path, held in holders.items():
             if held & replaced:
                 columnar.rewrite_without(history_dir, path, held & replaced)
-    return [_record_from_document(document, name) for document in documents]
+    return name
+
+
+def _keep_old_tags(history_dir: Path, documents: list[dict[str, Any]], replaced: set[str]) -> None:
+    """A replaced record's tags stay on the new one (a re-run of v1.4's commit is still v1.4), after its own."""
+    old = {row.commit: row.tags for row in columnar.read_commit_rows(history_dir) if row.commit in replaced}
+    for document in documents:
+        if document["commit"] in old:
+            document["tags"] = list(dict.fromkeys([*document["tags"], *old[document["commit"]]]))
 
 
 def record_document(item: PendingRecord) -> dict[str, Any]:
@@ -546,51 +564,3 @@ def read_metric(
     history_dir = layout.check_history(history_dir, create=False)
     result: MetricColumns = columnar.query(history_dir, build)
     return result
-
-
-def series(history: History, benchmark: str, metric: str) -> Series:
-    """``benchmark``'s ``metric`` over a loaded history (records that lack it are skipped)."""
-    positions, commits, dates, rows = [], [], [], []
-    for position, record in enumerate(history.records):
-        entry = record.benchmarks.get(benchmark)
-        if entry is None:
-            continue
-        row = entry.get("metrics", {}).get(metric)
-        if row is None or row[0] is None:
-            continue
-        positions.append(position)
-        commits.append(record.commit)
-        dates.append(record.date)
-        rows.append(row)
-    table = np.array(
-        [[row[0], np.nan if row[1] is None else row[1], np.nan if row[2] is None else row[2], row[3]] for row in rows],
-        dtype=np.float64,
-    ).reshape(-1, 4)
-    return Series(
-        benchmark=benchmark,
-        metric=metric,
-        positions=np.asarray(positions, dtype=np.int64),
-        commits=tuple(commits),
-        dates=tuple(dates),
-        values=table[:, 0].copy(),
-        low=table[:, 1].copy(),
-        high=table[:, 2].copy(),
-        n_runs=table[:, 3].astype(np.int64),
-    )
-
-
-def metric_table(history: History, metric: str, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``metric`` of every benchmark in ``names`` at every record of a loaded history: (values, low, high)."""
-    column = {name: index for index, name in enumerate(names)}
-    shape = (len(history.records), len(names))
-    values, low, high = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    for r, record in enumerate(history.records):
-        for name, entry in record.benchmarks.items():
-            c = column.get(name)
-            row = entry.get("metrics", {}).get(metric) if c is not None else None
-            if row is None:
-                continue
-            for array, item in ((values, row[0]), (low, row[1]), (high, row[2])):
-                if item is not None:
-                    array[r, c] = item
-    return values, low, high

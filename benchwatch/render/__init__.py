@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from benchwatch.compare import Comparison, MetricComparison
 from benchwatch.model import INSTRUCTION_METRICS
 from benchwatch.units import format_change
+
+if TYPE_CHECKING:  # types only: importing the comparator (and its statistics) here slowed every renderer's import
+    from benchwatch.compare import Comparison, MetricComparison
 
 VERDICT_ORDER = {"regression": 0, "inconclusive": 1, "improvement": 2, "unchanged": 3}
 # Instruction counts sit beside the latency percentiles they complement.

@@ -42,12 +42,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
-import markupsafe
 import numpy as np
 
 from benchwatch.errors import UsageError
 from benchwatch.history.summary import date_text
+from benchwatch.render.html_templates import script_json, template_environment
 from benchwatch.report import trend_model
 from benchwatch.report.trend_model import (
     DEFAULT_MIN_MAGNITUDE,
@@ -80,38 +79,6 @@ class TrendReport:
     commits: int
     change_points: int
     build_seconds: float
-
-
-# -- templates -----------------------------------------------------------------------------
-# The same two helpers as benchwatch.render.html_templates, here because importing the render package
-# pulls in the comparator and its statistics (scipy): most of a trend build's start-up time.
-
-
-def template_environment(**filters: Any) -> jinja2.Environment:
-    """The package's templates with autoescaping on: untrusted names never become markup."""
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("benchwatch", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters.update(filters)
-    return environment
-
-
-def script_json(value: Any) -> markupsafe.Markup:
-    """JSON safe inside ``<script>``: ``<``, ``>``, ``&``, U+2028/2029 as \\u escapes."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for raw, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(raw, escaped)
-    return markupsafe.Markup(text)
 
 
 # -- links and units -----------------------------------------------------------------------

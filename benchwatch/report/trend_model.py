@@ -29,7 +29,8 @@ from benchwatch.errors import UsageError
 from benchwatch.history import segmentation, store
 from benchwatch.history.changepoints import ChangePoint
 
-CHART_METRICS = ("p50", "p95", "p99", "peak_memory")
+# Instruction counts (recorded by `benchwatch run` under Callgrind) are charted and ranked like the others.
+CHART_METRICS = ("p50", "p95", "p99", "peak_memory", "instructions")
 DEFAULT_RECENT = 30
 DEFAULT_NOISY = 0.05
 DEFAULT_TAG_THRESHOLD = 0.02

@@ -62,6 +62,11 @@ class WorkerCommand:
             "benchwatch.runner.worker_plugin",
             "-p",
             "no:cacheprovider",
+            # pytest-codspeed, when installed, would take over its marker and
+            # fixtures and measure nothing without --codspeed; the worker
+            # plugin serves both forms itself.
+            "-p",
+            "no:codspeed",
             "-q",
             "--no-header",
             "-rN",

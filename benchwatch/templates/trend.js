@@ -4,9 +4,9 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("bw-config").textContent);
-  var METRICS = ["p50", "p95", "p99", "peak_memory"];
-  var LABELS = { p50: "p50", p95: "p95", p99: "p99", peak_memory: "peak memory" };
-  var COLORS = { p50: "#1f6feb", p95: "#d97706", p99: "#b42318", peak_memory: "#7c3aed" };
+  var METRICS = ["p50", "p95", "p99", "peak_memory", "instructions"];
+  var LABELS = { p50: "p50", p95: "p95", p99: "p99", peak_memory: "peak memory", instructions: "instructions" };
+  var COLORS = { p50: "#1f6feb", p95: "#d97706", p99: "#b42318", peak_memory: "#7c3aed", instructions: "#0f766e" };
   var MAX_RESULTS = 200;
   var index = null, byName = {}, chunks = {}, waiting = {}, indexWaiting = [];
   var plots = [];
