@@ -103,10 +103,18 @@ def command_recount(args: argparse.Namespace) -> None:
     print(f"{len(benchmarks)} benchmarks re-counted -> {args.output}")
 
 
+def _runs_of(path: str) -> dict[str, list[list[int]]]:
+    """Instruction runs per benchmark of a ``pass`` output or of a result file (a baseline)."""
+    if not path.endswith((".json.gz", ".gz")) and "runs" in (document := json.loads(Path(path).read_text())):
+        return document["runs"]
+    result = load_result(Path(path))
+    return {b.name: [list(run.instructions) for run in b.instruction_runs if run.ok] for b in result.benchmarks}
+
+
 def _pool(paths: list[str]) -> dict[str, list[np.ndarray]]:
     pool: dict[str, list[np.ndarray]] = {}
     for path in paths:
-        for name, runs in json.loads(Path(path).read_text())["runs"].items():
+        for name, runs in _runs_of(path).items():
             pool.setdefault(name, []).extend(np.asarray(calls, dtype=np.float64) for calls in runs)
     return pool
 
