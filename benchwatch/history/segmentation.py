@@ -80,7 +80,17 @@ class SeriesFit:
     segments: tuple[Segment, ...]
     noise: float  # sigma of the log values: ~ the relative run-to-run noise (0.03 = 3%)
     positions: np.ndarray  # input positions that held a finite value
-    fitted: np.ndarray  # the segments' log level at each of those positions
+
+    @property
+    def fitted(self) -> np.ndarray:
+        """The segments' log level at each of ``positions`` (computed when asked: the report does not need it)."""
+        starts = np.searchsorted(self.positions, [segment.start for segment in self.segments])
+        stops = np.searchsorted(self.positions, [segment.stop for segment in self.segments])
+        parts = [
+            segment.level + segment.slope * np.arange(stop - start, dtype=np.float64)
+            for segment, start, stop in zip(self.segments, starts.tolist(), stops.tolist(), strict=True)
+        ]
+        return np.concatenate(parts) if parts else np.empty(0)
 
 
 @lru_cache(maxsize=4096)
@@ -160,7 +170,9 @@ class _Prefix:
 
     def at(self, rows: np.ndarray, columns: np.ndarray) -> list[np.ndarray]:
         """The five prefix sums of ``rows`` at ``columns`` (one column array per row)."""
-        return [np.take_along_axis(part[rows], columns, axis=1) for part in self.sums]
+        # One gather per part: indexing part[rows] first would copy every selected row whole.
+        flat = rows[:, None] * self.sums[0].shape[1] + columns
+        return [part.ravel().take(flat) for part in self.sums]
 
 
 def _between(start: list[np.ndarray], stop: list[np.ndarray], count: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -276,12 +288,12 @@ def _segment_block(
     fits = []
     for row in range(matrix.shape[0]):
         length = int(lengths[row])
-        positions = np.sort(order[row, :length])
+        positions = order[row, :length].copy()  # ascending: _compact's stable sort keeps finite columns in order
         if row in cut_row:
             k = cut_row[row]
-            bounds = np.flatnonzero(cuts[k, : length + 1]).tolist()
-            sums = [part[k].tolist() for part in prefix]
-            fits.append(_describe(sums, positions, bounds, float(sigma[row]), float(beta[row]), commits))
+            bounds = np.flatnonzero(cuts[k, : length + 1])
+            sums = [part[k, bounds].tolist() for part in prefix]
+            fits.append(_describe(sums, positions, bounds.tolist(), float(sigma[row]), float(beta[row]), commits))
         else:
             fits.append(_flat(cleaned[row, :length], positions, float(sigma[row])))
     return fits
@@ -353,7 +365,9 @@ def _neighbours(rows: np.ndarray, points: np.ndarray, lengths: np.ndarray) -> tu
 
 def _stats_between(prefix: _Prefix, rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
     count = (b - a).astype(np.float64)
-    return (count, *(part[rows, b] - part[rows, a] for part in prefix.sums))
+    width = prefix.sums[0].shape[1]
+    start, stop = rows * width + a, rows * width + b  # flat indices: one take per part beats 2-D fancy indexing
+    return (count, *(part.ravel().take(stop) - part.ravel().take(start) for part in prefix.sums))
 
 
 def _split_gain(
@@ -424,10 +438,10 @@ def _worth_searching(y: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_
 
 def _flat(y: np.ndarray, positions: np.ndarray, sigma: float) -> SeriesFit:
     if y.size == 0:
-        return SeriesFit((), (), sigma, positions, np.empty(0))
+        return SeriesFit((), (), sigma, positions)
     mean = float(y.mean())
     segment = Segment(int(positions[0]), int(positions[-1]) + 1, mean, 0.0)
-    return SeriesFit((), (segment,), sigma, positions, np.full(y.size, mean))
+    return SeriesFit((), (segment,), sigma, positions)
 
 
 def _describe(
@@ -438,12 +452,12 @@ def _describe(
     beta: float,
     commits: list[str] | None,
 ) -> SeriesFit:
-    """Segments and change points of one series from its prefix sums (plain floats: a few per segment)."""
+    """Segments and change points of one series from its prefix sums at ``bounds`` (plain floats)."""
     segments = []
     price = beta * sigma * sigma
-    for start, stop in itertools.pairwise(bounds):
+    for k, (start, stop) in enumerate(itertools.pairwise(bounds)):
         n = stop - start
-        sx, sxx, sy, sxy, syy = (part[stop] - part[start] for part in sums)
+        sx, sxx, sy, sxy, syy = (part[k + 1] - part[k] for part in sums)
         mean = sy / n
         slope = 0.0
         vx = sxx - sx * sx / n
@@ -474,13 +488,8 @@ def _describe(
                 p_value=min(1.0, math.erfc(z / math.sqrt(2.0)) * max(last, 1)),
             )
         )
-    fitted = np.concatenate(
-        [s.level + s.slope * np.arange(s.stop - s.start, dtype=np.float64) for s in segments] or [np.empty(0)]
-    )
     original = [Segment(int(positions[s.start]), int(positions[s.stop - 1]) + 1, s.level, s.slope) for s in segments]
-    return SeriesFit(
-        change_points=tuple(points), segments=tuple(original), noise=sigma, positions=positions, fitted=fitted
-    )
+    return SeriesFit(change_points=tuple(points), segments=tuple(original), noise=sigma, positions=positions)
 
 
 def detect(
