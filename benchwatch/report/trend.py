@@ -134,6 +134,10 @@ def series_block(item: MetricSeries, unit: str, commits: int) -> dict[str, Any]:
     if len(fit.segments) == 1:
         segment = fit.segments[0]
         block["f"] = [[0, int(item.positions.size), round(segment.level - log_factor, 5), round(segment.slope, 6)]]
+    elif item.positions.size == commits:  # measured at every record: a position is its own point index
+        block["f"] = [
+            [s.start, s.stop - s.start, round(s.level - log_factor, 5), round(s.slope, 6)] for s in fit.segments
+        ]
     else:
         block["f"] = []
         for segment in fit.segments:
