@@ -7,7 +7,9 @@ Writes a base and a head result file (.json.gz, per side: benchmarks x runs x
 samples, head 3% slower) in a temporary directory, then times the whole CLI
 ``benchwatch compare BASE HEAD --format json --output /dev/null`` in a child
 process: reading, gunzip, schema validation, comparison and the report.
-Prints the wall time and the child's peak RSS.  ``--jsonschema`` also times
+Prints the wall and CPU time, the child's peak RSS and the load average
+(``--phases``: reading, comparing and the JSON report timed in-process, with
+the garbage collector paused as the command pauses it).  ``--jsonschema`` also times
 the validation step alone with the compiled validator and with jsonschema
 (the validator it replaced), on the same document.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -67,21 +70,26 @@ def time_validators(path: Path) -> None:
 
 
 def time_phases(base: Path, head: Path) -> None:
+    import gc
+
     from benchwatch.adapters.registry import import_files
     from benchwatch.compare import CompareSettings, compare
     from benchwatch.render.json_report import render_json
 
-    started = time.perf_counter()
+    gc.disable()  # as the compare command does while it runs
+    marks = [(time.perf_counter(), time.process_time())]
     sides = import_files([base]), import_files([head])
-    loaded = time.perf_counter()
+    marks.append((time.perf_counter(), time.process_time()))
     comparison = compare(*sides, CompareSettings())
-    compared = time.perf_counter()
+    marks.append((time.perf_counter(), time.process_time()))
     render_json(comparison)
-    rendered = time.perf_counter()
-    print(
-        f"in-process phases: read+gunzip+parse+validate {loaded - started:.1f} s, "
-        f"compare {compared - loaded:.1f} s, JSON report {rendered - compared:.1f} s"
-    )
+    marks.append((time.perf_counter(), time.process_time()))
+    names = ("read+gunzip+parse+validate", "compare", "JSON report")
+    spans = [
+        f"{name} {after[0] - before[0]:.1f} s wall / {after[1] - before[1]:.1f} s CPU"
+        for name, before, after in zip(names, marks, marks[1:], strict=False)
+    ]
+    print("in-process phases: " + ", ".join(spans))
 
 
 def main() -> None:
@@ -106,10 +114,14 @@ def main() -> None:
             check=False,
         )
         elapsed = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
         if done.returncode not in (0, 1):
             raise SystemExit(f"compare failed ({done.returncode}): {done.stderr}")
-        print(f"benchwatch compare: {elapsed:.1f} s wall, peak RSS {peak:.0f} MiB, exit {done.returncode}")
+        print(
+            f"benchwatch compare: {elapsed:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak:.0f} MiB, "
+            f"exit {done.returncode}, load average {os.getloadavg()[0]:.1f}"
+        )
         if args.phases:
             time_phases(base, head)
         if args.jsonschema:

@@ -86,7 +86,11 @@ def _strategies(
         lambda pairs: compare_latency(
             pairs, settings=settings, rules=rules, comparability=comparability, machine_busy=machine_busy
         ),
-        lambda pairs: compare_memory_metrics(pairs, settings=settings),
+        lambda pairs: compare_memory_metrics(
+            pairs,
+            settings=settings,
+            not_comparable=comparability.detail if comparability.code == ReasonCode.NOT_COMPARABLE_MACHINE else None,
+        ),
         lambda pairs: compare_instruction_metrics(pairs, base=base, head=head, settings=settings),
     ]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -173,8 +174,9 @@ class BenchmarkResult:
     unit: str = "seconds"
     instruction_runs: tuple[InstructionRun, ...] = ()
 
-    @property
+    @cached_property
     def ok_runs(self) -> tuple[Run, ...]:
+        # Cached (runs are immutable): the comparator asks for it several times per benchmark.
         return tuple(run for run in self.runs if run.ok)
 
     @property

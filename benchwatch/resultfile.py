@@ -26,14 +26,16 @@ import gzip
 import json
 import math
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchwatch import fastjson
 from benchwatch.errors import InputError
 from benchwatch.model import BenchmarkResult, Environment, InstructionRun, MemoryProfile, ResultSet, Run
 from benchwatch.output import write_output
@@ -216,7 +218,7 @@ def parse_json_bytes(raw: bytes, path: Path) -> Any:
     if not raw.strip():
         raise InputError(path, "empty file, expected JSON")
     try:
-        return json.loads(raw.decode("utf-8"))
+        return fastjson.loads(raw)
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text, expected JSON") from None
     except json.JSONDecodeError as error:
@@ -326,7 +328,8 @@ def _result_from_dict(document: dict[str, Any], path: Path) -> ResultSet:
         environment_data["load_average"] = tuple(environment_data["load_average"])
     known = set(Environment.__dataclass_fields__)
     environment = Environment(**{key: value for key, value in environment_data.items() if key in known})
-    benchmarks = tuple(_benchmark_from_dict(data, path) for data in document["benchmarks"])
+    samples = _sample_arrays(document["benchmarks"], path)
+    benchmarks = tuple(_benchmark_from_dict(data, path, samples) for data in document["benchmarks"])
     return ResultSet(
         benchmarks=benchmarks,
         environment=environment,
@@ -337,17 +340,30 @@ def _result_from_dict(document: dict[str, Any], path: Path) -> ResultSet:
     )
 
 
-def _benchmark_from_dict(data: dict[str, Any], path: Path) -> BenchmarkResult:
+def _sample_arrays(benchmarks: list[dict[str, Any]], path: Path) -> Iterator[np.ndarray]:
+    """Every run's samples, in document order, as read-only views of one array (one conversion for all)."""
+    lists = [run["samples"] for data in benchmarks for run in data["runs"]]
+    try:
+        numbers = np.fromiter(chain.from_iterable(lists), dtype=np.float64, count=sum(map(len, lists)))
+    except (TypeError, ValueError):
+        for data in benchmarks:  # name the run, as the per-run conversion did
+            for index, run in enumerate(data["runs"], start=1):
+                try:
+                    np.asarray(run["samples"], dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise InputError(path, f"benchmark {data['name']!r} run {index}: samples must be numbers") from None
+        raise
+    numbers.flags.writeable = False
+    return iter(np.split(numbers, np.cumsum([len(values) for values in lists])[:-1]) if lists else ())
+
+
+def _benchmark_from_dict(data: dict[str, Any], path: Path, samples: Iterator[np.ndarray]) -> BenchmarkResult:
     runs = []
-    for index, run in enumerate(data["runs"], start=1):
-        try:
-            samples = np.asarray(run["samples"], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError(path, f"benchmark {data['name']!r} run {index}: samples must be numbers") from None
+    for run in data["runs"]:
         memory = run.get("memory")
         runs.append(
             Run(
-                samples=samples,
+                samples=next(samples),
                 iterations=run.get("iterations", 1),
                 status=run.get("status", "ok"),
                 error=run.get("error"),
@@ -391,6 +407,8 @@ def validate_result(result: ResultSet, path: Path | str) -> None:
     """
     if not result.benchmarks:
         raise InputError(path, "no benchmarks in the result (empty benchmark list)")
+    if _plainly_valid(result):
+        return
     seen: set[str] = set()
     for benchmark in result.benchmarks:
         if benchmark.name in seen:
@@ -400,6 +418,26 @@ def validate_result(result: ResultSet, path: Path | str) -> None:
             raise InputError(path, f"benchmark {benchmark.name!r} has no runs")
         for index, run in enumerate(benchmark.runs, start=1):
             _validate_run(run, benchmark, index, path)
+
+
+def _plainly_valid(result: ResultSet) -> bool:
+    """The common case checked in bulk: nothing below would raise (else the loop names the first problem)."""
+    benchmarks = result.benchmarks
+    if len({b.name for b in benchmarks}) != len(benchmarks) or not all(b.runs for b in benchmarks):
+        return False
+    runs = [run for benchmark in benchmarks for run in benchmark.runs]
+    if any(run.iterations < 1 or run.summary for run in runs):
+        return False  # summaries are rare enough to leave to the loop
+    canaries = [value for run in runs if run.canary_seconds for value in run.canary_seconds]
+    if not all(type(value) is float or type(value) is int for value in canaries):
+        return False
+    if canaries and not (np.isfinite(canaries).all() and (np.asarray(canaries) > 0).all()):
+        return False
+    samples = [run.samples for run in runs if run.ok]
+    if not all(array.size for array in samples):
+        return False
+    joined = np.concatenate(samples) if samples else np.empty(0)
+    return bool(np.isfinite(joined).all() and (joined >= 0).all())
 
 
 def _validate_run(run: Run, benchmark: BenchmarkResult, index: int, path: Path | str) -> None:

@@ -8,9 +8,10 @@ Python closures for the subset of JSON Schema the file uses (``type``,
 and local ``$ref``).  A keyword outside the subset is an error at compile
 time, so the schema cannot silently grow a rule this validator ignores.
 
-Arrays of plain numbers (the raw samples: millions of them) take a
-vectorised path: one pass over the element types, then numpy for the
-bounds.  tests/test_resultfile.py checks that this validator and
+Arrays of plain numbers (the raw samples: millions of them) are collected
+during the walk and checked together: one pass over all element types, then
+numpy for the bounds; the element-wise check runs only when that fails, to
+name the first violation.  tests/test_resultfile.py checks that this validator and
 ``jsonschema`` agree on the fixtures and on broken variants of them.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -105,10 +107,16 @@ def _type_check(names: Sequence[str]) -> Check:
     return check
 
 
+def _type_names(schema: dict[str, Any]) -> list[str]:
+    return schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+
+
 class _Compiler:
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
         self.compiled: dict[str, Check] = {}
+        #: While set, plain-number arrays are collected here (with their item schema) instead of checked.
+        self.deferred: list[tuple[list[Any], dict[str, Any]]] | None = None
 
     def ref(self, reference: str) -> Check:
         if not reference.startswith("#/$defs/"):
@@ -131,8 +139,7 @@ class _Compiler:
             return self.ref(schema["$ref"])
         checks: list[Check] = []
         if "type" in schema:
-            names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-            checks.append(_type_check(names))
+            checks.append(_type_check(_type_names(schema)))
         if "const" in schema:
             checks.append(_const(schema["const"]))
         if "enum" in schema:
@@ -153,6 +160,13 @@ class _Compiler:
         if isinstance(extra_schema, dict):
             extra = self.compile(extra_schema)
 
+        # Properties whose schema is a type and nothing else: an exact type match passes without a call.
+        plain = {
+            key: frozenset(kind for name in _type_names(value) for kind in _PYTHON_TYPES[name])
+            for key, value in schema.get("properties", {}).items()
+            if set(value) <= {"type", "description", "title"} and "type" in value
+        }
+
         def check(value: Any, path: Path) -> SchemaViolation | None:
             if type(value) is not dict:
                 return None
@@ -160,6 +174,9 @@ class _Compiler:
                 if key not in value:
                     return SchemaViolation(path, f"{key!r} is a required property")
             for key, item in value.items():
+                kinds = plain.get(key)
+                if kinds is not None and type(item) in kinds:
+                    continue
                 sub = properties.get(key)
                 if sub is None:
                     if forbid_extra:
@@ -185,6 +202,9 @@ class _Compiler:
             if max_items is not None and len(value) > max_items:
                 return SchemaViolation(path, f"{value!r:.60} is too long")
             if fast and items is not None:
+                if self.deferred is not None:
+                    self.deferred.append((value, items))
+                    return None
                 return _number_array(value, path, items)
             if item_check is not None:
                 for index, item in enumerate(value):
@@ -236,7 +256,11 @@ def _const(expected: Any) -> Check:
 
 
 def _enum(options: list[Any]) -> Check:
+    strings = frozenset(option for option in options if type(option) is str)
+
     def check(value: Any, path: Path) -> SchemaViolation | None:
+        if type(value) is str and value in strings:
+            return None
         if any(_json_equal(value, option) for option in options):
             return None
         return SchemaViolation(path, f"{value!r:.60} is not one of {options!r}")
@@ -289,7 +313,46 @@ def _all_of(checks: list[Check]) -> Check:
     return check
 
 
+def _numbers_pass(deferred: list[tuple[list[Any], dict[str, Any]]]) -> bool:
+    """Whether every collected number array passes its item schema: one pass per schema over all of them."""
+    groups: dict[int, tuple[dict[str, Any], list[list[Any]]]] = {}
+    for values, items in deferred:
+        groups.setdefault(id(items), (items, []))[1].append(values)
+    for items, arrays in groups.values():
+        if not set(map(type, chain.from_iterable(arrays))) <= {float, int}:
+            return False
+        if "minimum" not in items and "exclusiveMinimum" not in items:
+            continue
+        try:
+            numbers = np.fromiter(chain.from_iterable(arrays), dtype=np.float64, count=sum(map(len, arrays)))
+        except OverflowError:
+            return False  # an integer beyond float range: the element-wise path reports it as before
+        if "minimum" in items and (numbers < items["minimum"]).any():
+            return False
+        if "exclusiveMinimum" in items and (numbers <= items["exclusiveMinimum"]).any():
+            return False
+    return True
+
+
 def compile_schema(schema: dict[str, Any]) -> Callable[[Any], SchemaViolation | None]:
-    """A function returning the first violation of ``schema`` in a document, or None."""
-    check = _Compiler(schema).compile(schema)
-    return lambda document: check(document, ())
+    """A function returning the first violation of ``schema`` in a document, or None.
+
+    Number arrays (millions of samples) are checked together after the walk.
+    Only when one of them fails is the document walked again element by
+    element, so the violation reported is still the first in document order.
+    """
+    compiler = _Compiler(schema)
+    check = compiler.compile(schema)
+
+    def validate(document: Any) -> SchemaViolation | None:
+        deferred: list[tuple[list[Any], dict[str, Any]]] = []
+        compiler.deferred = deferred
+        try:
+            violation = check(document, ())
+        finally:
+            compiler.deferred = None
+        if not _numbers_pass(deferred):
+            violation = check(document, ())
+        return violation
+
+    return validate

@@ -191,10 +191,20 @@ def _fingerprint(path: Path) -> str | None:
         return None  # the loader reports the file's problem with its own message
 
 
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size if str(path) != "-" and path.is_file() else None
+    except OSError:
+        return None
+
+
 def reject_duplicates(paths: list[Path]) -> None:
     """InputError when two of ``paths`` have identical content (or are the same directory)."""
+    sizes = [_size(path) for path in paths]
     seen: dict[str, Path] = {}
-    for path in paths:
+    for path, size in zip(paths, sizes, strict=True):
+        if size is not None and sizes.count(size) == 1:
+            continue  # a regular file of a size no other has: no twin, and no need to hash it
         fingerprint = _fingerprint(path)
         if fingerprint is None:
             continue

@@ -13,8 +13,9 @@ Two checks, in order:
 
 When either fails, latency rows carry no point estimate and no interval,
 reason code ``not-comparable-machine`` or ``not-comparable-speed``, and the
-headline says what to do.  Deterministic metrics (memory, instruction
-counts) are not affected.
+headline says what to do.  Instruction counts and memray's memory figures
+are not affected; ``peak_rss`` (the resident set, which depends on the
+machine) follows the machine-class check (:mod:`.memory`).
 """
 
 from __future__ import annotations

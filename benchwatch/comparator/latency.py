@@ -14,7 +14,7 @@ Each strategy owns its run selection and returns typed exclusion records:
 Then, for every benchmark x latency metric, in this order: not comparable
 (:mod:`.comparability`) -> no estimate; fewer than two runs on a side -> no
 estimate; a gated quantile the runs have too few samples for -> no estimate;
-one side busier than the other (:func:`benchwatch.stats.diagnostics.busier_side`)
+one side busier than the other (:func:`benchwatch.stats.diagnostics.busier_sides`)
 -> no estimate; otherwise the log-ratio test, BH q-values over every tested
 row, and the verdict rule.  Files with fewer than 10 samples per run (Go
 ``-count``, Google Benchmark repetitions, pyperf workers, slow benchmarks)
@@ -39,8 +39,8 @@ from benchwatch.compare_rules import CompareRules
 from benchwatch.compare_settings import CompareSettings
 from benchwatch.model import LATENCY_METRICS, QUANTILE_OF_METRIC, Run
 from benchwatch.stats.bootstrap import BootstrapResult, hierarchical_bootstrap
-from benchwatch.stats.covariate import slow_residual_runs, steady_covariates
-from benchwatch.stats.diagnostics import SideDiagnostics, busier_side, diagnose_sides
+from benchwatch.stats.covariate import slow_residual_runs, steady_covariates_grouped
+from benchwatch.stats.diagnostics import SideDiagnostics, busier_sides, diagnose_sides
 from benchwatch.stats.fdr import bh_qvalues
 from benchwatch.stats.latency_tests import METHOD_SPEED_ADJUSTED, METHOD_WELCH, LatencyTests, log_ratio_tests
 from benchwatch.verdict import ReasonCode, Verdict
@@ -59,8 +59,9 @@ class WelchLatency:
 
     method = METHOD_WELCH
 
-    def select(self, arrays: RunArrays, rows: np.ndarray, rules: CompareRules) -> tuple[np.ndarray, np.ndarray | None]:
-        return np.ones(rows.size, dtype=bool), None
+    def select(self, arrays: RunArrays, sizes: np.ndarray, rules: CompareRules) -> tuple[np.ndarray, np.ndarray | None]:
+        """Which runs to fit and their covariates (or None), for consecutive groups of ``sizes`` runs."""
+        return np.ones(int(sizes.sum()), dtype=bool), None
 
 
 class SpeedAdjustedLatency:
@@ -68,9 +69,10 @@ class SpeedAdjustedLatency:
 
     method = METHOD_SPEED_ADJUSTED
 
-    def select(self, arrays: RunArrays, rows: np.ndarray, rules: CompareRules) -> tuple[np.ndarray, np.ndarray | None]:
-        return steady_covariates(
-            arrays.canary[rows], unstable_log=math.log(rules.unstable_canary), min_runs=rules.min_runs
+    def select(self, arrays: RunArrays, sizes: np.ndarray, rules: CompareRules) -> tuple[np.ndarray, np.ndarray | None]:
+        """Which runs to fit and their covariates, for consecutive groups of ``sizes`` runs (one per pair side)."""
+        return steady_covariates_grouped(
+            arrays.canary, sizes, unstable_log=math.log(rules.unstable_canary), min_runs=rules.min_runs
         )
 
 
@@ -108,35 +110,37 @@ class _Sides:
         return np.where(index >= 0, column[np.maximum(index, 0)], np.nan)
 
 
-def _pad(rows: Sequence[np.ndarray], fill: float) -> np.ndarray:
-    width = max((len(row) for row in rows), default=0)
-    out = np.full((len(rows), width), fill)
-    for position, row in enumerate(rows):
-        out[position, : len(row)] = row
-    return out
-
-
 def _select(pairs: Sequence[BenchmarkPair], arrays: RunArrays, strategy: Any, rules: CompareRules) -> _Sides:
-    picked: dict[str, list[np.ndarray]] = {"base": [], "head": []}
-    covariates: dict[str, list[np.ndarray]] = {"base": [], "head": []}
-    exclusions: list[Exclusion] = []
-    start = 0
-    for pair in pairs:
-        for label, benchmark in (("base", pair.base), ("head", pair.head)):
-            rows = np.arange(start, start + len(benchmark.ok_runs))
-            start += rows.size
-            keep, covariate = strategy.select(arrays, rows, rules)
-            if not keep.all():
-                exclusions.append(Exclusion(pair.name, label, int((~keep).sum()), "canary-unsteady"))
-            picked[label].append(rows[keep])
-            if covariate is not None:
-                covariates[label].append(covariate[keep])
-    with_covariates = strategy.method == METHOD_SPEED_ADJUSTED
+    # Runs are laid out pair by pair, base then head: group 2p is pair p's base, 2p + 1 its head.
+    sizes = np.array([len(side.ok_runs) for pair in pairs for side in (pair.base, pair.head)], dtype=np.int64)
+    keep, covariate = strategy.select(arrays, sizes, rules)
+    group = np.repeat(np.arange(sizes.size), sizes)
+    dropped = np.bincount(group[~keep], minlength=sizes.size)
+    exclusions = [
+        Exclusion(pairs[g // 2].name, ("base", "head")[g % 2], int(dropped[g]), "canary-unsteady")
+        for g in np.flatnonzero(dropped).tolist()
+    ]
+    kept = np.flatnonzero(keep)
+    kept_group = group[kept]
+    kept_count = np.bincount(kept_group, minlength=sizes.size)
+    position = np.arange(kept.size) - (np.cumsum(kept_count) - kept_count)[kept_group]
+    index: dict[int, np.ndarray] = {}
+    covariates: dict[int, np.ndarray | None] = {}
+    for side in (0, 1):
+        mine = kept_group % 2 == side
+        width = int(kept_count[side::2].max()) if len(pairs) else 0
+        index[side] = np.full((len(pairs), width), -1, dtype=np.int64)
+        index[side][kept_group[mine] // 2, position[mine]] = kept[mine]
+        covariates[side] = None
+        if covariate is not None:
+            padded = np.full((len(pairs), width), np.nan)
+            padded[kept_group[mine] // 2, position[mine]] = covariate[kept[mine]]
+            covariates[side] = padded
     return _Sides(
-        base=_pad(picked["base"], -1).astype(np.int64),
-        head=_pad(picked["head"], -1).astype(np.int64),
-        base_covariates=_pad(covariates["base"], np.nan) if with_covariates else None,
-        head_covariates=_pad(covariates["head"], np.nan) if with_covariates else None,
+        base=index[0],
+        head=index[1],
+        base_covariates=covariates[0],
+        head_covariates=covariates[1],
         exclusions=exclusions,
     )
 
@@ -184,22 +188,21 @@ def _facts(sides: _Sides, arrays: RunArrays, rules: CompareRules) -> list[_PairF
         [sides.values(arrays.iterations.astype(np.float64), s) for s in ("base", "head")], axis=1
     )
     base_waits, head_waits = sides.values(arrays.waits, "base"), sides.values(arrays.waits, "head")
-    facts = []
-    for p in range(len(sides.base)):
-        busy = (
-            busier_side(base_waits[p], head_waits[p], rules.one_side_busy_wait) if rules.check_one_side_busy else None
-        )
-        facts.append(
-            _PairFacts(
-                n_base=int((sides.base[p] >= 0).sum()),
-                n_head=int((sides.head[p] >= 0).sum()),
-                min_size=int(np.nanmin(sizes[p])),
-                max_size=int(np.nanmax(sizes[p])),
-                iterations=int(np.nanmax(iterations[p])),
-                busy=busy,
-            )
-        )
-    return facts
+    count = len(sides.base)
+    busy = (
+        busier_sides(base_waits, head_waits, rules.one_side_busy_wait) if rules.check_one_side_busy else [None] * count
+    )
+    # Every pair has an ok run on each side, so no row is all-NaN.
+    columns = zip(
+        (sides.base >= 0).sum(axis=1).tolist(),
+        (sides.head >= 0).sum(axis=1).tolist(),
+        np.nanmin(sizes, axis=1).astype(np.int64).tolist() if count else [],
+        np.nanmax(sizes, axis=1).astype(np.int64).tolist() if count else [],
+        np.nanmax(iterations, axis=1).astype(np.int64).tolist() if count else [],
+        busy,
+        strict=True,
+    )
+    return [_PairFacts(*column) for column in columns]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchwatch.comparator.memory import MACHINE_DEPENDENT_MEMORY, MACHINE_INDEPENDENT_MEMORY
 from benchwatch.comparator.results import EXCLUSION_REASONS, BenchmarkComparison, Exclusion, MetricComparison
 from benchwatch.compare_rules import CompareRules
 from benchwatch.compare_settings import CompareSettings
@@ -49,13 +50,17 @@ MORE_RUNS_HINTS = {
 
 
 def superseded(benchmark: BenchmarkComparison, metric: MetricComparison) -> bool:
-    """A not-comparable latency row of a benchmark that a speed-independent count decided."""
+    """A not-comparable row of a benchmark that a machine-independent metric of its kind decided.
+
+    Latency: a speed-independent count; peak_rss: memray's peak_memory or allocations.
+    """
     if metric.reason_code not in NOT_COMPARABLE:
         return False
+    stand_ins = MACHINE_INDEPENDENT_MEMORY if metric.metric in MACHINE_DEPENDENT_MEMORY else SPEED_INDEPENDENT_METRICS
     return any(
         other.gated and other.judged and other.verdict != Verdict.INCONCLUSIVE
         for other in benchmark.metrics
-        if other.metric in SPEED_INDEPENDENT_METRICS
+        if other.metric in stand_ins
     )
 
 
@@ -134,10 +139,13 @@ def _inconclusive_headline(
 ) -> str:
     not_comparable = [m for code in NOT_COMPARABLE for m in by_code.get(code, [])]
     if not_comparable:
+        kinds = {"peak_rss" if m.metric in MACHINE_DEPENDENT_MEMORY else "latency" for m in not_comparable}
         return (
-            f"latency not comparable: {facts.comparability_detail}; refresh the baseline on this machine "
+            f"{' and '.join(sorted(kinds))} not comparable: {facts.comparability_detail}; "
+            "refresh the baseline on this machine "
             "(benchwatch run -o <baseline>), measure both sides here with benchwatch compare-refs, or gate on "
             "instruction counts, which do not move with the machine"
+            + (" (for memory: memray's peak_memory and allocations)" if "peak_rss" in kinds else "")
         )
     if by_code.get(ReasonCode.ONE_SIDE_BUSY):
         rows = by_code[ReasonCode.ONE_SIDE_BUSY]

@@ -96,6 +96,32 @@ def steady_covariates(
     return keep, np.where(known, means, fill)
 
 
+def steady_covariates_grouped(
+    canary_logs: np.ndarray, sizes: np.ndarray, *, unstable_log: float = UNSTABLE_CANARY_LOG, min_runs: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`steady_covariates` of consecutive groups of runs (``sizes`` runs each) at once, per run."""
+    logs = np.asarray(canary_logs, dtype=np.float64).reshape(len(canary_logs), -1)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    group = np.repeat(np.arange(sizes.size), sizes)
+    known = np.all(np.isfinite(logs), axis=1) & (logs.shape[1] > 0)
+    means = np.full(len(logs), np.nan)
+    spread = np.zeros(len(logs))
+    if known.any():
+        means[known] = logs[known].mean(axis=1)
+        spread[known] = logs[known].max(axis=1) - logs[known].min(axis=1)
+    steady = known & (spread <= unstable_log)
+    enough = np.bincount(group, weights=steady, minlength=sizes.size) >= min_runs
+    keep = np.where(enough[group], steady, True)
+    covariate = means.copy()
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])) if sizes.size else sizes
+    for g in np.unique(group[~known]).tolist():  # rare: runs without a canary get their group's median
+        rows = slice(int(starts[g]), int(starts[g] + sizes[g]))
+        known_here = known[rows]
+        fill = float(np.median(means[rows][known_here])) if known_here.any() else 0.0
+        covariate[rows] = np.where(known_here, means[rows], fill)
+    return keep, covariate
+
+
 @dataclass(frozen=True)
 class CovariateFits:
     """Least-squares fits, one entry per row (benchmark x metric)."""

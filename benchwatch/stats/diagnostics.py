@@ -136,6 +136,41 @@ def busier_side(base_waits: np.ndarray, head_waits: np.ndarray, margin: float = 
     return None
 
 
+def _row_medians(sorted_rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Medians of rows sorted ascending with NaN last, ``counts`` finite values each (as np.median computes them)."""
+    rows = np.arange(len(sorted_rows))
+    low = sorted_rows[rows, np.maximum((counts - 1) // 2, 0)]
+    high = sorted_rows[rows, np.maximum(counts // 2, 0)]
+    return np.where(counts % 2 == 1, low, (low + high) / 2.0)
+
+
+def busier_sides(
+    base_waits: np.ndarray, head_waits: np.ndarray, margin: float = ONE_SIDE_BUSY_WAIT
+) -> list[str | None]:
+    """:func:`busier_side` of many benchmarks at once: NaN-padded ``(benchmarks, runs)`` waits per side."""
+    base = np.sort(np.asarray(base_waits, dtype=np.float64), axis=1)  # NaN sorts last
+    head = np.sort(np.asarray(head_waits, dtype=np.float64), axis=1)
+    out: list[str | None] = [None] * len(base)
+    if not base.shape[1] or not head.shape[1]:
+        return out
+    n_base, n_head = np.isfinite(base).sum(axis=1), np.isfinite(head).sum(axis=1)
+    usable = (n_base >= 2) & (n_head >= 2)
+    if not usable.any():
+        return out
+    rows = np.arange(len(base))
+    base_median, head_median = _row_medians(base, n_base), _row_medians(head, n_head)
+    base_min, head_min = base[:, 0], head[:, 0]
+    base_max = base[rows, np.maximum(n_base - 1, 0)]
+    head_max = head[rows, np.maximum(n_head - 1, 0)]
+    head_busier = usable & (head_median - base_median > margin) & (head_min > base_max)
+    base_busier = usable & ~head_busier & (base_median - head_median > margin) & (base_min > head_max)
+    for row in np.flatnonzero(head_busier).tolist():
+        out[row] = "head"
+    for row in np.flatnonzero(base_busier).tolist():
+        out[row] = "base"
+    return out
+
+
 def summarise_sides(diagnostics: Sequence[SideDiagnostics]) -> dict[str, Any]:
     """Suite-level summary of one side: medians of the per-benchmark figures, disturbed count."""
 

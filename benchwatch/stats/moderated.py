@@ -99,9 +99,11 @@ def fit_variance_prior(
     if variances.size < min_estimates:
         return None
     half = dfs / 2.0
-    e = np.log(variances) - digamma(half) + np.log(half)
+    # A suite's dfs take a handful of values (runs - 1): each function is evaluated once per distinct value.
+    distinct, where = np.unique(half, return_inverse=True)
+    e = np.log(variances) - digamma(distinct)[where] + np.log(half)
     e_mean = float(e.mean())
-    excess = float(e.var(ddof=1) - polygamma(1, half).mean())
+    excess = float(e.var(ddof=1) - polygamma(1, distinct)[where].mean())
     if excess <= 0:
         return VariancePrior(df=math.inf, variance=math.exp(e_mean), estimates=int(variances.size))
     d0 = 2.0 * trigamma_inverse(excess)

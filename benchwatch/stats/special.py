@@ -67,17 +67,23 @@ def vectorized(func: Callable[..., float]) -> Callable[..., Any]:
 # --- log gamma and log beta ----------------------------------------------------
 
 
+#: The coefficients B_2k / (2k (2k - 1)) of the Stirling series, k = 1..8.
+_STIRLING = tuple(b2k / (2 * k * (2 * k - 1)) for k, b2k in enumerate(_BERNOULLI_2K[:8], start=1))
+
+
 def _lgamma_correction(x: float) -> float:
     """lgamma(x) minus Stirling's (x - 1/2) log x - x + log sqrt(2 pi), for x >= 10."""
     inv2 = 1.0 / (x * x)
     total = 0.0
     power = 1.0 / x
-    for k, b2k in enumerate(_BERNOULLI_2K[:8], start=1):
-        total += b2k / (2 * k * (2 * k - 1)) * power
+    for coefficient in _STIRLING:
+        total += coefficient * power
         power *= inv2
     return total
 
 
+# Cached: a Student t quantile's Newton steps ask for log B(df/2, 1/2) of the same df several times.
+@lru_cache(maxsize=1024)
 def log_beta(a: float, b: float) -> float:
     """log B(a, b) for a, b > 0, accurate also when a or b is large."""
     small, large = min(a, b), max(a, b)
