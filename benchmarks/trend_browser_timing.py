@@ -1,7 +1,7 @@
 """Time a trend report in headless Chromium over the DevTools protocol: summary usable, chart after a click.
 
     .venv/bin/pip install websocket-client        # the driver's only extra (not a benchwatch dependency)
-    .venv/bin/python benchmarks/trend_browser_timing.py SITE/index.html [--clicks 5]
+    .venv/bin/python benchmarks/trend_browser_timing.py SITE/index.html [--clicks 5] [--loads 7]
 
 Figures (milliseconds, from the page's own ``performance.now()``):
 
@@ -100,7 +100,8 @@ def _which(name: str) -> bool:
 
 
 def measure(page_path: Path, clicks: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium may still write to its profile for a moment after the kill.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         process, port = launch(Path(profile))
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as response:
@@ -144,9 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("page", type=Path, help="the report's index.html")
     parser.add_argument("--clicks", type=int, default=5, help="ranking rows to click, one after the other")
+    parser.add_argument(
+        "--loads", type=int, default=1, help="fresh browser loads; prints the median and the range of each figure"
+    )
     args = parser.parse_args(argv)
-    for label, value in measure(args.page, args.clicks).items():
-        print(f"{label:<16} {value:8.1f} ms")
+    runs = [measure(args.page, args.clicks) for _ in range(max(args.loads, 1))]
+    for label in runs[0]:
+        values = sorted(run[label] for run in runs if label in run)
+        median = values[len(values) // 2] if len(values) % 2 else sum(values[len(values) // 2 - 1 :][:2]) / 2
+        spread = f"   (median of {len(values)}: {values[0]:.1f}-{values[-1]:.1f})" if len(values) > 1 else ""
+        print(f"{label:<16} {median:8.1f} ms{spread}")
     return 0
 
 

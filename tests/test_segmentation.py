@@ -156,3 +156,28 @@ def test_adding_commits_moves_no_strong_change_point():
                         moved.append((row, length, index, sorted(current[row])))
         previous = current
     assert moved == []
+
+
+def test_close_steps_are_steps_not_a_slope() -> None:
+    # Three +10% steps 30 commits apart in 3.5% noise: one split at a time, two of these 40 series
+    # were read as a slope (no change point in it); the flat-steps check within sloped segments finds them.
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        level = np.zeros(200)
+        for at in (40, 70, 100):
+            level[at:] += np.log1p(0.10)
+        values = 1e-3 * np.exp(level + rng.normal(0.0, 0.035, 200))
+        fit = seg.segment_series(values[None, :])[0]
+        found = [point.index for point in fit.change_points]
+        assert len(found) == 3 and all(abs(a - b) <= 5 for a, b in zip(found, (40, 70, 100), strict=True)), seed
+        assert not any(segment.slope for segment in fit.segments), seed
+        assert all(point.relative_change == pytest.approx(0.10, abs=0.04) for point in fit.change_points), seed
+
+
+def test_a_steady_trend_stays_one_line_not_a_short_staircase() -> None:
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        values = 1e-3 * np.exp(0.003 * np.arange(120) + rng.normal(0.0, 0.01, 120))
+        fit = seg.segment_series(values[None, :])[0]
+        assert fit.change_points == () and len(fit.segments) == 1, seed
+        assert fit.segments[0].slope == pytest.approx(0.003, rel=0.1), seed

@@ -55,6 +55,7 @@ DEFAULT_MIN_SEGMENT = 3
 CANDIDATE_FACTOR = 1.0  # the price at which the search proposes; _prune keeps what still pays the full price
 SLOPE_FACTOR = 1.0  # a segment's slope costs this many change points' price
 BLOCK_CELLS = 131_072  # series x commits analysed together: numpy's speed, ~1 MB per temporary array
+MAX_STEPS_FOR_A_SLOPE = 3  # more steps than this in a sloped segment: a trend, kept as a line
 NOISE_FLOOR = 1e-4  # relative: below any timer's resolution; keeps deterministic series finite
 _HAMPEL_HALF = 2
 _HAMPEL_K = 5.0
@@ -80,7 +81,17 @@ class SeriesFit:
     segments: tuple[Segment, ...]
     noise: float  # sigma of the log values: ~ the relative run-to-run noise (0.03 = 3%)
     positions: np.ndarray  # input positions that held a finite value
-    fitted: np.ndarray  # the segments' log level at each of those positions
+
+    @property
+    def fitted(self) -> np.ndarray:
+        """The segments' log level at each of ``positions`` (computed when asked: the report does not need it)."""
+        starts = np.searchsorted(self.positions, [segment.start for segment in self.segments])
+        stops = np.searchsorted(self.positions, [segment.stop for segment in self.segments])
+        parts = [
+            segment.level + segment.slope * np.arange(stop - start, dtype=np.float64)
+            for segment, start, stop in zip(self.segments, starts.tolist(), stops.tolist(), strict=True)
+        ]
+        return np.concatenate(parts) if parts else np.empty(0)
 
 
 @lru_cache(maxsize=4096)
@@ -160,7 +171,9 @@ class _Prefix:
 
     def at(self, rows: np.ndarray, columns: np.ndarray) -> list[np.ndarray]:
         """The five prefix sums of ``rows`` at ``columns`` (one column array per row)."""
-        return [np.take_along_axis(part[rows], columns, axis=1) for part in self.sums]
+        # One gather per part: indexing part[rows] first would copy every selected row whole.
+        flat = rows[:, None] * self.sums[0].shape[1] + columns
+        return [part.ravel().take(flat) for part in self.sums]
 
 
 def _between(start: list[np.ndarray], stop: list[np.ndarray], count: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -276,12 +289,20 @@ def _segment_block(
     fits = []
     for row in range(matrix.shape[0]):
         length = int(lengths[row])
-        positions = np.sort(order[row, :length])
+        positions = order[row, :length].copy()  # ascending: _compact's stable sort keeps finite columns in order
         if row in cut_row:
             k = cut_row[row]
-            bounds = np.flatnonzero(cuts[k, : length + 1]).tolist()
-            sums = [part[k].tolist() for part in prefix]
-            fits.append(_describe(sums, positions, bounds, float(sigma[row]), float(beta[row]), commits))
+            bounds = np.flatnonzero(cuts[k, : length + 1])
+            sums = [part[k, bounds].tolist() for part in prefix]
+            fit = _describe(sums, positions, bounds.tolist(), float(sigma[row]), float(beta[row]), commits)
+            if any(segment.slope for segment in fit.segments):
+                price = float(sigma[row] ** 2 * beta[row])
+                steps = _steps_for_slopes(cleaned[row, :length], fit, bounds.tolist(), price, min_segment, min_shift)
+                if len(steps) > bounds.size:
+                    bounds = np.asarray(steps)
+                    sums = [part[k, bounds].tolist() for part in prefix]
+                    fit = _describe(sums, positions, steps, float(sigma[row]), float(beta[row]), commits)
+            fits.append(fit)
         else:
             fits.append(_flat(cleaned[row, :length], positions, float(sigma[row])))
     return fits
@@ -353,7 +374,9 @@ def _neighbours(rows: np.ndarray, points: np.ndarray, lengths: np.ndarray) -> tu
 
 def _stats_between(prefix: _Prefix, rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
     count = (b - a).astype(np.float64)
-    return (count, *(part[rows, b] - part[rows, a] for part in prefix.sums))
+    width = prefix.sums[0].shape[1]
+    start, stop = rows * width + a, rows * width + b  # flat indices: one take per part beats 2-D fancy indexing
+    return (count, *(part.ravel().take(stop) - part.ravel().take(start) for part in prefix.sums))
 
 
 def _split_gain(
@@ -422,12 +445,79 @@ def _worth_searching(y: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_
     return (lengths >= 2 * min_segment) & ((best > price) | (np.nan_to_num(slope_gain) > price))
 
 
+def _steps_for_slopes(
+    y: np.ndarray, fit: SeriesFit, bounds: list[int], price: float, min_segment: int, min_shift: float
+) -> list[int]:
+    """``bounds`` with a sloped segment replaced by flat steps where those cost less, splits priced as usual.
+
+    Binary segmentation adds one split at a time, and a single split of a
+    short staircase (two or three close steps) fits worse than one line
+    through it, so the staircase was read as a slope.  Within each sloped
+    segment, flat-only splits are searched; 2 to ``MAX_STEPS_FOR_A_SLOPE``
+    steps are kept when their fit plus one price per split beats the line
+    plus its slope price (one step instead of a line was already weighed by
+    the search).  A real trend needs many steps to follow and keeps its line.
+    """
+    kept = [bounds[0]]
+    for segment, (start, stop) in zip(fit.segments, itertools.pairwise(bounds), strict=True):
+        if segment.slope:
+            piece = y[start:stop]
+            x = np.arange(piece.size, dtype=np.float64)
+            centred = x - x.mean()
+            # The line's RSS: the flat RSS less what the slope explains.
+            flat = float(((piece - piece.mean()) ** 2).sum())
+            line = max(flat - float(centred @ piece) ** 2 / float(centred @ centred), 0.0)
+            total = np.concatenate(([0.0], np.cumsum(piece)))
+            squares = np.concatenate(([0.0], np.cumsum(piece * piece)))
+            inner, steps_rss = _flat_splits(total, squares, price, min_segment, min_shift)
+            if (
+                2 <= len(inner) <= MAX_STEPS_FOR_A_SLOPE
+                and steps_rss + len(inner) * price < line + SLOPE_FACTOR * price
+            ):
+                kept += [start + cut for cut in inner]
+        kept.append(stop)
+    return kept
+
+
+def _flat_splits(
+    total: np.ndarray, squares: np.ndarray, price: float, min_segment: int, min_shift: float
+) -> tuple[list[int], float]:
+    """Greedy flat-only binary segmentation of a piece from its cumulative sums: (inner cuts, total RSS)."""
+
+    def rss(a: int, b: int) -> float:
+        return max(float(squares[b] - squares[a] - (total[b] - total[a]) ** 2 / (b - a)), 0.0)
+
+    def best_split(a: int, b: int) -> tuple[float, int]:
+        t = np.arange(a + min_segment, b - min_segment + 1)
+        if t.size == 0:
+            return -math.inf, a
+        left, right = total[t] - total[a], total[b] - total[t]
+        gain = (
+            rss(a, b) - (squares[t] - squares[a] - left**2 / (t - a)) - (squares[b] - squares[t] - right**2 / (b - t))
+        )
+        gain = np.where(np.abs(right / (b - t) - left / (t - a)) >= min_shift, gain, -np.inf)
+        k = int(np.argmax(gain))
+        return float(gain[k]), int(t[k])
+
+    end = total.size - 1
+    pieces = {(0, end): best_split(0, end)}  # each piece's best split, found once
+    while True:
+        (a, b), (gain, at) = max(pieces.items(), key=lambda item: item[1][0])
+        if not gain > price or len(pieces) - 1 > MAX_STEPS_FOR_A_SLOPE:
+            # (More steps than a short staircase has: a trend, which the caller keeps as a line.)
+            cuts = sorted({0, end, *(piece[0] for piece in pieces)})
+            return cuts[1:-1], sum(rss(x, y) for x, y in itertools.pairwise(cuts))
+        del pieces[(a, b)]
+        pieces[(a, at)] = best_split(a, at)
+        pieces[(at, b)] = best_split(at, b)
+
+
 def _flat(y: np.ndarray, positions: np.ndarray, sigma: float) -> SeriesFit:
     if y.size == 0:
-        return SeriesFit((), (), sigma, positions, np.empty(0))
+        return SeriesFit((), (), sigma, positions)
     mean = float(y.mean())
     segment = Segment(int(positions[0]), int(positions[-1]) + 1, mean, 0.0)
-    return SeriesFit((), (segment,), sigma, positions, np.full(y.size, mean))
+    return SeriesFit((), (segment,), sigma, positions)
 
 
 def _describe(
@@ -438,12 +528,12 @@ def _describe(
     beta: float,
     commits: list[str] | None,
 ) -> SeriesFit:
-    """Segments and change points of one series from its prefix sums (plain floats: a few per segment)."""
+    """Segments and change points of one series from its prefix sums at ``bounds`` (plain floats)."""
     segments = []
     price = beta * sigma * sigma
-    for start, stop in itertools.pairwise(bounds):
+    for k, (start, stop) in enumerate(itertools.pairwise(bounds)):
         n = stop - start
-        sx, sxx, sy, sxy, syy = (part[stop] - part[start] for part in sums)
+        sx, sxx, sy, sxy, syy = (part[k + 1] - part[k] for part in sums)
         mean = sy / n
         slope = 0.0
         vx = sxx - sx * sx / n
@@ -474,13 +564,8 @@ def _describe(
                 p_value=min(1.0, math.erfc(z / math.sqrt(2.0)) * max(last, 1)),
             )
         )
-    fitted = np.concatenate(
-        [s.level + s.slope * np.arange(s.stop - s.start, dtype=np.float64) for s in segments] or [np.empty(0)]
-    )
     original = [Segment(int(positions[s.start]), int(positions[s.stop - 1]) + 1, s.level, s.slope) for s in segments]
-    return SeriesFit(
-        change_points=tuple(points), segments=tuple(original), noise=sigma, positions=positions, fitted=fitted
-    )
+    return SeriesFit(change_points=tuple(points), segments=tuple(original), noise=sigma, positions=positions)
 
 
 def detect(

@@ -532,7 +532,8 @@ def read_metric(
 ) -> MetricColumns:
     """``metric`` of the benchmarks ``names`` at the records ``commits``; reads only that metric's columns.
 
-    Without ``intervals`` the low/high columns are not read (returned as NaN).
+    Without ``intervals`` the low/high columns are not read (returned as NaN).  Arrays of NaN only are
+    read-only views.
     """
     if metric not in HISTORY_METRICS:
         raise UsageError(f"unknown metric {metric!r} (one of {', '.join(HISTORY_METRICS)})")
@@ -540,10 +541,13 @@ def read_metric(
     wanted = [value, low, high] if intervals else [value]
     shape = (len(commits), len(names))
 
+    # Columns not read, or with nothing found, are one read-only NaN view: at 10,000 series x 165 records
+    # each full array is 13 MB that a trend build would fill and discard.
+    missing = np.broadcast_to(np.float64(np.nan), shape)
+
     def build(connection: Any, files: Sequence[Path]) -> MetricColumns:
-        arrays = [np.full(shape, np.nan) for _ in range(3)]
         if connection is None or not commits or not names:
-            return MetricColumns(metric, *arrays)
+            return MetricColumns(metric, missing, missing, missing)
         connection.register(
             "wanted_commits", {"commit": np.array(commits, dtype=object), "r": np.arange(len(commits), dtype=np.int32)}
         )
@@ -557,8 +561,11 @@ def read_metric(
             f'JOIN wanted_names USING (benchmark) WHERE "{value}" IS NOT NULL'
         ).fetchnumpy()
         rows, columns = np.asarray(found.pop("r")), np.asarray(found.pop("b"))
-        for array, key in zip(arrays, wanted, strict=False):
-            array[rows, columns] = np.ma.filled(np.ma.asarray(found.pop(key), dtype=np.float64), np.nan)
+        arrays = [missing, missing, missing]
+        if rows.size:
+            for k, key in enumerate(wanted):
+                arrays[k] = np.full(shape, np.nan)
+                arrays[k][rows, columns] = np.ma.filled(np.ma.asarray(found.pop(key), dtype=np.float64), np.nan)
         return MetricColumns(metric, *arrays)
 
     history_dir = layout.check_history(history_dir, create=False)

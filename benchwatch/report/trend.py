@@ -61,7 +61,7 @@ from benchwatch.units import display_unit, format_value, metric_unit
 
 DATA_DIR = "trend-data"
 ASSETS = ("uplot.iife.min.js", "uplot.min.css", "uplot.LICENSE", "trend.js", "trend.css")
-DEFAULT_SUMMARY_ROWS = 100
+DEFAULT_SUMMARY_ROWS = 50  # the first screenful; the rest is one click away in Search and filter
 CHUNK_BYTES = 96 * 1024  # raw JSON per chunk before compression: a click loads ~20-40 KB
 _CHUNK_FILE = re.compile(r"^c\d{4,6}\.js$")
 __all__ = ["DEFAULT_MIN_MAGNITUDE", "DEFAULT_NOISY", "DEFAULT_RECENT", "DEFAULT_TAG_THRESHOLD"]
@@ -134,6 +134,10 @@ def series_block(item: MetricSeries, unit: str, commits: int) -> dict[str, Any]:
     if len(fit.segments) == 1:
         segment = fit.segments[0]
         block["f"] = [[0, int(item.positions.size), round(segment.level - log_factor, 5), round(segment.slope, 6)]]
+    elif item.positions.size == commits:  # measured at every record: a position is its own point index
+        block["f"] = [
+            [s.start, s.stop - s.start, round(s.level - log_factor, 5), round(s.slope, 6)] for s in fit.segments
+        ]
     else:
         block["f"] = []
         for segment in fit.segments:

@@ -49,6 +49,26 @@
     });
   };
 
+  /* uPlot (script and style) is loaded on the first click, not with the page: the summary is usable
+     before 50 KB of chart library is parsed. */
+  var uplotLoading = null;
+  function getUplot() {
+    if (window.uPlot) { return Promise.resolve(window.uPlot); }
+    if (!uplotLoading) {
+      uplotLoading = new Promise(function (resolve) {
+        var style = document.createElement("link");
+        style.rel = "stylesheet"; style.href = config.data + "/uplot.min.css";
+        document.head.appendChild(style);
+        var script = document.createElement("script");
+        script.src = config.data + "/uplot.iife.min.js";
+        script.onload = function () { resolve(window.uPlot); };
+        script.onerror = function () { showError("could not load uplot.iife.min.js"); };
+        document.head.appendChild(script);
+      });
+    }
+    return uplotLoading;
+  }
+
   function getIndex() {
     return new Promise(function (resolve) {
       if (index) { resolve(index); return; }
@@ -182,8 +202,8 @@
     getIndex().then(function () {
       var row = byName[name];
       if (!row) { showError("no benchmark named " + name); return null; }
-      return getChunk(row[1]).then(function (map) {
-        draw(name, map[name]);
+      return Promise.all([getChunk(row[1]), getUplot()]).then(function (loaded) {
+        draw(name, loaded[0][name]);
         if (scroll) { document.getElementById("chart-panel").scrollIntoView(); }
       });
     });
@@ -244,4 +264,6 @@
   }
   document.body.setAttribute("data-ready", "1");
   document.body.setAttribute("data-ready-ms", performance.now().toFixed(1));
+  /* Once the summary is up and the browser idle, fetch the chart library for the first click. */
+  (window.requestIdleCallback || function (run) { setTimeout(run, 200); })(function () { getUplot(); });
 })();
