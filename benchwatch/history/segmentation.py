@@ -126,8 +126,19 @@ def sorted_quantile(ordered: np.ndarray, counts: np.ndarray, q: float) -> np.nda
 def _rolling_median(values: np.ndarray, half: int) -> np.ndarray:
     # Sorting each small window (NaN sorts last) is far faster than nanmedian's per-window loop.
     padded = np.pad(values, ((0, 0), (half, half)), constant_values=np.nan)
-    windows = np.sort(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1), axis=-1)
-    return sorted_quantile(windows, np.isfinite(windows).sum(axis=-1), 0.5)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1)
+    if half != 2:
+        ordered = np.sort(windows, axis=-1)
+        return sorted_quantile(ordered, np.isfinite(ordered).sum(axis=-1), 0.5)
+    # Five values: the median of e and the middle two of a-d, by min/max (no sort, the same value);
+    # windows with a missing value (the ends of a row) take the sorting path.
+    a, b, c, d, e = (windows[..., k] for k in range(5))
+    low, high = np.maximum(np.minimum(a, b), np.minimum(c, d)), np.minimum(np.maximum(a, b), np.maximum(c, d))
+    median = np.maximum(np.minimum(low, high), np.minimum(np.maximum(low, high), e))
+    partial = ~np.isfinite(windows).all(axis=-1)
+    ordered = np.sort(windows[partial], axis=-1)
+    median[partial] = sorted_quantile(ordered, np.isfinite(ordered).sum(axis=-1), 0.5)
+    return median
 
 
 def _noise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
