@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchwatch.resultfile import load_result, save_result
 from benchwatch.runner.instructions import InstructionSettings, run_instruction_pass
 from benchwatch.runner.session import RunSettings, _command, collect_benchmarks
 from benchwatch.stats.instructions import compare_counts, relative_spread
@@ -49,15 +50,21 @@ def command_pass(args: argparse.Namespace) -> None:
         timeout=args.timeout,
         setarch=shutil.which("setarch"),
         parallel=args.parallel,
+        max_runs=args.max_runs,
+        agree=args.agree,
     )
-    started = time.monotonic()
+    started, cpu = time.monotonic(), os.times()
     outcome = run_instruction_pass(command=command, names=names, settings=counting)
     seconds = time.monotonic() - started
+    after = os.times()
+    cpu_seconds = (after.children_user + after.children_system) - (cpu.children_user + cpu.children_system)
     runs = {name: [list(run.instructions) for run in runs if run.ok] for name, runs in outcome.runs.items()}
     errors = {name: [run.error for run in runs if not run.ok] for name, runs in outcome.runs.items()}
     document = {
         "argv": sys.argv,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "load_average": os.getloadavg(),
         "runs": runs,
         "errors": {k: v for k, v in errors.items() if v},
         "fingerprint": outcome.fingerprint,
@@ -65,13 +72,49 @@ def command_pass(args: argparse.Namespace) -> None:
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(document, indent=1))
-    print(f"{len(names)} benchmarks x {args.runs} runs in {seconds:.0f} s -> {args.output}")
+    print(
+        f"{len(names)} benchmarks x {args.runs}+ runs in {seconds:.0f} s wall, {cpu_seconds:.0f} s CPU "
+        f"(load average {os.getloadavg()[0]:.1f}) -> {args.output}"
+    )
+
+
+def command_recount(args: argparse.Namespace) -> None:
+    """The baseline's instruction counts re-counted by today's pass; its latency and memory kept as they are.
+
+    For a change of the instruction pass that changes counts but not the
+    code: latency needs a quiet machine, counts do not.
+    """
+    baseline = load_result(Path(args.baseline))
+    settings = RunSettings(suites=tuple(args.suite))
+    collection = collect_benchmarks(repo=REPO, settings=settings)
+    command = collection.command(_command(REPO, settings))
+    counting = InstructionSettings(valgrind=shutil.which("valgrind"), setarch=shutil.which("setarch"))
+    outcome = run_instruction_pass(command=command, names=collection.names, settings=counting)
+    benchmarks = tuple(
+        dataclasses.replace(b, instruction_runs=tuple(outcome.runs.get(b.name, ()))) for b in baseline.benchmarks
+    )
+    recounted = dataclasses.replace(
+        baseline,
+        benchmarks=benchmarks,
+        count_fingerprint=outcome.fingerprint,
+        settings={**baseline.settings, "instruction_pass": outcome.settings},
+    )
+    save_result(recounted, Path(args.output))
+    print(f"{len(benchmarks)} benchmarks re-counted -> {args.output}")
+
+
+def _runs_of(path: str) -> dict[str, list[list[int]]]:
+    """Instruction runs per benchmark of a ``pass`` output or of a result file (a baseline)."""
+    if not path.endswith((".json.gz", ".gz")) and "runs" in (document := json.loads(Path(path).read_text())):
+        return document["runs"]
+    result = load_result(Path(path))
+    return {b.name: [list(run.instructions) for run in b.instruction_runs if run.ok] for b in result.benchmarks}
 
 
 def _pool(paths: list[str]) -> dict[str, list[np.ndarray]]:
     pool: dict[str, list[np.ndarray]] = {}
     for path in paths:
-        for name, runs in json.loads(Path(path).read_text())["runs"].items():
+        for name, runs in _runs_of(path).items():
             pool.setdefault(name, []).extend(np.asarray(calls, dtype=np.float64) for calls in runs)
     return pool
 
@@ -87,27 +130,47 @@ def command_spread(args: argparse.Namespace) -> None:
         )
 
 
+def _draw(pool: list[np.ndarray], order: list[int], per_side: int, max_runs: int, agree: float) -> list[np.ndarray]:
+    """``per_side`` runs in ``order``, then more (up to ``max_runs``) while they disagree, as the pass adds them."""
+    taken = [pool[i] for i in order[:per_side]]
+    for i in order[per_side:max_runs]:
+        values = [float(np.median(calls)) for calls in taken]
+        if max(values) <= min(values) * (1 + agree):
+            break
+        taken.append(pool[i])
+    return taken
+
+
 def command_judge(args: argparse.Namespace) -> None:
     base_pool, head_pool = _pool(args.base), _pool(args.head)
     same_pool = args.base == args.head
     rng = random.Random(args.seed)
+    most = max(args.per_side, args.max_runs)
     tally: dict[str, int] = {}
+    runs_used: dict[int, int] = {}
     flagged_comparisons = 0
     for _ in range(args.comparisons):
         flagged = False
         for name in sorted(set(base_pool) & set(head_pool)):
             if same_pool:
-                drawn = rng.sample(range(len(base_pool[name])), 2 * args.per_side)
-                base = [base_pool[name][i] for i in drawn[: args.per_side]]
-                head = [head_pool[name][i] for i in drawn[args.per_side :]]
+                drawn = rng.sample(range(len(base_pool[name])), len(base_pool[name]))
+                half = len(drawn) // 2
+                base = _draw(base_pool[name], drawn[:half], args.per_side, most, args.agree)
+                head = _draw(head_pool[name], drawn[half:], args.per_side, most, args.agree)
             else:
-                base = rng.sample(base_pool[name], args.per_side)
-                head = rng.sample(head_pool[name], args.per_side)
+                base_order = rng.sample(range(len(base_pool[name])), len(base_pool[name]))
+                head_order = rng.sample(range(len(head_pool[name])), len(head_pool[name]))
+                base = _draw(base_pool[name], base_order, args.per_side, most, args.agree)
+                head = _draw(head_pool[name], head_order, args.per_side, most, args.agree)
+            runs_used[len(base)] = runs_used.get(len(base), 0) + 1
             result = compare_counts(base, head, threshold=args.threshold)
             tally[result.verdict] = tally.get(result.verdict, 0) + 1
             flagged = flagged or result.verdict == "regression"
             if args.verbose:
-                print(f"{name.rsplit('/', 1)[-1]:55} {result.verdict:12} {result.ratio - 1:+.3%} {result.method}")
+                short = name.rsplit("/", 1)[-1]
+                print(
+                    f"{short:55} {result.verdict:12} {result.ratio - 1:+.3%} {result.method} ({len(base)}+{len(head)})"
+                )
         flagged_comparisons += flagged
     total = sum(tally.values())
     print(
@@ -115,6 +178,7 @@ def command_judge(args: argparse.Namespace) -> None:
         f"threshold {args.threshold:.2%}: " + ", ".join(f"{v} {k} ({v / total:.1%})" for k, v in sorted(tally.items()))
     )
     print(f"comparisons with at least one regression: {flagged_comparisons}/{args.comparisons}")
+    print("base runs used per row: " + ", ".join(f"{n} runs: {count}" for n, count in sorted(runs_used.items())))
 
 
 def main() -> None:
@@ -126,8 +190,10 @@ def main() -> None:
     run.add_argument("--pytest-arg", action="append", default=[])
     run.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     run.add_argument("--runs", type=int, default=2)
-    run.add_argument("--counted-calls", type=int, default=2)
-    run.add_argument("--warmup-calls", type=int, default=1)
+    run.add_argument("--counted-calls", type=int, default=1)
+    run.add_argument("--warmup-calls", type=int, default=2)
+    run.add_argument("--max-runs", type=int, default=6)
+    run.add_argument("--agree", type=float, default=0.0025)
     run.add_argument("--parallel", type=int, default=os.cpu_count() or 1)
     run.add_argument("--timeout", type=float, default=900.0)
     run.add_argument("-o", "--output", required=True)
@@ -136,15 +202,22 @@ def main() -> None:
     judge = commands.add_parser("judge")
     judge.add_argument("--base", action="append", required=True)
     judge.add_argument("--head", action="append", required=True)
-    judge.add_argument("--per-side", type=int, default=2)
+    judge.add_argument("--per-side", type=int, default=2, help="runs per side before any adaptive ones")
+    judge.add_argument("--max-runs", type=int, default=0, help="adaptive: up to N runs while they disagree")
+    judge.add_argument("--agree", type=float, default=0.0025, help="adaptive: relative spread that counts as agreement")
     judge.add_argument("--comparisons", type=int, default=20)
     judge.add_argument("--threshold", type=float, default=0.01)
     judge.add_argument("--seed", type=int, default=0)
     judge.add_argument("-v", "--verbose", action="store_true")
+    recount = commands.add_parser("recount", help="re-count a baseline's instructions, keeping its latency")
+    recount.add_argument("baseline")
+    recount.add_argument("--suite", action="append", default=[])
+    recount.add_argument("-o", "--output", required=True)
     args = parser.parse_args()
-    if args.command == "pass" and not args.suite:
+    if args.command in ("pass", "recount") and not args.suite:
         args.suite = ["benchmarks"]
-    {"pass": command_pass, "spread": command_spread, "judge": command_judge}[args.command](args)
+    commands_by_name = {"pass": command_pass, "spread": command_spread, "judge": command_judge}
+    {**commands_by_name, "recount": command_recount}[args.command](args)
 
 
 if __name__ == "__main__":

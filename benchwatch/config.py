@@ -10,7 +10,8 @@ Run keys (all optional)::
     memory = true                  # memray pass after each timed run
     instructions = true            # Callgrind instruction pass (default: when valgrind is on PATH)
     instruction_runs = 2           # fresh Callgrind processes per benchmark
-    counted_calls = 2              # calls counted per benchmark and process
+    max_instruction_runs = 6       # ... up to this many when its counts disagree
+    counted_calls = 1              # calls counted per benchmark and process
     cycles = false                 # cache simulation for estimated cycles
     sample_budget = 10             # seconds per benchmark per run to reach the samples the gate needs
     environment = "current"        # compare-refs workers: "current" environment or "per-ref" venvs
@@ -45,6 +46,7 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "memory": bool,
     "instructions": bool,
     "instruction_runs": int,
+    "max_instruction_runs": int,
     "counted_calls": int,
     "cycles": bool,
     "results_dir": str,

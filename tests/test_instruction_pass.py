@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -74,7 +75,15 @@ def project(tmp_path: Path) -> Path:
 
 
 @needs_valgrind
-def test_counts_only_the_benchmarked_calls_and_failures_do_not_stop_the_others(project: Path) -> None:
+def test_counts_only_the_benchmarked_calls_and_failures_do_not_stop_the_others(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A private temporary directory for the runner and (through the environment) for valgrind:
+    # what a crash or a timeout kill leaves behind shows there.
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
     settings = RunSettings(
         runs=1,
         memory=False,
@@ -105,6 +114,11 @@ def test_counts_only_the_benchmarked_calls_and_failures_do_not_stop_the_others(p
     hung = result["benchmarks/test_counted.py::test_hangs_under_valgrind"]
     assert [run.status for run in hung.instruction_runs] == ["timeout", "timeout"]
     assert "timeout of 30 s" in hung.instruction_runs[0].error
+    # Each benchmark ran in processes of its own: the crash and the hang cost no other benchmark a run,
+    # and deterministic counts got no extra runs.
+    assert [len(result[name].instruction_runs) for name in result] == [2] * len(result)
+    # No gdb-server FIFOs (vgdb-pipe-*) and no scratch directories survive the crash and the kill.
+    assert sorted(path.name for path in private_tmp.iterdir()) == []
 
 
 @needs_valgrind
@@ -116,11 +130,12 @@ def test_cli_writes_counts_and_the_fingerprint(project: Path, tmp_path: Path) ->
     document = json.loads(output.read_text())
     assert document["schema_version"] == 4
     run_a, _ = document["benchmarks"][0]["instruction_runs"]
-    assert run_a["status"] == "ok" and len(run_a["instructions"]) == 2
+    assert run_a["status"] == "ok" and len(run_a["instructions"]) == 1  # one counted call after two warm-ups
     fingerprint = document["count_fingerprint"]
     assert fingerprint["valgrind"].startswith("valgrind-") and fingerprint["hash_seed"] == "0"
     assert {"machine", "python_implementation", "python_version", "python_build", "packages"} <= set(fingerprint)
-    assert document["settings"]["instruction_pass"]["counted_calls"] == 2
+    assert document["settings"]["instruction_pass"]["counted_calls"] == 1
+    assert document["settings"]["instruction_pass"]["warmup_calls"] == 2
 
 
 def test_valgrind_missing_is_an_error_per_benchmark_and_the_timed_runs_still_run(project: Path) -> None:
@@ -201,3 +216,27 @@ def test_compare_refs_decides_a_two_percent_change_by_instructions(tmp_path: Pat
     assert 1.015 < parse["ratio"] < 1.025
     assert rows[("test_aggregate", "instructions")]["verdict"] == "unchanged"
     assert code == 1
+
+
+@needs_valgrind
+def test_per_ref_environments_get_the_client_request_module(tmp_path: Path, capsys) -> None:
+    """``--venv-per-ref`` builds environments that can run the instruction pass (pip, from the registry)."""
+    from test_compare_refs import _git, init_project
+
+    repo = tmp_path / "project"
+    repo.mkdir()
+    init_project(repo)
+    (repo / "pyproject.toml").write_text(
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\ntimeout = 120\ninstructions = true\n'
+        'pytest_args = ["--benchmark-min-rounds=5", "--benchmark-max-time=0.01"]\n'
+    )
+    _git(repo, "commit", "-qam", "count instructions")
+    cache = tmp_path / "cache"
+    args = ["compare-refs", "HEAD", "HEAD", "--allow-same", "--venv-per-ref", "--config", str(repo / "pyproject.toml")]
+    args += ["--cache-dir", str(cache), "--looks", "2", "--memory-runs", "0", "--plain", "--format", "json"]
+    main([*args, "--output-dir", str(tmp_path / "out")])
+    report = json.loads(capsys.readouterr().out)
+    counted = [row for row in report["comparisons"] if row["metric"] == "instructions"]
+    assert len(counted) == 2 and {row["verdict"] for row in counted} == {"unchanged"}
+    [venv] = (cache / "venvs").iterdir()
+    assert venv.name.endswith("-counts")

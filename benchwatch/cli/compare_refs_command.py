@@ -234,8 +234,9 @@ def handle(args: argparse.Namespace) -> int:
             print(f"per-ref environments in {cache / 'venvs'} (built on first use of a commit)", file=sys.stderr)
         groups = config.get("dependency_groups", None)
         extras = config.get("test_extras", None)
-        base_python = ref_python(base, cache, sys.executable, extras=extras, groups=groups)
-        head_python = ref_python(head, cache, sys.executable, extras=extras, groups=groups)
+        counts = instructions is not None
+        base_python = ref_python(base, cache, sys.executable, extras=extras, groups=groups, instructions=counts)
+        head_python = ref_python(head, cache, sys.executable, extras=extras, groups=groups, instructions=counts)
     refs_settings = RefsSettings(
         suites=tuple(args.suites or config.get("suites", ["benchmarks"])),
         timeout=timeout,

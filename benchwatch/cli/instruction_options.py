@@ -26,7 +26,13 @@ def add_instruction_arguments(parser: argparse.ArgumentParser) -> None:
         "--instruction-runs", type=int, metavar="N", help="fresh Callgrind processes per benchmark (default 2)"
     )
     parser.add_argument(
-        "--counted-calls", type=int, metavar="N", help="calls counted per benchmark and process (default 2)"
+        "--max-instruction-runs",
+        type=int,
+        metavar="N",
+        help="up to N processes for a benchmark whose counts differ between processes (default 6)",
+    )
+    parser.add_argument(
+        "--counted-calls", type=int, metavar="N", help="calls counted per benchmark and process (default 1)"
     )
     parser.add_argument(
         "--cycles",
@@ -46,10 +52,16 @@ def instruction_settings(
         return None, None
     if valgrind is None and wanted is None:
         return None, MISSING_NOTE
+    defaults = InstructionSettings(valgrind=None)
+    runs = args.instruction_runs if args.instruction_runs is not None else config.get("instruction_runs", defaults.runs)
+    most = args.max_instruction_runs
     settings = InstructionSettings(
         valgrind=valgrind,
-        runs=args.instruction_runs if args.instruction_runs is not None else config.get("instruction_runs", 2),
-        counted_calls=args.counted_calls if args.counted_calls is not None else config.get("counted_calls", 2),
+        runs=runs,
+        max_runs=most if most is not None else config.get("max_instruction_runs", max(runs, defaults.max_runs)),
+        counted_calls=args.counted_calls
+        if args.counted_calls is not None
+        else config.get("counted_calls", defaults.counted_calls),
         cache_sim=args.cycles if args.cycles is not None else config.get("cycles", False),
         timeout=timeout,
         setarch=shutil.which("setarch"),

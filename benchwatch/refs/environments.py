@@ -29,6 +29,9 @@ from benchwatch.errors import InputError, UsageError
 from benchwatch.refs.worktrees import Checkout
 
 WORKER_REQUIREMENTS = ("pytest", "pytest-benchmark", "memray")
+#: The instruction pass's workers switch Callgrind on and off through this
+#: module (benchwatch's ``instructions`` extra); it builds from source.
+INSTRUCTION_REQUIREMENTS = ("valgrind<1",)
 INSTALL_TIMEOUT_SECONDS = 1800
 TEST_NAMES = ("test", "tests", "testing", "bench", "benchmark", "benchmarks", "dev")
 
@@ -106,10 +109,16 @@ def ref_python(
     *,
     extras: Sequence[str] | None = None,
     groups: Sequence[str] | None = None,
+    instructions: bool = False,
 ) -> str:
-    """The interpreter of ``ref``'s own environment, created and installed on first use."""
+    """The interpreter of ``ref``'s own environment, created and installed on first use.
+
+    ``instructions``: the environment also gets the ``valgrind`` module the
+    instruction pass needs (a separate cached environment, so one built
+    without it is never taken for one that has it).
+    """
     spec = install_spec(ref.path, extras=extras, groups=groups)
-    name = f"{ref.commit}-{spec.key()}" + ("-dirty" if ref.dirty else "")
+    name = f"{ref.commit}-{spec.key()}" + ("-counts" if instructions else "") + ("-dirty" if ref.dirty else "")
     venv = cache_dir / "venvs" / name
     python = venv / "bin" / "python"
     marker = venv / ".benchwatch-ready"
@@ -131,6 +140,7 @@ def ref_python(
             *packages,
             *spec.group_requirements,
             *WORKER_REQUIREMENTS,
+            *(INSTRUCTION_REQUIREMENTS if instructions else ()),
         ],
         f"installing {ref.label} into its environment",
     )

@@ -5,8 +5,10 @@ The worker of the instruction pass runs under ``valgrind --tool=callgrind
 instrumentation on, so interpreter start-up, imports, pytest and the
 benchmark's fixtures never enter a count.  Around each counted call:
 
-1. ``gc.collect()`` outside the counted region, so a collection inside the
-   call depends on that call's own allocations, not on what ran before;
+1. ``gc.collect()`` then ``gc.freeze()`` outside the counted region: a
+   collection inside the call then depends on that call's own allocations
+   only, not on how many objects the fixtures and earlier calls left (a
+   full collection would otherwise walk all of them);
 2. zero the counters, switch instrumentation on, call, switch it off;
 3. dump the counters (Callgrind writes ``<out>.<pid>.<n>``) and read the
    dump's ``totals:`` line back.
@@ -137,10 +139,14 @@ class CallCounter:
             if prepare is not None:
                 prepare()
             gc.collect()
+            gc.freeze()
             requests.callgrind_zero_stats()
             requests.callgrind_start_instrumentation()
-            result = call()
-            requests.callgrind_stop_instrumentation()
+            try:
+                result = call()
+            finally:
+                requests.callgrind_stop_instrumentation()
+                gc.unfreeze()
             requests.callgrind_dump_stats(f"benchwatch counted call {index}")
             self._dumps += 1
             events = read_dump_totals(Path(f"{self._out_prefix}.{self._dumps}"))

@@ -1,19 +1,28 @@
 """The instruction pass: each benchmark's instructions per call, counted under Valgrind's Callgrind.
 
 Wall time on a shared machine moves 15-35% between processes; the number of
-instructions a call executes does not move with load or machine speed.  The
-pass runs ``runs`` fresh workers, each under::
+instructions a call executes does not move with load or machine speed.  Each
+benchmark is counted in ``runs`` fresh workers **of its own**, each under::
 
-    setarch -R valgrind --tool=callgrind --instr-atstart=no python -m pytest ...
+    setarch -R valgrind --tool=callgrind --instr-atstart=no --vgdb=no python -m pytest ... <one benchmark>
 
 with ``PYTHONHASHSEED=0``: nothing is counted until the worker switches
 instrumentation on around the benchmarked call
-(:mod:`benchwatch.runner.callgrind`), after warm-up calls and a garbage
-collection.  ``setarch -R`` turns address-space randomisation off (addresses
-feed ``id()``-based hashing and allocator paths) where the kernel allows it;
-the result's settings say whether it did.  Several calls per run and at
-least two runs let nondeterminism show wherever it exists: the comparison
-uses the spread it sees (:mod:`benchwatch.stats.instructions`).
+(:mod:`benchwatch.runner.callgrind`), after warm-up calls, a garbage
+collection and ``gc.freeze()``.
+
+Why one process per benchmark: in a shared worker a benchmark's count
+depends on what ran before it (allocator free lists, the objects a full
+collection walks): counting ``-k`` a subset gave one benchmark 3.4% fewer
+instructions than the full suite did.  Every process of a pass gets the same
+environment, working directory and argument lengths (no process id in any
+path), so heap layouts match too.  Counts do not depend on load, so the
+processes run ``parallel`` at a time.
+
+Several calls per run and at least two runs let nondeterminism show
+wherever it exists; when a benchmark's first runs disagree by more than
+``agree`` the pass adds runs (up to ``max_runs``), so that the run-level
+test of :mod:`benchwatch.stats.instructions` has runs to work with.
 
 What counts capture and miss: every instruction the calling thread (and,
 serialised by Valgrind, the process's other threads) executed; not time spent
@@ -23,11 +32,14 @@ estimated cycles, with ``cache_sim``), nor work done in other processes.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -53,17 +65,21 @@ class InstructionSettings:
     ``warmup_calls`` uncounted ones; ``cache_sim`` adds Callgrind's cache
     simulation (about twice as slow) for estimated cycles; ``timeout`` bounds
     each benchmark per run (its set-up under Valgrind included);
-    ``parallel`` runs share the CPUs at once.
+    ``parallel`` processes share the CPUs at once.  A benchmark whose first
+    ``runs`` per-run counts differ by more than ``agree`` (relative spread)
+    gets more runs, up to ``max_runs``.
     """
 
     valgrind: str | None
     runs: int = 2
-    counted_calls: int = 2
-    warmup_calls: int = 1
+    counted_calls: int = 1
+    warmup_calls: int = 2
     parallel: int = field(default_factory=lambda: os.cpu_count() or 1)
     cache_sim: bool = False
     timeout: float = 300.0
     setarch: str | None = "setarch"
+    max_runs: int = 6
+    agree: float = 0.0025
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -74,14 +90,19 @@ class InstructionSettings:
             raise UsageError(f"warm-up calls must not be negative, got {self.warmup_calls}")
         if self.timeout <= 0:
             raise UsageError(f"timeout must be positive, got {self.timeout}")
+        if self.max_runs < self.runs:
+            object.__setattr__(self, "max_runs", self.runs)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "runs": self.runs,
+            "max_runs": self.max_runs,
+            "agree": self.agree,
             "counted_calls": self.counted_calls,
             "warmup_calls": self.warmup_calls,
             "cache_sim": self.cache_sim,
             "timeout": self.timeout,
+            "isolated": True,
         }
 
 
@@ -120,19 +141,35 @@ def aslr_can_be_disabled(setarch: str | None) -> bool:
     return completed.returncode == 0
 
 
+#: The counters' file in each process's private directory.  No ``%p``: a
+#: process id of 4 or 5 digits would change the length of a string the worker
+#: builds, and with it the heap layout the counted call starts from.
+OUT_FILE = "callgrind.out"
+
+
 def callgrind_command(
     command: WorkerCommand, *, settings: InstructionSettings, valgrind: str, out_dir: Path, no_aslr: bool
 ) -> WorkerCommand:
     """``command`` run under Callgrind with instrumentation off at start, hash seed fixed."""
-    out_file = out_dir / "callgrind.%p"
+    out_file = out_dir / OUT_FILE
     prefix = [settings.setarch or "setarch", "-R"] if no_aslr else []
-    prefix += [valgrind, "--tool=callgrind", "--instr-atstart=no", "-q", f"--callgrind-out-file={out_file}"]
+    # --vgdb=no: no gdb-server FIFOs (vgdb-pipe-*) in $TMPDIR, which a crashing worker would leave behind.
+    prefix += [
+        valgrind,
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        "--vgdb=no",
+        "-q",
+        f"--callgrind-out-file={out_file}",
+    ]
     if settings.cache_sim:
         prefix.append("--cache-sim=yes")
     worker_args = (
         f"--benchwatch-callgrind-out={out_file}",
         f"--benchwatch-counted-calls={settings.counted_calls}",
         f"--benchwatch-warmup-calls={settings.warmup_calls}",
+        # pytest's own numbered pytest-of-<user>/pytest-<N> would differ between processes
+        f"--basetemp={out_dir / 'tmp'}",
     )
     return replace(
         command,
@@ -142,6 +179,33 @@ def callgrind_command(
     )
 
 
+@contextlib.contextmanager
+def layout_directory(name: str, run_index: int) -> Iterator[Path]:
+    """The private directory of run ``run_index`` of benchmark ``name``: the same path on every side.
+
+    The worker sees this path (its events and Callgrind files live there).
+    With the hash seed fixed, a path's characters still decide how pytest's
+    sets and dicts that hold it are laid out, hence the order of allocations
+    before the benchmark and the heap the counted call starts from: the same
+    regex workload counted 15,248,937 instructions with most random names
+    and 15,155,618 with another.  So run k of a benchmark uses one fixed
+    name on both sides of a comparison (an identical run counts exactly the
+    same), and its runs use different names, so that a benchmark whose count
+    depends on the layout shows it as a spread between its runs.  When the
+    name is taken (another benchwatch, a leftover) a random one is used.
+    """
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"benchwatch-counts-{digest}-{run_index}"
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        path = Path(tempfile.mkdtemp(prefix=f"benchwatch-counts-{digest[:8]}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def run_instruction_pass(
     *,
     command: WorkerCommand,
@@ -149,10 +213,10 @@ def run_instruction_pass(
     settings: InstructionSettings,
     on_event: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> InstructionOutcome:
-    """Count ``names`` in ``settings.runs`` fresh Callgrind workers each.
+    """Count each of ``names`` in ``settings.runs`` (up to ``max_runs``) fresh Callgrind workers of its own.
 
     A benchmark that fails, crashes or times out under Valgrind gets a failed
-    :class:`InstructionRun` with the reason; the others go on in a new worker.
+    :class:`InstructionRun` with the reason; the others are not affected.
     ``on_event(run_index, event)`` relays the workers' events for progress.
     """
     outcome = InstructionOutcome(runs={name: [] for name in names})
@@ -167,28 +231,35 @@ def run_instruction_pass(
     no_aslr = aslr_can_be_disabled(settings.setarch)
     lock = threading.Lock()
 
-    def one_run(run_index: int) -> PassOutcome:
+    def one_process(job: tuple[str, int]) -> tuple[str, PassOutcome]:
+        name, run_index = job
+
         def relay(event: dict[str, Any]) -> None:
             if on_event is not None:
                 with lock:
                     on_event(run_index, event)
 
-        with tempfile.TemporaryDirectory(prefix="benchwatch-callgrind-") as scratch:
-            counted = callgrind_command(
-                command, settings=settings, valgrind=valgrind, out_dir=Path(scratch), no_aslr=no_aslr
-            )
-            return run_pass(
-                command=counted, mode="instructions", targets=list(names), timeout=settings.timeout, on_event=relay
+        with layout_directory(name, run_index) as scratch:
+            counted = callgrind_command(command, settings=settings, valgrind=valgrind, out_dir=scratch, no_aslr=no_aslr)
+            return name, run_pass(
+                command=counted,
+                mode="instructions",
+                targets=[name],
+                timeout=settings.timeout,
+                on_event=relay,
+                scratch_dir=scratch,
             )
 
-    # Counts do not depend on what else runs, so the runs share the CPUs: the
-    # pass takes about 1/parallel of the time (Callgrind is ~100x native).
-    with ThreadPoolExecutor(max_workers=max(1, min(settings.runs, settings.parallel))) as pool:
-        results = list(pool.map(one_run, range(1, settings.runs + 1)))
     fingerprint: dict[str, Any] = {}
     packages: dict[str, str] = {}
-    for result in results:
-        _collect(result, outcome, fingerprint, packages)
+    jobs = [(name, run) for run in range(1, settings.runs + 1) for name in names]
+    # Counts do not depend on what else runs, so the processes share the CPUs:
+    # the pass takes about 1/parallel of the time (Callgrind is ~50x native).
+    with ThreadPoolExecutor(max_workers=max(1, settings.parallel)) as pool:
+        while jobs:
+            for name, result in pool.map(one_process, jobs):
+                _collect(name, result, outcome, fingerprint, packages)
+            jobs = _more_runs(outcome.runs, settings)
     if fingerprint:
         outcome.fingerprint = {**fingerprint, "packages": dict(sorted(packages.items())), "valgrind": version}
         outcome.fingerprint["cache_sim"] = settings.cache_sim
@@ -196,25 +267,43 @@ def run_instruction_pass(
     return outcome
 
 
+def _more_runs(runs: Mapping[str, list[InstructionRun]], settings: InstructionSettings) -> list[tuple[str, int]]:
+    """One more run for each benchmark whose runs so far disagree by more than ``agree``.
+
+    Counts that vary between processes (threads, timing-dependent paths) are
+    judged by the run-level test, which needs more than two runs per side to
+    see a change of a few percent; deterministic counts need no more.
+    """
+    jobs = []
+    for name, done in runs.items():
+        counts = [run.statistic("instructions") for run in done if run.ok and run.instructions]
+        if len(done) >= settings.max_runs or len(counts) < 2 or len(counts) < len(done):
+            continue
+        low, high = min(counts), max(counts)
+        if high > low * (1 + settings.agree):
+            jobs.append((name, len(done) + 1))
+    return jobs
+
+
 def _collect(
-    result: PassOutcome, outcome: InstructionOutcome, fingerprint: dict[str, Any], packages: dict[str, str]
+    name: str, result: PassOutcome, outcome: InstructionOutcome, fingerprint: dict[str, Any], packages: dict[str, str]
 ) -> None:
-    for name, runs in outcome.runs.items():
-        event = result.results.get(name)
-        if event is None or event.get("status") == "skipped":
-            continue
-        if event["status"] != "ok":
-            runs.append(InstructionRun(status=event["status"], error=f"instruction pass: {event.get('error')}"))
-            continue
-        cycles = event.get("estimated_cycles")
-        runs.append(
-            InstructionRun(
-                instructions=tuple(int(value) for value in event.get("instructions", ())),
-                estimated_cycles=tuple(float(value) for value in cycles) if cycles else None,
-            )
+    runs = outcome.runs[name]
+    event = result.results.get(name)
+    if event is None or event.get("status") == "skipped":
+        return
+    if event["status"] != "ok":
+        runs.append(InstructionRun(status=event["status"], error=f"instruction pass: {event.get('error')}"))
+        return
+    cycles = event.get("estimated_cycles")
+    runs.append(
+        InstructionRun(
+            instructions=tuple(int(value) for value in event.get("instructions", ())),
+            estimated_cycles=tuple(float(value) for value in cycles) if cycles else None,
         )
-        worker_print: Mapping[str, Any] = event.get("count_fingerprint") or {}
-        packages.update(worker_print.get("packages", {}))
-        for key, value in worker_print.items():
-            if key != "packages":
-                fingerprint.setdefault(key, value)
+    )
+    worker_print: Mapping[str, Any] = event.get("count_fingerprint") or {}
+    packages.update(worker_print.get("packages", {}))
+    for key, value in worker_print.items():
+        if key != "packages":
+            fingerprint.setdefault(key, value)

@@ -10,6 +10,7 @@ benchmarks not yet done, so one bad benchmark never costs the others.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -187,15 +188,23 @@ def run_pass(
     capture_dir: Path | None = None,
     keep_captures: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    scratch_dir: Path | None = None,
 ) -> PassOutcome:
     """Run ``targets`` (pytest node ids or paths) in fresh workers until each has an outcome.
 
     ``timeout`` bounds each benchmark (its setup, measurement and teardown),
-    not the pass.  In ``collect`` mode ``targets`` are suite paths.
+    not the pass.  In ``collect`` mode ``targets`` are suite paths.  The
+    events and output files go to ``scratch_dir`` (the caller's, which it
+    removes) or to a temporary directory.
     """
     outcome = PassOutcome()
     remaining = list(targets)
-    with reaper.subreaper(), tempfile.TemporaryDirectory(prefix="benchwatch-worker-") as scratch:
+    own_scratch = (
+        tempfile.TemporaryDirectory(prefix="benchwatch-worker-")
+        if scratch_dir is None
+        else contextlib.nullcontext(str(scratch_dir))
+    )
+    with reaper.subreaper(), own_scratch as scratch:
         attempt = 0
         while remaining:
             attempt += 1

@@ -1,0 +1,49 @@
+"""How the instruction pass schedules its processes: extra runs where counts disagree, layout directories."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from benchwatch.model import InstructionRun
+from benchwatch.runner.instructions import InstructionSettings, _more_runs, layout_directory
+
+
+def _runs(*counts: int) -> list[InstructionRun]:
+    return [InstructionRun(instructions=(count,)) for count in counts]
+
+
+def test_runs_that_agree_get_no_more_and_runs_that_disagree_get_one_more_each_round() -> None:
+    settings = InstructionSettings(valgrind="valgrind", runs=2, max_runs=4, agree=0.0025)
+    runs = {
+        "exact": _runs(1_000_000, 1_000_000),
+        "within": _runs(1_000_000, 1_002_000),  # 0.2%: agrees
+        "varies": _runs(1_000_000, 1_010_000),  # 1%: the run-level test will need runs
+        "at_most": _runs(1_000_000, 1_010_000, 1_000_000, 1_020_000),
+        "failed": [*_runs(1_000_000), InstructionRun(status="crashed", error="SIGSEGV")],
+    }
+    assert _more_runs(runs, settings) == [("varies", 3)]
+
+
+def test_max_runs_is_never_below_runs() -> None:
+    settings = InstructionSettings(valgrind="valgrind", runs=5, max_runs=2)
+    assert settings.max_runs == 5
+    with pytest.raises(Exception, match="at least 1"):
+        InstructionSettings(valgrind="valgrind", runs=0)
+
+
+def test_a_run_has_the_same_directory_on_every_side_and_runs_differ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    name = "benchmarks/test_x.py::test_y"
+    with layout_directory(name, 1) as first:
+        assert first.is_dir() and first.parent == tmp_path
+        # taken (another benchwatch counting the same benchmark): a private random one instead
+        with layout_directory(name, 1) as other:
+            assert other.is_dir() and other != first
+    with layout_directory(name, 1) as again, layout_directory(name, 2) as second:
+        assert again == first and second != first and len(second.name) == len(first.name)
+    assert list(tmp_path.iterdir()) == []
