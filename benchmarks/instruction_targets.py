@@ -30,7 +30,7 @@ import numpy as np
 from benchwatch.resultfile import load_result, save_result
 from benchwatch.runner.instructions import InstructionSettings, run_instruction_pass
 from benchwatch.runner.session import RunSettings, _command, collect_benchmarks
-from benchwatch.stats.instructions import compare_counts, relative_spread
+from benchwatch.stats.instructions import EXACT_SPREAD_SHARE, compare_counts, relative_spread
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -146,6 +146,8 @@ def command_judge(args: argparse.Namespace) -> None:
     same_pool = args.base == args.head
     rng = random.Random(args.seed)
     most = max(args.per_side, args.max_runs)
+    if args.agree is None:
+        args.agree = EXACT_SPREAD_SHARE * args.threshold  # as run and compare-refs set it
     tally: dict[str, int] = {}
     runs_used: dict[int, int] = {}
     flagged_comparisons = 0
@@ -193,7 +195,7 @@ def main() -> None:
     run.add_argument("--counted-calls", type=int, default=1)
     run.add_argument("--warmup-calls", type=int, default=2)
     run.add_argument("--max-runs", type=int, default=6)
-    run.add_argument("--agree", type=float, default=0.0025)
+    run.add_argument("--agree", type=float, default=0.005)
     run.add_argument("--parallel", type=int, default=os.cpu_count() or 1)
     run.add_argument("--timeout", type=float, default=900.0)
     run.add_argument("-o", "--output", required=True)
@@ -204,7 +206,9 @@ def main() -> None:
     judge.add_argument("--head", action="append", required=True)
     judge.add_argument("--per-side", type=int, default=2, help="runs per side before any adaptive ones")
     judge.add_argument("--max-runs", type=int, default=0, help="adaptive: up to N runs while they disagree")
-    judge.add_argument("--agree", type=float, default=0.0025, help="adaptive: relative spread that counts as agreement")
+    judge.add_argument(
+        "--agree", type=float, default=None, help="adaptive: spread that counts as agreement (½ threshold)"
+    )
     judge.add_argument("--comparisons", type=int, default=20)
     judge.add_argument("--threshold", type=float, default=0.01)
     judge.add_argument("--seed", type=int, default=0)

@@ -47,3 +47,24 @@ def test_a_run_has_the_same_directory_on_every_side_and_runs_differ(
     with layout_directory(name, 1) as again, layout_directory(name, 2) as second:
         assert again == first and second != first and len(second.name) == len(first.name)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_more_runs_start_where_the_exact_rule_ends_at_the_comparisons_threshold(tmp_path: Path) -> None:
+    """A benchmark gets more runs when its spread exceeds half the smallest instructions threshold."""
+    import argparse
+
+    from benchwatch.cli.instruction_options import instruction_settings, smallest_instruction_threshold
+    from benchwatch.compare_settings import CompareSettings
+    from benchwatch.config import load_config
+
+    default = CompareSettings.from_mapping({})
+    assert smallest_instruction_threshold(default) == pytest.approx(0.01)
+    stricter = CompareSettings.from_mapping({"thresholds": {"instructions": 0.02, "bench::x": {"instructions": 0.004}}})
+    assert smallest_instruction_threshold(stricter) == pytest.approx(0.004)
+    config_path = tmp_path / "pyproject.toml"
+    config_path.write_text("[tool.benchwatch]\ninstructions = true\n")
+    args = argparse.Namespace(instructions=True, instruction_runs=None, max_instruction_runs=None, counted_calls=None)
+    args.cycles = None
+    settings, _ = instruction_settings(args, load_config(config_path), timeout=60, threshold=0.004)
+    assert settings is not None and settings.agree == pytest.approx(0.002)
+    assert (settings.runs, settings.max_runs, settings.counted_calls, settings.warmup_calls) == (2, 6, 1, 2)

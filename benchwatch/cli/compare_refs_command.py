@@ -11,7 +11,11 @@ from pathlib import Path
 from benchwatch.adapters.registry import load_any
 from benchwatch.cli.cache_command import cache_for, find_repository
 from benchwatch.cli.compare_command import FORMATS, render
-from benchwatch.cli.instruction_options import add_instruction_arguments, instruction_settings
+from benchwatch.cli.instruction_options import (
+    add_instruction_arguments,
+    instruction_settings,
+    smallest_instruction_threshold,
+)
 from benchwatch.cli.progress import format_duration
 from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
 from benchwatch.errors import EXIT_NOTHING_JUDGED, InputError, UsageError
@@ -224,7 +228,9 @@ def handle(args: argparse.Namespace) -> int:
     if args.fail_on_inconclusive:
         settings = settings.replace(fail_on_inconclusive=True)
     timeout = args.timeout if args.timeout is not None else float(config.get("timeout", 300))
-    instructions, note = instruction_settings(args, config, timeout=timeout)
+    instructions, note = instruction_settings(
+        args, config, timeout=timeout, threshold=smallest_instruction_threshold(settings)
+    )
     if note:
         print(note, file=sys.stderr)
     environment = "per-ref" if args.venv_per_ref else args.environment or config.get("environment", "current")

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import shutil
 
+from benchwatch.compare_settings import DEFAULT_METRIC_THRESHOLDS, CompareSettings
 from benchwatch.config import ProjectConfig
 from benchwatch.runner.instructions import InstructionSettings
+from benchwatch.stats.instructions import EXACT_SPREAD_SHARE
+
+DEFAULT_THRESHOLD = DEFAULT_METRIC_THRESHOLDS["instructions"]
 
 MISSING_NOTE = (
     "instruction pass skipped: valgrind not found on PATH "
@@ -43,9 +47,14 @@ def add_instruction_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def instruction_settings(
-    args: argparse.Namespace, config: ProjectConfig, *, timeout: float
+    args: argparse.Namespace, config: ProjectConfig, *, timeout: float, threshold: float = DEFAULT_THRESHOLD
 ) -> tuple[InstructionSettings | None, str | None]:
-    """(settings of the pass or None when it is off, a note to print when it was skipped)."""
+    """(settings of the pass or None when it is off, a note to print when it was skipped).
+
+    ``threshold`` is the smallest instructions threshold of the comparison:
+    a benchmark gets more runs when its runs spread wider than the exact
+    rule allows at it, i.e. exactly when it would need the run-level test.
+    """
     wanted = args.instructions if args.instructions is not None else config.get("instructions", None)
     valgrind = shutil.which("valgrind")
     if wanted is False:
@@ -65,5 +74,14 @@ def instruction_settings(
         cache_sim=args.cycles if args.cycles is not None else config.get("cycles", False),
         timeout=timeout,
         setarch=shutil.which("setarch"),
+        agree=EXACT_SPREAD_SHARE * threshold,
     )
     return settings, None
+
+
+def smallest_instruction_threshold(settings: CompareSettings) -> float:
+    """The instructions threshold the comparison will use, the smallest of any per-benchmark override."""
+    overrides = [
+        float(table["instructions"]) for table in settings.benchmark_thresholds.values() if "instructions" in table
+    ]
+    return min([settings.threshold_for("", "instructions"), *overrides])

@@ -8,7 +8,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchwatch.cli.instruction_options import add_instruction_arguments, instruction_settings
+from benchwatch.cli.instruction_options import (
+    add_instruction_arguments,
+    instruction_settings,
+    smallest_instruction_threshold,
+)
 from benchwatch.cli.progress import ProgressPrinter
 from benchwatch.config import compare_settings, load_config
 from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_INPUT_ERROR, EXIT_NOTHING_JUDGED, EXIT_OK, UsageError
@@ -100,10 +104,13 @@ def handle(args: argparse.Namespace) -> int:
     root = args.repo.resolve() if args.repo else config.root
     pytest_args = config.pytest_args(scale=args.scale, extra=args.pytest_arg)
     timeout = args.timeout if args.timeout is not None else float(config.get("timeout", 300))
-    instructions, note = instruction_settings(args, config, timeout=timeout)
+    comparing = compare_settings(config, config_path)
+    instructions, note = instruction_settings(
+        args, config, timeout=timeout, threshold=smallest_instruction_threshold(comparing)
+    )
     if note:
         print(note, file=sys.stderr)
-    gate = compare_settings(config, config_path).gating_metrics
+    gate = comparing.gating_metrics
     settings = RunSettings(
         suites=tuple(args.suites or config.get("suites", ["benchmarks"])),
         runs=args.runs if args.runs is not None else config.get("runs", 5),

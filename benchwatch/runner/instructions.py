@@ -79,7 +79,7 @@ class InstructionSettings:
     timeout: float = 300.0
     setarch: str | None = "setarch"
     max_runs: int = 6
-    agree: float = 0.0025
+    agree: float = 0.005
 
     def __post_init__(self) -> None:
         if self.runs < 1:
