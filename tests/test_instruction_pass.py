@@ -119,6 +119,25 @@ def test_counts_only_the_benchmarked_calls_and_failures_do_not_stop_the_others(
     assert [len(result[name].instruction_runs) for name in result] == [2] * len(result)
     # No gdb-server FIFOs (vgdb-pipe-*) and no scratch directories survive the crash and the kill.
     assert sorted(path.name for path in private_tmp.iterdir()) == []
+    # Nor any process: the hung benchmark's valgrind is killed, although the other worker's pass
+    # (run in a thread beside it) ended first and once switched the subreaper flag off under it.
+    assert processes_mentioning(str(private_tmp)) == []
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of live (not zombie) processes that contain ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if text in command and stat[stat.rfind(")") + 2] != "Z":
+            found.append(command)
+    return found
 
 
 @needs_valgrind

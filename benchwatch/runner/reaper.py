@@ -17,6 +17,7 @@ import ctypes.util
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,22 +37,59 @@ def _prctl() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
     return getattr(libc, "prctl", None)
 
 
+class _SubreaperUsers:
+    """How many passes of this process need it to be a subreaper right now.
+
+    The flag is per process, but passes run in threads (the instruction pass
+    runs two workers at once): the first pass to end must not switch it off
+    under the other, or that pass's orphans would go to init and survive it.
+    """
+
+    lock = threading.Lock()
+    count = 0
+    enabled = False
+    switched_on = False
+
+
 @contextlib.contextmanager
 def subreaper() -> Iterator[bool]:
-    """Make this process a child subreaper for the block; yields whether that worked."""
+    """Make this process a child subreaper for the block; yields whether that worked.
+
+    Thread-safe: the flag stays on until the last block using it ends, and is
+    switched off only if this module switched it on.
+    """
     prctl = _prctl()
     if prctl is None:
         yield False
         return
-    state = ctypes.c_int(0)
-    prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(state), 0, 0, 0)
-    already = bool(state.value)
-    enabled = already or prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    users = _SubreaperUsers
+    with users.lock:
+        if users.count == 0:
+            state = ctypes.c_int(0)
+            prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(state), 0, 0, 0)
+            already = bool(state.value)
+            users.switched_on = not already and prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+            users.enabled = already or users.switched_on
+        users.count += 1
+        enabled = users.enabled
     try:
         yield enabled
     finally:
-        if enabled and not already:
-            prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        with users.lock:
+            users.count -= 1
+            if users.count == 0 and users.switched_on:
+                prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+                users.switched_on = False
+
+
+def is_subreaper() -> bool:
+    """Whether this process is a child subreaper now (Linux; False elsewhere)."""
+    prctl = _prctl()
+    if prctl is None:
+        return False
+    state = ctypes.c_int(0)
+    prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(state), 0, 0, 0)
+    return bool(state.value)
 
 
 def die_with_parent(signum: int) -> bool:
