@@ -35,6 +35,7 @@ from benchwatch.comparator.comparability import (
     environment_warnings,
     latency_comparability,
 )
+from benchwatch.comparator.counts_shift import latency_not_comparable, latency_shift_without_counts, suite_shift
 from benchwatch.comparator.instructions import compare_instruction_metrics
 from benchwatch.comparator.latency import ONE_RUN_REASON, compare_latency
 from benchwatch.comparator.memory import compare_memory_metrics
@@ -49,9 +50,9 @@ from benchwatch.comparator.results import (
 from benchwatch.comparator.suite import HeadlineFacts, busy_runs, exclusion_warnings, headline, suite_verdict
 from benchwatch.compare_rules import DEFAULT_RULES, RULES_VERSION, CompareRules
 from benchwatch.compare_settings import CompareSettings
-from benchwatch.model import QUANTILE_OF_METRIC, ResultSet
+from benchwatch.model import ResultSet
 from benchwatch.stats.diagnostics import summarise_sides
-from benchwatch.stats.shift import SuiteShift, uniform_shift
+from benchwatch.stats.shift import SuiteShift
 from benchwatch.stats.speed import speed_warnings
 from benchwatch.verdict import VERDICTS, ReasonCode, Verdict
 
@@ -108,15 +109,19 @@ def compare(
     strategies = _strategies(base, head, settings, rules, comparability, machine_busy)
     results = [strategy(pairing.pairs) for strategy in strategies]
     benchmarks = _assemble(pairing.order, pairing.others, results)
-    shift = _suite_shift(benchmarks, settings, rules) if comparability.speed is None else None
+    counts_shift = latency_shift_without_counts(benchmarks, settings, rules)
+    if counts_shift is not None:
+        benchmarks = latency_not_comparable(benchmarks, counts_shift.detail)
+    shift = suite_shift(benchmarks, settings, rules) if comparability.speed is None else None
     exclusions = tuple(record for result in results for record in result.exclusions)
     verdict = suite_verdict(benchmarks, settings)
     facts = HeadlineFacts(
         verdict=verdict,
-        comparability_detail=comparability.detail,
+        comparability_detail=counts_shift.detail if counts_shift is not None else comparability.detail,
         busy_runs=busy,
         all_runs=runs,
         shift=shift,
+        latency_note=counts_shift.detail if counts_shift is not None else None,
         sources=(base.source, head.source),
     )
     warnings = [
@@ -165,24 +170,6 @@ def _assemble(
             )
         )
     return tuple(benchmarks)
-
-
-def _suite_shift(
-    benchmarks: Sequence[BenchmarkComparison], settings: CompareSettings, rules: CompareRules
-) -> SuiteShift | None:
-    """A suite-wide uniform shift of the deciding latency statistic (files without canary)."""
-    ratios = []
-    for benchmark in benchmarks:
-        judged = {m.metric: m for m in benchmark.metrics if m.judged and m.metric in (*QUANTILE_OF_METRIC, "mean")}
-        row = judged.get("p50") if "p50" in judged and judged["p50"].gated else judged.get("mean") or judged.get("p50")
-        if row is not None:
-            ratios.append(np.log(row.ratio) if row.ratio > 0 else np.nan)
-    return uniform_shift(
-        np.array(ratios),
-        threshold=settings.threshold,
-        min_benchmarks=rules.shift_min_benchmarks,
-        share=rules.shift_share,
-    )
 
 
 def _argument_warnings(base: ResultSet, head: ResultSet) -> list[str]:

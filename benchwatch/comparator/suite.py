@@ -91,6 +91,9 @@ class HeadlineFacts:
     all_runs: int
     shift: SuiteShift | None
     sources: tuple[str, ...]
+    #: Why latency was not compared although the machine class and canary speeds matched
+    #: (:mod:`benchwatch.comparator.counts_shift`); instruction counts decided instead.
+    latency_note: str | None = None
 
 
 def _names(rows: Sequence[MetricComparison], limit: int = 3) -> str:
@@ -101,6 +104,16 @@ def _names(rows: Sequence[MetricComparison], limit: int = 3) -> str:
 
 def headline(benchmarks: Sequence[BenchmarkComparison], facts: HeadlineFacts, rules: CompareRules) -> str:
     """One line: why the suite verdict is what it is, and what to do when it is not decisive."""
+    text = _verdict_headline(benchmarks, facts, rules)
+    if facts.latency_note and facts.latency_note not in text:
+        text += (
+            f"; latency not compared: {facts.latency_note}, so instruction counts decide "
+            "(benchwatch compare-refs measures both sides on one machine)"
+        )
+    return text
+
+
+def _verdict_headline(benchmarks: Sequence[BenchmarkComparison], facts: HeadlineFacts, rules: CompareRules) -> str:
     rows = deciding_rows(benchmarks)
     by_code: dict[str, list[MetricComparison]] = defaultdict(list)
     for row in rows:
