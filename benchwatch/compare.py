@@ -35,7 +35,12 @@ from benchwatch.comparator.comparability import (
     environment_warnings,
     latency_comparability,
 )
-from benchwatch.comparator.counts_shift import latency_not_comparable, latency_shift_without_counts, suite_shift
+from benchwatch.comparator.counts_shift import (
+    INTERLEAVED_SOURCE,
+    latency_not_comparable,
+    latency_shift_without_counts,
+    suite_shift,
+)
 from benchwatch.comparator.instructions import compare_instruction_metrics
 from benchwatch.comparator.latency import ONE_RUN_REASON, compare_latency
 from benchwatch.comparator.memory import compare_memory_metrics
@@ -109,7 +114,9 @@ def compare(
     strategies = _strategies(base, head, settings, rules, comparability, machine_busy)
     results = [strategy(pairing.pairs) for strategy in strategies]
     benchmarks = _assemble(pairing.order, pairing.others, results)
-    counts_shift = latency_shift_without_counts(benchmarks, settings, rules)
+    # Interleaved sides share the machine's states by construction: there a suite-wide shift is the code's.
+    interleaved = base.source == head.source == INTERLEAVED_SOURCE
+    counts_shift = None if interleaved else latency_shift_without_counts(benchmarks, settings, rules)
     if counts_shift is not None:
         benchmarks = latency_not_comparable(benchmarks, counts_shift.detail)
     shift = suite_shift(benchmarks, settings, rules) if comparability.speed is None else None

@@ -7,6 +7,7 @@ machine class, at load 1-2: every benchmark 10-20% slower, the canary only
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -37,9 +38,7 @@ def suite(
     benchmarks = []
     for k, name in enumerate(NAMES):
         scale = 1e-3 * (1 + k) * slower.get(name, 1.0)
-        runs = tuple(
-            Run(samples=scale * math.exp(rng.normal(0, 0.02)) * rng.lognormal(0, 0.03, 200)) for _ in range(5)
-        )
+        runs = tuple(Run(samples=scale * math.exp(rng.normal(0, 0.02)) * rng.lognormal(0, 0.03, 200)) for _ in range(5))
         per_call = round(COUNTS * (1 + k) * count_factor.get(name, 1.0))
         instruction_runs = tuple(InstructionRun(instructions=(per_call,)) for _ in range(2)) if counts else ()
         benchmarks.append(BenchmarkResult(name=name, runs=runs, instruction_runs=instruction_runs))
@@ -63,6 +62,15 @@ def test_a_suite_wide_slowdown_with_unchanged_counts_is_not_called_a_regression(
     assert f"{len(NAMES)} of {len(NAMES)} benchmarks whose instruction counts did not move ran slower" in (
         comparison.headline
     )
+
+
+def test_interleaved_sides_keep_their_latency_verdicts():
+    """compare-refs runs the sides interleaved on one machine: a suite-wide shift there is the code's."""
+    base = dataclasses.replace(suite(1, slower={}), source="benchwatch compare-refs")
+    head = dataclasses.replace(suite(2, slower=dict.fromkeys(NAMES, 1.15)), source="benchwatch compare-refs")
+    comparison = compare(base, head)
+    assert comparison.verdict == Verdict.REGRESSION
+    assert "latency not compared" not in comparison.headline
 
 
 def test_without_the_rule_the_same_files_give_false_regressions():

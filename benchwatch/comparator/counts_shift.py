@@ -25,7 +25,9 @@ or cache misses suite-wide) reads the same way.  The headline says what the
 pattern looks like, so a reader can rerun both sides on one machine
 (``benchwatch compare-refs``), where latency decides again.  With no
 instruction counts nothing changes here: a shift in files with the canary is
-left to the speed model, and one in files without it is only flagged.
+left to the speed model, and one in files without it is only flagged.  Nor
+does it apply between two compare-refs sides: they ran interleaved on one
+machine, so a suite-wide shift there is the code's.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from benchwatch.stats.shift import SuiteShift, uniform_shift
 from benchwatch.verdict import ReasonCode, Verdict
 
 LATENCY_METRICS = (*QUANTILE_OF_METRIC, "mean")
+#: The source of result sets measured by compare-refs, whose sides run interleaved on one machine.
+INTERLEAVED_SOURCE = "benchwatch compare-refs"
 
 
 @dataclasses.dataclass(frozen=True)
