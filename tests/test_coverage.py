@@ -17,27 +17,39 @@ from noise_models import CANARY, simulate
 
 from benchwatch.compare import CompareSettings, compare
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
+from benchwatch.verdict import ReasonCode
 
 COMPARISONS = 40
 
 
-def coverage(model: str, factor: float, seed: int) -> dict[str, tuple[int, int]]:
-    """Per metric (p50, p95): (rows whose interval covers ``factor``, rows that show an interval)."""
+def coverage(model: str, factor: float, seed: int) -> dict[str, tuple[int, int, int]]:
+    """Per metric (p50, p95): (rows whose interval covers ``factor``, rows that show an interval,
+    rows left unjudged because a run of the benchmark waited for a CPU)."""
     rng = np.random.default_rng(seed)
-    counts = {"p50": [0, 0], "p95": [0, 0]}
+    counts = {"p50": [0, 0, 0], "p95": [0, 0, 0]}
     for _ in range(COMPARISONS):
         base, head = simulate(rng, model, factor=factor)
         for row in compare(base, head, CompareSettings()).metric_comparisons():
             if row.metric in counts and math.isfinite(row.ci_low):
                 counts[row.metric][1] += 1
                 counts[row.metric][0] += row.ci_low <= factor <= row.ci_high
-    return {metric: (hit, shown) for metric, (hit, shown) in counts.items()}
+            elif row.metric in counts and row.reason_code == ReasonCode.MACHINE_BUSY:
+                counts[row.metric][2] += 1
+    return {metric: (hit, shown, busy) for metric, (hit, shown, busy) in counts.items()}
 
 
 @pytest.mark.parametrize("model", ["lognormal", "bimodal", "bursts", "drift", "drift_no_canary"])
 @pytest.mark.parametrize(("factor", "seed"), [(1.0, 1), (1.2, 2)])
 def test_intervals_cover_the_true_ratio(model: str, factor: float, seed: int) -> None:
-    for metric, (hit, shown) in coverage(model, factor, seed).items():
+    for metric, (hit, shown, busy) in coverage(model, factor, seed).items():
+        if model == "bursts" and metric == "p95":
+            # A quarter of the runs wait 20-50% for a CPU, so nearly every benchmark has one such run:
+            # its tails are not judged (rules version 3: on real runs beside CPU hogs, p95 moved x1.22-1.29
+            # under +30% work), and the few rows that do show an interval must still cover.
+            assert busy >= 0.8 * COMPARISONS * 30, (metric, busy)
+            assert shown + busy >= 0.95 * COMPARISONS * 30, (metric, shown, busy)
+            assert shown == 0 or hit / shown >= 0.9, (model, factor, metric, hit, shown)
+            continue
         assert shown >= 0.95 * COMPARISONS * 30, (metric, shown)  # nearly every row shows an interval
         assert hit / shown >= 0.94, (model, factor, metric, hit, shown)
 

@@ -177,6 +177,8 @@ class _PairFacts:
     max_size: int
     iterations: int
     busy: str | None
+    #: The largest share of a run's time spent waiting for a CPU, over both sides' runs (0 if unknown).
+    max_wait: float = 0.0
 
     def sample_span(self) -> str:
         return f"{self.min_size}" if self.min_size == self.max_size else f"{self.min_size}–{self.max_size}"
@@ -192,6 +194,10 @@ def _facts(sides: _Sides, arrays: RunArrays, rules: CompareRules) -> list[_PairF
     busy = (
         busier_sides(base_waits, head_waits, rules.one_side_busy_wait) if rules.check_one_side_busy else [None] * count
     )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: files without schedstat
+        max_waits = np.nanmax(np.concatenate([base_waits, head_waits], axis=1), axis=1) if count else np.empty(0)
+    max_waits = np.where(np.isfinite(max_waits), max_waits, 0.0)
     # Every pair has an ok run on each side, so no row is all-NaN.
     columns = zip(
         (sides.base >= 0).sum(axis=1).tolist(),
@@ -200,6 +206,7 @@ def _facts(sides: _Sides, arrays: RunArrays, rules: CompareRules) -> list[_PairF
         np.nanmax(sizes, axis=1).astype(np.int64).tolist() if count else [],
         np.nanmax(iterations, axis=1).astype(np.int64).tolist() if count else [],
         busy,
+        max_waits.tolist(),
         strict=True,
     )
     return [_PairFacts(*column) for column in columns]
@@ -250,7 +257,8 @@ def _plan_rows(
                     notes.append(f"stands in for {', '.join(stood_in)}: runs have {fact.sample_span()} samples")
             if not (np.isfinite(base).any() or np.isfinite(head).any()) and not (gated and short):
                 continue  # e.g. p99 of summary-only results: unknown on both sides
-            busy_tail = machine_busy and metric in TAIL_METRICS and rules.busy_tails_not_judged
+            contended = machine_busy or fact.max_wait > rules.tail_contention_wait
+            busy_tail = contended and metric in TAIL_METRICS and rules.busy_tails_not_judged
             code = _not_judged(fact, gated and short, comparability, rules, busy_tail)
             if code is ReasonCode.TOO_FEW_SAMPLES:
                 notes.append(
@@ -365,7 +373,8 @@ def _direction_note(ratio: float, base_value: float, head_value: float, method: 
 
 _NOT_JUDGED_TEXT = {
     ReasonCode.TOO_FEW_RUNS: ONE_RUN_REASON,
-    ReasonCode.MACHINE_BUSY: "machine busy (most runs waited > 20% for a CPU): the tail of per-call times "
+    ReasonCode.MACHINE_BUSY: "machine busy (most runs waited > 20% for a CPU, or a run of this benchmark > 5%): "
+    "the tail of per-call times "
     "describes the scheduler's time slices, not the code",
     ReasonCode.ONE_SIDE_BUSY: "{busy} runs all waited far longer for a CPU than the other side's (load beside one "
     "side only): a difference would be the machine's",
