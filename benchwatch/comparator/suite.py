@@ -166,9 +166,15 @@ def _inconclusive_headline(
             f"one side ran beside load the other did not have ({_names(rows)}): its runs all waited longer for a "
             "CPU; rerun on a quiet machine, or interleave the sides with benchwatch compare-refs"
         )
-    if (facts.all_runs and facts.busy_runs >= rules.busy_share * facts.all_runs) or by_code.get(
-        ReasonCode.MACHINE_BUSY
-    ):
+    machine_busy = bool(facts.all_runs) and facts.busy_runs >= rules.busy_share * facts.all_runs
+    if not machine_busy and by_code.get(ReasonCode.MACHINE_BUSY):
+        rows = by_code[ReasonCode.MACHINE_BUSY]
+        return (
+            f"tails ({', '.join(dict.fromkeys(m.metric for m in rows))}) not judged for {_names(rows)}: a run waited "
+            f"> {rules.tail_contention_wait:.0%} for a CPU, and the tail then describes the scheduler's time slices; "
+            "rerun on a quieter machine, or gate on p50"
+        )
+    if machine_busy or by_code.get(ReasonCode.MACHINE_BUSY):
         return (
             f"machine too busy: {facts.busy_runs} of {facts.all_runs} runs waited > {rules.busy_run_wait:.0%} "
             "for a CPU; rerun on a quieter machine, or with more runs (compare-refs keeps sampling within --max-time)"
