@@ -57,7 +57,8 @@ PATTERN = re.compile(r"\b([a-e]+)([f-j]*)\b")
 
 @pytest.fixture(scope="module")
 def duck():
-    con = duckdb.connect(config={"threads": 1})
+    # async_threads=0 as in playback.queries.connect: exact instruction counts
+    con = duckdb.connect(config={"threads": 1, "async_threads": 0})
     con.execute("CREATE TABLE t AS SELECT i, i % 97 AS k, (i * 7919) % 1000 AS v FROM range(4000) r(i)")
     yield con
     con.close()
