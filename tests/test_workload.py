@@ -272,9 +272,9 @@ def test_queries_registry_runs_all(con):
         assert fn(con, **kwargs), name
 
 
-def test_connect_uses_one_thread():
+def test_connect_uses_one_thread_and_no_async_io_threads():
     c = queries.connect()
-    assert c.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+    assert c.execute("SELECT current_setting('threads'), current_setting('async_threads')").fetchone() == (1, 0)
 
 
 # ------------------------------------------------------------------------ sync
@@ -416,3 +416,55 @@ def test_server_runs_as_subprocess(session):
         proc.terminate()
         proc.wait(timeout=10)
         proc.stdout.close()
+
+
+def _benchmarks_conftest():
+    """benchmarks/conftest.py as a plain module (its fixtures are not registered here)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmarks_conftest_under_test", BENCH_DIR / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sync_server_port_follows_the_benchmark_name():
+    bench_conftest = _benchmarks_conftest()
+    port = bench_conftest.preferred_port("benchmarks/test_sync.py::test_full_sync", 0)
+    assert port == bench_conftest.preferred_port("benchmarks/test_sync.py::test_full_sync", 0)
+    assert 10_000 <= port < 32_768  # below the kernel's ephemeral range
+    assert bench_conftest.preferred_port("benchmarks/test_sync.py::test_full_sync", 4) == port + 1
+    others = {bench_conftest.preferred_port(f"benchmarks/test_sync.py::test_{i}", 0) for i in range(20)}
+    assert len(others) > 15
+
+
+def test_sync_server_falls_back_to_a_free_port_when_its_own_is_taken(monkeypatch):
+    import socket
+
+    bench_conftest = _benchmarks_conftest()
+    taken = socket.socket()
+    for attempt in range(50):  # a probe name whose port nothing else holds
+        nodeid = f"tests/test_workload.py::port-probe-{os.getpid()}-{attempt}"
+        wanted = bench_conftest.preferred_port(nodeid, 0)
+        try:
+            taken.bind(("127.0.0.1", wanted))
+            break
+        except OSError:
+            continue
+    else:
+        pytest.fail("50 preferred ports in use on this machine")
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", f"{nodeid} (setup)")
+    with taken:
+        taken.listen()
+        proc, url = bench_conftest._start_server_process(50, fail_every=0)
+        try:
+            assert not url.endswith(f":{wanted}")
+            assert len(requests.get(f"{url}/api/history", params={"limit": 1000}, timeout=10).json()["events"]) == 50
+        finally:
+            bench_conftest._stop_server_process(proc)
+    proc, url = bench_conftest._start_server_process(50, fail_every=0)
+    try:
+        assert url == f"http://127.0.0.1:{wanted}"
+    finally:
+        bench_conftest._stop_server_process(proc)
