@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
 
 from benchwatch.model import InstructionRun
-from benchwatch.runner.instructions import InstructionSettings, _more_runs, layout_directory
+from benchwatch.runner.instructions import InstructionSettings, _more_runs, layout_directory, run_apart
 
 
 def _runs(*counts: int) -> list[InstructionRun]:
@@ -68,3 +69,38 @@ def test_more_runs_start_where_the_exact_rule_ends_at_the_comparisons_threshold(
     settings, _ = instruction_settings(args, load_config(config_path), timeout=60, threshold=0.004)
     assert settings is not None and settings.agree == pytest.approx(0.002)
     assert (settings.runs, settings.max_runs, settings.counted_calls, settings.warmup_calls) == (2, 6, 1, 2)
+
+
+def test_two_runs_of_one_benchmark_never_run_at_once_and_results_keep_the_job_order() -> None:
+    lock = threading.Lock()
+    active: dict[str, int] = {}
+    overlaps: list[str] = []
+    # "a" and "b" meet at the barrier only if the scheduler runs them side by side.
+    meeting = threading.Barrier(2, timeout=30)
+
+    def work(job: tuple[str, int]) -> tuple[str, int]:
+        name, run = job
+        with lock:
+            active[name] = active.get(name, 0) + 1
+            if active[name] > 1:
+                overlaps.append(name)
+        if run == 1:
+            meeting.wait()
+        with lock:
+            active[name] -= 1
+        return job
+
+    jobs = [("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2), ("a", 4)]
+    assert run_apart(jobs, work, parallel=2) == jobs
+    assert overlaps == []
+    assert not meeting.broken
+
+
+def test_a_failing_job_is_raised() -> None:
+    def work(job: tuple[str, int]) -> int:
+        if job == ("b", 1):
+            raise RuntimeError("worker crashed")
+        return job[1]
+
+    with pytest.raises(RuntimeError, match="worker crashed"):
+        run_apart([("a", 1), ("b", 1), ("a", 2)], work, parallel=2)

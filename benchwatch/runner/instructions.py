@@ -40,10 +40,10 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from benchwatch.errors import UsageError
 from benchwatch.model import InstructionRun
@@ -255,16 +255,49 @@ def run_instruction_pass(
     jobs = [(name, run) for run in range(1, settings.runs + 1) for name in names]
     # Counts do not depend on what else runs, so the processes share the CPUs:
     # the pass takes about 1/parallel of the time (Callgrind is ~50x native).
-    with ThreadPoolExecutor(max_workers=max(1, settings.parallel)) as pool:
-        while jobs:
-            for name, result in pool.map(one_process, jobs):
-                _collect(name, result, outcome, fingerprint, packages)
-            jobs = _more_runs(outcome.runs, settings)
+    while jobs:
+        for name, result in run_apart(jobs, one_process, parallel=settings.parallel):
+            _collect(name, result, outcome, fingerprint, packages)
+        jobs = _more_runs(outcome.runs, settings)
     if fingerprint:
         outcome.fingerprint = {**fingerprint, "packages": dict(sorted(packages.items())), "valgrind": version}
         outcome.fingerprint["cache_sim"] = settings.cache_sim
     outcome.settings = {**settings.to_dict(), "aslr_disabled": no_aslr, "hash_seed": HASH_SEED}
     return outcome
+
+
+_Result = TypeVar("_Result")
+
+
+def run_apart(
+    jobs: Sequence[tuple[str, int]], work: Callable[[tuple[str, int]], _Result], *, parallel: int
+) -> list[_Result]:
+    """``work(job)`` for each ``(name, run)`` job, ``parallel`` at a time, in the order of ``jobs``.
+
+    Two runs of one benchmark never run at the same time.  A benchmark whose
+    fixtures take a fixed resource (our sync server's port, a file of a fixed
+    name) gets it in every run; two of its runs side by side would make one
+    of them fall back to another, and that run would count differently
+    (``test_dedup_overlapping_pages``: 5,466,598 instructions on its own
+    port, 5,490,183 on an ephemeral one).
+    """
+    results: dict[tuple[str, int], _Result] = {}
+    pending = list(jobs)
+    running: dict[Future[_Result], tuple[str, int]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        while pending or running:
+            busy = {name for name, _ in running.values()}
+            for job in list(pending):
+                if len(running) >= max(1, parallel):
+                    break
+                if job[0] not in busy:
+                    pending.remove(job)
+                    busy.add(job[0])
+                    running[pool.submit(work, job)] = job
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[running.pop(future)] = future.result()
+    return [results[job] for job in jobs]
 
 
 def _more_runs(runs: Mapping[str, list[InstructionRun]], settings: InstructionSettings) -> list[tuple[str, int]]:
