@@ -50,25 +50,36 @@ def test_a_run_has_the_same_directory_on_every_side_and_runs_differ(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_more_runs_start_where_the_exact_rule_ends_at_the_comparisons_threshold(tmp_path: Path) -> None:
-    """A benchmark gets more runs when its spread exceeds half the smallest instructions threshold."""
+def test_more_runs_start_where_the_exact_rule_ends_at_each_benchmarks_threshold(tmp_path: Path) -> None:
+    """A benchmark gets more runs when its spread exceeds half of its instructions threshold."""
     import argparse
 
-    from benchwatch.cli.instruction_options import instruction_settings, smallest_instruction_threshold
+    from benchwatch.cli.instruction_options import instruction_settings, instruction_thresholds
     from benchwatch.compare_settings import CompareSettings
     from benchwatch.config import load_config
 
-    default = CompareSettings.from_mapping({})
-    assert smallest_instruction_threshold(default) == pytest.approx(0.01)
-    stricter = CompareSettings.from_mapping({"thresholds": {"instructions": 0.02, "bench::x": {"instructions": 0.004}}})
-    assert smallest_instruction_threshold(stricter) == pytest.approx(0.004)
+    assert instruction_thresholds(CompareSettings.from_mapping({})) == (pytest.approx(0.01), {})
+    mixed = CompareSettings.from_mapping(
+        {"thresholds": {"instructions": 0.02, "bench::strict": {"instructions": 0.004}, "bench::loose": {"p50": 0.2}}}
+    )
+    threshold, per_benchmark = instruction_thresholds(mixed)
+    assert threshold == pytest.approx(0.02) and per_benchmark == {"bench::strict": pytest.approx(0.004)}
     config_path = tmp_path / "pyproject.toml"
     config_path.write_text("[tool.benchwatch]\ninstructions = true\n")
     args = argparse.Namespace(instructions=True, instruction_runs=None, max_instruction_runs=None, counted_calls=None)
     args.cycles = None
-    settings, _ = instruction_settings(args, load_config(config_path), timeout=60, threshold=0.004)
-    assert settings is not None and settings.agree == pytest.approx(0.002)
+    settings, _ = instruction_settings(
+        args, load_config(config_path), timeout=60, threshold=threshold, benchmark_thresholds=per_benchmark
+    )
+    assert settings is not None and settings.agree == pytest.approx(0.01)
+    assert settings.agree_per_benchmark == {"bench::strict": pytest.approx(0.002)}
     assert (settings.runs, settings.max_runs, settings.counted_calls, settings.warmup_calls) == (2, 6, 1, 2)
+    runs = {
+        "bench::strict": _runs(1_000_000, 1_003_000),  # 0.3%: beyond its 0.2%
+        "bench::other": _runs(1_000_000, 1_008_000),  # 0.8%: within the default 1%
+        "bench::wide": _runs(1_000_000, 1_012_000),  # 1.2%: beyond it
+    }
+    assert _more_runs(runs, settings) == [("bench::strict", 3), ("bench::wide", 3)]
 
 
 def test_two_runs_of_one_benchmark_never_run_at_once_and_results_keep_the_job_order() -> None:

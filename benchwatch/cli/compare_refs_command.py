@@ -14,7 +14,7 @@ from benchwatch.cli.compare_command import FORMATS, render
 from benchwatch.cli.instruction_options import (
     add_instruction_arguments,
     instruction_settings,
-    smallest_instruction_threshold,
+    instruction_thresholds,
 )
 from benchwatch.cli.progress import format_duration
 from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
@@ -228,8 +228,9 @@ def handle(args: argparse.Namespace) -> int:
     if args.fail_on_inconclusive:
         settings = settings.replace(fail_on_inconclusive=True)
     timeout = args.timeout if args.timeout is not None else float(config.get("timeout", 300))
+    instruction_threshold, per_benchmark = instruction_thresholds(settings)
     instructions, note = instruction_settings(
-        args, config, timeout=timeout, threshold=smallest_instruction_threshold(settings)
+        args, config, timeout=timeout, threshold=instruction_threshold, benchmark_thresholds=per_benchmark
     )
     if note:
         print(note, file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from collections.abc import Mapping
 
 from benchwatch.compare_settings import DEFAULT_METRIC_THRESHOLDS, CompareSettings
 from benchwatch.config import ProjectConfig
@@ -47,13 +48,19 @@ def add_instruction_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def instruction_settings(
-    args: argparse.Namespace, config: ProjectConfig, *, timeout: float, threshold: float = DEFAULT_THRESHOLD
+    args: argparse.Namespace,
+    config: ProjectConfig,
+    *,
+    timeout: float,
+    threshold: float = DEFAULT_THRESHOLD,
+    benchmark_thresholds: Mapping[str, float] | None = None,
 ) -> tuple[InstructionSettings | None, str | None]:
     """(settings of the pass or None when it is off, a note to print when it was skipped).
 
-    ``threshold`` is the smallest instructions threshold of the comparison:
-    a benchmark gets more runs when its runs spread wider than the exact
-    rule allows at it, i.e. exactly when it would need the run-level test.
+    ``threshold`` is the comparison's instructions threshold and
+    ``benchmark_thresholds`` its per-benchmark overrides: a benchmark gets
+    more runs when its runs spread wider than the exact rule allows at its
+    threshold, i.e. exactly when it would need the run-level test.
     """
     wanted = args.instructions if args.instructions is not None else config.get("instructions", None)
     valgrind = shutil.which("valgrind")
@@ -75,13 +82,16 @@ def instruction_settings(
         timeout=timeout,
         setarch=shutil.which("setarch"),
         agree=EXACT_SPREAD_SHARE * threshold,
+        agree_per_benchmark={name: EXACT_SPREAD_SHARE * value for name, value in (benchmark_thresholds or {}).items()},
     )
     return settings, None
 
 
-def smallest_instruction_threshold(settings: CompareSettings) -> float:
-    """The instructions threshold the comparison will use, the smallest of any per-benchmark override."""
-    overrides = [
-        float(table["instructions"]) for table in settings.benchmark_thresholds.values() if "instructions" in table
-    ]
-    return min([settings.threshold_for("", "instructions"), *overrides])
+def instruction_thresholds(settings: CompareSettings) -> tuple[float, dict[str, float]]:
+    """The instructions threshold the comparison will use: (the default, per-benchmark overrides)."""
+    overrides = {
+        name: float(table["instructions"])
+        for name, table in settings.benchmark_thresholds.items()
+        if "instructions" in table
+    }
+    return settings.threshold_for("", "instructions"), overrides

@@ -11,7 +11,7 @@ from pathlib import Path
 from benchwatch.cli.instruction_options import (
     add_instruction_arguments,
     instruction_settings,
-    smallest_instruction_threshold,
+    instruction_thresholds,
 )
 from benchwatch.cli.progress import ProgressPrinter
 from benchwatch.config import compare_settings, load_config
@@ -105,8 +105,9 @@ def handle(args: argparse.Namespace) -> int:
     pytest_args = config.pytest_args(scale=args.scale, extra=args.pytest_arg)
     timeout = args.timeout if args.timeout is not None else float(config.get("timeout", 300))
     comparing = compare_settings(config, config_path)
+    instruction_threshold, per_benchmark = instruction_thresholds(comparing)
     instructions, note = instruction_settings(
-        args, config, timeout=timeout, threshold=smallest_instruction_threshold(comparing)
+        args, config, timeout=timeout, threshold=instruction_threshold, benchmark_thresholds=per_benchmark
     )
     if note:
         print(note, file=sys.stderr)

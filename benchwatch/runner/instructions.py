@@ -67,7 +67,8 @@ class InstructionSettings:
     each benchmark per run (its set-up under Valgrind included);
     ``parallel`` processes share the CPUs at once.  A benchmark whose first
     ``runs`` per-run counts differ by more than ``agree`` (relative spread)
-    gets more runs, up to ``max_runs``.
+    gets more runs, up to ``max_runs``; ``agree_per_benchmark`` overrides
+    ``agree`` for the benchmarks it names (half of their own thresholds).
     """
 
     valgrind: str | None
@@ -80,6 +81,7 @@ class InstructionSettings:
     setarch: str | None = "setarch"
     max_runs: int = 6
     agree: float = 0.005
+    agree_per_benchmark: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -98,6 +100,7 @@ class InstructionSettings:
             "runs": self.runs,
             "max_runs": self.max_runs,
             "agree": self.agree,
+            **({"agree_per_benchmark": dict(self.agree_per_benchmark)} if self.agree_per_benchmark else {}),
             "counted_calls": self.counted_calls,
             "warmup_calls": self.warmup_calls,
             "cache_sim": self.cache_sim,
@@ -313,7 +316,7 @@ def _more_runs(runs: Mapping[str, list[InstructionRun]], settings: InstructionSe
         if len(done) >= settings.max_runs or len(counts) < 2 or len(counts) < len(done):
             continue
         low, high = min(counts), max(counts)
-        if high > low * (1 + settings.agree):
+        if high > low * (1 + settings.agree_per_benchmark.get(name, settings.agree)):
             jobs.append((name, len(done) + 1))
     return jobs
 
