@@ -18,6 +18,8 @@ Rules version history:
        waited more than 5% for a CPU (``tail_contention_wait``); latency that
        moved suite-wide while the instruction counts did not is not compared
        (``benchwatch.comparator.counts_shift``).
+    4  a memory regression or improvement also needs every run of one side
+       beyond every run of the other (``benchwatch.stats.memory``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 
 from benchwatch.stats.runlevel import min_samples_for_quantile
 
-RULES_VERSION = 3
+RULES_VERSION = 4
 
 
 @dataclass(frozen=True)
