@@ -217,8 +217,7 @@ def test_memory_false_changes_on_a_two_level_figure_and_power_on_a_real_shift():
     # (2 x 0.5**10 = 0.2%, plus the jitter's share): 21 of 4000 here, against 34 before.
     assert changes <= 0.01 * len(results) and changes < before
     steady = [
-        compare_memory(runs((10.0, 10.0)), runs((13.0, 13.0)), absolute_tolerance=64 * 1024).verdict
-        for _ in range(500)
+        compare_memory(runs((10.0, 10.0)), runs((13.0, 13.0)), absolute_tolerance=64 * 1024).verdict for _ in range(500)
     ]
     assert steady.count("regression") == 500
 
