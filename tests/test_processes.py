@@ -165,25 +165,24 @@ def test_slow(benchmark):
 """
 
 
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_during_run_stops_the_worker_and_removes_its_temp_directory(tmp_path, signum):
     project = make_project(tmp_path / "p", SLOW_SUITE)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchwatch", "run", "-q", "-o", "out.json", "--timeout", "600"],
-        cwd=project,
-        env=environment(project),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # A shell starts background jobs with SIGINT ignored, and Python then leaves it
-        # ignored; when pytest itself runs as one, give benchwatch the disposition of a
-        # command started in a terminal.
-        preexec_fn=_default_sigint,
-    )
+    # A shell starts background jobs with SIGINT ignored, and Python then leaves it ignored;
+    # when pytest itself runs as one, give benchwatch the disposition of a command started in
+    # a terminal (a caught signal is reset to its default across exec).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchwatch", "run", "-q", "-o", "out.json", "--timeout", "600"],
+            cwd=project,
+            env=environment(project),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         pids = wait_for_pids(project, 2)
         process.send_signal(signum)
