@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO / "tests"))  # the noise models the coverage tests u
 from noise_models import simulate  # noqa: E402
 
 from benchwatch.compare import CompareSettings, compare  # noqa: E402
-from benchwatch.compare_rules import DEFAULT_RULES, CompareRules  # noqa: E402
+from benchwatch.compare.rules import DEFAULT_RULES, CompareRules  # noqa: E402
 from benchwatch.model import BenchmarkResult, ResultSet  # noqa: E402
 
 Filter = Callable[[ResultSet], ResultSet]

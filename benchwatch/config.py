@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from benchwatch.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from benchwatch.compare_settings import CompareSettings
+    from benchwatch.compare.settings import CompareSettings
 
 RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "suites": list,
@@ -138,7 +138,7 @@ def load_config(path: Path) -> ProjectConfig:
 
 def compare_settings(config: ProjectConfig, path: Path) -> CompareSettings:
     """The comparator's settings from the section, with errors naming ``path``."""
-    from benchwatch.compare_settings import CompareSettings
+    from benchwatch.compare.settings import CompareSettings
 
     try:
         return CompareSettings.from_mapping(config.compare)

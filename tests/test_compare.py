@@ -326,8 +326,8 @@ def test_different_suite_arguments_are_a_warning():
 
 
 def test_a_decided_instruction_count_decides_where_latency_is_not_comparable():
-    from benchwatch.comparator.suite import suite_verdict
     from benchwatch.compare import BenchmarkComparison, MetricComparison
+    from benchwatch.compare.suite import suite_verdict
 
     def row(metric, verdict, code, unit="seconds"):
         nan = math.nan

@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from benchwatch.compare import compare
+from benchwatch.compare.verdict import ReasonCode, Verdict
 from benchwatch.model import BenchmarkResult, InstructionRun, ResultSet, Run
-from benchwatch.verdict import ReasonCode, Verdict
 
 FINGERPRINT = {
     "machine": "x86_64",

@@ -16,8 +16,8 @@ import pytest
 from noise_models import CANARY, simulate
 
 from benchwatch.compare import CompareSettings, compare
+from benchwatch.compare.verdict import ReasonCode
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
-from benchwatch.verdict import ReasonCode
 
 COMPARISONS = 40
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchwatch.compare import compare
-from benchwatch.compare_settings import CompareSettings
+from benchwatch.compare.settings import CompareSettings
 from benchwatch.model import BenchmarkResult, InstructionRun, ResultSet, Run
 from benchwatch.render.html_report import render_html_report
 from benchwatch.render.markdown_report import render_markdown

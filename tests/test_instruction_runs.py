@@ -55,7 +55,7 @@ def test_more_runs_start_where_the_exact_rule_ends_at_each_benchmarks_threshold(
     import argparse
 
     from benchwatch.cli.instruction_options import instruction_settings, instruction_thresholds
-    from benchwatch.compare_settings import CompareSettings
+    from benchwatch.compare.settings import CompareSettings
     from benchwatch.config import load_config
 
     assert instruction_thresholds(CompareSettings.from_mapping({})) == (pytest.approx(0.01), {})

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from benchwatch.compare import compare
-from benchwatch.compare_settings import CompareSettings
+from benchwatch.compare.settings import CompareSettings
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 
 XEON = "Intel(R) Xeon(R) Processor"

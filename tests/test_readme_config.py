@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from benchwatch.compare_settings import CompareSettings
+from benchwatch.compare.settings import CompareSettings
 from benchwatch.config import COMPARE_KEYS, RUN_KEYS, compare_settings, load_config
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from benchwatch.comparator.comparability import speed_check
 from benchwatch.compare import CompareSettings, compare
-from benchwatch.compare_rules import DEFAULT_RULES, CompareRules
+from benchwatch.compare.comparability import speed_check
+from benchwatch.compare.rules import DEFAULT_RULES, CompareRules
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.stats.speed import side_speed_check, speed_warnings
 

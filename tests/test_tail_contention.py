@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from benchwatch.compare import compare
-from benchwatch.compare_rules import DEFAULT_RULES
+from benchwatch.compare.rules import DEFAULT_RULES
+from benchwatch.compare.verdict import ReasonCode, Verdict
 from benchwatch.model import BenchmarkResult, ResultSet, Run
-from benchwatch.verdict import ReasonCode, Verdict
 
 
 def side(seed: int, *, waits: dict[int, float] | None = None, factor: float = 1.0) -> ResultSet:

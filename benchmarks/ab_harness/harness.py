@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 from anchor_rules import RULES  # noqa: E402
 
 from benchwatch.compare import CompareSettings, compare  # noqa: E402
-from benchwatch.compare_rules import DEFAULT_RULES, CompareRules  # noqa: E402
+from benchwatch.compare.rules import DEFAULT_RULES, CompareRules  # noqa: E402
 from benchwatch.model import BenchmarkResult, ResultSet  # noqa: E402
 from benchwatch.resultfile import load_result, save_result  # noqa: E402
 from benchwatch.runner.session import run_from_events  # noqa: E402

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from benchwatch.compare import CompareSettings, compare
-from benchwatch.compare_settings import MAX_LATENCY_THRESHOLD
+from benchwatch.compare.settings import MAX_LATENCY_THRESHOLD
 from benchwatch.config import compare_settings
 from benchwatch.config import load_config as project_config
 from benchwatch.errors import InputError, UsageError

@@ -25,8 +25,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from benchwatch.compare.verdict import VERDICTS
 from benchwatch.errors import EXIT_OK, InputError, UsageError
-from benchwatch.verdict import VERDICTS
 
 #: Environment variables passed to :meth:`GitHubContext.from_env`.
 CONTEXT_VARIABLES = (

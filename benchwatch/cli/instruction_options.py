@@ -6,7 +6,7 @@ import argparse
 import shutil
 from collections.abc import Mapping
 
-from benchwatch.compare_settings import DEFAULT_METRIC_THRESHOLDS, CompareSettings
+from benchwatch.compare.settings import DEFAULT_METRIC_THRESHOLDS, CompareSettings
 from benchwatch.config import ProjectConfig
 from benchwatch.runner.instructions import InstructionSettings
 from benchwatch.stats.instructions import EXACT_SPREAD_SHARE

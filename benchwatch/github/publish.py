@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from benchwatch.compare.verdict import VERDICTS
 from benchwatch.errors import InputError, UsageError
 from benchwatch.github.client import (
     MAX_CHECK_OUTPUT_CHARS,
@@ -21,7 +22,6 @@ from benchwatch.github.client import (
     sticky_body,
 )
 from benchwatch.github.context import GitHubContext, check_pull_request_head, read_capped_json
-from benchwatch.verdict import VERDICTS
 
 COMMENT_MODES = ("always", "on-change", "never")
 FAIL_ON = ("regression", "never")

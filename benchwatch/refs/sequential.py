@@ -22,9 +22,9 @@ import itertools
 from collections.abc import Sequence
 
 from benchwatch.compare import BenchmarkComparison, CompareSettings
+from benchwatch.compare.verdict import ReasonCode
 from benchwatch.errors import UsageError
 from benchwatch.model import ResultSet
-from benchwatch.verdict import ReasonCode
 
 DEFAULT_LOOKS = (3, 5, 7, 10)
 _RUNS_CANNOT_HELP = frozenset(

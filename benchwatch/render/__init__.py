@@ -61,7 +61,7 @@ def format_metric_change(metric: MetricComparison) -> str:
 def counts_note(comparison: Comparison) -> str | None:
     """One line saying what instruction counts capture and miss, when the comparison shows any."""
     if any(m.metric in INSTRUCTION_METRICS for m in comparison.metric_comparisons()):
-        from benchwatch.compare_instructions import COUNTS_CAPTION
+        from benchwatch.compare.instructions import COUNTS_CAPTION
 
         return COUNTS_CAPTION
     return None
@@ -83,7 +83,7 @@ def ungated_reasons(comparison: Comparison, limit: int = 3) -> list[str]:
     return lines
 
 
-#: The comparator's reason codes (benchwatch.verdict.ReasonCode) that name the blocker themselves;
+#: The comparator's reason codes (benchwatch.compare.verdict.ReasonCode) that name the blocker themselves;
 #: "wide-interval" is refined below from the row's numbers (q-value, change under threshold, width).
 _CODED_BLOCKERS = {
     "one-side-busy": ("machine busy", "one side only"),

@@ -26,7 +26,7 @@ Top level::
      "warnings": [str, ...],
      "settings": {...}, "environment": {"base": {...}, "head": {...}},
      "headline": str,         # why the verdict, and what to do when it is not decisive
-     "rules_version": int}    # benchwatch.compare_rules.RULES_VERSION the verdicts were made under
+     "rules_version": int}    # benchwatch.compare.rules.RULES_VERSION the verdicts were made under
 
 ``comparisons`` are ordered like the terminal table (regressions first).
 Numbers that are not finite (NaN, infinity) become ``null``; ratios are

@@ -1,7 +1,7 @@
 """Compare two result sets (base, head) into verdicts per benchmark and metric.
 
 What a verdict means (threshold t, default 10%; alpha default 0.05; the
-rules in :class:`benchwatch.compare_rules.CompareRules`, the full description
+rules in :class:`benchwatch.compare.rules.CompareRules`, the full description
 in docs/statistics.md):
 
 * ``regression`` - q < alpha (Benjamini-Hochberg over every latency test of
@@ -29,51 +29,37 @@ from typing import Any
 
 import numpy as np
 
-from benchwatch.comparator.comparability import (
+from benchwatch.compare.comparability import (
     LatencyComparability,
     environment_summary,
     environment_warnings,
     latency_comparability,
 )
-from benchwatch.comparator.counts_shift import (
+from benchwatch.compare.counts_shift import (
     INTERLEAVED_SOURCE,
     latency_not_comparable,
     latency_shift_without_counts,
     suite_shift,
 )
-from benchwatch.comparator.instructions import compare_instruction_metrics
-from benchwatch.comparator.latency import ONE_RUN_REASON, compare_latency
-from benchwatch.comparator.memory import compare_memory_metrics
-from benchwatch.comparator.pairing import BenchmarkPair, cpu_wait_share, pair_benchmarks
-from benchwatch.comparator.results import (
-    STATUSES,
+from benchwatch.compare.instructions import compare_instruction_metrics
+from benchwatch.compare.latency import compare_latency
+from benchwatch.compare.memory import compare_memory_metrics
+from benchwatch.compare.pairing import BenchmarkPair, cpu_wait_share, pair_benchmarks
+from benchwatch.compare.records import (
     BenchmarkComparison,
     Comparison,
-    MetricComparison,
     StrategyResult,
 )
-from benchwatch.comparator.suite import HeadlineFacts, busy_runs, exclusion_warnings, headline, suite_verdict
-from benchwatch.compare_rules import DEFAULT_RULES, RULES_VERSION, CompareRules
-from benchwatch.compare_settings import CompareSettings
+from benchwatch.compare.rules import DEFAULT_RULES, RULES_VERSION, CompareRules
+from benchwatch.compare.settings import CompareSettings
+from benchwatch.compare.suite import HeadlineFacts, busy_runs, exclusion_warnings, headline, suite_verdict
+from benchwatch.compare.verdict import ReasonCode
 from benchwatch.model import ResultSet
 from benchwatch.stats.diagnostics import summarise_sides
 from benchwatch.stats.shift import SuiteShift
 from benchwatch.stats.speed import speed_warnings
-from benchwatch.verdict import VERDICTS, ReasonCode, Verdict
 
-__all__ = [
-    "ONE_RUN_REASON",
-    "STATUSES",
-    "VERDICTS",
-    "BenchmarkComparison",
-    "CompareRules",
-    "CompareSettings",
-    "Comparison",
-    "MetricComparison",
-    "ReasonCode",
-    "Verdict",
-    "compare",
-]
+__all__ = ["compare"]
 
 #: A metric-family strategy: compared pairs in, rows and exclusion records out.
 Strategy = Callable[[Sequence[BenchmarkPair]], StrategyResult]

@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from benchwatch.comparator.pairing import canary_log_seconds, canary_versions
-from benchwatch.compare_rules import CompareRules
+from benchwatch.compare.pairing import canary_log_seconds, canary_versions
+from benchwatch.compare.rules import CompareRules
+from benchwatch.compare.verdict import ReasonCode
 from benchwatch.model import Environment, ResultSet
 from benchwatch.stats.speed import SpeedCheck, side_speed_check
-from benchwatch.verdict import ReasonCode
 
 
 @dataclass(frozen=True)

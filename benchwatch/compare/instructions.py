@@ -18,16 +18,17 @@ of cache misses unless estimated cycles are measured.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from benchwatch.comparator.results import MetricComparison
-from benchwatch.compare_settings import CompareSettings
-from benchwatch.model import INSTRUCTION_METRICS, BenchmarkResult, InstructionRun
+from benchwatch.compare.pairing import BenchmarkPair
+from benchwatch.compare.records import MetricComparison, StrategyResult
+from benchwatch.compare.settings import CompareSettings
+from benchwatch.compare.verdict import ReasonCode, Verdict
+from benchwatch.model import INSTRUCTION_METRICS, BenchmarkResult, InstructionRun, ResultSet
 from benchwatch.stats.instructions import compare_counts, fingerprint_mismatches
-from benchwatch.verdict import ReasonCode, Verdict
 
 #: One line for every report that shows instruction counts.
 COUNTS_CAPTION = (
@@ -53,13 +54,9 @@ def _failure(runs: tuple[InstructionRun, ...]) -> str | None:
     return (failed[0].error or failed[0].status) if failed else None
 
 
-def _row(name: str, metric: str, verdict: str, gated: bool, reason: str, **values: Any) -> MetricComparison:
-    if "not comparable" in reason:
-        code = ReasonCode.NOT_COMPARABLE_MACHINE
-    elif "ratio" not in values:
-        code = ReasonCode.NOT_MEASURED
-    else:
-        code = ReasonCode.WIDE_INTERVAL if verdict == Verdict.INCONCLUSIVE else ReasonCode.DECIDED
+def _row(
+    name: str, metric: str, verdict: str, gated: bool, reason: str, *, code: ReasonCode, **values: Any
+) -> MetricComparison:
     return MetricComparison(
         reason_code=code,
         benchmark=name,
@@ -98,17 +95,24 @@ def instruction_comparisons(
         if not base_calls and not head_calls:
             failure = _failure(base.instruction_runs) or _failure(head.instruction_runs)
             if failure and metric == "instructions":
-                rows.append(_row(name, metric, "inconclusive", False, failure, threshold=threshold))
+                rows.append(
+                    _row(
+                        name, metric, "inconclusive", False, failure, code=ReasonCode.NOT_MEASURED, threshold=threshold
+                    )
+                )
             continue
         counts = {"n_base": len(base_calls), "n_head": len(head_calls), "threshold": threshold}
         if not base_calls or not head_calls:
             side, runs = ("base", base.instruction_runs) if not base_calls else ("head", head.instruction_runs)
             why = _failure(runs) or "no instruction pass in that result"
-            rows.append(_row(name, metric, "inconclusive", False, f"{metric} not measured on {side}: {why}", **counts))
+            reason = f"{metric} not measured on {side}: {why}"
+            rows.append(_row(name, metric, "inconclusive", False, reason, code=ReasonCode.NOT_MEASURED, **counts))
             continue
         if mismatches:
             reason = f"{metric} not comparable: count fingerprints differ ({'; '.join(mismatches[:3])})"
-            rows.append(_row(name, metric, "inconclusive", False, reason, **counts))
+            rows.append(
+                _row(name, metric, "inconclusive", False, reason, code=ReasonCode.NOT_COMPARABLE_MACHINE, **counts)
+            )
             continue
         result = compare_counts(base_calls, head_calls, threshold=threshold, alpha=settings.alpha)
         rows.append(
@@ -118,6 +122,7 @@ def instruction_comparisons(
                 result.verdict,
                 gated,
                 result.reason,
+                code=ReasonCode.WIDE_INTERVAL if result.verdict == Verdict.INCONCLUSIVE else ReasonCode.DECIDED,
                 ratio=result.ratio,
                 low=result.low,
                 high=result.high,
@@ -142,3 +147,17 @@ def count_mismatches(base: Mapping[str, Any], head: Mapping[str, Any]) -> tuple[
             f"({'; '.join(mismatches)}); refresh the baseline on this machine type"
         )
     return mismatches, warnings
+
+
+def compare_instruction_metrics(
+    pairs: Sequence[BenchmarkPair], *, base: ResultSet, head: ResultSet, settings: CompareSettings
+) -> StrategyResult:
+    """The strategy: instruction (and estimated-cycle) rows of every compared benchmark."""
+    mismatches, warnings = count_mismatches(base.count_fingerprint, head.count_fingerprint)
+    rows = {
+        pair.name: tuple(
+            instruction_comparisons(pair.name, pair.base, pair.head, mismatches=mismatches, settings=settings)
+        )
+        for pair in pairs
+    }
+    return StrategyResult(rows=rows, warnings=tuple(warnings))

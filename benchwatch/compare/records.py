@@ -7,11 +7,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchwatch.compare_rules import RULES_VERSION
-from benchwatch.compare_settings import CompareSettings
+from benchwatch.compare.rules import RULES_VERSION
+from benchwatch.compare.settings import CompareSettings
+from benchwatch.compare.verdict import NOT_JUDGED, ReasonCode, Verdict
 from benchwatch.errors import EXIT_NOTHING_JUDGED, EXIT_OK, EXIT_REGRESSION
 from benchwatch.stats.diagnostics import SideDiagnostics
-from benchwatch.verdict import NOT_JUDGED, ReasonCode, Verdict
 
 STATUSES = ("compared", "added", "removed", "failed")
 
@@ -27,7 +27,7 @@ class MetricComparison:
     BH adjustment (None for memory); ``base_value``/``head_value`` the median
     per-run statistic of each side (seconds, bytes or a count, see ``unit``);
     ``reason`` explains the verdict in words and ``reason_code``
-    (:class:`benchwatch.verdict.ReasonCode`) in one word.
+    (:class:`benchwatch.compare.verdict.ReasonCode`) in one word.
     ``bootstrap_ci_low``/``bootstrap_ci_high`` are the hierarchical bootstrap
     interval when it was requested (display only).
     """
@@ -124,7 +124,7 @@ class Comparison:
 
     ``headline`` is one line saying why the suite verdict is what it is and,
     when it is not decisive, what to do.  ``rules_version`` is the
-    :data:`benchwatch.compare_rules.RULES_VERSION` the verdicts were made under.
+    :data:`benchwatch.compare.rules.RULES_VERSION` the verdicts were made under.
     """
 
     benchmarks: tuple[BenchmarkComparison, ...]

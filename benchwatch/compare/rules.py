@@ -17,7 +17,7 @@ Rules version history:
     3  tails (p95, p99) are not judged for a benchmark one of whose runs
        waited more than 5% for a CPU (``tail_contention_wait``); latency that
        moved suite-wide while the instruction counts did not is not compared
-       (``benchwatch.comparator.counts_shift``).
+       (``benchwatch.compare.counts_shift``).
     4  a memory regression or improvement also needs every run of one side
        beyond every run of the other (``benchwatch.stats.memory``).
 """

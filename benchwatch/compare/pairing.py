@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchwatch.comparator.results import BenchmarkComparison
+from benchwatch.compare.records import BenchmarkComparison
 from benchwatch.model import LATENCY_METRICS, BenchmarkResult, ResultSet, Run
 from benchwatch.stats.runlevel import RunTable, run_table
 

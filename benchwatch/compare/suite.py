@@ -24,12 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchwatch.comparator.memory import MACHINE_DEPENDENT_MEMORY, MACHINE_INDEPENDENT_MEMORY
-from benchwatch.comparator.results import EXCLUSION_REASONS, BenchmarkComparison, Exclusion, MetricComparison
-from benchwatch.compare_rules import CompareRules
-from benchwatch.compare_settings import CompareSettings
+from benchwatch.compare.memory import MACHINE_DEPENDENT_MEMORY, MACHINE_INDEPENDENT_MEMORY
+from benchwatch.compare.records import EXCLUSION_REASONS, BenchmarkComparison, Exclusion, MetricComparison
+from benchwatch.compare.rules import CompareRules
+from benchwatch.compare.settings import CompareSettings
+from benchwatch.compare.verdict import NOT_COMPARABLE, ReasonCode, Verdict
 from benchwatch.stats.shift import SuiteShift
-from benchwatch.verdict import NOT_COMPARABLE, ReasonCode, Verdict
 
 #: Metrics that do not move with machine speed: where gated and decided they
 #: decide a benchmark whose latency is not comparable.
@@ -92,7 +92,7 @@ class HeadlineFacts:
     shift: SuiteShift | None
     sources: tuple[str, ...]
     #: Why latency was not compared although the machine class and canary speeds matched
-    #: (:mod:`benchwatch.comparator.counts_shift`); instruction counts decided instead.
+    #: (:mod:`benchwatch.compare.counts_shift`); instruction counts decided instead.
     latency_note: str | None = None
 
 

@@ -38,12 +38,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from benchwatch.comparator.results import BenchmarkComparison, MetricComparison
-from benchwatch.compare_rules import CompareRules
-from benchwatch.compare_settings import CompareSettings
+from benchwatch.compare.records import BenchmarkComparison, MetricComparison
+from benchwatch.compare.rules import CompareRules
+from benchwatch.compare.settings import CompareSettings
+from benchwatch.compare.verdict import ReasonCode, Verdict
 from benchwatch.model import QUANTILE_OF_METRIC
 from benchwatch.stats.shift import SuiteShift, uniform_shift
-from benchwatch.verdict import ReasonCode, Verdict
 
 LATENCY_METRICS = (*QUANTILE_OF_METRIC, "mean")
 #: The source of result sets measured by compare-refs, whose sides run interleaved on one machine.

@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from benchwatch.comparator.pairing import BenchmarkPair
-from benchwatch.comparator.results import MetricComparison, StrategyResult
-from benchwatch.compare_settings import CompareSettings
+from benchwatch.compare.pairing import BenchmarkPair
+from benchwatch.compare.records import MetricComparison, StrategyResult
+from benchwatch.compare.settings import CompareSettings
+from benchwatch.compare.verdict import ReasonCode, Verdict
 from benchwatch.model import MEMORY_METRICS, BenchmarkResult
 from benchwatch.stats.memory import compare_memory
-from benchwatch.verdict import ReasonCode, Verdict
 
 #: Memory metrics that depend on the machine (not judged across machine classes).
 MACHINE_DEPENDENT_MEMORY = ("peak_rss",)

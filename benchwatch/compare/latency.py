@@ -32,18 +32,18 @@ from typing import Any
 
 import numpy as np
 
-from benchwatch.comparator.comparability import LatencyComparability
-from benchwatch.comparator.pairing import BenchmarkPair, RunArrays, run_arrays
-from benchwatch.comparator.results import Exclusion, MetricComparison, StrategyResult
-from benchwatch.compare_rules import CompareRules
-from benchwatch.compare_settings import CompareSettings
+from benchwatch.compare.comparability import LatencyComparability
+from benchwatch.compare.pairing import BenchmarkPair, RunArrays, run_arrays
+from benchwatch.compare.records import Exclusion, MetricComparison, StrategyResult
+from benchwatch.compare.rules import CompareRules
+from benchwatch.compare.settings import CompareSettings
+from benchwatch.compare.verdict import ReasonCode, Verdict
 from benchwatch.model import LATENCY_METRICS, QUANTILE_OF_METRIC, Run
 from benchwatch.stats.bootstrap import BootstrapResult, hierarchical_bootstrap
 from benchwatch.stats.covariate import slow_residual_runs, steady_covariates_grouped
 from benchwatch.stats.diagnostics import SideDiagnostics, busier_sides, diagnose_sides
 from benchwatch.stats.fdr import bh_qvalues
 from benchwatch.stats.latency_tests import METHOD_SPEED_ADJUSTED, METHOD_WELCH, LatencyTests, log_ratio_tests
-from benchwatch.verdict import ReasonCode, Verdict
 
 ONE_RUN_REASON = "needs ≥2 process runs per side (between-run variance cannot be estimated from one process)"
 STAND_IN = "mean"
