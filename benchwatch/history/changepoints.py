@@ -340,6 +340,6 @@ def _student_p(n1: int, n2: int, mean1: float, mean2: float, ss1: float, ss2: fl
         return 0.0 if difference > 1e-12 * scale else 1.0
     t = difference / math.sqrt(pooled * (1.0 / n1 + 1.0 / n2))
     # Imported here: the trend report imports ChangePoint and must start fast.
-    from benchwatch.stats.distributions import t_cdf
+    from scipy.special import stdtr
 
-    return float(2.0 * t_cdf(-t, df))
+    return float(2.0 * stdtr(df, -t))

@@ -47,9 +47,9 @@ def summarize_metric(per_run: Sequence[float], confidence: float = CONFIDENCE) -
 def _t_quantile(level: float, df: int) -> float:
     # Cached: an import summarises millions of metrics with a handful of run counts.
     # Imported here: the statistics package is heavy, and readers of a history (trend) never need it.
-    from benchwatch.stats import distributions
+    from scipy.special import stdtrit
 
-    return float(distributions.t_ppf(level, df))
+    return float(stdtrit(df, level))
 
 
 def summarize_benchmark(benchmark: BenchmarkResult, *, keep_samples: bool = False) -> dict[str, Any]:

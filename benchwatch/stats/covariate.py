@@ -51,7 +51,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchwatch.stats.distributions import t_ppf, t_sf
 from benchwatch.stats.moderated import VariancePrior, moderate
 from benchwatch.stats.runlevel import MAD_TO_SD, WelchResult, pad_rows
 
@@ -198,13 +197,15 @@ def _matrix(rows: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
 
 
 def _t_quantiles(p: float, df: np.ndarray) -> np.ndarray:
-    """``t_ppf(p, df)`` once per distinct df (moderated rows of a metric share theirs)."""
+    """The t quantile ``p`` once per distinct df (moderated rows of a metric share theirs)."""
+    from scipy.special import stdtrit  # lazily: scipy's start-up is paid by comparisons only
+
     df = np.asarray(df, dtype=np.float64)
     out = np.full(df.shape, np.nan)
     finite = np.isfinite(df) | (df == np.inf)
     if finite.any():
         unique, inverse = np.unique(df[finite], return_inverse=True)
-        out[finite] = np.asarray(t_ppf(p, unique), dtype=np.float64).reshape(-1)[inverse]
+        out[finite] = np.asarray(stdtrit(unique, p), dtype=np.float64).reshape(-1)[inverse]
     return out
 
 
@@ -216,6 +217,8 @@ def covariate_log_ratio(
     Returned in the same shape as :func:`benchwatch.stats.runlevel.welch_log_ratio`
     so that verdicts and reports treat both alike.
     """
+    from scipy.special import stdtr
+
     variance, df = fits.residual_variance.copy(), fits.df.copy()
     if priors is not None:
         by_prior: dict[VariancePrior, list[int]] = defaultdict(list)
@@ -228,7 +231,7 @@ def covariate_log_ratio(
     with np.errstate(invalid="ignore", divide="ignore"):
         std_error = fits.scale * np.sqrt(variance)
         t_stat = fits.estimate / std_error
-        p_value = 2.0 * np.asarray(t_sf(np.abs(t_stat), df), dtype=np.float64)
+        p_value = 2.0 * np.asarray(stdtr(df, -np.abs(t_stat)), dtype=np.float64)
         half_width = _t_quantiles(0.5 + confidence / 2.0, df) * std_error
     degenerate = (std_error == 0) & np.isfinite(fits.estimate)
     if degenerate.any():

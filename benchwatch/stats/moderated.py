@@ -49,8 +49,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchwatch.stats.distributions import brentq, digamma, polygamma
-
 #: Fewer side variances than this: no prior is fitted (plain Welch).
 MIN_ESTIMATES = 8
 #: A fitted prior this weak (benchmarks very unlike each other) is not used:
@@ -72,13 +70,16 @@ class VariancePrior:
 
 def trigamma_inverse(value: float) -> float:
     """y > 0 with trigamma(y) = value (trigamma decreases from +inf to 0 on (0, inf))."""
+    from scipy.optimize import brentq
+    from scipy.special import polygamma
+
     if not value > 0:
         raise ValueError(f"trigamma takes only positive values, got {value!r}")
     if value > 1e7:
         return 1.0 / math.sqrt(value)
     if value < 1e-6:
         return 1.0 / value
-    return float(brentq(lambda y: polygamma(1, y) - value, 1e-9, 1e9, xtol=1e-12, rtol=1e-12))
+    return float(brentq(lambda y: float(polygamma(1, y)) - value, 1e-9, 1e9, xtol=1e-12, rtol=1e-12))
 
 
 def fit_variance_prior(
@@ -92,6 +93,8 @@ def fit_variance_prior(
     non-finite variances and d < 1 are left out; None when fewer than
     ``min_estimates`` remain or the fitted d0 is below ``min_prior_df``.
     """
+    from scipy.special import digamma, polygamma
+
     variances = np.asarray(variances, dtype=np.float64).ravel()
     dfs = np.asarray(dfs, dtype=np.float64).ravel()
     usable = np.isfinite(variances) & (variances > 0) & np.isfinite(dfs) & (dfs >= 1)
@@ -109,7 +112,7 @@ def fit_variance_prior(
     d0 = 2.0 * trigamma_inverse(excess)
     if d0 < min_prior_df:
         return None
-    s0_squared = math.exp(e_mean + digamma(d0 / 2.0) - math.log(d0 / 2.0))
+    s0_squared = math.exp(e_mean + float(digamma(d0 / 2.0)) - math.log(d0 / 2.0))
     return VariancePrior(df=d0, variance=s0_squared, estimates=int(variances.size))
 
 

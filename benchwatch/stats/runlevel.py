@@ -32,7 +32,6 @@ from types import TracebackType
 
 import numpy as np
 
-from benchwatch.stats.distributions import t_ppf, t_sf
 from benchwatch.stats.moderated import VariancePrior, moderate, welch_side_df
 
 #: Column order of :class:`RunTable` statistics.
@@ -196,6 +195,8 @@ def welch_log_ratio(
     degrees of freedom plus half the prior's to the Welch-Satterthwaite
     formula (:func:`benchwatch.stats.moderated.welch_side_df`).
     """
+    from scipy.special import stdtr, stdtrit  # lazily: scipy's start-up is paid by comparisons only
+
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     base_rows, head_rows = _as_rows(base), _as_rows(head)
@@ -217,8 +218,8 @@ def welch_log_ratio(
         std_error = np.sqrt(se2)
         df = se2**2 / (term_base**2 / df_base + term_head**2 / df_head)
         t_stat = estimate / std_error
-        p_value = 2.0 * t_sf(np.abs(t_stat), df)
-        half_width = t_ppf(0.5 + confidence / 2.0, df) * std_error
+        p_value = 2.0 * stdtr(df, -np.abs(t_stat))
+        half_width = stdtrit(df, 0.5 + confidence / 2.0) * std_error
     degenerate = (se2 == 0) & (n_base >= 2) & (n_head >= 2)
     if degenerate.any():
         p_value = np.where(degenerate, np.where(estimate == 0, 1.0, 0.0), p_value)
