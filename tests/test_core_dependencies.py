@@ -26,7 +26,7 @@ for info in pkgutil.walk_packages(benchwatch.__path__, "benchwatch."):
         importlib.import_module(info.name)
 from benchwatch.compare import CompareSettings, compare
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
-from benchwatch.cli.compare_command import render
+from benchwatch.render.formats import RenderContext, render
 rng = np.random.default_rng(3)
 def runs(level):
     return tuple(Run(samples=level * rng.lognormal(0, 0.05, 150)) for _ in range(5))
@@ -36,7 +36,7 @@ def side(level):
 base, head = side(1e-3), side(1.3e-3)
 comparison = compare(base, head, CompareSettings())
 for fmt in ("terminal", "json", "markdown", "pr-comment", "html"):
-    render(comparison, fmt, color=False, base=base, head=head)
+    render(comparison, fmt, RenderContext(base=base, head=head))
 print(comparison.verdict)
 """
 

@@ -17,21 +17,21 @@ import argparse
 import gc
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from benchwatch.compare import CompareSettings, compare
+from benchwatch.compare import CompareSettings, Comparison, compare
 from benchwatch.compare.settings import MAX_LATENCY_THRESHOLD
 from benchwatch.config import compare_settings
 from benchwatch.config import load_config as project_config
 from benchwatch.errors import InputError, UsageError
 from benchwatch.model import ResultSet
 from benchwatch.refs.sequential import settings_for_results
+from benchwatch.render.formats import FORMATS, RenderContext, render
 
-FORMATS = ("terminal", "json", "markdown", "pr-comment", "html")
 MAX_BOOTSTRAP = 1_000_000  # the same bound as bootstrap_resamples in [tool.benchwatch]
 
 
@@ -146,54 +146,6 @@ def _side_files(positional: str | None, option: list[str], label: str) -> list[P
     return [Path(f) for f in files]
 
 
-def render(
-    comparison: Any,
-    report_format: str,
-    *,
-    color: bool,
-    all_rows: bool = False,
-    base: ResultSet | None = None,
-    head: ResultSet | None = None,
-    base_label: str | None = None,
-    head_label: str | None = None,
-    report_url: str | None = None,
-    max_chars: int | None = None,
-    flamegraphs: Mapping[str, Mapping[str, str]] | None = None,
-) -> str:
-    """The comparison in ``report_format``; ``html`` and ``pr-comment`` need the ``base``/``head`` result sets."""
-    if report_format in ("html", "pr-comment") and (base is None or head is None):
-        raise UsageError(f"--format {report_format} needs the base and head results")
-    if report_format == "pr-comment":
-        from benchwatch.render.pr_comment import CLI_MAX_CHARS, render_pr_comment
-
-        assert base is not None and head is not None
-        return render_pr_comment(
-            comparison,
-            base_label=base_label or base.environment.git_branch or "base",
-            head_label=head_label or head.environment.git_branch or "head",
-            base_commit=base.environment.git_commit or "unknown",
-            head_commit=head.environment.git_commit or "unknown",
-            report_url=report_url,
-            max_chars=CLI_MAX_CHARS if max_chars is None else max_chars,
-        )
-    if report_format == "html":
-        from benchwatch.render.html_report import render_html_report
-
-        assert base is not None and head is not None
-        return render_html_report(comparison, base, head, flamegraphs=flamegraphs)
-    if report_format == "json":
-        from benchwatch.render.json_report import render_json
-
-        return render_json(comparison)
-    if report_format == "markdown":
-        from benchwatch.render.markdown_report import render_markdown
-
-        return render_markdown(comparison)
-    from benchwatch.render.terminal import render_terminal
-
-    return render_terminal(comparison, color=color, all_rows=all_rows)
-
-
 def _parse_write(item: str) -> tuple[str, Path]:
     report_format, _, path = item.partition(":")
     if report_format not in FORMATS or not path:
@@ -202,7 +154,7 @@ def _parse_write(item: str) -> tuple[str, Path]:
 
 
 def _render_for(
-    comparison: Any,
+    comparison: Comparison,
     report_format: str,
     output: Path | None,
     *,
@@ -218,11 +170,7 @@ def _render_for(
         # memray flamegraphs of memory regressions, as sibling files the report links to
         folder = output.parent / f"{output.stem}-flamegraphs"
         flamegraphs = write_flamegraphs(comparison, base, head, folder, href_prefix=f"{quote(folder.name)}/")
-    return render(
-        comparison,
-        report_format,
-        color=color,
-        all_rows=args.all_rows,
+    context = RenderContext(
         base=base,
         head=head,
         base_label=args.base_label,
@@ -230,7 +178,10 @@ def _render_for(
         report_url=args.report_url,
         max_chars=args.max_chars,
         flamegraphs=flamegraphs,
+        color=color,
+        all_rows=args.all_rows,
     )
+    return render(comparison, report_format, context)
 
 
 @contextmanager

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from benchwatch.adapters.registry import load_any
 from benchwatch.cli.cache_command import cache_for, find_repository
-from benchwatch.cli.compare_command import FORMATS, render
 from benchwatch.cli.instruction_options import (
     add_instruction_arguments,
     instruction_settings,
@@ -33,6 +32,7 @@ from benchwatch.refs.worktrees import (
     resolve_commit,
     working_tree,
 )
+from benchwatch.render.formats import FORMATS, RenderContext, render
 from benchwatch.resultfile import save_result, write_atomically
 from benchwatch.runner.session import DEFAULT_SAMPLE_BUDGET
 
@@ -283,16 +283,15 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
     save_result(outcome.head, output / "head.json.gz")
 
     def render_as(report_format: str, *, color: bool) -> str:
-        return render(
-            outcome.comparison,
-            report_format,
-            color=color,
-            all_rows=args.all_rows,
+        context = RenderContext(
             base=outcome.base,
             head=outcome.head,
             base_label=base.label,
             head_label=head.label,
+            color=color,
+            all_rows=args.all_rows,
         )
+        return render(outcome.comparison, report_format, context)
 
     for name, fmt in (("comparison.json", "json"), ("comment.md", "pr-comment"), ("report.html", "html")):
         write_atomically(output / name, render_as(fmt, color=False).encode("utf-8"))

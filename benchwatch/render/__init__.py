@@ -1,5 +1,8 @@
 """Renderers of a :class:`benchwatch.compare.Comparison`; each returns a string.
 
+The entry point is :func:`benchwatch.render.formats.render` (format name and a
+:class:`~benchwatch.render.formats.RenderContext`); the modules per format:
+
 * :func:`benchwatch.render.terminal.render_terminal` - a table for people;
 * :func:`benchwatch.render.json_report.render_json` - stable JSON for tools;
 * :func:`benchwatch.render.markdown_report.render_markdown` - a basic
