@@ -57,20 +57,6 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "test_extras": list,
 }
 ENVIRONMENTS = ("current", "per-ref")
-# The comparator's own keys; it validates their values (CompareSettings.from_mapping).
-COMPARE_KEYS = {
-    "threshold",
-    "alpha",
-    "gate",
-    "thresholds",
-    "memory_bytes_tolerance",
-    "allocation_tolerance",
-    "memory_percent_tolerance",
-    "fail_on_inconclusive",
-    "bootstrap_resamples",
-    "seed",
-    "moderate_variances",
-}
 
 
 @dataclass(frozen=True)
@@ -111,6 +97,9 @@ def load_config(path: Path) -> ProjectConfig:
     section = document.get("tool", {}).get("benchwatch", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [tool.benchwatch] must be a table")
+    from benchwatch.compare.settings import CompareSettings  # the comparator's keys, validated by it
+
+    compare_keys = set(CompareSettings.MAPPING_KEYS)
     run: dict[str, Any] = {}
     compare: dict[str, Any] = {}
     for key, value in section.items():
@@ -124,14 +113,14 @@ def load_config(path: Path) -> ProjectConfig:
             if key == "environment" and value not in ENVIRONMENTS:
                 raise ConfigError(f"{path}: [tool.benchwatch] environment must be one of {', '.join(ENVIRONMENTS)}")
             run[key] = value
-        elif key in COMPARE_KEYS:
+        elif key in compare_keys:
             compare[key] = value
         elif key == "compare":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [tool.benchwatch.compare] must be a table")
             compare.update(value)
         else:
-            known = ", ".join(sorted(set(RUN_KEYS) | COMPARE_KEYS | {"compare"}))
+            known = ", ".join(sorted(set(RUN_KEYS) | compare_keys | {"compare"}))
             raise ConfigError(f"{path}: [tool.benchwatch] unknown key {key!r} (known: {known})")
     return ProjectConfig(root=path.parent.resolve(), run=run, compare=compare)
 
