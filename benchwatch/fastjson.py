@@ -1,9 +1,8 @@
 """JSON at C speed for large result files and reports: orjson when installed, the standard library otherwise.
 
-Why: on a 10,000-benchmark comparison (two 124 MB result files, 5 million
-samples each) the standard library spent 1.5 s CPU parsing each file and
-1.2 s writing the indented JSON report (its indenting encoder is pure
-Python); orjson does each in well under half of that.
+Why: the standard library's parser, and above all its pure-Python indenting
+encoder, dominated the time of large comparisons (figures in
+docs/reliability.md, "Measurements behind design choices").
 
 The values are the same either way: both parse numbers correctly rounded and
 keep the last of duplicate keys.  Where orjson refuses a document that the

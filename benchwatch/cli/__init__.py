@@ -5,8 +5,8 @@ which adds its parser and sets ``handler`` (a function of the parsed
 arguments returning an exit code).  No statistics or I/O policy lives here.
 
 Only the module of the command being run is imported: importing all of them
-(numpy, the comparator, jinja2, ...) cost ~0.9 s CPU and 30 MB before a
-``trend`` or ``record`` could start.  The other commands appear in the top-level
+(numpy, the comparator, jinja2, ...) delayed every ``trend`` or ``record``
+(docs/reliability.md).  The other commands appear in the top-level
 help from the one-line table :data:`COMMANDS` (a test checks that it agrees
 with what each module registers).
 """

@@ -188,9 +188,9 @@ def _render_for(
 def _no_cycle_collection() -> Iterator[None]:
     """Pause the cyclic garbage collector: reading builds millions of long-lived, acyclic objects.
 
-    Each generational pass re-walked everything read so far: 2 of 7.5 s CPU
-    of a 10,000-benchmark compare.  Reference counting still frees memory;
-    the collector runs again when the command is done.
+    Each generational pass re-walked everything read so far (docs/reliability.md).
+    Reference counting still frees memory; the collector runs again when the
+    command is done.
     """
     was_enabled = gc.isenabled()
     gc.disable()

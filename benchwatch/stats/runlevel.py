@@ -48,8 +48,8 @@ IQR_TO_SD = 1.349
 #: stable enough to gate on; with fewer it is essentially the run's maximum.
 TAIL_SAMPLES_NEEDED = 5
 
-# Stacked runs are processed in blocks of at most this many float64 values
-# (~64 MB) so a large suite does not need a copy of all samples at once.
+# Stacked runs are processed in blocks of at most this many float64 values,
+# so a large suite does not need a copy of all samples at once.
 _BLOCK_VALUES = 8_000_000
 
 
@@ -120,8 +120,8 @@ def _partition_quantiles(matrix: np.ndarray, quantiles: Sequence[float]) -> np.n
 
     Equal to ``np.quantile(matrix, quantiles, axis=1)``.  A full sort, not a
     partition around the ten order statistics needed: numpy's vectorised
-    sort is 5-14 times faster than that multi-pivot partition on rows of
-    100-2,000 samples, and this was most of compare()'s time on large suites.
+    sort beat that multi-pivot partition on rows of benchmark samples
+    (docs/reliability.md, "Measurements behind design choices").
     Reorders ``matrix`` in place.
     """
     size = matrix.shape[1]
