@@ -1,4 +1,4 @@
-/* benchwatch trend report (see benchwatch/report/trend.py).  Loads data lazily from <script> files
+/* benchwatch trend report (see benchwatch/render/trend/site.py).  Loads data lazily from <script> files
    (fetch() is refused from file://), inflates them with DecompressionStream, draws with uPlot.
    Text from the data is set with textContent or drawn on a canvas: never parsed as HTML. */
 (function () {

@@ -47,9 +47,10 @@ import numpy as np
 from benchwatch import fastjson
 from benchwatch.errors import UsageError
 from benchwatch.history.summary import date_text
+from benchwatch.history.trend_data import TrendData
 from benchwatch.render.html_templates import script_json, template_environment
-from benchwatch.report import trend_model
-from benchwatch.report.trend_model import (
+from benchwatch.render.trend import model as trend_model
+from benchwatch.render.trend.model import (
     DEFAULT_MIN_MAGNITUDE,
     DEFAULT_NOISY,
     DEFAULT_RECENT,
@@ -332,7 +333,7 @@ def write_site(output: Path, html: str, files: Mapping[str, bytes]) -> tuple[Pat
 
 
 def write_trend_report(
-    history_dir: Path,
+    data: TrendData,
     output: Path,
     *,
     commit_url: str | None = None,
@@ -345,7 +346,7 @@ def write_trend_report(
     window: int | None = None,
     title: str = "benchwatch trend report",
 ) -> TrendReport:
-    """Analyse the history in ``history_dir`` and write the report folder (see the module docstring)."""
+    """Analyse the loaded history ``data`` and write the report folder (see the module docstring)."""
     started = time.perf_counter()
     check_commit_url(commit_url)
     if window is not None and window < 4:
@@ -353,7 +354,7 @@ def write_trend_report(
     trend_model.check_options(max_pvalue=max_pvalue, min_magnitude=min_magnitude, recent=recent, noisy=noisy)
     _targets(output)
     model = trend_model.build_model(
-        history_dir,
+        data,
         max_pvalue=max_pvalue,
         min_magnitude=min_magnitude,
         recent=recent,
