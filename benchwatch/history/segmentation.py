@@ -52,6 +52,7 @@ from benchwatch.history.changepoints import ChangePoint
 
 DEFAULT_MAX_PVALUE = 0.001
 DEFAULT_MIN_MAGNITUDE = 0.0
+REPORT_MIN_MAGNITUDE = 0.02  # the trend report and `history show`: shifts under 2% are not worth a reader's look
 DEFAULT_MIN_SEGMENT = 3
 CANDIDATE_FACTOR = 1.0  # the price at which the search proposes; _prune keeps what still pays the full price
 SLOPE_FACTOR = 1.0  # a segment's slope costs this many change points' price

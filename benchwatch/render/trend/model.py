@@ -32,7 +32,7 @@ from benchwatch.history.trend_data import CHART_METRICS, TrendData
 DEFAULT_RECENT = 30
 DEFAULT_NOISY = 0.05
 DEFAULT_TAG_THRESHOLD = 0.02
-DEFAULT_MIN_MAGNITUDE = 0.02
+DEFAULT_MIN_MAGNITUDE = segmentation.REPORT_MIN_MAGNITUDE
 MAX_TAG_ROWS = 50  # for the latest pair of tags; older pairs list their 10 largest
 MAX_OLDER_TAG_ROWS = 10
 
