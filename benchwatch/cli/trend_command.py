@@ -44,6 +44,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="link commits, e.g. https://github.com/OWNER/REPO/commit/{commit}",
     )
     parser.add_argument(
+        "--repo-url",
+        metavar="URL",
+        default=None,
+        help="link commits under this repository (https://github.com/OWNER/REPO); default: the one recorded",
+    )
+    parser.add_argument(
         "--max-pvalue",
         type=float,
         default=segmentation.DEFAULT_MAX_PVALUE,
@@ -89,6 +95,7 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"-o names the page file (e.g. {args.output}/index.html); for a folder use --output-dir")
     output = args.output if args.output is not None else args.output_dir / "index.html"
     trend.check_commit_url(args.commit_url)
+    trend.check_repo_url(args.repo_url)
     trend_model.check_options(
         max_pvalue=args.max_pvalue, min_magnitude=args.min_change, recent=args.recent, noisy=args.noisy
     )
@@ -96,6 +103,7 @@ def handle(args: argparse.Namespace) -> int:
         load_trend_data(args.history),
         output=output,
         commit_url=args.commit_url,
+        repo_url=args.repo_url,
         max_pvalue=args.max_pvalue,
         min_magnitude=args.min_change,
         recent=args.recent,
