@@ -247,6 +247,8 @@
     });
   }
   BW.openRow = openRow;
+  /* The raw name of an index row (for benchmarks/trend_browser_timing.py), null before the index is in. */
+  BW.name = function (id) { return index && index.benchmarks[Number(id)] ? index.benchmarks[Number(id)][0] : null; };
 
   function benchmarkLink(id, name) {
     var link = document.createElement("a");
