@@ -1,6 +1,10 @@
-"""Time ``benchwatch history import-asv`` on a synthetic asv results directory of a large project's shape.
+"""Time ``benchwatch history import-asv`` (a large project's shape) or ``import-pyperf`` (CPython's shape).
 
     .venv/bin/python benchmarks/bench_history_import.py --workdir W     # 1,150 benchmarks, ~10,600 series, 165 commits
+    .venv/bin/python benchmarks/bench_history_import.py --workdir W --pyperf   # 61 pyperformance files, 6 MB
+
+``--pyperf`` writes benchmarks/pyperf_history.py's 61 files (built from the real speed.python.org files
+in ../shared/data/pyperf) and imports them.
 
 The directory is generated once under ``--workdir`` in asv's result format
 (results/benchmarks.json, results/<machine>/machine.json, one
@@ -114,18 +118,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--benchmarks", type=int, default=1150)
     parser.add_argument("--commits", type=int, default=165)
     parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--pyperf", action="store_true", help="import 61 CPython-shaped pyperf files instead")
     args = parser.parse_args(argv)
-    source = args.workdir / f"asv-{args.benchmarks}x{args.commits}"
-    if not (source / "results" / "benchmarks.json").exists():
-        started = time.perf_counter()
-        generate(source, benchmarks=args.benchmarks, commits=args.commits)
-        print(f"asv results generated {time.perf_counter() - started:.1f} s -> {source}")
-    files = list((source / "results").rglob("*.json"))
-    print(f"asv results           {sum(p.stat().st_size for p in files) / 1e6:.0f} MB in {len(files)} files")
-    history = args.workdir / f"history-asv-{args.benchmarks}x{args.commits}"
+    if args.pyperf:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import pyperf_history
+
+        source = args.workdir / "pyperf-61"
+        if not any(source.glob("*.json.gz")):
+            pyperf_history.generate(source)
+        files = list(source.glob("*.json.gz"))
+        print(f"pyperf files          {sum(p.stat().st_size for p in files) / 1e6:.1f} MB in {len(files)} files")
+        history = args.workdir / "history-pyperf-61"
+        arguments = ["history", "import-pyperf", str(source), "--history", str(history)]
+    else:
+        source = args.workdir / f"asv-{args.benchmarks}x{args.commits}"
+        if not (source / "results" / "benchmarks.json").exists():
+            started = time.perf_counter()
+            generate(source, benchmarks=args.benchmarks, commits=args.commits)
+            print(f"asv results generated {time.perf_counter() - started:.1f} s -> {source}")
+        files = list((source / "results").rglob("*.json"))
+        print(f"asv results           {sum(p.stat().st_size for p in files) / 1e6:.0f} MB in {len(files)} files")
+        history = args.workdir / f"history-asv-{args.benchmarks}x{args.commits}"
+        arguments = ["history", "import-asv", str(source / "results"), "--history", str(history)]
     shutil.rmtree(history, ignore_errors=True)
     command = [sys.executable, "-c", "import sys; from benchwatch.cli import main; sys.exit(main(sys.argv[1:]))"]
-    command += ["history", "import-asv", str(source / "results"), "--history", str(history)]
+    command += arguments
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/changepoint_quality.py                     # ours (+ ruptures if installed)
     .venv/bin/python benchmarks/changepoint_quality.py --quick             # the issue-13 comparison only
+    .venv/bin/python benchmarks/changepoint_quality.py --ablation          # each issue-28 rule removed in turn
     .venv/bin/python benchmarks/changepoint_quality.py --otava-python /tmp/otava-venv/bin/python
 
 Detectors: ``segmentation`` (the trend report's: robust, trend-aware binary
@@ -31,7 +32,20 @@ Data sets:
 * ``trends+seasonal+outliers`` -- the same with a weekly-like cycle of
   1-4% amplitude and 2% outliers;
 * ``bimodal`` -- 200 series that jump at random between two modes (29 µs
-  and 100 ms, 30% in the slow one), no change: every detection is false.
+  and 100 ms, 30% in the slow one), no change: every detection is false;
+* ``seasonal`` -- steps with a weekly-like cycle of 1-4% amplitude, no trend;
+* ``heavy-tailed`` -- steps in Student-t noise (3 degrees of freedom, same
+  standard deviation): rare large excursions that are not changes;
+* ``trends+heavy-tailed`` -- both;
+* ``short (61 commits)`` -- the steps set at the length of CPython's history;
+* ``autocorrelated`` -- steps in AR(1) noise (phi 0.2-0.8, same marginal
+  spread): a machine whose speed wanders for a few commits;
+* ``strong cycle`` -- steps with a cycle of 1-4 noise sigmas, period 7-30;
+* ``trends+autocorrelated+cycle`` -- all three (phi up to 0.6, 1-3 sigmas);
+* ``cpython-like pyperf (61 commits)`` -- the p50 of every benchmark of
+  ``benchmarks/pyperf_history.py``'s 61 pyperformance files (built from
+  real speed.python.org files), imported as ``history import-pyperf`` does,
+  with the changes annotated there.
 
 Scores: a detection within +-5 commits of a true change point is a hit (each
 true point matched at most once); precision, recall and F1 are pooled over
@@ -132,6 +146,9 @@ def synthetic(
     steps: bool = True,
     trend: bool = False,
     seasonal: bool = False,
+    heavy: bool = False,
+    ar: float = 0.0,
+    cycle: float = 0.0,
 ) -> Dataset:
     rng = np.random.default_rng(seed)
     series, truth = [], []
@@ -149,7 +166,16 @@ def synthetic(
                 points.append(at)
                 level[at:] += np.log1p(rng.choice([-1, 1]) * rng.uniform(0.05, 0.30))
         sigma = rng.uniform(0.01, 0.04)
-        values = 1e-3 * np.exp(level + rng.normal(0.0, sigma, size=length))
+        # Heavy tails: Student t with 3 degrees of freedom, scaled to the same standard deviation.
+        noise = rng.standard_t(3, size=length) * sigma / math.sqrt(3.0) if heavy else rng.normal(0.0, sigma, length)
+        if ar:  # autocorrelated noise, AR(1) with phi in (0, ar], the same marginal standard deviation
+            phi = rng.uniform(0.2, ar)
+            for k in range(1, length):
+                noise[k] = phi * noise[k - 1] + math.sqrt(1 - phi * phi) * noise[k]
+        if cycle:  # a strong cycle: amplitude 1-`cycle` noise sigmas, period 7 to 30 commits
+            period = rng.uniform(7, 30)
+            level += rng.uniform(1.0, cycle) * sigma * np.sin(2 * np.pi * x / period + rng.uniform(0, 2 * np.pi))
+        values = 1e-3 * np.exp(level + noise)
         if outliers:
             hit = rng.random(length) < outliers
             values[hit] *= rng.uniform(1.3, 2.0, size=int(hit.sum()))
@@ -175,10 +201,32 @@ def bimodal(name: str, *, count: int = 200, length: int = 300, seed: int = 2027)
 
 
 def run_segmentation(dataset: Dataset, *, max_pvalue: float = 0.001) -> tuple[list[list[int]], float]:
-    """All series of a data set in one vectorised call (they share a length)."""
+    """All series of a data set in one vectorised call (they share a length), at the trend report's defaults."""
     started = time.perf_counter()
-    fits = segmentation.segment_series(np.vstack(dataset.series), max_pvalue=max_pvalue)
+    fits = segmentation.segment_series(
+        np.vstack(dataset.series), max_pvalue=max_pvalue, min_magnitude=segmentation.REPORT_MIN_MAGNITUDE
+    )
     return [[p.index for p in fit.change_points] for fit in fits], time.perf_counter() - started
+
+
+def cpython_like(name: str) -> Dataset:
+    """p50 of every benchmark of benchmarks/pyperf_history.py's 61 pyperf files, imported as benchwatch does."""
+    import tempfile
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import pyperf_history
+
+    from benchwatch.history import importers
+    from benchwatch.history.trend_data import load_trend_data
+
+    with tempfile.TemporaryDirectory() as work:
+        files = Path(work) / "pyperf"
+        truth = pyperf_history.generate(files)
+        importers.import_pyperf_directory(directory=files, history_dir=Path(work) / "h")
+        data = load_trend_data(Path(work) / "h", metrics=("p50",))
+    matrix = data.values["p50"]
+    names = list(data.names)
+    return Dataset(name, [matrix[:, k] for k in range(len(names))], [truth.get(n, []) for n in names])
 
 
 def ruptures_available() -> bool:
@@ -266,29 +314,75 @@ def comparison(datasets: list[Dataset]) -> None:
     print()
 
 
+# Each of issue 28's rules switched off in turn (segmentation module constants), and all of them.
+ABLATION = {
+    "shipped": {},
+    "- dependent noise (long-run variance)": {"DEPENDENCE_ROUNDS": 0},
+    "- shift >= 0.5 noise sigma": {"NOISE_SHIFT": 0.0},
+    "- stricter price past 200 commits": {"LONG_PRICE": 0.0},
+    "- all three (before issue 28)": {"DEPENDENCE_ROUNDS": 0, "NOISE_SHIFT": 0.0, "LONG_PRICE": 0.0},
+}
+
+
+def ablation(datasets: list[Dataset]) -> None:
+    """F1 (precision/recall) of the trend report's segmentation with each rule removed."""
+    shipped = {name: getattr(segmentation, name) for name in ("DEPENDENCE_ROUNDS", "NOISE_SHIFT", "LONG_PRICE")}
+    print("| variant | " + " | ".join(d.name for d in datasets) + " |")
+    print("|---" * (len(datasets) + 1) + "|")
+    for label, changes in ABLATION.items():
+        for name, value in {**shipped, **changes}.items():
+            setattr(segmentation, name, value)
+        segmentation.beta_for.cache_clear()
+        cells = []
+        for dataset in datasets:
+            score = pooled(run_segmentation(dataset)[0], dataset.truth)
+            cells.append(f"{_fmt(score.f1)} ({_fmt(score.precision)}/{_fmt(score.recall)})")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    for name, value in shipped.items():
+        setattr(segmentation, name, value)
+    segmentation.beta_for.cache_clear()
+    print()
+
+
+def all_datasets(count: int) -> list[Dataset]:
+    return [
+        tigerbeetle(),
+        synthetic("steps", count=count),
+        synthetic("steps+outliers", count=count, seed=2025, outliers=0.02),
+        synthetic("noise", count=count, seed=2026, steps=False),
+        synthetic("trends", count=count, seed=2028, trend=True),
+        synthetic("trends+seasonal+outliers", count=count, seed=2029, trend=True, seasonal=True, outliers=0.02),
+        bimodal("bimodal", count=count),
+        synthetic("seasonal", count=count, seed=2030, seasonal=True),
+        synthetic("heavy-tailed", count=count, seed=2031, heavy=True),
+        synthetic("trends+heavy-tailed", count=count, seed=2032, trend=True, heavy=True),
+        synthetic("short (61 commits)", count=count, seed=2033, length=61),
+        synthetic("autocorrelated", count=count, seed=2034, ar=0.8),
+        synthetic("strong cycle", count=count, seed=2035, cycle=4.0),
+        synthetic("trends+autocorrelated+cycle", count=count, seed=2036, trend=True, ar=0.6, cycle=3.0),
+        cpython_like("cpython-like pyperf (61 commits)"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--otava-python", default=None, help="a Python that can import otava (apache-otava 0.8)")
     parser.add_argument("--count", type=int, default=200, help="synthetic series per data set")
     parser.add_argument("--quick", action="store_true", help="only the segmentation / e-divisive / PELT table")
     parser.add_argument("--sets", default=None, help="comma-separated data set names (default: all)")
+    parser.add_argument("--ablation", action="store_true", help="F1 of the segmentation with each rule removed")
     args = parser.parse_args(argv)
     with_otava = otava_available(args.otava_python)
     if args.otava_python and not with_otava:
         print(f"note: {args.otava_python} cannot import otava; ours only", file=sys.stderr)
 
-    datasets = [
-        tigerbeetle(),
-        synthetic("steps", count=args.count),
-        synthetic("steps+outliers", count=args.count, seed=2025, outliers=0.02),
-        synthetic("noise", count=args.count, seed=2026, steps=False),
-        synthetic("trends", count=args.count, seed=2028, trend=True),
-        synthetic("trends+seasonal+outliers", count=args.count, seed=2029, trend=True, seasonal=True, outliers=0.02),
-        bimodal("bimodal", count=args.count),
-    ]
+    datasets = all_datasets(args.count)
     if args.sets:
         chosen = set(args.sets.split(","))
         datasets = [dataset for dataset in datasets if dataset.name in chosen]
+    if args.ablation:
+        ablation(datasets)
+        return 0
     comparison(datasets)
     if args.quick:
         return 0

@@ -1,141 +1,102 @@
 """Time a trend report in headless Chromium over the DevTools protocol: summary usable, chart after a click.
 
-    .venv/bin/pip install websocket-client        # the driver's only extra (not a benchwatch dependency)
     .venv/bin/python benchmarks/trend_browser_timing.py SITE/index.html [--clicks 5] [--loads 7]
 
 Figures (milliseconds, from the page's own ``performance.now()``):
 
 * ``summary usable`` -- the report script has run (``data-ready-ms``): the
   ranking table is parsed and a click on a name is handled;
+* ``commit view: open`` -- a click on the first commit of "Changes by commit"
+  to its benchmarks laid out; ``commit view: chart`` -- a click on its first
+  benchmark to its charts painted;
 * ``chart N`` -- a real mouse click (``Input.dispatchMouseEvent``) on the
   N-th name of the ranking, to the last chart painted for it
   (``data-drawn-ms`` on the panel), cold: its data chunk is loaded and
   inflated on that click.  The first click also loads the search index.
 
-Chromium runs with the flags of the tests (--headless --no-sandbox
---disable-gpu ... and a fresh profile).  Prints one line per figure.
+Chromium runs as in the tests (tests/chromium_pipe.py: the DevTools protocol on a pipe, a fresh
+profile).  Prints one line per figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1280,1000",
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from chromium_pipe import Browser
 
 
-class Page:
-    """A minimal DevTools protocol session on one page target."""
-
-    def __init__(self, url: str) -> None:
-        import websocket
-
-        self.socket = websocket.create_connection(url, timeout=60)
-        self.next_id = 0
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.socket.recv())
-            if message.get("id") == self.next_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                result: dict[str, Any] = message.get("result", {})
-                return result
-
-    def evaluate(self, expression: str) -> Any:
-        answer = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        return answer.get("result", {}).get("value")
-
-    def wait_for(self, expression: str, timeout: float = 30.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = self.evaluate(expression)
-            if value:
-                return value
-            time.sleep(0.01)
-        raise TimeoutError(expression)
-
-
-def launch(profile: Path) -> tuple[subprocess.Popen[bytes], int]:
-    chromium = next((name for name in ("chromium", "chromium-browser", "google-chrome") if _which(name)), None)
-    if chromium is None:
-        raise SystemExit("chromium is not installed")
-    process = subprocess.Popen(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    port_file = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + 60
-    while not port_file.exists() or not port_file.read_text().strip():
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise SystemExit("chromium did not open its DevTools port")
-        time.sleep(0.05)
-    return process, int(port_file.read_text().split()[0])
-
-
-def _which(name: str) -> bool:
+def _chromium() -> str:
     import shutil
 
-    return shutil.which(name) is not None
+    found = next(
+        (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None
+    )
+    if found is None:
+        raise SystemExit("chromium is not installed")
+    return found
 
 
 def measure(page_path: Path, clicks: int) -> dict[str, float]:
-    # Chromium may still write to its profile for a moment after the kill.
+    # Chromium may still write to its profile for a moment after it closes.
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-        process, port = launch(Path(profile))
+        page = Browser(_chromium(), Path(profile))
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as response:
-                targets = json.load(response)
-            target = next(t for t in targets if t.get("type") == "page")
-            page = Page(target["webSocketDebuggerUrl"])
-            page.call("Page.enable")
-            page.call("Page.navigate", url=page_path.resolve().as_uri())
+            page.open(page_path.resolve().as_uri())
             ready = float(page.wait_for("document.body && document.body.getAttribute('data-ready-ms')"))
             figures = {"summary usable": ready}
             page.evaluate(
                 "document.addEventListener('click', function () { window.__clickAt = performance.now(); }, true); 1"
             )
+            figures["commit view: open"] = _open_commit(page)
+            if page.evaluate("document.querySelectorAll('details.commit[open] a.open').length"):
+                figures["commit view: chart"] = _click(page, "details.commit[open] a.open", 0)
             rows = int(page.evaluate("document.querySelectorAll('#ranking a.open').length") or 0)
             for k in range(min(clicks, rows)):
-                figures[f"chart {k + 1}"] = _click(page, k)
-            page.socket.close()
+                figures[f"chart {k + 1}"] = _click(page, "#ranking a.open", k)
             return figures
         finally:
-            process.kill()
-            process.wait()
+            page.close()
 
 
-def _click(page: Page, k: int) -> float:
-    box = page.evaluate(
-        f"(function () {{ var a = document.querySelectorAll('#ranking a.open')[{k}];"
+def _point(page: Browser, selector: str, k: int) -> dict[str, Any]:
+    box: dict[str, Any] = page.evaluate(
+        f"(function () {{ var a = document.querySelectorAll({json.dumps(selector)})[{k}];"
         " a.scrollIntoView({block: 'center'});"
         " var r = a.getClientRects()[0];"
-        " return {x: r.left + 3, y: r.top + r.height / 2, name: a.getAttribute('data-name')}; })()"
+        " return {x: r.left + 3, y: r.top + r.height / 2, id: a.getAttribute('data-id')}; })()"
     )
-    for kind in ("mousePressed", "mouseReleased"):
-        page.call("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left", clickCount=1)
-    name = json.dumps(box["name"])
+    return box
+
+
+def _open_commit(page: Browser) -> float:
+    """A click on the first commit of "Changes by commit" to its benchmarks laid out."""
+    if not page.evaluate("document.querySelectorAll('details.commit > summary').length"):
+        return float("nan")
+    box = _point(page, "details.commit > summary", 0)
+    # The next frame after the toggle: the benchmarks' rows are laid out and painted by then.
+    page.evaluate(
+        "document.querySelector('details.commit').addEventListener('toggle', function () {"
+        " requestAnimationFrame(function () { window.__openedAt = performance.now(); }); }); 1"
+    )
+    page.click(box["x"], box["y"])
+    opened = float(page.wait_for("window.__openedAt"))
+    return opened - float(page.evaluate("window.__clickAt"))
+
+
+def _click(page: Browser, selector: str, k: int) -> float:
+    box = _point(page, selector, k)
+    page.click(box["x"], box["y"])
+    name = f"BW.name({box['id']})"
     page.wait_for(f"document.getElementById('chart-panel').getAttribute('data-drawn') === {name}")
+    panel = "Number(document.getElementById('chart-panel').getAttribute('data-drawn-ms'))"
+    page.wait_for(f"{panel} > window.__clickAt")
     time.sleep(0.05)  # let every chart of the panel paint before reading the last paint time
     drawn = float(page.evaluate("document.getElementById('chart-panel').getAttribute('data-drawn-ms')"))
     return drawn - float(page.evaluate("window.__clickAt"))

@@ -162,7 +162,7 @@ def test_the_command_table_agrees_with_what_each_module_registers() -> None:
 def test_the_trend_command_does_not_import_the_comparator() -> None:
     code = (
         "import sys; from benchwatch import cli; cli.build_parser('trend')\n"
-        "import benchwatch.report.trend, benchwatch.render\n"
+        "import benchwatch.render.trend.site, benchwatch.render\n"
         "print([m for m in sys.modules if m.startswith(('benchwatch.compar', 'scipy'))])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

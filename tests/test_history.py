@@ -72,6 +72,21 @@ def test_record_summarises_each_metric_with_median_and_log_t_interval(tmp_path):
     assert record.benchmarks["test_a"]["metrics"]["allocations"] == [7.0, 7.0, 7.0, 5]
 
 
+def test_runs_summarised_at_once_equal_one_run_at_a_time():
+    """The pyperf import's fast path (equal-length runs in one numpy call) gives Run.statistic's figures."""
+    from benchwatch.history.summary import _latency_per_run, summarize_benchmark
+
+    rng = np.random.default_rng(9)
+    equal = BenchmarkResult(name="eq", runs=tuple(Run(samples=rng.lognormal(-7, 0.2, 3)) for _ in range(20)))
+    ragged = BenchmarkResult(name="rag", runs=tuple(Run(samples=rng.lognormal(-7, 0.2, 3 + k)) for k in range(5)))
+    fast = _latency_per_run(equal)
+    for metric in ("p50", "p95", "p99", "mean"):
+        assert fast[metric] == pytest.approx(equal.per_run_statistics(metric), rel=1e-12)
+    assert _latency_per_run(ragged) == {}  # different sample counts: one run at a time
+    entry = summarize_benchmark(equal)
+    assert entry["metrics"]["p95"][0] == pytest.approx(float(np.median(equal.per_run_statistics("p95"))))
+
+
 def test_single_run_has_no_interval_and_samples_are_optional(tmp_path):
     record = store.append_record(tmp_path / "h1", _result(runs=1))
     assert record.benchmarks["test_a"]["metrics"]["p50"][1:] == [None, None, 1]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pytest
 
+from benchwatch.history import dependence
 from benchwatch.history import segmentation as seg
 
 FIXTURE = Path(__file__).parent / "fixtures" / "changepoints" / "tigerbeetle.json"
@@ -192,3 +195,63 @@ def test_the_five_point_rolling_median_equals_the_sorted_windows_median() -> Non
     ordered = np.sort(np.lib.stride_tricks.sliding_window_view(padded, 5, axis=1), axis=-1)
     expected = seg.sorted_quantile(ordered, np.isfinite(ordered).sum(axis=-1), 0.5)
     assert np.array_equal(seg._rolling_median(values, 2), expected, equal_nan=True)
+
+
+# -- issue 28: dependent noise, a shift relative to the noise, a stricter price on long series ----------
+
+
+def _ar1(rng: np.random.Generator, phi: float, shape: tuple[int, int], sigma: float = 0.02) -> np.ndarray:
+    """AR(1) noise with marginal standard deviation ``sigma``."""
+    noise = rng.normal(0.0, sigma, shape)
+    for k in range(1, shape[1]):
+        noise[:, k] = phi * noise[:, k - 1] + np.sqrt(1.0 - phi * phi) * noise[:, k]
+    return noise
+
+
+def test_the_long_run_variance_factor_matches_theory():
+    """Residuals of one segment: factor ~ (1 + rho) / (1 - rho) against the marginal variance; 1 for white noise."""
+    rng = np.random.default_rng(28)
+    n = 4000
+    for phi in (0.3, 0.6):
+        residual = _ar1(rng, phi, (20, n), sigma=1.0)
+        residual -= residual.mean(axis=1, keepdims=True)
+        starts = np.zeros((20, n), dtype=np.int64)
+        factor = dependence.inflation(residual, starts, np.full(20, n), np.ones(20))
+        shrunk = phi - 2.0 / np.sqrt(n)
+        assert np.median(factor) == pytest.approx((1 + shrunk) / (1 - shrunk), rel=0.1)
+    white = rng.normal(0.0, 1.0, (400, 165))
+    factor = dependence.inflation(white, np.zeros((400, 165), dtype=np.int64), np.full(400, 165), np.ones(400))
+    assert np.mean(factor == 1.0) >= 0.95  # shrunk by two standard errors: white noise is left alone
+
+
+def test_autocorrelated_noise_raises_far_fewer_change_points(monkeypatch):
+    rng = np.random.default_rng(12)
+    matrix = np.exp(_ar1(rng, 0.7, (100, N)))
+    found = sum(len(fit.change_points) for fit in seg.segment_series(matrix))
+    monkeypatch.setattr(seg, "DEPENDENCE_ROUNDS", 0)
+    independent = sum(len(fit.change_points) for fit in seg.segment_series(matrix))
+    assert found < 100 and found * 4 < independent, (found, independent)
+
+
+def test_a_long_series_with_a_strong_cycle_has_no_change_point():
+    rng = np.random.default_rng(13)
+    x = np.arange(400)
+    phase = rng.uniform(0, 2 * np.pi, (50, 1))
+    matrix = np.exp(0.06 * np.sin(2 * np.pi * x / 20 + phase) + rng.normal(0.0, 0.02, (50, 400)))
+    assert sum(len(fit.change_points) for fit in seg.segment_series(matrix)) <= 2
+
+
+def test_a_drop_on_a_rising_trend_is_kept():
+    """Rise, drop, rise: the segments' means are alike, the jump where their lines meet is not."""
+    x = np.arange(150)
+    rng = np.random.default_rng(14)
+    values = np.exp(0.0025 * x - np.where(x >= 65, np.log(1 / 0.83), 0.0) + rng.normal(0.0, 0.02, 150))
+    (point,) = seg.detect(values)
+    assert abs(point.index - 65) <= 1 and point.relative_change == pytest.approx(-0.17, abs=0.03)
+
+
+def test_the_price_grows_past_200_commits_only():
+    assert seg.beta_for(0.001, 150) == pytest.approx(float(NormalDist().inv_cdf(1 - 0.001 / 300) ** 2))
+    plain = float(NormalDist().inv_cdf(1 - 0.001 / 1200) ** 2)
+    assert seg.beta_for(0.001, 600) == pytest.approx(plain * (1 + math.log(3.0)))
+    assert seg.beta_for(0.001, 200) == pytest.approx(float(NormalDist().inv_cdf(1 - 0.001 / 400) ** 2))

@@ -19,8 +19,9 @@ import pytest
 from benchwatch import cli
 from benchwatch.errors import UsageError
 from benchwatch.history import store
+from benchwatch.history.trend_data import load_trend_data
 from benchwatch.render.html_templates import script_json
-from benchwatch.report import trend
+from benchwatch.render.trend import site as trend
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PRESENT_COMMANDS = tuple(name for name in cli.COMMAND_MODULES if importlib.util.find_spec(name) is not None)
@@ -78,7 +79,9 @@ def history_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def report(history_dir, tmp_path_factory):
     output = tmp_path_factory.mktemp("report") / "site"
-    figures = trend.write_trend_report(history_dir, output, commit_url="https://github.com/o/r/commit/{commit}")
+    figures = trend.write_trend_report(
+        load_trend_data(history_dir), output, commit_url="https://github.com/o/r/commit/{commit}"
+    )
     return output, figures
 
 
@@ -185,7 +188,7 @@ def _ranking_history(directory: Path, commits: int = 120) -> Path:
 
 def test_ranking_regressions_then_improvements_then_noisy_never_a_bimodal_ratio(tmp_path):
     history = _ranking_history(tmp_path / "h")
-    figures = trend.write_trend_report(history, tmp_path / "site", recent=30)
+    figures = trend.write_trend_report(load_trend_data(history), tmp_path / "site", recent=30)
     index = _unpack(tmp_path / "site" / "trend-data" / "index.js")
     statuses = {row[0]: row[2] for row in index["benchmarks"]}
     assert [row[0] for row in index["benchmarks"]][:2] == ["regressed", "improved"]
@@ -200,8 +203,9 @@ def test_ranking_regressions_then_improvements_then_noisy_never_a_bimodal_ratio(
     assert noise["bimodal"] > 1.0
     assert noise["steady"] < 0.02
     html = (tmp_path / "site" / "index.html").read_text()
-    order = [html.index(f'data-name="{name}"') for name in ("regressed", "improved", "bimodal")]
-    assert order == sorted(order)
+    summary = html[html.index('<section id="summary">') :]
+    listed = [index["benchmarks"][int(k)][0] for k in re.findall(r'<tr data-id="(\d+)"', summary)]
+    assert listed == ["regressed", "improved", "bimodal"]
     assert figures.benchmarks == 5
 
 
@@ -211,19 +215,22 @@ def test_rebuild_removes_stale_chunks_and_page_name_can_be_chosen(tmp_path):
     (site / "trend-data").mkdir(parents=True)
     (site / "trend-data" / "c0099.js").write_text("old")
     (site / "trend-data" / "mine.txt").write_text("keep")
-    report = trend.write_trend_report(history, site / "perf.html")
+    report = trend.write_trend_report(load_trend_data(history), site / "perf.html")
     assert report.path == site / "perf.html" and report.path.is_file()
     assert not (site / "trend-data" / "c0099.js").exists() and (site / "trend-data" / "mine.txt").exists()
     assert not [p for p in site.rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_options_are_validated(history_dir, tmp_path):
+    data = load_trend_data(history_dir)
     with pytest.raises(UsageError, match="commit URL"):
-        trend.write_trend_report(history_dir, tmp_path / "r", commit_url="javascript:alert(1)//{commit}")
+        trend.write_trend_report(
+            load_trend_data(history_dir), tmp_path / "r", commit_url="javascript:alert(1)//{commit}"
+        )
     with pytest.raises(UsageError, match="commit URL"):
-        trend.write_trend_report(history_dir, tmp_path / "r", commit_url="https://example.org/")
+        trend.write_trend_report(data, tmp_path / "r", commit_url="https://example.org/")
     with pytest.raises(UsageError, match="--recent"):
-        trend.write_trend_report(history_dir, tmp_path / "r", recent=0)
+        trend.write_trend_report(data, tmp_path / "r", recent=0)
     assert trend.commit_link("https://x.org/c/{commit}", "a/b?c") == "https://x.org/c/a%2Fb%3Fc"
     assert not (tmp_path / "r").exists()
 
@@ -264,6 +271,16 @@ def test_invalid_change_point_options_are_one_line_usage_errors(
     assert not output.exists()
 
 
+def test_the_report_is_rendered_from_loaded_data_alone(history_dir, report, tmp_path):
+    """The renderer never reads the store: the history may be gone once its data is loaded."""
+    copy = shutil.copytree(history_dir, tmp_path / "h")
+    data = load_trend_data(copy)
+    shutil.rmtree(copy)
+    figures = trend.write_trend_report(data, tmp_path / "site", commit_url="https://github.com/o/r/commit/{commit}")
+    assert figures.benchmarks == report[1].benchmarks and figures.change_points == report[1].change_points
+    assert _chunks(tmp_path / "site") == _chunks(report[0])
+
+
 def test_asv_shaped_history_charts_only_p50(tmp_path):
     batch = [
         store.PendingRecord(
@@ -276,7 +293,7 @@ def test_asv_shaped_history_charts_only_p50(tmp_path):
         for c in range(40)
     ]
     store.append_batch(tmp_path / "h", batch)
-    trend.write_trend_report(tmp_path / "h", tmp_path / "site")
+    trend.write_trend_report(load_trend_data(tmp_path / "h"), tmp_path / "site")
     assert all(sorted(blocks) == ["p50"] for blocks in _chunks(tmp_path / "site").values())
 
 
@@ -297,7 +314,7 @@ def test_instruction_counts_are_charted_in_their_own_unit_with_change_points(tmp
             )
         )
     store.append_batch(tmp_path / "h", batch)
-    trend.write_trend_report(tmp_path / "h", tmp_path / "site")
+    trend.write_trend_report(load_trend_data(tmp_path / "h"), tmp_path / "site")
     blocks = _chunks(tmp_path / "site")["counted"]
     assert sorted(blocks) == ["instructions", "p50"]
     assert blocks["instructions"]["u"] == "M instructions" and blocks["p50"]["u"] == "ms"

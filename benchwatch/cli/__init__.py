@@ -50,7 +50,7 @@ COMMANDS = {
     "github-report": ("benchwatch.cli.github_command", "post the PR comment, check run and job summary to GitHub"),
     "record": ("benchwatch.cli.record_command", "add a result of main (or a tag) to a history directory"),
     "trend": ("benchwatch.cli.trend_command", "write the trend report of a history (static files)"),
-    "history": ("benchwatch.cli.history_command", "import pyperf or asv results into a history, or prune it"),
+    "history": ("benchwatch.cli.history_command", "import pyperf or asv results, list, show or prune a history"),
     "completion": ("benchwatch.cli.completion_command", "print a shell completion script (bash, zsh)"),
 }
 

@@ -4,6 +4,8 @@ benchwatch history import-pyperf DIR --history H     # one pyperf file per commi
 benchwatch history import-asv DIR --history H        # an asv results directory
 benchwatch history prune --history H --keep-last 200 [--thin-older-than-days 90] [--drop-tags]
 benchwatch history migrate --history H              # a JSON history (schema 1) to Parquet, in place
+benchwatch history list --history H [--format json]  # records: commits, dates, tags, benchmark counts, sources
+benchwatch history show BENCHMARK --history H [--metric p95] [--format json]  # a series, change points marked
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from benchwatch.errors import EXIT_OK
-from benchwatch.history import importers, legacy, pruning
+from benchwatch.history import browse, importers, legacy, pruning
+from benchwatch.history.columnar import HISTORY_METRICS
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "history", help="import pyperf or asv results into a history, or prune it", description=__doc__.splitlines()[0]
+        "history",
+        help="import pyperf or asv results, list, show or prune a history",
+        description=__doc__.splitlines()[0],
     )
     actions = parser.add_subparsers(dest="history_action", metavar="ACTION", parser_class=type(parser))
     actions.required = True
@@ -55,7 +60,38 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     migrate = actions.add_parser("migrate", help="convert a JSON history (schema 1) to Parquet, in place")
     migrate.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory to migrate")
     migrate.set_defaults(handler=handle_migrate)
+    _register_browsing(actions)
     return parser
+
+
+def _register_browsing(actions: Any) -> None:
+    listing = actions.add_parser("list", help="the records: commits, dates, tags, benchmark counts, sources")
+    listing.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory")
+    listing.add_argument("--format", choices=("text", "json"), default="text", help="plain text (default) or JSON")
+    listing.set_defaults(handler=handle_list)
+
+    show = actions.add_parser("show", help="one benchmark's series, change points marked")
+    show.add_argument("benchmark", metavar="BENCHMARK", help="the benchmark's exact name")
+    show.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory")
+    show.add_argument("--metric", choices=HISTORY_METRICS, default="p50", help="metric to show (default p50)")
+    show.add_argument("--format", choices=("text", "json"), default="text", help="plain text (default) or JSON")
+    show.set_defaults(handler=handle_show)
+
+
+def handle_list(args: argparse.Namespace) -> int:
+    from benchwatch.render.history_text import render_records
+
+    rows = browse.list_records(args.history)
+    print(render_records(rows, history=str(args.history), format=args.format), end="")
+    return EXIT_OK
+
+
+def handle_show(args: argparse.Namespace) -> int:
+    from benchwatch.render.history_text import render_series
+
+    series = browse.benchmark_series(args.history, args.benchmark, metric=args.metric)
+    print(render_series(series, format=args.format), end="")
+    return EXIT_OK
 
 
 def handle_import(args: argparse.Namespace) -> int:

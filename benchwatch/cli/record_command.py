@@ -36,6 +36,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--branch", metavar="NAME", help="branch (default: the result's git_branch)")
     parser.add_argument("--message", metavar="TEXT", help="commit subject, shown on hover in the trend report")
+    parser.add_argument("--author", metavar="NAME", help="commit author, shown with the commit in the trend report")
+    parser.add_argument(
+        "--repo-url",
+        metavar="URL",
+        help="the repository's web address (https://github.com/OWNER/REPO): the trend report links commits to it",
+    )
     parser.add_argument("--keep-samples", action="store_true", help="store raw samples too (much larger records)")
     parser.add_argument("--replace", action="store_true", help="replace the record of a commit already in the history")
     parser.add_argument(
@@ -48,6 +54,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _check_options(args: argparse.Namespace) -> None:
+    if args.repo_url is not None and not args.repo_url.startswith(("https://", "http://")):
+        raise UsageError(f"--repo-url {args.repo_url!r} must start with https:// or http://")
     if args.date is not None:
         try:
             store.normalize_date(args.date)
@@ -79,6 +87,8 @@ def handle(args: argparse.Namespace) -> int:
         branch=args.branch,
         keep_samples=args.keep_samples,
         message=args.message,
+        author=args.author,
+        repo_url=args.repo_url,
         replace=args.replace,
     )
     tags = f" [{', '.join(record.tags)}]" if record.tags else ""

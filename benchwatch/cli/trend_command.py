@@ -16,7 +16,9 @@ from typing import Any
 
 from benchwatch.errors import EXIT_OK, UsageError
 from benchwatch.history import segmentation
-from benchwatch.report import trend
+from benchwatch.history.trend_data import load_trend_data
+from benchwatch.render.trend import model as trend_model
+from benchwatch.render.trend import site as trend
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -40,6 +42,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="TEMPLATE",
         default=None,
         help="link commits, e.g. https://github.com/OWNER/REPO/commit/{commit}",
+    )
+    parser.add_argument(
+        "--repo-url",
+        metavar="URL",
+        default=None,
+        help="link commits under this repository (https://github.com/OWNER/REPO); default: the one recorded",
     )
     parser.add_argument(
         "--max-pvalue",
@@ -85,10 +93,17 @@ def handle(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.suffix not in (".html", ".htm"):
         # -o is a file in every command; a folder is --output-dir.
         raise UsageError(f"-o names the page file (e.g. {args.output}/index.html); for a folder use --output-dir")
+    output = args.output if args.output is not None else args.output_dir / "index.html"
+    trend.check_commit_url(args.commit_url)
+    trend.check_repo_url(args.repo_url)
+    trend_model.check_options(
+        max_pvalue=args.max_pvalue, min_magnitude=args.min_change, recent=args.recent, noisy=args.noisy
+    )
     report = trend.write_trend_report(
-        history_dir=args.history,
-        output=args.output if args.output is not None else args.output_dir / "index.html",
+        load_trend_data(args.history),
+        output=output,
         commit_url=args.commit_url,
+        repo_url=args.repo_url,
         max_pvalue=args.max_pvalue,
         min_magnitude=args.min_change,
         recent=args.recent,

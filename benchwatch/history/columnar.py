@@ -41,6 +41,8 @@ RECORD_COLUMNS = (
     "recorded_ns",
     "schema_version",
 )
+# Added within schema version 2: files written before them lack the columns, read as NULL.
+OPTIONAL_RECORD_COLUMNS = ("author", "repo_url")
 _READ_ATTEMPTS = 3
 
 
@@ -63,6 +65,8 @@ class CommitRow:
     recorded_ns: int
     benchmarks: int
     file: str
+    author: str | None = None
+    repo_url: str | None = None
 
 
 # -- writing -----------------------------------------------------------------------------
@@ -80,6 +84,8 @@ def _record_table(documents: Sequence[Mapping[str, Any]], recorded_ns: int) -> d
         "tags_json": np.array([json.dumps(list(document.get("tags") or ())) for document in documents], dtype=object),
         "branch": column("branch"),
         "message": column("message"),
+        "author": column("author"),
+        "repo_url": column("repo_url"),
         "source": column("source"),
         "environment": np.array(
             [json.dumps(dict(document.get("environment") or {}), sort_keys=True) for document in documents],
@@ -188,6 +194,8 @@ def _select_list() -> str:
             "from_json(r.tags_json, '[\"VARCHAR\"]') AS tags",
             "r.branch",
             "r.message",
+            "r.author",
+            "r.repo_url",
             "r.source",
             "r.environment",
             "r.recorded_ns",
@@ -353,11 +361,17 @@ def read_commit_rows(history_dir: Path) -> list[CommitRow]:
         if connection is None:
             return []
         _check_versions(connection, files, history_dir)
+        present = {row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {_source(files)}").fetchall()}
+        optional = [column for column in OPTIONAL_RECORD_COLUMNS if column in present]
+        extra = "".join(
+            f", any_value({column})" if column in present else ", NULL" for column in OPTIONAL_RECORD_COLUMNS
+        )
+        columns = [*RECORD_COLUMNS[1:-1], *optional, "benchmark", "filename"]
         rows = connection.execute(
             "SELECT commit, any_value(parent), epoch(any_value(date)), any_value(tags), any_value(branch), "
             "any_value(message), any_value(source), any_value(environment), recorded_ns, count(benchmark), "
-            "any_value(filename) "
-            f"FROM ({latest_rows_sql(connection, files, [*RECORD_COLUMNS[1:-1], 'benchmark', 'filename'])}) "
+            f"any_value(filename){extra} "
+            f"FROM ({latest_rows_sql(connection, files, columns)}) "
             "GROUP BY commit, recorded_ns ORDER BY 3, recorded_ns"
         ).fetchall()
         return [
@@ -373,6 +387,8 @@ def read_commit_rows(history_dir: Path) -> list[CommitRow]:
                 recorded_ns=int(row[8]),
                 benchmarks=int(row[9]),
                 file=Path(row[10]).name,
+                author=row[11],
+                repo_url=row[12],
             )
             for row in rows
         ]

@@ -47,15 +47,20 @@ from statistics import NormalDist
 
 import numpy as np
 
-from benchwatch.history import staircase
+from benchwatch.history import dependence, screening, staircase
 from benchwatch.history.changepoints import ChangePoint
 
 DEFAULT_MAX_PVALUE = 0.001
 DEFAULT_MIN_MAGNITUDE = 0.0
+REPORT_MIN_MAGNITUDE = 0.02  # the trend report and `history show`: shifts under 2% are not worth a reader's look
 DEFAULT_MIN_SEGMENT = 3
 CANDIDATE_FACTOR = 1.0  # the price at which the search proposes; _prune keeps what still pays the full price
 SLOPE_FACTOR = 1.0  # a segment's slope costs this many change points' price
 BLOCK_CELLS = 131_072  # series x commits analysed together: numpy's speed, ~1 MB per temporary array
+LONG_SERIES = 200  # commits: the price grows past this length (beta_for)
+LONG_PRICE = 1.0
+NOISE_SHIFT = 0.5  # a change point shifts the level by at least this many noise sigmas
+DEPENDENCE_ROUNDS = 2  # re-estimate the long-run variance once after the first elimination
 NOISE_FLOOR = 1e-4  # relative: below any timer's resolution; keeps deterministic series finite
 _HAMPEL_HALF = 2
 _HAMPEL_K = 5.0
@@ -96,9 +101,15 @@ class SeriesFit:
 
 @lru_cache(maxsize=4096)
 def beta_for(max_pvalue: float, length: int) -> float:
-    """The penalty, in units of sigma^2, for one more change point among ``length`` positions."""
+    """The penalty, in units of sigma^2, for one more change point among ``length`` positions.
+
+    Bonferroni over the positions, then stricter past ``LONG_SERIES`` points (x ``1 + LONG_PRICE *
+    log(length / LONG_SERIES)``): a long real series holds slow wanders that independent noise
+    does not, and each adds a false change point at the plain price (benchmarks/changepoint_quality.py).
+    """
     tail = max_pvalue / (2.0 * max(length, 2))
-    return float(NormalDist().inv_cdf(1.0 - tail) ** 2)
+    stricter = 1.0 + LONG_PRICE * math.log(max(length, LONG_SERIES) / LONG_SERIES)
+    return float(NormalDist().inv_cdf(1.0 - tail) ** 2) * stricter
 
 
 def _compact(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -305,12 +316,15 @@ def _segment_block(
     values, order, lengths = _compact(logs)
     cleaned, sigma = clean(values)
     beta = np.array([beta_for(max_pvalue, int(length)) for length in lengths])
-    search = _worth_searching(cleaned, lengths, sigma**2 * beta * CANDIDATE_FACTOR, min_segment)
+    search = screening.worth_searching(cleaned, lengths, sigma**2 * beta * CANDIDATE_FACTOR, min_segment)
     cuts = _binary_segmentation(
         cleaned[search], lengths[search], sigma[search] ** 2, beta[search] * CANDIDATE_FACTOR, min_segment, min_shift
     )
     searched = np.flatnonzero(search)
-    cuts = _prune_all(cleaned[searched], lengths[searched], cuts, (sigma**2 * beta)[searched], min_segment, min_shift)
+    price = (sigma**2 * beta)[searched]
+    cuts = _prune_all(cleaned[searched], lengths[searched], cuts, price, min_segment, min_shift)
+    factor = np.ones(matrix.shape[0])
+    factor[searched] = _dependent_noise(cleaned[searched], lengths[searched], cuts, price, sigma[searched], min_shift)
     cut_row = dict(zip(searched.tolist(), range(cuts.shape[0]), strict=True))
     prefix = _Prefix(cleaned[searched]).sums
     fits = []
@@ -321,21 +335,45 @@ def _segment_block(
             k = cut_row[row]
             bounds = np.flatnonzero(cuts[k, : length + 1])
             sums = [part[k, bounds].tolist() for part in prefix]
-            fit = _describe(sums, positions, bounds.tolist(), float(sigma[row]), float(beta[row]), commits)
+            # Prices and p-values in the long-run variance (benchwatch/history/dependence.py); the noise shown is sigma.
+            scale = float(sigma[row] * math.sqrt(factor[row]))
+            fit = _describe(sums, positions, bounds.tolist(), scale, float(beta[row]), commits, float(sigma[row]))
             if any(segment.slope for segment in fit.segments):
-                price = float(sigma[row] ** 2 * beta[row])
+                price_row = scale**2 * float(beta[row])
                 sloped = [bool(segment.slope) for segment in fit.segments]
                 steps = staircase.steps_for_slopes(
-                    cleaned[row, :length], bounds.tolist(), sloped, price, min_segment, min_shift, SLOPE_FACTOR
+                    cleaned[row, :length], bounds.tolist(), sloped, price_row, min_segment, min_shift, SLOPE_FACTOR
                 )
                 if len(steps) > bounds.size:
                     bounds = np.asarray(steps)
                     sums = [part[k, bounds].tolist() for part in prefix]
-                    fit = _describe(sums, positions, steps, float(sigma[row]), float(beta[row]), commits)
+                    fit = _describe(sums, positions, steps, scale, float(beta[row]), commits, float(sigma[row]))
             fits.append(fit)
         else:
             fits.append(_flat(cleaned[row, :length], positions, float(sigma[row])))
     return fits
+
+
+def _dependent_noise(
+    y: np.ndarray, lengths: np.ndarray, cuts: np.ndarray, price: np.ndarray, sigma: np.ndarray, min_shift: float
+) -> np.ndarray:
+    """Per row, the factor by which dependent noise raises the price; splits that no longer pay are dropped.
+
+    A split must also shift the level by ``NOISE_SHIFT`` noise sigmas (in long-run variance).
+    """
+    factor = np.ones(y.shape[0])
+    if y.shape[0] == 0:
+        return factor
+    prefix = _Prefix(y)
+    for _ in range(DEPENDENCE_ROUNDS):
+        residual, starts = dependence.residuals(y, lengths, cuts, prefix.sums, price * factor, SLOPE_FACTOR)
+        found = np.maximum(dependence.inflation(residual, starts, lengths, sigma**2), factor)
+        grew = (found > factor).any()
+        factor = found
+        _eliminate(prefix, cuts, lengths, price * factor, np.maximum(min_shift, NOISE_SHIFT * sigma * np.sqrt(factor)))
+        if not grew:
+            break
+    return factor
 
 
 def _prune_all(
@@ -364,15 +402,25 @@ def _prune_all(
     return cuts
 
 
-def _eliminate(prefix: _Prefix, cuts: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_shift: float) -> None:
-    """Drop, per series and round, the change point whose removal costs least, while that is below the price."""
+def _eliminate(
+    prefix: _Prefix, cuts: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_shift: float | np.ndarray
+) -> None:
+    """Drop, per series and round, the change point whose removal costs least, while that is below the price.
+
+    ``min_shift``: one for all series (on the segments' means), or one per series (on the jump where the
+    segments' fits meet: on a trend, the means of a rise, a drop and a rise can be alike).
+    """
     while True:
         rows, points = _change_points(cuts, lengths)
         if rows.size == 0:
             return
         a, b = _neighbours(rows, points, lengths)
         delta = _split_gain(prefix, rows, a, points, b, price[rows])
-        value = np.where(_shift(prefix, rows, a, points, b) >= min_shift, delta, -np.inf)
+        if isinstance(min_shift, np.ndarray):
+            large = _jump(prefix, rows, a, points, b, price[rows]) >= min_shift[rows]
+        else:
+            large = _shift(prefix, rows, a, points, b) >= min_shift
+        value = np.where(large, delta, -np.inf)
         order = np.lexsort((value, rows))
         first = np.ones(order.size, dtype=bool)
         first[1:] = rows[order][1:] != rows[order][:-1]
@@ -422,6 +470,19 @@ def _shift(prefix: _Prefix, rows: np.ndarray, a: np.ndarray, t: np.ndarray, b: n
         return np.abs((sums[rows, b] - sums[rows, t]) / (b - t) - (sums[rows, t] - sums[rows, a]) / (t - a))
 
 
+def _jump(
+    prefix: _Prefix, rows: np.ndarray, a: np.ndarray, t: np.ndarray, b: np.ndarray, price: np.ndarray
+) -> np.ndarray:
+    """|jump| at ``t`` between the fits of a..t and t..b (a line where it pays its slope price, else the mean)."""
+    ends = []
+    for stats in (_stats_between(prefix, rows, a, t), _stats_between(prefix, rows, t, b)):
+        flat, line, mean, slope = _fits(stats)
+        slope = np.where(line + SLOPE_FACTOR * price < flat, slope, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ends.append(mean + slope * (t - stats[1] / stats[0]))
+    return np.abs(ends[1] - ends[0])
+
+
 def _replace(
     prefix: _Prefix, cuts: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_segment: int, parity: int
 ) -> None:
@@ -446,35 +507,6 @@ def _replace(
     cuts[rows[keep], best[keep]] = True
 
 
-def _worth_searching(y: np.ndarray, lengths: np.ndarray, price: np.ndarray, min_segment: int) -> np.ndarray:
-    """Rows where some split or a slope could pay its price: a cheap screen before the full search.
-
-    A one-split mean-shift gain (the CUSUM statistic) and the whole row's
-    line-against-mean gain are computed for every row in one pass; a row
-    where neither reaches the price is one flat segment.  (The full search
-    can only find more where segments are lines, and a line needs the
-    slope screen to pass.)
-    """
-    n = y.shape[1]
-    data = np.nan_to_num(y)
-    cumulative = np.cumsum(data, axis=1)[:, :-1]
-    total = np.take_along_axis(np.cumsum(data, axis=1), (lengths - 1)[:, None].clip(0), 1)
-    t = np.arange(1, n, dtype=np.float64)[None, :]
-    length = lengths[:, None].astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gain = (cumulative - t / length * total) ** 2 * length / (t * (length - t))
-    valid = (t >= min_segment) & (length - t >= min_segment)
-    best = np.where(valid, gain, 0.0).max(axis=1, initial=0.0)
-    x = np.arange(n, dtype=np.float64)[None, :]
-    inside = x < length
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_x = (x * inside).sum(axis=1, keepdims=True) / length
-        mean_y = total / length
-        centred = np.where(inside, x - mean_x, 0.0)
-        slope_gain = ((centred * (data - mean_y)).sum(axis=1)) ** 2 / (centred**2).sum(axis=1)
-    return (lengths >= 2 * min_segment) & ((best > price) | (np.nan_to_num(slope_gain) > price))
-
-
 def _flat(y: np.ndarray, positions: np.ndarray, sigma: float) -> SeriesFit:
     if y.size == 0:
         return SeriesFit((), (), sigma, positions)
@@ -490,6 +522,7 @@ def _describe(
     sigma: float,
     beta: float,
     commits: list[str] | None,
+    noise: float | None = None,
 ) -> SeriesFit:
     """Segments and change points of one series from its prefix sums at ``bounds`` (plain floats)."""
     segments = []
@@ -528,7 +561,8 @@ def _describe(
             )
         )
     original = [Segment(int(positions[s.start]), int(positions[s.stop - 1]) + 1, s.level, s.slope) for s in segments]
-    return SeriesFit(change_points=tuple(points), segments=tuple(original), noise=sigma, positions=positions)
+    noise = sigma if noise is None else noise
+    return SeriesFit(change_points=tuple(points), segments=tuple(original), noise=noise, positions=positions)
 
 
 def detect(

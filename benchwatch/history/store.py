@@ -125,6 +125,8 @@ class Record:
     file: str
     source: str | None = None
     message: str | None = None
+    author: str | None = None
+    repo_url: str | None = None  # the repository's web address: the trend report links commits under it
 
     @property
     def short_commit(self) -> str:
@@ -189,6 +191,8 @@ class PendingRecord:
     environment: Mapping[str, Any] | None = None
     source: str | None = None
     message: str | None = None
+    author: str | None = None
+    repo_url: str | None = None
 
 
 def environment_summary(environment: Environment) -> dict[str, Any]:
@@ -206,6 +210,8 @@ def pending_from_result(
     branch: str | None = None,
     keep_samples: bool = False,
     message: str | None = None,
+    author: str | None = None,
+    repo_url: str | None = None,
 ) -> PendingRecord:
     """Summarise ``result``; commit, branch and date default to its environment."""
     environment = result.environment
@@ -222,6 +228,8 @@ def pending_from_result(
         environment=summary,
         source=result.source,
         message=message,
+        author=author,
+        repo_url=repo_url,
         benchmarks={
             benchmark.name: summarize_benchmark(benchmark, keep_samples=keep_samples) for benchmark in result.benchmarks
         },
@@ -239,6 +247,8 @@ def append_record(
     branch: str | None = None,
     keep_samples: bool = False,
     message: str | None = None,
+    author: str | None = None,
+    repo_url: str | None = None,
     replace: bool = False,
 ) -> Record:
     """Summarise ``result`` and add it to the history in ``history_dir`` (created if needed).
@@ -255,6 +265,8 @@ def append_record(
         branch=branch,
         keep_samples=keep_samples,
         message=message,
+        author=author,
+        repo_url=repo_url,
     )
     return append_batch(history_dir, [pending], replace=replace)[0]
 
@@ -271,6 +283,8 @@ def append_summaries(
     environment: Mapping[str, Any] | None = None,
     source: str | None = None,
     message: str | None = None,
+    author: str | None = None,
+    repo_url: str | None = None,
     replace: bool = False,
 ) -> Record:
     """Add a record from already summarised benchmarks (``{name: {"unit", "metrics"}}``)."""
@@ -283,6 +297,8 @@ def append_summaries(
         environment=environment,
         source=source,
         message=message,
+        author=author,
+        repo_url=repo_url,
         benchmarks=benchmarks,
     )
     return append_batch(history_dir, [pending], replace=replace)[0]
@@ -365,6 +381,8 @@ def record_document(item: PendingRecord) -> dict[str, Any]:
         "tags": list(dict.fromkeys(str(tag) for tag in item.tags if str(tag))),
         "branch": item.branch,
         "message": item.message,
+        "author": item.author,
+        "repo_url": item.repo_url,
         "source": item.source,
         "environment": dict(item.environment or {}),
         "benchmarks": {name: _rounded_entry(entry) for name, entry in item.benchmarks.items()},
@@ -402,6 +420,8 @@ def _record_from_document(document: Mapping[str, Any], file_name: str) -> Record
         file=file_name,
         source=document.get("source"),
         message=document.get("message"),
+        author=document.get("author"),
+        repo_url=document.get("repo_url"),
     )
 
 
@@ -459,6 +479,8 @@ def _record_from_row(row: columnar.CommitRow, benchmarks: Mapping[str, Mapping[s
         file=row.file,
         source=row.source,
         message=row.message,
+        author=row.author,
+        repo_url=row.repo_url,
     )
 
 

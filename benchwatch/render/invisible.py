@@ -42,6 +42,9 @@ INVISIBLE = re.compile(
     "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _FORMAT_RANGES) + "]",
 )
 
+# The same class for the trend page's script (``new RegExp(INVISIBLE_JS, "gu")``): one definition for both sides.
+INVISIBLE_JS = "[" + "".join(f"\\u{{{low:x}}}-\\u{{{high:x}}}" for low, high in _FORMAT_RANGES) + "]"
+
 
 def reveal_invisible(text: str) -> str:
     """``text`` with each invisible formatting character replaced by ``‹U+XXXX›``."""

@@ -1,4 +1,4 @@
-/* benchwatch trend report (see benchwatch/report/trend.py).  Loads data lazily from <script> files
+/* benchwatch trend report (see benchwatch/render/trend/site.py).  Loads data lazily from <script> files
    (fetch() is refused from file://), inflates them with DecompressionStream, draws with uPlot.
    Text from the data is set with textContent or drawn on a canvas: never parsed as HTML. */
 (function () {
@@ -10,7 +10,19 @@
   var MAX_RESULTS = 200;
   var index = null, byName = {}, chunks = {}, waiting = {}, indexWaiting = [];
   var plots = [];
+  var wanted = null;  /* the benchmark last asked for: a slower earlier load must not draw over it */
   var BW = window.BW = {};
+  var INVISIBLE = new RegExp(config.invisible, "gu");
+
+  /* The one way a name, tag or message from the data is shown: invisible formatting characters (U+202E
+     reverses the text, U+200B hides in it) as "‹U+XXXX›", the same class the page's HTML reveals
+     (benchwatch/render/invisible.py).  Keys (links, lookups, the address) use the raw name or its row. */
+  function shown(text) {
+    return String(text).replace(INVISIBLE, function (ch) {
+      return "‹U+" + ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0") + "›";
+    });
+  }
+  BW.shown = shown;
 
   function inflate(text) {
     var binary = atob(text), bytes = new Uint8Array(binary.length);
@@ -126,7 +138,7 @@
       if (left < u.bbox.left || left > u.bbox.left + u.bbox.width) { return; }
       ctx.strokeStyle = "#98a2b3"; ctx.setLineDash([2 * ratio, 3 * ratio]);
       ctx.beginPath(); ctx.moveTo(left, top); ctx.lineTo(left, top + height); ctx.stroke();
-      ctx.fillStyle = "#475467"; ctx.fillText(tag[0], left + 3 * ratio, top + 11 * ratio);
+      ctx.fillStyle = "#475467"; ctx.fillText(shown(tag[0]), left + 3 * ratio, top + 11 * ratio);
     });
     block.c.forEach(function (point) {
       var left = u.valToPos(point[0] - 0.5, "x", true);
@@ -153,7 +165,8 @@
       series: [
         { label: "commit", value: function (u, v) {
             if (v === null || v === undefined) { return "–"; }
-            return index.commits[v].slice(0, 10) + " · " + index.dates[v] + " · " + index.messages[v];
+            return shown(index.commits[v].slice(0, 10) + " · " + index.dates[v] + " · " + index.messages[v] +
+              (index.authors && index.authors[v] ? " · " + index.authors[v] : ""));
           } },
         { label: LABELS[metric], stroke: COLORS[metric], width: 1.5, points: { size: 4 },
           value: function (u, v) { return v === null || v === undefined ? "–" : v.toPrecision(4) + " " + block.u; } },
@@ -185,7 +198,7 @@
     plots.splice(0).forEach(function (plot) { plot.destroy(); });
     container.textContent = "";
     panel.hidden = false;
-    document.getElementById("chart-title").textContent = name;
+    document.getElementById("chart-title").textContent = shown(name);
     var row = byName[name];
     document.getElementById("chart-facts").textContent = row[2] + (row[3] !== null ? " " + percent(row[3]) +
       " (" + row[4] + ")" : "") + " · noise ±" + ((row[5] || 0) * 100).toFixed(1) + "% · latest " + row[6];
@@ -198,17 +211,72 @@
     panel.setAttribute("data-charts", String(drawn));
   }
 
+  function clearPanel() {
+    plots.splice(0).forEach(function (plot) { plot.destroy(); });
+    document.getElementById("charts").textContent = "";
+    document.getElementById("chart-title").textContent = "";
+    document.getElementById("chart-panel").removeAttribute("data-drawn");
+  }
+
   function open(name, scroll) {
+    wanted = name;
     getIndex().then(function () {
       var row = byName[name];
-      if (!row) { showError("no benchmark named " + name); return null; }
+      if (!row) {
+        clearPanel();
+        document.getElementById("chart-panel").hidden = false;
+        showError("no benchmark named " + shown(name));
+        return null;
+      }
       return Promise.all([getChunk(row[1]), getUplot()]).then(function (loaded) {
+        if (wanted !== name) { return; }
         draw(name, loaded[0][name]);
         if (scroll) { document.getElementById("chart-panel").scrollIntoView(); }
       });
     });
   }
   BW.open = open;
+
+  /* A link names its benchmark by its row in the index (data-id): never by displayed text. */
+  function openRow(id, scroll) {
+    getIndex().then(function (doc) {
+      var row = doc.benchmarks[Number(id)];
+      if (!row) { showError("no benchmark at row " + id); return; }
+      history.replaceState(null, "", "#b=" + encodeURIComponent(row[0]));
+      open(row[0], scroll);
+    });
+  }
+  BW.openRow = openRow;
+  /* The raw name of an index row (for benchmarks/trend_browser_timing.py), null before the index is in. */
+  BW.name = function (id) { return index && index.benchmarks[Number(id)] ? index.benchmarks[Number(id)][0] : null; };
+
+  function benchmarkLink(id, name) {
+    var link = document.createElement("a");
+    link.href = "#b"; link.className = "open"; link.setAttribute("data-id", String(id));
+    link.textContent = shown(name);
+    return link;
+  }
+
+  /* "show all N series" of a commit: its full list is in the index (the page lists the largest). */
+  function showAllSeries(button) {
+    var position = Number(button.getAttribute("data-position"));
+    getIndex().then(function (doc) {
+      var group = null;
+      doc.groups.forEach(function (item) { if (item[0] === position) { group = item; } });
+      if (!group) { return; }
+      var body = button.closest("details").querySelector("tbody");
+      body.textContent = "";
+      group[1].forEach(function (entry) {
+        var tr = document.createElement("tr"), row = doc.benchmarks[entry[0]];
+        cell(tr, "", "name").appendChild(benchmarkLink(entry[0], row[0]));
+        cell(tr, entry[1]);
+        cell(tr, "", "num"); cell(tr, "", "num");
+        cell(tr, percent(entry[2]), "num " + (entry[2] > 0 ? "up" : "down"));
+        body.appendChild(tr);
+      });
+      button.parentNode.removeChild(button);
+    });
+  }
 
   function cell(row, text, className) {
     var td = document.createElement("td");
@@ -224,15 +292,13 @@
     getIndex().then(function (doc) {
       var body = document.getElementById("bw-results"), found = 0;
       body.textContent = "";
-      doc.benchmarks.forEach(function (row) {
+      doc.benchmarks.forEach(function (row, id) {
         if ((status && row[2] !== status) || (query && row[0].toLowerCase().indexOf(query) < 0)) { return; }
         found++;
         if (found > MAX_RESULTS) { return; }
         var tr = document.createElement("tr");
         cell(tr, row[2], "status " + row[2]);
-        var name = cell(tr, "", "name"), link = document.createElement("a");
-        link.href = "#b"; link.className = "open"; link.setAttribute("data-name", row[0]); link.textContent = row[0];
-        name.appendChild(link);
+        cell(tr, "", "name").appendChild(benchmarkLink(id, row[0]));
         cell(tr, percent(row[3]), "num " + (row[3] > 0 ? "up" : row[3] < 0 ? "down" : ""));
         cell(tr, row[4] || "");
         cell(tr, row[5] === null ? "–" : "±" + (row[5] * 100).toFixed(1) + "%", "num");
@@ -246,12 +312,12 @@
   }
 
   document.addEventListener("click", function (event) {
+    var all = event.target.closest ? event.target.closest("button.all-series") : null;
+    if (all) { showAllSeries(all); return; }
     var link = event.target.closest ? event.target.closest("a.open") : null;
     if (!link) { return; }
     event.preventDefault();
-    var name = link.getAttribute("data-name");
-    history.replaceState(null, "", "#b=" + encodeURIComponent(name));
-    open(name, true);
+    openRow(link.getAttribute("data-id"), true);
   });
   var timer = null;
   function later() { clearTimeout(timer); timer = setTimeout(search, 120); }

@@ -34,7 +34,7 @@ import os
 import re
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -46,10 +46,14 @@ import numpy as np
 
 from benchwatch import fastjson
 from benchwatch.errors import UsageError
+from benchwatch.history.columnar import CommitRow
 from benchwatch.history.summary import date_text
+from benchwatch.history.trend_data import TrendData
 from benchwatch.render.html_templates import script_json, template_environment
-from benchwatch.report import trend_model
-from benchwatch.report.trend_model import (
+from benchwatch.render.invisible import INVISIBLE_JS
+from benchwatch.render.trend import commits as by_commit
+from benchwatch.render.trend import model as trend_model
+from benchwatch.render.trend.model import (
     DEFAULT_MIN_MAGNITUDE,
     DEFAULT_NOISY,
     DEFAULT_RECENT,
@@ -63,6 +67,9 @@ from benchwatch.units import display_unit, format_value, metric_unit
 DATA_DIR = "trend-data"
 ASSETS = ("uplot.iife.min.js", "uplot.min.css", "uplot.LICENSE", "trend.js", "trend.css")
 DEFAULT_SUMMARY_ROWS = 50  # the first screenful; the rest is one click away in Search and filter
+DEFAULT_COMMIT_ROWS = 30  # commits in "Changes by commit"; each lists its largest changes
+COMMIT_BENCHMARKS = 20  # benchmarks listed per commit in the page; all of them are in the index (expand)
+TAG_COMMIT_ROWS = 10  # commits listed per pair of tags
 CHUNK_BYTES = 96 * 1024  # raw JSON per chunk before compression: a click loads ~20-40 KB
 _CHUNK_FILE = re.compile(r"^c\d{4,6}\.js$")
 __all__ = ["DEFAULT_MIN_MAGNITUDE", "DEFAULT_NOISY", "DEFAULT_RECENT", "DEFAULT_TAG_THRESHOLD"]
@@ -96,6 +103,26 @@ def check_commit_url(template: str | None) -> None:
         return
     if "{commit}" not in template or not template.startswith(("https://", "http://")):
         raise UsageError(f"commit URL template {template!r} must start with https:// or http:// and contain {{commit}}")
+
+
+def check_repo_url(url: str | None) -> None:
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise UsageError(f"repository URL {url!r} must start with https:// or http://")
+
+
+def link_template(commit_url: str | None, repo_url: str | None, commits: Sequence[CommitRow]) -> str | None:
+    """How commits are linked: ``--commit-url``, else ``--repo-url``, else the newest recorded repository URL.
+
+    A recorded URL is untrusted: one that is not http(s) is ignored (never a ``javascript:`` link).
+    """
+    check_commit_url(commit_url)
+    check_repo_url(repo_url)
+    if commit_url:
+        return commit_url
+    url = repo_url or next((row.repo_url for row in reversed(commits) if row.repo_url), None)
+    if not url or not url.startswith(("https://", "http://")):
+        return None
+    return url.rstrip("/") + "/commit/{commit}"
 
 
 def _value(value: float, unit: str, metric: str) -> str:
@@ -191,9 +218,12 @@ def chunk_files(model: TrendModel) -> tuple[dict[str, bytes], dict[str, int]]:
     return files, chunk_of
 
 
-def index_document(model: TrendModel, chunk_of: Mapping[str, int]) -> dict[str, Any]:
-    """Every benchmark for search and filter, plus the commits for axes and tooltips."""
+def index_document(
+    model: TrendModel, chunk_of: Mapping[str, int], groups: Sequence[by_commit.CommitGroup] = ()
+) -> dict[str, Any]:
+    """Every benchmark for search and filter, the commits for axes and tooltips, every commit group's series."""
     rows = []
+    ids = {row.benchmark: k for k, row in enumerate(model.ranking)}
     for row in model.ranking:
         change = row.change.relative_change if row.change is not None else None
         rows.append(
@@ -214,6 +244,15 @@ def index_document(model: TrendModel, chunk_of: Mapping[str, int]) -> dict[str, 
         "dates": [date_text(row.date_epoch)[:10] for row in commits],
         "messages": [(row.message or "").split("\n")[0][:120] for row in commits],
         "tags": [[tag, index] for index, row in enumerate(commits) for tag in row.tags],
+        "authors": [row.author or "" for row in commits],
+        # Per commit group (page order): [record position, [[benchmark row, metric, relative change], ...]].
+        "groups": [
+            [
+                group.position,
+                [[ids[c.benchmark], c.metric, round(c.relative_change, 5)] for c in group.changes],
+            ]
+            for group in groups
+        ],
     }
 
 
@@ -227,6 +266,19 @@ def _summary_rows(model: TrendModel, limit: int) -> list[Headline]:
     return shown + noisy
 
 
+def _first_line(message: str | None) -> str:
+    line = (message or "").split("\n", 1)[0]
+    return line if len(line) <= 120 else line[:119] + "…"
+
+
+def _tag_groups(model: TrendModel) -> list[list[by_commit.CommitGroup]]:
+    groups = []
+    for comparison in model.tags:
+        start, stop = by_commit.tag_positions(model, comparison.from_commit, comparison.to_commit)
+        groups.append(by_commit.group_by_commit(model, start=start, stop=stop)[:TAG_COMMIT_ROWS])
+    return groups
+
+
 def render_page(
     model: TrendModel,
     *,
@@ -235,12 +287,15 @@ def render_page(
     commit_url: str | None,
     options: Mapping[str, Any],
     summary_rows: int,
+    commit_groups: Sequence[by_commit.CommitGroup] = (),
 ) -> str:
     counts = dict.fromkeys(("regression", "improvement", "noisy", "stable"), 0)
     for row in model.ranking:
         counts[row.status] += 1
     commits = model.commits
-    config = {"data": DATA_DIR, "commitUrl": commit_url, "recent": options["recent"]}
+    # Links name a benchmark by its row in the index (raw names stay in the data; the page shows them escaped).
+    ids = {row.benchmark: k for k, row in enumerate(model.ranking)}
+    config = {"data": DATA_DIR, "commitUrl": commit_url, "recent": options["recent"], "invisible": INVISIBLE_JS}
     return (
         template_environment(pct=_percent)
         .get_template("trend.html.j2")
@@ -254,6 +309,13 @@ def render_page(
             benchmark_count=len(model.names),
             counts=counts,
             rows=_summary_rows(model, summary_rows),
+            commit_groups=commit_groups[:DEFAULT_COMMIT_ROWS],
+            commit_groups_total=len(commit_groups),
+            commit_benchmarks=COMMIT_BENCHMARKS,
+            tag_groups=_tag_groups(model),
+            ids=ids,
+            first_line=_first_line,
+            day=lambda row: date_text(row.date_epoch)[:10],
             commit_of=lambda position: commits[position].commit if position is not None else None,
             link=lambda commit: commit_link(commit_url, commit),
             value=_value,
@@ -280,9 +342,10 @@ def build_site(
 ) -> tuple[str, dict[str, bytes]]:
     """The page's HTML and the data folder's files (name -> bytes)."""
     chunks, chunk_of = chunk_files(model)
+    groups = by_commit.group_by_commit(model)
     files = {name: _asset(name) for name in ASSETS}
     files.update(chunks)
-    files["index.js"] = _script("BW.index", _pack(index_document(model, chunk_of)))
+    files["index.js"] = _script("BW.index", _pack(index_document(model, chunk_of, groups)))
     html = render_page(
         model,
         title=title,
@@ -290,6 +353,7 @@ def build_site(
         commit_url=commit_url,
         options=options,
         summary_rows=summary_rows,
+        commit_groups=groups,
     )
     return html, files
 
@@ -332,10 +396,11 @@ def write_site(output: Path, html: str, files: Mapping[str, bytes]) -> tuple[Pat
 
 
 def write_trend_report(
-    history_dir: Path,
+    data: TrendData,
     output: Path,
     *,
     commit_url: str | None = None,
+    repo_url: str | None = None,
     max_pvalue: float = 0.001,
     min_magnitude: float = DEFAULT_MIN_MAGNITUDE,
     recent: int = DEFAULT_RECENT,
@@ -345,15 +410,15 @@ def write_trend_report(
     window: int | None = None,
     title: str = "benchwatch trend report",
 ) -> TrendReport:
-    """Analyse the history in ``history_dir`` and write the report folder (see the module docstring)."""
+    """Analyse the loaded history ``data`` and write the report folder (see the module docstring)."""
     started = time.perf_counter()
-    check_commit_url(commit_url)
+    commit_url = link_template(commit_url, repo_url, data.commits)
     if window is not None and window < 4:
         raise UsageError(f"--window must be at least 4 commits, got {window}")
     trend_model.check_options(max_pvalue=max_pvalue, min_magnitude=min_magnitude, recent=recent, noisy=noisy)
     _targets(output)
     model = trend_model.build_model(
-        history_dir,
+        data,
         max_pvalue=max_pvalue,
         min_magnitude=min_magnitude,
         recent=recent,

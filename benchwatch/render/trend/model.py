@@ -21,20 +21,18 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from benchwatch.errors import UsageError
 from benchwatch.history import segmentation, store
 from benchwatch.history.changepoints import ChangePoint
+from benchwatch.history.trend_data import CHART_METRICS, TrendData
 
-# Instruction counts (recorded by `benchwatch run` under Callgrind) are charted and ranked like the others.
-CHART_METRICS = ("p50", "p95", "p99", "peak_memory", "instructions")
 DEFAULT_RECENT = 30
 DEFAULT_NOISY = 0.05
 DEFAULT_TAG_THRESHOLD = 0.02
-DEFAULT_MIN_MAGNITUDE = 0.02
+DEFAULT_MIN_MAGNITUDE = segmentation.REPORT_MIN_MAGNITUDE
 MAX_TAG_ROWS = 50  # for the latest pair of tags; older pairs list their 10 largest
 MAX_OLDER_TAG_ROWS = 10
 
@@ -114,15 +112,12 @@ def check_options(*, max_pvalue: float, min_magnitude: float, recent: int, noisy
         raise UsageError(f"--noisy must be a relative noise > 0 (0.05 = 5%), got {noisy}")
 
 
-def _fit_metric(
-    history_dir: Path, metric: str, commits: Sequence[str], names: Sequence[str], **options: float
-) -> tuple[dict[str, MetricSeries], store.MetricColumns]:
-    columns = store.read_metric(history_dir, metric, commits, names, intervals=False)
-    present = np.flatnonzero(np.isfinite(columns.values).any(axis=0))
+def _fit_metric(matrix_all: np.ndarray, names: Sequence[str], metric: str, **options: float) -> dict[str, MetricSeries]:
+    present = np.flatnonzero(np.isfinite(matrix_all).any(axis=0))
     found: dict[str, MetricSeries] = {}
     if present.size == 0:
-        return found, columns
-    matrix = columns.values[:, present].T
+        return found
+    matrix = matrix_all[:, present].T
     ordered = np.sort(matrix, axis=1)  # NaN last: medians of every row at once
     typical = segmentation.sorted_quantile(ordered, np.isfinite(matrix).sum(axis=1), 0.5).tolist()
     fits = segmentation.segment_series(
@@ -132,11 +127,11 @@ def _fit_metric(
     )
     for row, (column, fit) in enumerate(zip(present.tolist(), fits, strict=True)):
         found[names[column]] = MetricSeries(metric, fit.positions, matrix[row, fit.positions], fit, typical[row])
-    return found, columns
+    return found
 
 
 def build_model(
-    history_dir: Path,
+    data: TrendData,
     *,
     max_pvalue: float,
     min_magnitude: float,
@@ -144,31 +139,23 @@ def build_model(
     noisy: float,
     tag_threshold: float = DEFAULT_TAG_THRESHOLD,
 ) -> TrendModel:
-    """Read the history column by column and analyse every series (see the module docstring)."""
+    """Analyse every series of the loaded history (see the module docstring)."""
     check_options(max_pvalue=max_pvalue, min_magnitude=min_magnitude, recent=recent, noisy=noisy)
-    rows = tuple(store.read_commits(history_dir))
-    if not rows:
-        raise UsageError(f"history {history_dir} has no records yet (run benchwatch record first)")
-    units = store.benchmark_units(history_dir)
-    names = tuple(units)
-    commits = [row.commit for row in rows]
-    tagged = [index for index, row in enumerate(rows) if row.tags]
+    rows = data.commits
+    names = data.names
     series: dict[str, dict[str, MetricSeries]] = {name: {} for name in names}
-    tag_columns: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for metric in CHART_METRICS:
-        found, columns = _fit_metric(
-            history_dir, metric, commits, names, max_pvalue=max_pvalue, min_magnitude=min_magnitude
-        )
+        if metric not in data.values:
+            continue
+        found = _fit_metric(data.values[metric], names, metric, max_pvalue=max_pvalue, min_magnitude=min_magnitude)
         for name, item in found.items():
             series[name][metric] = item
-        del columns
-        if found and len(tagged) > 1:
-            # Intervals only for the tagged records (the release table); the series need values alone.
-            at_tags = store.read_metric(history_dir, metric, [commits[k] for k in tagged], names)
-            tag_columns[metric] = (at_tags.values, at_tags.low, at_tags.high)
-    ranking = rank(series, units, len(rows), recent=recent, noisy=noisy)
-    tags = tag_comparisons(rows, tagged, names, units, tag_columns, tag_threshold)
-    return TrendModel(commits=rows, names=names, units=units, series=series, ranking=tuple(ranking), tags=tuple(tags))
+    tag_columns = {metric: columns for metric, columns in data.at_tags.items() if metric in CHART_METRICS}
+    ranking = rank(series, data.units, len(rows), recent=recent, noisy=noisy)
+    tags = tag_comparisons(rows, data.tagged, names, data.units, tag_columns, tag_threshold)
+    return TrendModel(
+        commits=rows, names=names, units=data.units, series=series, ranking=tuple(ranking), tags=tuple(tags)
+    )
 
 
 def _score(point: ChangePoint) -> float:

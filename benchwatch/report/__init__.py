@@ -1,1 +1,0 @@
-"""Reports over a history (the HTML trend report)."""
