@@ -29,6 +29,9 @@ import benchwatch
 from benchwatch.compare import CompareSettings, Comparison, compare
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
+from benchwatch.explain.diff import explain_all
+from benchwatch.explain.passes import ExplainSettings, explain_targets, profile_sides, profiles_to_settings
+from benchwatch.explain.records import SideProfiles
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
 from benchwatch.refs.worktrees import Checkout
@@ -65,6 +68,8 @@ class RefsSettings:
     compare: CompareSettings = field(default_factory=CompareSettings)
     #: The Callgrind instruction pass, once per side before the timed looks; None: no pass.
     instructions: InstructionSettings | None = None
+    #: Profiling the changed benchmarks after the looks (benchwatch.explain); None: off.
+    explain: ExplainSettings | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "looks", validate_looks(self.looks))
@@ -158,6 +163,7 @@ class _Side:
     not_benchmarks: str | None = None
     runs: dict[str, list[Run]] = field(default_factory=dict)
     counted: InstructionOutcome = field(default_factory=InstructionOutcome)
+    profiles: dict[str, SideProfiles] = field(default_factory=dict)
 
 
 def compare_refs(
@@ -222,6 +228,8 @@ def compare_refs(
         if early_stop is not None:
             stop_reason = early_stop
             break
+    if comparison is not None:
+        comparison = _explain(sides, comparison, settings, started)
     base_result = _result(sides["base"], settings, looks)
     head_result = _result(sides["head"], settings, looks)
     if comparison is None:
@@ -235,6 +243,25 @@ def compare_refs(
         nothing_measured=_nothing_measured(sides),
         not_benchmarks={label: side.not_benchmarks for label, side in sides.items() if side.not_benchmarks},
     )
+
+
+def _explain(sides: Mapping[str, _Side], comparison: Comparison, settings: RefsSettings, started: float) -> Comparison:
+    """The comparison with the functions behind its changes, profiled in what is left of the time budget."""
+    if settings.explain is None:
+        return comparison
+    targets = explain_targets(comparison, settings.explain)
+    names = [name for name in targets if all(name in side.names for side in sides.values())]
+    if not names:
+        return comparison
+    profiles = profile_sides(
+        commands={label: side.command for label, side in sides.items()},
+        names=names,
+        settings=settings.explain,
+        deadline=started + settings.max_time,
+    )
+    for label, side in sides.items():
+        side.profiles = profiles[label]
+    return replace(comparison, explanations=explain_all(targets, profiles["base"], profiles["head"]))
 
 
 def _over_budget(
@@ -366,6 +393,7 @@ def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> Resu
             "planned_looks": len(looks),
             "looks": list(looks),
             "instruction_pass": side.counted.settings or None,
+            **({"profiles": profiles_to_settings(side.profiles)} if side.profiles else {}),
         },
         count_fingerprint=side.counted.fingerprint,
     )
