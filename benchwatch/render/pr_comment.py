@@ -41,6 +41,7 @@ from urllib.parse import quote, urlsplit
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
 from benchwatch.errors import UsageError
 from benchwatch.render import METRIC_ORDER, VERDICT_ORDER, counts_note, format_metric_change, ungated_reasons
+from benchwatch.render.explain_report import pr_comment_tiers
 from benchwatch.render.markdown_report import escape_markdown
 from benchwatch.units import format_interval, format_value
 
@@ -248,8 +249,10 @@ def render_pr_comment(
     fixed = "\n\n".join((top, context, footer))
 
     sections: dict[str, str] = {}
-    order = ("regressions", "warnings", "improvements", "others")
+    # The explanation comes last in the budget: it is the first thing cut (and it is already in the HTML report).
+    order = ("regressions", "warnings", "improvements", "others", "explanations")
     tiers = {
+        "explanations": pr_comment_tiers(comparison.explanations),
         "regressions": _regression_tiers(regressions, where),
         "warnings": _warning_tiers(warnings, where),
         "improvements": _improvement_tiers(improvements, where),
@@ -261,7 +264,8 @@ def render_pr_comment(
         sections[name] = _first_fitting(tiers[name], max(remaining - reserve, 0), required=name == "regressions")
         remaining -= len(sections[name])
     parts = [top, context]
-    parts += [sections[name] for name in ("regressions", "improvements", "others", "warnings") if sections[name]]
+    shown_order = ("regressions", "improvements", "explanations", "others", "warnings")
+    parts += [sections[name] for name in shown_order if sections[name]]
     parts.append(footer)
     text = "\n\n".join(parts) + "\n"
     if len(text) > max_chars:  # cannot happen with MIN_CHARS and the clipping above; never post an oversized body
