@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from test_pr_comment import LABELS, MALICIOUS, synthetic
 
+from benchwatch.errors import InputError
 from benchwatch.explain.callgrind_functions import NO_SYMBOL, native_profile, read_function_costs
 from benchwatch.explain.collect import profile_from_stats, short_path
 from benchwatch.explain.diff import diff_profiles, explain_all, explain_from_results
@@ -143,6 +144,29 @@ def test_profiles_round_trip_through_result_settings() -> None:
     data = json.loads(json.dumps(profiles_to_settings({"b": side})))
     assert profiles_from_settings({"profiles": data}) == {"b": side}
     assert profiles_from_settings({}) == {}
+
+
+@pytest.mark.parametrize(
+    "profiles",
+    [
+        [1, 2],
+        {"b": {"python": {"tool": "gprof", "benchmark_calls": 1, "total": 1.0}}},
+        {"b": {"python": {"tool": "cprofile", "benchmark_calls": 1, "total": 1.0, "functions": [["f", "x.py"]]}}},
+        {
+            "b": {
+                "python": {
+                    "tool": "cprofile",
+                    "benchmark_calls": 1,
+                    "total": 1,
+                    "functions": [["f", "x", 1, 1, 1, [[7, 1, 1]]]],
+                }
+            }
+        },
+    ],
+)
+def test_malformed_profiles_in_a_result_file_are_one_input_error(profiles: object) -> None:
+    with pytest.raises(InputError, match=r"^head\.json: settings\.profiles"):
+        profiles_from_settings({"profiles": profiles}, "head.json")
 
 
 def _explained(comparison, helper: str = "_pad_fields"):

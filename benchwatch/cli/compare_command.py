@@ -272,7 +272,8 @@ def _compare_and_report(args: argparse.Namespace) -> int:
     from benchwatch.explain.passes import ExplainSettings
 
     explaining = ExplainSettings(enabled=not args.no_explain, requested=tuple(args.explain_names))
-    comparison = explain_from_results(comparison, base.settings, head.settings, explaining)
+    where = (str(base_files[0]), str(head_files[0]))
+    comparison = explain_from_results(comparison, base.settings, head.settings, explaining, where)
     color = not args.no_color and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     for report_format, output in [*extra, (args.format, Path(args.output) if args.output else None)]:
         report = _render_for(

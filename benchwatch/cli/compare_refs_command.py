@@ -308,6 +308,13 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
     sys.stdout.write(render_as(args.format, color=color))
     for label, note in outcome.not_benchmarks.items():
         print(f"{label}: {note}", file=sys.stderr)
+    if outcome.comparison.explanations:
+        share = outcome.explain_seconds / outcome.total_seconds if outcome.total_seconds > 0 else 0.0
+        print(
+            f"explained {len(outcome.comparison.explanations)} benchmark(s) in {outcome.explain_seconds:.1f} s "
+            f"({share:.0%} of the run; --no-explain turns it off)",
+            file=sys.stderr,
+        )
     print(
         f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "
         f"Results: {output}/base.json.gz {output}/head.json.gz (re-render with `benchwatch compare`).",

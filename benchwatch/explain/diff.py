@@ -116,7 +116,11 @@ def explain_all(
 
 
 def explain_from_results(
-    comparison: Any, base_settings: Mapping[str, Any], head_settings: Mapping[str, Any], settings: Any
+    comparison: Any,
+    base_settings: Mapping[str, Any],
+    head_settings: Mapping[str, Any],
+    settings: Any,
+    where: tuple[str, str] = ("base results", "head results"),
 ) -> Any:
     """``comparison`` with the explanations its result files' profiles support (``benchwatch compare``).
 
@@ -126,7 +130,7 @@ def explain_from_results(
     """
     from benchwatch.explain.passes import explain_targets, profiles_from_settings
 
-    base, head = profiles_from_settings(base_settings), profiles_from_settings(head_settings)
+    base, head = profiles_from_settings(base_settings, where[0]), profiles_from_settings(head_settings, where[1])
     targets = {
         name: why for name, why in explain_targets(comparison, settings).items() if name in base and name in head
     }

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchwatch.errors import UsageError
+from benchwatch.errors import InputError, UsageError
 from benchwatch.explain.records import Profile, SideProfiles
 from benchwatch.runner.instructions import InstructionSettings, aslr_can_be_disabled, callgrind_command
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
@@ -170,7 +170,16 @@ def profiles_to_settings(profiles: Mapping[str, SideProfiles]) -> dict[str, Any]
     return {name: side.to_dict() for name, side in profiles.items()}
 
 
-def profiles_from_settings(settings: Mapping[str, Any]) -> dict[str, SideProfiles]:
-    """The profiles a result file carries; empty when it carries none."""
+def profiles_from_settings(settings: Mapping[str, Any], where: str = "result file") -> dict[str, SideProfiles]:
+    """The profiles a result file carries; empty when it carries none.
+
+    Result files can come from anywhere (the action reads an untrusted
+    artifact): a malformed entry is an :class:`InputError` naming ``where``.
+    """
     data = settings.get("profiles") or {}
-    return {str(name): SideProfiles.from_dict(value) for name, value in data.items() if isinstance(value, Mapping)}
+    if not isinstance(data, Mapping):
+        raise InputError(where, "settings.profiles must be an object of benchmark name -> profiles")
+    try:
+        return {str(name): SideProfiles.from_dict(value) for name, value in data.items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise InputError(where, f"settings.profiles is malformed ({type(error).__name__}: {error})") from None

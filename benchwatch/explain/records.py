@@ -103,11 +103,14 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Profile:
+        functions = tuple(FunctionCost.from_dict(row) for row in data.get("functions", ()))
+        if any(not 0 <= index < len(functions) for function in functions for index, _, _ in function.callees):
+            raise ValueError("a callee index is outside the profile's functions")
         return cls(
             tool=Tool(data["tool"]),
             benchmark_calls=int(data["benchmark_calls"]),
             total=float(data["total"]),
-            functions=tuple(FunctionCost.from_dict(row) for row in data.get("functions", ())),
+            functions=functions,
             libraries={str(k): float(v) for k, v in (data.get("libraries") or {}).items()},
             overhead=float(data["overhead"]) if data.get("overhead") is not None else None,
         )

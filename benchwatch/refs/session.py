@@ -113,6 +113,9 @@ class RefsOutcome:
     stop_reason: str
     nothing_measured: tuple[str, ...] = ()
     not_benchmarks: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds the explanation's profiling took, and the whole run's (its cost, see docs/explain.md).
+    explain_seconds: float = 0.0
+    total_seconds: float = 0.0
 
 
 def shard_of(name: str, count: int) -> int:
@@ -228,8 +231,7 @@ def compare_refs(
         if early_stop is not None:
             stop_reason = early_stop
             break
-    if comparison is not None:
-        comparison = _explain(sides, comparison, settings, started)
+    comparison, explain_seconds = _explain(sides, comparison, settings, started)
     base_result = _result(sides["base"], settings, looks)
     head_result = _result(sides["head"], settings, looks)
     if comparison is None:
@@ -242,17 +244,23 @@ def compare_refs(
         stop_reason=stop_reason,
         nothing_measured=_nothing_measured(sides),
         not_benchmarks={label: side.not_benchmarks for label, side in sides.items() if side.not_benchmarks},
+        explain_seconds=explain_seconds,
+        total_seconds=time.monotonic() - started,
     )
 
 
-def _explain(sides: Mapping[str, _Side], comparison: Comparison, settings: RefsSettings, started: float) -> Comparison:
-    """The comparison with the functions behind its changes, profiled in what is left of the time budget."""
-    if settings.explain is None:
-        return comparison
+def _explain(
+    sides: Mapping[str, _Side], comparison: Comparison | None, settings: RefsSettings, started: float
+) -> tuple[Comparison | None, float]:
+    """The comparison with the functions behind its changes, profiled in what is left of the time budget;
+    and the seconds that took."""
+    explain_started = time.monotonic()
+    if settings.explain is None or comparison is None:
+        return comparison, 0.0
     targets = explain_targets(comparison, settings.explain)
     names = [name for name in targets if all(name in side.names for side in sides.values())]
     if not names:
-        return comparison
+        return comparison, 0.0
     profiles = profile_sides(
         commands={label: side.command for label, side in sides.items()},
         names=names,
@@ -261,7 +269,8 @@ def _explain(sides: Mapping[str, _Side], comparison: Comparison, settings: RefsS
     )
     for label, side in sides.items():
         side.profiles = profiles[label]
-    return replace(comparison, explanations=explain_all(targets, profiles["base"], profiles["head"]))
+    explained = replace(comparison, explanations=explain_all(targets, profiles["base"], profiles["head"]))
+    return explained, time.monotonic() - explain_started
 
 
 def _over_budget(
