@@ -17,7 +17,13 @@ from benchwatch.errors import InputError
 from benchwatch.explain.callgrind_functions import NO_SYMBOL, native_profile, read_function_costs
 from benchwatch.explain.collect import profile_from_stats, short_path
 from benchwatch.explain.diff import diff_profiles, explain_all, explain_from_results
-from benchwatch.explain.passes import ExplainSettings, explain_targets, profiles_from_settings, profiles_to_settings
+from benchwatch.explain.passes import (
+    ExplainSettings,
+    explain_reserve,
+    explain_targets,
+    profiles_from_settings,
+    profiles_to_settings,
+)
 from benchwatch.explain.records import Change, FunctionCost, Profile, SideProfiles, Tool
 from benchwatch.model import ResultSet
 from benchwatch.render.explain_report import PR_FUNCTIONS, markdown_section
@@ -183,6 +189,16 @@ def test_targets_are_gated_changes_and_requested_names() -> None:
     assert explain_targets(comparison, ExplainSettings(requested=("same",)))["t::same"] == "requested"
     assert explain_targets(comparison, ExplainSettings(enabled=False)) == {}
     assert list(explain_targets(comparison, ExplainSettings(max_benchmarks=1))) == ["t::slow"]
+
+
+def test_the_looks_leave_time_for_explaining_the_changes_found() -> None:
+    changed = synthetic([("t::slow", "regression", 1.5), ("t::fast", "improvement", 0.5)])
+    quiet = synthetic([("t::same", "unchanged", 1.0)])
+    assert explain_reserve(changed, ExplainSettings(), 900) == 60 + 2 * 20
+    assert explain_reserve(changed, ExplainSettings(), 300) == 0.2 * 300  # never more than a fifth of the budget
+    assert explain_reserve(quiet, ExplainSettings(), 900) == 0.0
+    assert explain_reserve(changed, ExplainSettings(enabled=False), 900) == 0.0
+    assert explain_reserve(changed, None, 900) == 0.0
 
 
 def test_compare_explains_from_profiles_the_result_files_carry() -> None:

@@ -28,6 +28,10 @@ from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 MIN_PYTHON_SECONDS = 10.0
 MIN_NATIVE_SECONDS = 30.0
 SIDES = ("base", "head")
+#: The look schedule leaves this for the explanation (see explain_reserve).
+RESERVE_SHARE = 0.2
+RESERVE_START_SECONDS = 60.0
+RESERVE_SECONDS_PER_BENCHMARK = 20.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,23 @@ def explain_targets(comparison: Any, settings: ExplainSettings) -> dict[str, str
             if wanted == name or wanted in name:
                 targets.setdefault(name, "requested")
     return dict(list(targets.items())[: settings.max_benchmarks])
+
+
+def explain_reserve(comparison: Any, settings: ExplainSettings | None, max_time: float) -> float:
+    """Seconds of the budget the timed looks leave for explaining the changes found so far.
+
+    A fixed part for the processes' start (Callgrind's is the slow one) and a
+    part per benchmark, at most :data:`RESERVE_SHARE` of the budget, so that
+    undecided benchmarks running to the end of the budget do not starve the
+    explanation of those already decided.
+    """
+    if settings is None:
+        return 0.0
+    targets = explain_targets(comparison, settings)
+    if not targets:
+        return 0.0
+    per_run = RESERVE_START_SECONDS + RESERVE_SECONDS_PER_BENCHMARK * len(targets)
+    return min(RESERVE_SHARE * max_time, per_run)
 
 
 def _profiles_of(outcome: PassOutcome, names: Sequence[str], kind: str) -> dict[str, tuple[Profile | None, str | None]]:

@@ -30,7 +30,13 @@ from benchwatch.compare import CompareSettings, Comparison, compare
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
 from benchwatch.explain.diff import explain_all
-from benchwatch.explain.passes import ExplainSettings, explain_targets, profile_sides, profiles_to_settings
+from benchwatch.explain.passes import (
+    ExplainSettings,
+    explain_reserve,
+    explain_targets,
+    profile_sides,
+    profiles_to_settings,
+)
 from benchwatch.explain.records import SideProfiles
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
@@ -197,7 +203,8 @@ def compare_refs(
     for look_index, target_runs in enumerate(looks, start=1):
         # The budget is checked only between looks, so the data always ends at
         # a planned look and the alpha split of the schedule stays valid.
-        if _over_budget(seconds_per_benchmark_pair, len(undecided), target_runs - done_runs, started, settings):
+        pairs_to_go = target_runs - done_runs
+        if _over_budget(seconds_per_benchmark_pair, len(undecided), pairs_to_go, started, settings, comparison):
             stop_reason = f"time budget of {settings.max_time:g} s would be passed by look {look_index}"
             break
         while done_runs < target_runs:
@@ -274,13 +281,20 @@ def _explain(
 
 
 def _over_budget(
-    seconds_per_benchmark_pair: list[float], undecided: int, pairs_to_go: int, started: float, settings: RefsSettings
+    seconds_per_benchmark_pair: list[float],
+    undecided: int,
+    pairs_to_go: int,
+    started: float,
+    settings: RefsSettings,
+    comparison: Comparison | None = None,
 ) -> bool:
-    """Whether the next look's runs, at the slowest pace seen so far, would pass the time budget."""
+    """Whether the next look's runs, at the slowest pace seen so far, would pass the time budget
+    (less what explaining the changes of ``comparison``, the last look's, will take)."""
     if not seconds_per_benchmark_pair:
         return False
+    reserve = explain_reserve(comparison, settings.explain, settings.max_time) if comparison is not None else 0.0
     per_pair = max(seconds_per_benchmark_pair) * undecided
-    return time.monotonic() - started + per_pair * pairs_to_go > settings.max_time
+    return time.monotonic() - started + per_pair * pairs_to_go > settings.max_time - reserve
 
 
 def _early_stop(sides: Mapping[str, _Side], undecided: list[str]) -> str | None:
