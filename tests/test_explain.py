@@ -189,6 +189,8 @@ def test_targets_are_gated_changes_and_requested_names() -> None:
     assert explain_targets(comparison, ExplainSettings(requested=("same",)))["t::same"] == "requested"
     assert explain_targets(comparison, ExplainSettings(enabled=False)) == {}
     assert list(explain_targets(comparison, ExplainSettings(max_benchmarks=1))) == ["t::slow"]
+    worse = synthetic([("t::a", "regression", 1.2), ("t::b", "regression", 3.0), ("t::c", "improvement", 0.1)])
+    assert list(explain_targets(worse, ExplainSettings(max_benchmarks=2))) == ["t::b", "t::a"]
 
 
 def test_the_looks_leave_time_for_explaining_the_changes_found() -> None:

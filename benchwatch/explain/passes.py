@@ -11,6 +11,7 @@ is left of the deadline cannot hold it, and the explanation says so.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -63,7 +64,8 @@ def explain_targets(comparison: Any, settings: ExplainSettings) -> dict[str, str
         return {}
     targets: dict[str, str] = {}
     for verdict in ("regression", "improvement"):
-        for metric in comparison.gated(verdict):
+        # the largest change first, so that max_benchmarks keeps the most severe
+        for metric in sorted(comparison.gated(verdict), key=lambda m: -abs(math.log(_finite_ratio(m.ratio)))):
             targets.setdefault(metric.benchmark, verdict)
     names = [benchmark.name for benchmark in comparison.benchmarks if benchmark.status == "compared"]
     for wanted in settings.requested:
@@ -71,6 +73,10 @@ def explain_targets(comparison: Any, settings: ExplainSettings) -> dict[str, str
             if wanted == name or wanted in name:
                 targets.setdefault(name, "requested")
     return dict(list(targets.items())[: settings.max_benchmarks])
+
+
+def _finite_ratio(ratio: float | None) -> float:
+    return ratio if ratio is not None and math.isfinite(ratio) and ratio > 0 else 1.0
 
 
 def explain_reserve(comparison: Any, settings: ExplainSettings | None, max_time: float) -> float:
