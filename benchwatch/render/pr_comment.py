@@ -8,6 +8,7 @@ Layout, most important first::
     #### Regressions (2)          every gated metric of each regressed benchmark,
     | benchmark | metric | ... |   most severe benchmark first
     #### Improvements (3)         same table
+    #### Why: the functions ...   per explained benchmark, up to 5 functions (benchwatch.explain)
     <details> everything else      inconclusive, unchanged, ungated; added/removed
     #### Warnings                  noise/environment warnings, why metrics did not gate
 
@@ -22,7 +23,9 @@ regression rows only -> one line per regressed benchmark (``- +25.3% p50:
 name``) -> names only, grouped by file (``- file.py :: test_a, test_b``).
 Only if even that passes the cap (thousands of long names) does it list as
 many one-line regressions as fit, most severe first, and say how many more
-the linked HTML report / JSON artifact holds and why.
+the linked HTML report / JSON artifact holds and why.  The explanation
+takes its budget last of all (5, 3, then 1 function per benchmark, then
+none): it is cut first, before anything else loses detail.
 
 **Untrusted names**: benchmark names, labels, warnings and notes go through
 :func:`~benchwatch.render.markdown_report.escape_markdown` (no HTML, no
