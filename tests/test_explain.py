@@ -10,9 +10,11 @@ import textwrap
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_pr_comment import LABELS, MALICIOUS, synthetic
 
+from benchwatch.cli import main
 from benchwatch.errors import InputError
 from benchwatch.explain.callgrind_functions import NO_SYMBOL, native_profile, read_function_costs
 from benchwatch.explain.collect import profile_from_stats, short_path
@@ -25,13 +27,14 @@ from benchwatch.explain.passes import (
     profiles_to_settings,
 )
 from benchwatch.explain.records import Change, FunctionCost, Profile, SideProfiles, Tool
-from benchwatch.model import ResultSet
+from benchwatch.model import BenchmarkResult, ResultSet, Run
 from benchwatch.render.explain_report import PR_FUNCTIONS, markdown_section
 from benchwatch.render.html_report import render_html_report
 from benchwatch.render.json_report import render_json
 from benchwatch.render.markdown_report import render_markdown
 from benchwatch.render.pr_comment import render_pr_comment
 from benchwatch.render.terminal import render_terminal
+from benchwatch.resultfile import save_result
 from benchwatch.runner.worker import WorkerCommand, run_pass
 
 DUMP = textwrap.dedent(
@@ -320,3 +323,28 @@ def test_profile_mode_profiles_each_form_of_benchmark(tmp_path: Path) -> None:
     assert calls["test_forms.py::test_fixture"]["helper"] == 7.0
     assert calls["test_forms.py::test_pedantic"]["helper"] == 3.0
     assert calls["test_forms.py::test_marker"]["helper"] == 7.0
+
+
+def _result_file(path: Path, level: float, profiles: dict, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    runs = tuple(Run(samples=level * np.exp(rng.normal(0, 0.01)) * rng.lognormal(0, 0.02, 200)) for _ in range(5))
+    steady = tuple(Run(samples=1e-3 * rng.lognormal(0, 0.02, 200)) for _ in range(5))
+    benchmarks = (BenchmarkResult(name="t::slow", runs=runs), BenchmarkResult(name="t::same", runs=steady))
+    save_result(ResultSet(benchmarks=benchmarks, settings={"profiles": profiles}), path)
+    return path
+
+
+def test_compare_cli_renders_the_explanation_the_result_files_carry(tmp_path: Path, capsys) -> None:
+    base_side = SideProfiles(python=_profile(_cost("_pad_fields", 1e-3, calls=300), _cost("other", 1e-3)))
+    head_side = SideProfiles(python=_profile(_cost("_pad_fields", 3e-3, calls=300), _cost("other", 1e-3)))
+    base = _result_file(tmp_path / "base.json", 1e-3, profiles_to_settings({"t::slow": base_side}), 1)
+    head = _result_file(tmp_path / "head.json", 2e-3, profiles_to_settings({"t::slow": head_side}), 2)
+    assert main(["compare", str(base), str(head), "--format", "markdown"]) == 1
+    out = capsys.readouterr().out
+    assert "#### Why" in out and "\\_pad_fields · lib.py:1 · calls/call 300 → 300" in out
+    assert main(["compare", str(base), str(head), "--format", "markdown", "--no-explain"]) == 1
+    assert "#### Why" not in capsys.readouterr().out
+    bad = _result_file(tmp_path / "bad.json", 2e-3, {"t::slow": {"python": {"tool": "cprofile"}}}, 3)
+    assert main(["compare", str(base), str(bad), "--format", "markdown"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.json: settings.profiles is malformed" in err[0]
