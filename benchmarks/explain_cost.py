@@ -28,6 +28,7 @@ def _project(directory: Path) -> Path:
     sys.path.insert(0, str(ROOT / "tests"))
     from explain_project import make_project
 
+    directory.mkdir(parents=True)
     make_project(directory)
     return directory
 
