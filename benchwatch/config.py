@@ -55,6 +55,7 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "environment": str,
     "dependency_groups": list,
     "test_extras": list,
+    "explain": bool,
 }
 ENVIRONMENTS = ("current", "per-ref")
 

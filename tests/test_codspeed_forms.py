@@ -223,3 +223,8 @@ def test_marker_form_regression_is_found_by_compare_refs(history: Path, capsys) 
     # On a loaded machine benchwatch documents "disturbed" runs as inconclusive rather than guessing.
     assert changed["verdict"] == "regression" or machine_was_busy(report, changed), (changed, report["warnings"])
     assert code == (EXIT_REGRESSION if changed["verdict"] == "regression" else EXIT_OK)
+    if changed["verdict"] == "regression":
+        # the marker form is profiled too: its whole body is the call, and checksum does the extra work
+        (explained,) = [e for e in report["explanations"] if e["benchmark"] == changed["benchmark"]]
+        top = explained["python"]["functions"][: explained["python"]["significant"]]
+        assert top[0]["name"] == "checksum" and top[0]["base_calls"] == top[0]["head_calls"] == 3

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from benchwatch.cli.explain_options import add_explain_arguments
 from benchwatch.compare import CompareSettings, Comparison, compare
 from benchwatch.compare.settings import MAX_LATENCY_THRESHOLD
 from benchwatch.config import compare_settings
@@ -99,6 +100,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="PYPROJECT", help="read [tool.benchwatch] from this file (default: ./pyproject.toml)"
     )
+    add_explain_arguments(parser)
     parser.set_defaults(handler=handle)
     return parser
 
@@ -217,6 +219,12 @@ def _compare_and_report(args: argparse.Namespace) -> int:
     base = import_files(base_files)
     head = import_files(head_files)
     comparison = compare(base, head, settings_for_results(settings, base, head))
+    from benchwatch.explain.diff import explain_from_results
+    from benchwatch.explain.passes import ExplainSettings
+
+    explaining = ExplainSettings(enabled=not args.no_explain, requested=tuple(args.explain_names))
+    where = (str(base_files[0]), str(head_files[0]))
+    comparison = explain_from_results(comparison, base.settings, head.settings, explaining, where)
     color = not args.no_color and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     for report_format, output in [*extra, (args.format, Path(args.output) if args.output else None)]:
         report = _render_for(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from benchwatch.adapters.registry import load_any
 from benchwatch.cli.cache_command import cache_for, find_repository
+from benchwatch.cli.explain_options import add_explain_arguments, explain_settings
 from benchwatch.cli.instruction_options import (
     add_instruction_arguments,
     instruction_settings,
@@ -84,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="runs per side at which verdicts are taken (default %(default)s)",
     )
     add_instruction_arguments(parser)
+    add_explain_arguments(parser)
     parser.add_argument(
         "--max-time", type=float, default=900.0, metavar="SECONDS", help="time budget in seconds (default 900)"
     )
@@ -257,6 +259,7 @@ def handle(args: argparse.Namespace) -> int:
         sample_budget=args.sample_budget or float(config.get("sample_budget", DEFAULT_SAMPLE_BUDGET)),
         compare=settings,
         instructions=instructions,
+        explain=explain_settings(args, config, timeout=timeout),
         base_python=base_python,
         head_python=head_python,
     )
@@ -304,6 +307,13 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
     sys.stdout.write(render_as(args.format, color=color))
     for label, note in outcome.not_benchmarks.items():
         print(f"{label}: {note}", file=sys.stderr)
+    if outcome.comparison.explanations:
+        share = outcome.explain_seconds / outcome.total_seconds if outcome.total_seconds > 0 else 0.0
+        print(
+            f"explained {len(outcome.comparison.explanations)} benchmark(s) in {outcome.explain_seconds:.1f} s "
+            f"({share:.0%} of the run; --no-explain turns it off)",
+            file=sys.stderr,
+        )
     print(
         f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "
         f"Results: {output}/base.json.gz {output}/head.json.gz (re-render with `benchwatch compare`).",

@@ -11,6 +11,7 @@ from benchwatch.compare.rules import RULES_VERSION
 from benchwatch.compare.settings import CompareSettings
 from benchwatch.compare.verdict import NOT_JUDGED, ReasonCode, Verdict
 from benchwatch.errors import EXIT_NOTHING_JUDGED, EXIT_OK, EXIT_REGRESSION
+from benchwatch.explain.records import Explanation
 from benchwatch.stats.diagnostics import SideDiagnostics
 
 STATUSES = ("compared", "added", "removed", "failed")
@@ -125,6 +126,8 @@ class Comparison:
     ``headline`` is one line saying why the suite verdict is what it is and,
     when it is not decisive, what to do.  ``rules_version`` is the
     :data:`benchwatch.compare.rules.RULES_VERSION` the verdicts were made under.
+    ``explanations`` holds, per explained benchmark, the functions behind its
+    change (:mod:`benchwatch.explain`); empty when nothing was profiled.
     """
 
     benchmarks: tuple[BenchmarkComparison, ...]
@@ -137,6 +140,7 @@ class Comparison:
     headline: str = ""
     rules_version: int = RULES_VERSION
     exclusions: tuple[Exclusion, ...] = ()
+    explanations: tuple[Explanation, ...] = ()
 
     def metric_comparisons(self) -> Iterator[MetricComparison]:
         for benchmark in self.benchmarks:

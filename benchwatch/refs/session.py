@@ -29,6 +29,15 @@ import benchwatch
 from benchwatch.compare import CompareSettings, Comparison, compare
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
+from benchwatch.explain.diff import explain_all
+from benchwatch.explain.passes import (
+    ExplainSettings,
+    explain_reserve,
+    explain_targets,
+    profile_sides,
+    profiles_to_settings,
+)
+from benchwatch.explain.records import SideProfiles
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
 from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
 from benchwatch.refs.worktrees import Checkout
@@ -65,6 +74,8 @@ class RefsSettings:
     compare: CompareSettings = field(default_factory=CompareSettings)
     #: The Callgrind instruction pass, once per side before the timed looks; None: no pass.
     instructions: InstructionSettings | None = None
+    #: Profiling the changed benchmarks after the looks (benchwatch.explain); None: off.
+    explain: ExplainSettings | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "looks", validate_looks(self.looks))
@@ -108,6 +119,9 @@ class RefsOutcome:
     stop_reason: str
     nothing_measured: tuple[str, ...] = ()
     not_benchmarks: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds the explanation's profiling took, and the whole run's (its cost, see docs/explain.md).
+    explain_seconds: float = 0.0
+    total_seconds: float = 0.0
 
 
 def shard_of(name: str, count: int) -> int:
@@ -158,6 +172,7 @@ class _Side:
     not_benchmarks: str | None = None
     runs: dict[str, list[Run]] = field(default_factory=dict)
     counted: InstructionOutcome = field(default_factory=InstructionOutcome)
+    profiles: dict[str, SideProfiles] = field(default_factory=dict)
 
 
 def compare_refs(
@@ -188,7 +203,8 @@ def compare_refs(
     for look_index, target_runs in enumerate(looks, start=1):
         # The budget is checked only between looks, so the data always ends at
         # a planned look and the alpha split of the schedule stays valid.
-        if _over_budget(seconds_per_benchmark_pair, len(undecided), target_runs - done_runs, started, settings):
+        pairs_to_go = target_runs - done_runs
+        if _over_budget(seconds_per_benchmark_pair, len(undecided), pairs_to_go, started, settings, comparison):
             stop_reason = f"time budget of {settings.max_time:g} s would be passed by look {look_index}"
             break
         while done_runs < target_runs:
@@ -222,6 +238,7 @@ def compare_refs(
         if early_stop is not None:
             stop_reason = early_stop
             break
+    comparison, explain_seconds = _explain(sides, comparison, settings, started)
     base_result = _result(sides["base"], settings, looks)
     head_result = _result(sides["head"], settings, looks)
     if comparison is None:
@@ -234,17 +251,50 @@ def compare_refs(
         stop_reason=stop_reason,
         nothing_measured=_nothing_measured(sides),
         not_benchmarks={label: side.not_benchmarks for label, side in sides.items() if side.not_benchmarks},
+        explain_seconds=explain_seconds,
+        total_seconds=time.monotonic() - started,
     )
 
 
+def _explain(
+    sides: Mapping[str, _Side], comparison: Comparison | None, settings: RefsSettings, started: float
+) -> tuple[Comparison | None, float]:
+    """The comparison with the functions behind its changes, profiled in what is left of the time budget;
+    and the seconds that took."""
+    explain_started = time.monotonic()
+    if settings.explain is None or comparison is None:
+        return comparison, 0.0
+    targets = explain_targets(comparison, settings.explain)
+    names = [name for name in targets if all(name in side.names for side in sides.values())]
+    if not names:
+        return comparison, 0.0
+    profiles = profile_sides(
+        commands={label: side.command for label, side in sides.items()},
+        names=names,
+        settings=settings.explain,
+        deadline=started + settings.max_time,
+    )
+    for label, side in sides.items():
+        side.profiles = profiles[label]
+    explained = replace(comparison, explanations=explain_all(targets, profiles["base"], profiles["head"]))
+    return explained, time.monotonic() - explain_started
+
+
 def _over_budget(
-    seconds_per_benchmark_pair: list[float], undecided: int, pairs_to_go: int, started: float, settings: RefsSettings
+    seconds_per_benchmark_pair: list[float],
+    undecided: int,
+    pairs_to_go: int,
+    started: float,
+    settings: RefsSettings,
+    comparison: Comparison | None = None,
 ) -> bool:
-    """Whether the next look's runs, at the slowest pace seen so far, would pass the time budget."""
+    """Whether the next look's runs, at the slowest pace seen so far, would pass the time budget
+    (less what explaining the changes of ``comparison``, the last look's, will take)."""
     if not seconds_per_benchmark_pair:
         return False
+    reserve = explain_reserve(comparison, settings.explain, settings.max_time) if comparison is not None else 0.0
     per_pair = max(seconds_per_benchmark_pair) * undecided
-    return time.monotonic() - started + per_pair * pairs_to_go > settings.max_time
+    return time.monotonic() - started + per_pair * pairs_to_go > settings.max_time - reserve
 
 
 def _early_stop(sides: Mapping[str, _Side], undecided: list[str]) -> str | None:
@@ -366,6 +416,7 @@ def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> Resu
             "planned_looks": len(looks),
             "looks": list(looks),
             "instruction_pass": side.counted.settings or None,
+            **({"profiles": profiles_to_settings(side.profiles)} if side.profiles else {}),
         },
         count_fingerprint=side.counted.fingerprint,
     )

@@ -50,9 +50,11 @@ import markupsafe
 import numpy as np
 
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
+from benchwatch.explain.records import Explanation
 from benchwatch.flamegraphs import capture_files
 from benchwatch.model import MEMORY_METRICS, BenchmarkResult, ResultSet
 from benchwatch.render import METRIC_ORDER, counts_note, format_metric_change, ungated_reasons
+from benchwatch.render.explain_chart import explanation_html
 from benchwatch.render.html_templates import script_json, template_environment
 from benchwatch.render.json_report import comparison_to_dict
 from benchwatch.render.pr_comment import improvement_strength, ranked_benchmarks, regression_severity
@@ -261,6 +263,7 @@ class _Section:
     notes: tuple[str, ...]
     diagnostics: tuple[str, ...]
     memory: Mapping[str, Any] | None
+    explain: markupsafe.Markup | None = None
 
 
 def _benchmark_verdict(benchmark: BenchmarkComparison) -> str:
@@ -392,6 +395,7 @@ def _section(
     captures: Mapping[str, Mapping[str, str]],
     flamegraphs: Mapping[str, Mapping[str, str]],
     speed_adjusted: bool,
+    explanation: Explanation | None = None,
 ) -> _Section:
     """One benchmark's part of the page: metric table, interval chart, distributions, memory."""
     metrics = sorted(benchmark.metrics, key=lambda m: (not m.gated, METRIC_ORDER.get(m.metric, 9)))
@@ -420,6 +424,7 @@ def _section(
         notes=benchmark.notes,
         diagnostics=_diagnostics(benchmark),
         memory=_memory(benchmark.name, metrics, captures, flamegraphs),
+        explain=explanation_html(explanation, f"b{index}") if explanation is not None else None,
     )
 
 
@@ -445,6 +450,7 @@ def render_html_report(
     base_map, head_map = base.by_name(), head.by_name()
     points = _points_per_side(len(comparison.benchmarks), max_points, point_budget)
     captures = capture_files(comparison, base, head)
+    explained = {explanation.benchmark: explanation for explanation in comparison.explanations}
     sections = [
         _section(
             index,
@@ -455,6 +461,7 @@ def render_html_report(
             captures=captures,
             flamegraphs=flamegraphs or {},
             speed_adjusted=comparison.diagnostics.get("latency_test") == "speed-adjusted",
+            explanation=explained.get(benchmark.name),
         )
         for index, benchmark in enumerate(_order(comparison))
     ]

@@ -26,7 +26,9 @@ Top level::
      "warnings": [str, ...],
      "settings": {...}, "environment": {"base": {...}, "head": {...}},
      "headline": str,         # why the verdict, and what to do when it is not decisive
-     "rules_version": int}    # benchwatch.compare.rules.RULES_VERSION the verdicts were made under
+     "rules_version": int,    # benchwatch.compare.rules.RULES_VERSION the verdicts were made under
+     "explanations": [...]}   # only when profiled: per benchmark the functions behind its change
+                              # (benchwatch.explain.records.Explanation.to_dict, docs/explain.md)
 
 ``comparisons`` are ordered like the terminal table (regressions first).
 Numbers that are not finite (NaN, infinity) become ``null``; ratios are
@@ -126,6 +128,10 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
     }
     cleaned: dict[str, Any] = _clean(document)
     cleaned["comparisons"] = [_metric(m) for m in row_order(comparison)]
+    if comparison.explanations:
+        from benchwatch.render.explain_report import json_section
+
+        cleaned["explanations"] = _clean(json_section(comparison.explanations))
     return cleaned
 
 

@@ -128,4 +128,8 @@ def render_markdown(comparison: Comparison) -> str:
         if items:
             lines.extend(["", f"**{title}**", ""])
             lines.extend(f"- {escape_markdown(item)}" for item in items)
+    if comparison.explanations:
+        from benchwatch.render.explain_report import markdown_section
+
+        lines.extend(["", markdown_section(comparison.explanations)])
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ Layout, most important first::
     #### Regressions (2)          every gated metric of each regressed benchmark,
     | benchmark | metric | ... |   most severe benchmark first
     #### Improvements (3)         same table
+    #### Why: the functions ...   per explained benchmark, up to 5 functions (benchwatch.explain)
     <details> everything else      inconclusive, unchanged, ungated; added/removed
     #### Warnings                  noise/environment warnings, why metrics did not gate
 
@@ -22,7 +23,9 @@ regression rows only -> one line per regressed benchmark (``- +25.3% p50:
 name``) -> names only, grouped by file (``- file.py :: test_a, test_b``).
 Only if even that passes the cap (thousands of long names) does it list as
 many one-line regressions as fit, most severe first, and say how many more
-the linked HTML report / JSON artifact holds and why.
+the linked HTML report / JSON artifact holds and why.  The explanation
+takes its budget last of all (5, 3, then 1 function per benchmark, then
+none): it is cut first, before anything else loses detail.
 
 **Untrusted names**: benchmark names, labels, warnings and notes go through
 :func:`~benchwatch.render.markdown_report.escape_markdown` (no HTML, no
@@ -41,6 +44,7 @@ from urllib.parse import quote, urlsplit
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
 from benchwatch.errors import UsageError
 from benchwatch.render import METRIC_ORDER, VERDICT_ORDER, counts_note, format_metric_change, ungated_reasons
+from benchwatch.render.explain_report import pr_comment_tiers
 from benchwatch.render.markdown_report import escape_markdown
 from benchwatch.units import format_interval, format_value
 
@@ -248,8 +252,10 @@ def render_pr_comment(
     fixed = "\n\n".join((top, context, footer))
 
     sections: dict[str, str] = {}
-    order = ("regressions", "warnings", "improvements", "others")
+    # The explanation comes last in the budget: it is the first thing cut (and it is already in the HTML report).
+    order = ("regressions", "warnings", "improvements", "others", "explanations")
     tiers = {
+        "explanations": pr_comment_tiers(comparison.explanations),
         "regressions": _regression_tiers(regressions, where),
         "warnings": _warning_tiers(warnings, where),
         "improvements": _improvement_tiers(improvements, where),
@@ -261,7 +267,8 @@ def render_pr_comment(
         sections[name] = _first_fitting(tiers[name], max(remaining - reserve, 0), required=name == "regressions")
         remaining -= len(sections[name])
     parts = [top, context]
-    parts += [sections[name] for name in ("regressions", "improvements", "others", "warnings") if sections[name]]
+    shown_order = ("regressions", "improvements", "explanations", "others", "warnings")
+    parts += [sections[name] for name in shown_order if sections[name]]
     parts.append(footer)
     text = "\n\n".join(parts) + "\n"
     if len(text) > max_chars:  # cannot happen with MIN_CHARS and the clipping above; never post an oversized body

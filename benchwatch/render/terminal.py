@@ -27,6 +27,7 @@ from benchwatch.render import (
     row_order,
     ungated_reasons,
 )
+from benchwatch.render.explain_report import terminal_lines
 from benchwatch.units import format_interval, format_value
 
 _COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive": "\x1b[33m", "unchanged": ""}
@@ -152,4 +153,5 @@ def render_terminal(comparison: Comparison, *, color: bool = False, all_rows: bo
         lines.append("")
         lines.append("not gated:")
         lines.extend(f"  - {reason}" for reason in reasons)
+    lines.extend(terminal_lines(comparison.explanations))
     return "\n".join(lines) + "\n"

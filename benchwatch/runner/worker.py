@@ -77,7 +77,7 @@ class WorkerCommand:
             argv.append(f"--benchwatch-capture-dir={capture_dir}")
         if keep_captures:
             argv.append("--benchwatch-keep-captures")
-        if mode in ("memory", "instructions"):
+        if mode in ("memory", "instructions", "profile", "native-profile"):
             # Plain calls: timing machinery off; memray or Callgrind on.
             argv.append("--benchmark-disable")
         argv.extend(self.pytest_args)
@@ -268,7 +268,7 @@ class _Watch:
         """The timeout result of the benchmark past its timeout (or a stall noted in ``outcome``); else None."""
         now = time.monotonic()
         # Not under Callgrind: its start-up alone runs tens of times slower than the timeout's scale.
-        if self.current is None and mode != "instructions" and now - self.idle_since > timeout:
+        if self.current is None and mode not in ("instructions", "native-profile") and now - self.idle_since > timeout:
             where = "collecting benchmarks" if not self.progressed else "between benchmarks"
             outcome.stalled = (
                 f"the worker hung {where} (import, collection or fixtures) past the timeout of {timeout:g} s "

@@ -39,7 +39,9 @@ from benchwatch.runner.rounds import (
     sample_calls,
 )
 
-MODES = ("collect", "timing", "memory", "instructions")
+MODES = ("collect", "timing", "memory", "instructions", "profile", "native-profile")
+#: The explanation's modes (benchwatch.explain.collect): cProfile, and Callgrind per function.
+PROFILE_MODES = ("profile", "native-profile")
 MAX_ERROR_CHARS = 2000
 FIXTURE_NAMES = ("benchmark", "codspeed_benchmark")
 MARKER_NAMES = ("benchmark", "codspeed_benchmark")
@@ -85,6 +87,12 @@ def pytest_configure(config: pytest.Config) -> None:
                 out_file=config.getoption("--benchwatch-callgrind-out"),
                 counted_calls=config.getoption("--benchwatch-counted-calls"),
                 warmup_calls=config.getoption("--benchwatch-warmup-calls"),
+            )
+        if recorder.mode in PROFILE_MODES:
+            from benchwatch.explain.collect import ProfileCollecting
+
+            recorder.counting = ProfileCollecting(
+                mode=recorder.mode, root=config.rootpath, out_file=config.getoption("--benchwatch-callgrind-out")
             )
         config.pluginmanager.register(recorder, "benchwatch-worker-recorder")
 
@@ -241,7 +249,7 @@ class WorkerRecorder:
         if self.mode == "memory":
             yield from self._call_under_memray(item)
             return
-        if self.mode == "instructions":
+        if self.mode == "instructions" or self.mode in PROFILE_MODES:
             yield from self.count_instructions(item)
             return
         original_runtest = None

@@ -1,0 +1,71 @@
+"""What the explanation costs in a compare-refs run: its seconds, and its share of the run.
+
+    .venv/bin/python benchmarks/explain_cost.py                       # the three-benchmark test project
+    .venv/bin/python benchmarks/explain_cost.py --repo . --base HEAD --head HEAD --explain test_
+
+Without ``--repo`` it builds the project of ``tests/explain_project.py`` (one
+helper doing three times the work in one of three benchmarks) and compares
+``base`` with ``triple``.  Each call runs ``benchwatch compare-refs`` in a
+subprocess and reads the line it prints at the end
+(``explained N benchmark(s) in X s (P% of the run ...)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_LINE = re.compile(r"explained (\d+) benchmark\(s\) in ([\d.]+) s \((\d+)% of the run")
+
+
+def _project(directory: Path) -> Path:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from explain_project import make_project
+
+    directory.mkdir(parents=True)
+    make_project(directory)
+    return directory
+
+
+def one_call(repo: Path, base: str, head: str, extra: list[str], output: Path) -> tuple[float, int, float, float]:
+    """(wall seconds of the run, benchmarks explained, explanation seconds, its share)."""
+    argv = [sys.executable, "-m", "benchwatch", "compare-refs", base, head, "--plain", "--format", "json"]
+    argv += ["--output-dir", str(output), *extra]
+    if base == head:
+        argv.append("--allow-same")
+    started = time.monotonic()
+    completed = subprocess.run(argv, cwd=repo, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - started
+    found = _LINE.search(completed.stderr)
+    if found is None:
+        return wall, 0, 0.0, 0.0
+    return wall, int(found.group(1)), float(found.group(2)), int(found.group(3)) / 100
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", type=Path, help="repository to compare (default: a fresh test project)")
+    parser.add_argument("--base", default="base")
+    parser.add_argument("--head", default="triple")
+    parser.add_argument("--explain", action="append", default=[], help="also explain these (compare-refs --explain)")
+    parser.add_argument("--calls", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="benchwatch-explain-cost-") as scratch:
+        repo = args.repo.resolve() if args.repo else _project(Path(scratch) / "project")
+        extra = [item for name in args.explain for item in ("--explain", name)]
+        print("| call | run (s) | explained | explanation (s) | share |")
+        print("|---|---:|---:|---:|---:|")
+        for call in range(1, args.calls + 1):
+            wall, count, seconds, share = one_call(repo, args.base, args.head, extra, Path(scratch) / f"out{call}")
+            print(f"| {call} | {wall:.1f} | {count} | {seconds:.1f} | {share:.0%} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

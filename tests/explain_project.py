@@ -1,0 +1,93 @@
+"""A three-benchmark project for the explanation's end-to-end tests (tests/test_explain_e2e.py).
+
+Head makes one helper, ``_pad_fields``, do three times the work inside one
+benchmark (``test_format_rows``); the other two benchmarks never call it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+
+LIBRARY = textwrap.dedent(
+    """
+    ROWS = [[f"field{{i}}-{{j}}" for j in range(8)] for i in range(300)]
+
+
+    def {helper}(fields, width):
+        padded = fields
+        for _ in range({repeat}):
+            padded = [field.ljust(width + len(padded)) for field in fields]
+        return padded
+
+
+    def format_rows(rows):
+        return ["|".join({helper}(row, 12)) for row in rows]
+
+
+    def checksum(n):
+        total = 0
+        for value in range(n):
+            total = (total * 31 + value) % 1_000_003
+        return total
+
+
+    def parse_numbers(text):
+        return [int(part) for part in text.split(",") if part]
+    """
+)
+SUITE = textwrap.dedent(
+    """
+    import mylib
+
+    TEXT = ",".join(str(i) for i in range(3000))
+
+
+    def test_format_rows(benchmark):
+        assert len(benchmark(mylib.format_rows, mylib.ROWS)) == 300
+
+
+    def test_checksum(benchmark):
+        assert benchmark(mylib.checksum, 20_000) >= 0
+
+
+    def test_parse_numbers(benchmark):
+        assert len(benchmark(mylib.parse_numbers, TEXT)) == 3000
+    """
+)
+PYPROJECT = (
+    '[tool.benchwatch]\nsuites = ["benchmarks"]\ntimeout = 120\ninstructions = false\n'
+    'pytest_args = ["--benchmark-min-rounds=40", "--benchmark-max-time=0.05"]\n'
+    '[tool.benchwatch.compare]\ngate = ["p50"]\n'
+)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def write_library(repo: Path, *, helper: str = "_pad_fields", repeat: int = 4) -> None:
+    (repo / "mylib.py").write_text(LIBRARY.format(helper=helper, repeat=repeat))
+
+
+def make_project(repo: Path) -> None:
+    """Tags ``base``; ``triple`` (the helper does 3x the work) and ``renamed`` (the same, under a new name)."""
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "dev@example.invalid")
+    git(repo, "config", "user.name", "Dev")
+    (repo / "benchmarks").mkdir()
+    (repo / "benchmarks" / "test_lib.py").write_text(SUITE)
+    (repo / "pyproject.toml").write_text(PYPROJECT)
+    (repo / ".gitignore").write_text(".benchwatch-cache/\nresults/\n")
+    write_library(repo)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    git(repo, "tag", "base")
+    write_library(repo, repeat=12)
+    git(repo, "commit", "-qam", "pad three times over")
+    git(repo, "tag", "triple")
+    git(repo, "checkout", "-q", "base")
+    write_library(repo, helper="_pad_columns", repeat=12)
+    git(repo, "commit", "-qam", "renamed, and three times the work")
+    git(repo, "tag", "renamed")
