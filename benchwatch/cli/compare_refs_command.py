@@ -305,6 +305,13 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
     sys.stdout.write(render_as(args.format, color=color))
     for label, note in outcome.not_benchmarks.items():
         print(f"{label}: {note}", file=sys.stderr)
+    skipped = {
+        label: (result.settings.get("instruction_pass") or {}).get("skipped")
+        for label, result in (("base", outcome.base), ("head", outcome.head))
+    }
+    for label, skip in skipped.items():
+        if skip and (label == "base" or skip != skipped["base"]):
+            print(skip if skip == skipped["base"] else f"{label}: {skip}", file=sys.stderr)
     print(
         f"\n{outcome.looks_done} look(s), stopped: {outcome.stop_reason}. "
         f"Results: {output}/base.json.gz {output}/head.json.gz (re-render with `benchwatch compare`).",
