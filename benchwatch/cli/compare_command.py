@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -60,6 +61,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
     )
+    add_wide_argument(parser)
     parser.add_argument(
         "-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout"
     )
@@ -101,6 +103,21 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.set_defaults(handler=handle)
     return parser
+
+
+def add_wide_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="terminal: benchmark names whole, however wide the terminal (piped output always has them whole)",
+    )
+
+
+def terminal_width(args: argparse.Namespace, output: Path | None = None) -> int | None:
+    """Columns the terminal report may use; None (names whole) for --wide, a file or a pipe."""
+    if getattr(args, "wide", False) or output is not None or not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
 
 
 def load_config(path: str | None) -> CompareSettings:
@@ -159,6 +176,7 @@ def render(
     report_url: str | None = None,
     max_chars: int | None = None,
     flamegraphs: Mapping[str, Mapping[str, str]] | None = None,
+    width: int | None = None,
 ) -> str:
     """The comparison in ``report_format``; ``html`` and ``pr-comment`` need the ``base``/``head`` result sets."""
     if report_format in ("html", "pr-comment") and (base is None or head is None):
@@ -191,7 +209,7 @@ def render(
         return render_markdown(comparison)
     from benchwatch.render.terminal import render_terminal
 
-    return render_terminal(comparison, color=color, all_rows=all_rows)
+    return render_terminal(comparison, color=color, all_rows=all_rows, width=width)
 
 
 def _parse_write(item: str) -> tuple[str, Path]:
@@ -230,6 +248,7 @@ def _render_for(
         report_url=args.report_url,
         max_chars=args.max_chars,
         flamegraphs=flamegraphs,
+        width=terminal_width(args, output),
     )
 
 

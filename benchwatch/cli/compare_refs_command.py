@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchwatch.adapters.registry import load_any
 from benchwatch.cli.cache_command import cache_for, find_repository
-from benchwatch.cli.compare_command import FORMATS, render
+from benchwatch.cli.compare_command import FORMATS, add_wide_argument, render, terminal_width
 from benchwatch.cli.instruction_options import (
     add_instruction_arguments,
     instruction_settings,
@@ -139,6 +139,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
     )
+    add_wide_argument(parser)
     parser.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=handle)
@@ -282,7 +283,7 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
     save_result(outcome.base, output / "base.json.gz")
     save_result(outcome.head, output / "head.json.gz")
 
-    def render_as(report_format: str, *, color: bool) -> str:
+    def render_as(report_format: str, *, color: bool, width: int | None = None) -> str:
         return render(
             outcome.comparison,
             report_format,
@@ -292,6 +293,7 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
             head=outcome.head,
             base_label=base.label,
             head_label=head.label,
+            width=width,
         )
 
     for name, fmt in (("comparison.json", "json"), ("comment.md", "pr-comment"), ("report.html", "html")):
@@ -302,7 +304,7 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
     elif headline:
         print(headline, file=sys.stderr)
     color = args.format == "terminal" and not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    sys.stdout.write(render_as(args.format, color=color))
+    sys.stdout.write(render_as(args.format, color=color, width=terminal_width(args)))
     for label, note in outcome.not_benchmarks.items():
         print(f"{label}: {note}", file=sys.stderr)
     skipped = {
