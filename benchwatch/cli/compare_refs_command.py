@@ -31,6 +31,7 @@ from benchwatch.refs.worktrees import (
     is_dirty,
     merge_base,
     resolve_commit,
+    untracked_files,
     working_tree,
 )
 from benchwatch.resultfile import save_result, write_atomically
@@ -176,7 +177,8 @@ def _parse_looks(text: str) -> tuple[int, ...]:
 
 def _sides(args: argparse.Namespace, repo: Path, cache: Path) -> tuple[Checkout, Checkout]:
     """The base and head checkouts; refuses the same commit twice unless ``--allow-same``."""
-    if args.head == "HEAD" and is_dirty(repo):
+    untracked = [name for name in untracked_files(repo) if name.endswith(".py")] if args.head == "HEAD" else []
+    if args.head == "HEAD" and (is_dirty(repo) or (args.allow_dirty and untracked)):
         if not args.allow_dirty:
             raise UsageError(
                 "the working tree has uncommitted changes; commit them, or pass --allow-dirty to measure HEAD with them"
@@ -184,6 +186,13 @@ def _sides(args: argparse.Namespace, repo: Path, cache: Path) -> tuple[Checkout,
         head = working_tree(repo)
     else:
         head = checkout(repo, args.head, cache)
+        if untracked and not args.quiet:
+            shown = ", ".join(untracked[:3]) + (f" (+{len(untracked) - 3} more)" if len(untracked) > 3 else "")
+            print(
+                f"note: {len(untracked)} untracked Python file(s) not measured: {shown} "
+                "(HEAD's checkout holds committed files only; --allow-dirty measures the working tree with them)",
+                file=sys.stderr,
+            )
     if args.base is None:
         branch = default_base_ref(repo)
         base_commit = merge_base(repo, branch, resolve_commit(repo, "HEAD"))
@@ -307,6 +316,9 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
     sys.stdout.write(render_as(args.format, color=color, width=terminal_width(args)))
     for label, note in outcome.not_benchmarks.items():
         print(f"{label}: {note}", file=sys.stderr)
+    for label, result in (("base", outcome.base), ("head", outcome.head)):
+        for warning in result.settings.get("worker_warnings") or ():
+            print(f"warning: {label}: {warning}", file=sys.stderr)
     skipped = {
         label: (result.settings.get("instruction_pass") or {}).get("skipped")
         for label, result in (("base", outcome.base), ("head", outcome.head))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchwatch.errors import InputError, UsageError
-from benchwatch.refs.worktrees import Checkout
+from benchwatch.refs.worktrees import Checkout, cache_lock
 from benchwatch.runner.client_requests import machine_code_supported
 
 WORKER_REQUIREMENTS = ("pytest", "pytest-benchmark", "memray")
@@ -122,6 +122,12 @@ def ref_python(
     spec = install_spec(ref.path, extras=extras, groups=groups)
     name = f"{ref.commit}-{spec.key()}" + ("-counts" if instructions else "") + ("-dirty" if ref.dirty else "")
     venv = cache_dir / "venvs" / name
+    # Two compare-refs at once build one environment once: the second waits, then finds it ready.
+    with cache_lock(cache_dir / "venvs" / f"{name}.lock"):
+        return _build_environment(ref, spec, venv, base_python, instructions=instructions)
+
+
+def _build_environment(ref: Checkout, spec: InstallSpec, venv: Path, base_python: str, *, instructions: bool) -> str:
     python = venv / "bin" / "python"
     marker = venv / ".benchwatch-ready"
     if marker.exists() and not ref.dirty:
