@@ -153,6 +153,8 @@ def handle(args: argparse.Namespace) -> int:
     print(f"wrote {output}: {len(result.benchmarks)} benchmarks, {runs} runs, {len(failed)} failed", file=stream)
     if result.settings.get("not_benchmarks"):
         print(result.settings["not_benchmarks"], file=stream)
+    for warning in result.settings.get("worker_warnings") or ():
+        print(f"warning: {warning}", file=sys.stderr)
     skipped_pass = (result.settings.get("instruction_pass") or {}).get("skipped")
     if skipped_pass:
         print(skipped_pass, file=sys.stderr)

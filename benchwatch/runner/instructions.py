@@ -116,6 +116,7 @@ class InstructionOutcome:
     runs: dict[str, list[InstructionRun]] = field(default_factory=dict)
     fingerprint: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def valgrind_version(valgrind: str) -> str | None:
@@ -262,6 +263,7 @@ def run_instruction_pass(
     while jobs:
         for name, result in run_apart(jobs, one_process, parallel=settings.parallel):
             _collect(name, result, outcome, fingerprint, packages)
+            outcome.warnings.extend(warning for warning in result.warnings if warning not in outcome.warnings)
         jobs = _more_runs(outcome.runs, settings)
     if fingerprint:
         outcome.fingerprint = {**fingerprint, "packages": dict(sorted(packages.items())), "valgrind": version}
