@@ -287,7 +287,7 @@ def client_requests_problem(command: WorkerCommand) -> str | None:
         env = {**(os.environ if env is None else env), **dict(command.extra_env)}
     try:
         completed = subprocess.run(
-            [command.python, "-c", PROBE],
+            [command.python, "-P", "-c", PROBE],  # -P: the interpreter, not a same-named folder in cwd
             cwd=command.cwd,
             env=env,
             capture_output=True,
