@@ -27,6 +27,7 @@ sub-table; they are passed to the comparator's settings, which validates them.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,8 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "explain": bool,
 }
 ENVIRONMENTS = ("current", "per-ref")
+#: Counts that must be at least 1: checked here so that the error names the file.
+_AT_LEAST_ONE = ("runs", "instruction_runs", "max_instruction_runs", "counted_calls")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,10 @@ class ProjectConfig:
                 raise UsageError("--scale needs scale_option in [tool.benchwatch] (the suite's pytest option to set)")
             args.append(f"{scale_option}={scale}")
         return tuple(args + list(extra))
+
+
+def _positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
 
 
 def load_config(path: Path) -> ProjectConfig:
@@ -111,6 +118,10 @@ def load_config(path: Path) -> ProjectConfig:
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be {names}, got {value!r}")
             if isinstance(value, list) and not all(isinstance(item, str) for item in value):
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be a list of strings")
+            if key in _AT_LEAST_ONE and isinstance(value, int) and value < 1:
+                raise ConfigError(f"{path}: [tool.benchwatch] {key} must be at least 1, got {value}")
+            if isinstance(value, (int, float)) and key in ("timeout", "sample_budget") and not _positive(value):
+                raise ConfigError(f"{path}: [tool.benchwatch] {key} must be a positive number of seconds, got {value}")
             if key == "environment" and value not in ENVIRONMENTS:
                 raise ConfigError(f"{path}: [tool.benchwatch] environment must be one of {', '.join(ENVIRONMENTS)}")
             run[key] = value

@@ -498,3 +498,24 @@ def test_a_full_disk_while_writing_history_is_one_line_naming_the_file(tmp_path,
     assert error.endswith(": cannot write: no space left on device\n")
     assert [row.commit for row in store.read_commits(history)] == ["a" * 40]
     assert [p.name for p in (history / "records").iterdir() if not p.name.endswith(".parquet")] == []
+
+
+def test_a_record_damaged_in_the_middle_is_named_with_the_command_that_moves_it_aside(tmp_path):
+    """`unreadable record file: don't know what type:` named no file, and `record` refused to add anything."""
+    history = tmp_path / "h"
+    store.append_record(history, _result(commit="a" * 40))
+    damaged = store.append_record(history, _result(commit="b" * 40, seed=1))
+    path = history / "records" / damaged.file
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle - 200 : middle + 200] = bytes(range(256))[:200] * 2  # the PAR1 magic at both ends stays
+    path.write_bytes(bytes(data))
+    for action in (lambda: store.load_history(history), lambda: store.append_record(history, _result(commit="d" * 40))):
+        with pytest.raises(InputError) as caught:
+            action()
+        message = str(caught.value)
+        assert message.startswith(f"{path}: unreadable record file: ") and "\n" not in message
+        assert message.endswith(f"move it aside to go on: mv {path} {path}.unreadable")
+    path.rename(f"{path}.unreadable")  # the command the message gives
+    store.append_record(history, _result(commit="d" * 40, seed=2))
+    assert {record.commit[0] for record in store.load_history(history).records} == {"a", "d"}

@@ -215,3 +215,95 @@ def test_headless_chromium_draws_every_chart(hundred, tmp_path):
     assert dom.stdout.count('data-drawn="1"') == 2 * len(comparison.benchmarks)
     assert re.search(r'<div id="js-errors" hidden=""></div>', dom.stdout)
     assert "Uncaught" not in dom.stderr and "Uncaught" not in shot.stderr
+
+
+# -- the finding first, and every section reachable by its anchor (issue 26) ----------------------------------
+
+
+def _index_rows(html: str) -> list[tuple[str, str, str, str]]:
+    """(name, verdict, change, interval) of each index row, in page order."""
+    body = html[html.index('<table class="index">') :]
+    body = body[: body.index("</table>")]
+    pattern = (
+        r'<tr data-verdict="[^"]*"><td>\d+</td><td><a href="#b\d+">([^<]*)</a></td>\s*'
+        r'<td class="[^"]*">([^<]*)</td><td class="change">([^<]*)</td><td class="interval">([^<]*)</td></tr>'
+    )
+    return re.findall(pattern, body)
+
+
+def test_decided_changes_come_first_with_their_change_and_interval(hundred):
+    comparison, html, _ = hundred
+    rows = _index_rows(html)
+    assert len(rows) == len(comparison.benchmarks)
+    verdicts = [verdict for _, verdict, _, _ in rows]
+    decided = verdicts.count("regression") + verdicts.count("improvement")
+    assert decided >= 20  # every tenth 30% slower, every tenth 30% faster
+    assert set(verdicts[:decided]) == {"regression", "improvement"}
+    assert verdicts[: verdicts.count("regression")] == ["regression"] * verdicts.count("regression")
+    for _, verdict, change, interval in rows:
+        assert change and "…" in interval, (verdict, change, interval)  # no empty change column
+    faster = [row for row in rows if row[1] == "improvement"]
+    assert all(re.search(r"\bp(50|95) -[23]\d\.\d%", row[2]) for row in faster), [r for r in faster if "-3" not in r[2]]
+
+
+def test_an_improvement_with_an_open_tail_is_listed_as_an_improvement():
+    """The issue's case: the p50 improvement was found, a tail metric was not decided; list it as found."""
+    from benchwatch.compare import BenchmarkComparison, CompareSettings, Comparison, MetricComparison
+    from benchwatch.render.html_report import _benchmark_verdict, _index_change
+
+    def metric(name: str, verdict: str, ratio: float, low: float, high: float) -> MetricComparison:
+        return MetricComparison(
+            benchmark="b", metric=name, verdict=verdict, ratio=ratio, ci_low=low, ci_high=high, p_value=0.01,
+            q_value=0.01, threshold=0.1, gated=True, reason="", base_value=1.0, head_value=ratio,
+            n_runs_base=5, n_runs_head=5,
+        )  # fmt: skip
+
+    found = BenchmarkComparison(
+        name="b",
+        metrics=(metric("p50", "improvement", 0.51, 0.48, 0.54), metric("p95", "inconclusive", 0.8, 0.5, 1.3)),
+        status="compared",
+    )
+    assert _benchmark_verdict(found) == "improvement"
+    assert _index_change(found) == ("p50 -49.0%", "-52.0% … -46.0%")
+    del Comparison, CompareSettings
+
+
+def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    common = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--user-data-dir=" + str(profile),
+        "--window-size=1280,900",
+    ]
+    return subprocess.run([*common, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_every_anchor_shows_its_section_in_headless_chromium(tmp_path):
+    """``report.html#b14`` rendered a blank page: a deep section must be laid out in the window."""
+    names = [f"benchmarks/test_module.py::test_case_{i:03d}" for i in range(20)]
+    base, head = make_sides(names)
+    html = render_html_report(compare(base, head), base, head, generated_at="2024-01-01 00:00 UTC")
+    page = tmp_path / "comparison.html"
+    page.write_text(html, encoding="utf-8")
+    ARTIFACTS.mkdir(exist_ok=True)
+    for index in (0, 14, 19):
+        url = f"{page.as_uri()}#b{index}"
+        dom = _chromium("--dump-dom", url, profile=tmp_path / "profile")
+        assert f'data-target-visible="b{index}"' in dom.stdout, dom.stderr[-2000:]
+        shot = ARTIFACTS / f"comparison-b{index}.png"
+        _chromium(f"--screenshot={shot}", url, profile=tmp_path / "profile")
+        # A blank 1280x900 PNG is ~5 KB; a drawn section (table, charts) is many times that.
+        assert shot.stat().st_size > 30_000, shot.stat().st_size
+    blank_anchor = _chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile")
+    assert re.search(r"<body[^>]*>", blank_anchor.stdout) and "data-target-visible" not in re.search(
+        r"<body[^>]*>", blank_anchor.stdout
+    ).group(0)

@@ -165,3 +165,78 @@ def saved_comparison(repo: Path, env: dict[str, str]) -> tuple[dict[tuple[str, s
     verdicts = {(row["benchmark"].split("::")[1], row["metric"]): row["verdict"] for row in document["comparisons"]}
     busy = any(side["disturbed"] for benchmark in document["benchmarks"] for side in benchmark["diagnostics"].values())
     return verdicts, busy
+
+
+SRC_LIBRARY = '''\
+"""A src-layout package whose tuple path gets faster on the feature branch."""
+
+TUPLE_UNITS = {units}
+
+
+def unstructure(count, strategy, converter):
+    units = TUPLE_UNITS if strategy.endswith("AS_TUPLE") else 10
+    rows = []
+    for _ in range(units):
+        rows = [(i, f"{{converter}}-{{i}}") if strategy else i for i in range(count)]
+    return rows
+'''
+
+PARAMETRIZED_SUITE = """\
+import pytest
+
+from attrsish import unstructure
+
+
+@pytest.mark.parametrize("converter", ["Converter", "BaseConverter"])
+@pytest.mark.parametrize("strategy", ["UnstructureStrategy.AS_DICT", "UnstructureStrategy.AS_TUPLE"])
+def test_unstructure_attrs_lists(benchmark, strategy, converter):
+    benchmark(unstructure, 300, strategy, converter)
+"""
+
+
+@pytest.mark.slow
+def test_a_parametrized_suite_in_a_src_layout_shows_full_names(tmp_path: Path) -> None:
+    """Issue 26: the parameters, which tell the rows apart, were cut off at 60 characters."""
+    repo = tmp_path / "attrsish"
+    (repo / "src" / "attrsish").mkdir(parents=True)
+    (repo / "bench").mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "user@example.invalid")
+    git(repo, "config", "user.name", "New User")
+    (repo / "src" / "attrsish" / "__init__.py").write_text(SRC_LIBRARY.format(units=10))
+    (repo / "bench" / "test_attrs_collections.py").write_text(PARAMETRIZED_SUITE)
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "attrsish"\nversion = "0.1"\n'
+        '[tool.benchwatch]\nsuites = ["bench"]\ninstructions = false\ntimeout = 120\n'
+        'pytest_args = ["--benchmark-min-rounds=20", "--benchmark-max-time=0.05"]\n'
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "attrsish with benchmarks")
+    (repo / "src" / "attrsish" / "__init__.py").write_text(SRC_LIBRARY.format(units=5))  # the tuple path: -50%
+    git(repo, "commit", "-qam", "faster tuples")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        ["benchwatch", "compare-refs", "HEAD~1", "--looks", "2", "--memory-runs", "0", "--all", "--plain"],
+        check=False,
+        cwd=repo,
+        env={**env, "COLUMNS": "100"},  # a pipe: names whole whatever the terminal's width
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    print(done.stdout, done.stderr[-3000:])
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    names = [
+        f"bench/test_attrs_collections.py::test_unstructure_attrs_lists[UnstructureStrategy.{strategy}-{converter}]"
+        for strategy in ("AS_DICT", "AS_TUPLE")
+        for converter in ("Converter", "BaseConverter")
+    ]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("bench/")]
+    for name in names:
+        assert any(line.startswith(name + " ") for line in rows), name
+    assert not any(line.startswith("…") or "[…" in line for line in rows)
+    # Each side imported its own revision: the tuple variants got faster, the dict variants did not.
+    faster = [line for line in rows if "AS_TUPLE" in line and " p50 " in line]
+    assert all("improvement" in line or "inconclusive" in line for line in faster), faster
+    assert not any("regression" in line for line in rows if "AS_DICT" in line and " p50 " in line)

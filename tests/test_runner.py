@@ -213,3 +213,72 @@ def test_suite_outside_the_project_is_the_same_suite_in_every_pass(tmp_path: Pat
     [benchmark] = result.benchmarks
     assert benchmark.name.endswith("test_outside.py::test_work")
     assert [run.status for run in benchmark.runs] == ["ok", "ok"] and all(len(run.samples) for run in benchmark.runs)
+
+
+# -- the worker's edges (issue 26) ---------------------------------------------------------------------------
+
+LINGERING = textwrap.dedent(
+    """
+    import os, threading, time
+
+    def test_first(benchmark):
+        benchmark(sum, range(100))
+
+    def test_leaves_a_thread(benchmark):
+        poller = threading.Thread(target=time.sleep, args=(600,), name="cache-poller")
+        poller.start()  # not a daemon: the interpreter waits for it at exit
+        benchmark(sum, range(100))
+
+    def test_exits_hard(benchmark):
+        benchmark.pedantic(os._exit, args=(3,), rounds=1)
+    """
+)
+
+
+@pytest.fixture
+def lingering(tmp_path: Path) -> Path:
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "test_lingering.py").write_text(LINGERING)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.benchwatch]\nsuites = ["benchmarks"]\nruns = 1\ntimeout = 600\ninstructions = false\nmemory = false\n'
+        'pytest_args = ["--benchmark-max-time=0.02", "--benchmark-min-rounds=5"]\n'
+    )
+    return tmp_path
+
+
+def test_a_worker_kept_alive_by_a_thread_is_ended_with_a_warning_naming_it(lingering: Path, capsys) -> None:
+    """A non-daemon thread made every run wait out --timeout (5 min) and still said "ok" without a word."""
+    output = lingering / "out.json"
+    code = main(["run", "--config", str(lingering / "pyproject.toml"), "-k", "not exits_hard", "-q", "-o", str(output)])
+    err = capsys.readouterr().err
+    assert code == EXIT_OK, err
+    [warning] = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert "did not exit within 5 s" in warning and "'cache-poller'" in warning
+    # Ended after the grace period, not the 600 s timeout: else the watchdog would call it a stall.
+    result = load_result(output)
+    assert all(benchmark.ok_runs for benchmark in result.benchmarks)
+    assert result.settings["worker_warnings"] == [warning.removeprefix("warning: ")]
+
+
+def test_a_hard_exit_says_it_printed_nothing(lingering: Path) -> None:
+    """`os._exit` errors ended in `running it: .` (pytest's progress dot)."""
+    settings = RunSettings(
+        runs=1, memory=False, timeout=60, keyword="first or exits_hard", pytest_args=("-p", "no:randomly")
+    )
+    result = run_suites(repo=lingering, settings=settings)
+    [crashed] = [benchmark for benchmark in result.benchmarks if benchmark.name.endswith("test_exits_hard")]
+    error = crashed.runs[0].error
+    assert error == (
+        "the worker process exited with code 3 while running it "
+        "(it printed nothing: os._exit, or a signal with no message)"
+    )
+
+
+def test_a_bad_count_in_the_config_names_the_file(lingering: Path, capsys) -> None:
+    config = lingering / "pyproject.toml"
+    config.write_text(config.read_text().replace("runs = 1", "runs = 0"))
+    code = main(["run", "--config", str(config), "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_INPUT_ERROR
+    assert err.endswith(f"{config}: [tool.benchwatch] runs must be at least 1, got 0"), err
+    assert len(err.splitlines()) == 1

@@ -6,10 +6,17 @@ import math
 
 import numpy as np
 
-from benchwatch.compare import ONE_RUN_REASON, CompareSettings, MetricComparison, compare
+from benchwatch.compare import (
+    ONE_RUN_REASON,
+    BenchmarkComparison,
+    CompareSettings,
+    Comparison,
+    MetricComparison,
+    compare,
+)
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 from benchwatch.render import blocker
-from benchwatch.render.terminal import render_terminal
+from benchwatch.render.terminal import cut_name, display_width, render_terminal
 
 
 def runs(rng: np.random.Generator, level: float, count: int = 5, sigma: float = 0.02) -> tuple[Run, ...]:
@@ -119,3 +126,135 @@ def test_blocker_names_the_real_reason() -> None:
         metric="peak_memory", reason="change +88 KiB beyond tolerance 64 KiB but within run-to-run span 117 KiB"
     )
     assert blocker(memory, 0.05) == "run-to-run spread"
+
+
+# -- full names, the terminal's width, and untrusted text (issue 26) ------------------------------------------
+
+LONG = (
+    "bench/test_attrs_collections.py::test_unstructure_attrs_lists[UnstructureStrategy.AS_DICT-Converter]",
+    "bench/test_attrs_collections.py::test_unstructure_attrs_lists[UnstructureStrategy.AS_TUPLE-Converter]",
+)
+
+
+def comparison_of(*metrics: MetricComparison, diagnostics: dict[str, object] | None = None) -> Comparison:
+    names = dict.fromkeys(metric.benchmark for metric in metrics)
+    benchmarks = tuple(
+        BenchmarkComparison(name=name, metrics=tuple(m for m in metrics if m.benchmark == name), status="compared")
+        for name in names
+    )
+    return Comparison(
+        benchmarks=benchmarks,
+        verdict="regression",
+        warnings=(),
+        settings=CompareSettings(),
+        base_environment={},
+        head_environment={},
+        diagnostics=diagnostics or {},
+    )
+
+
+def regression(name: str, **changes: object) -> MetricComparison:
+    fields: dict[str, object] = {
+        "benchmark": name,
+        "verdict": "regression",
+        "ratio": 1.3,
+        "ci_low": 1.2,
+        "ci_high": 1.4,
+        "q_value": 0.001,
+    }
+    return row(**{**fields, **changes})
+
+
+def table_rows(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("-----"))
+    return [line for line in lines[start + 1 :] if line.strip()][: sum(1 for line in lines if " p50 " in line)]
+
+
+def test_names_are_whole_without_a_width_as_in_a_pipe() -> None:
+    text = render_terminal(comparison_of(*(regression(name) for name in LONG)))
+    for name in LONG:
+        assert name in text
+
+
+def test_a_narrow_terminal_cuts_names_keeping_their_distinguishing_end() -> None:
+    comparison = comparison_of(*(regression(name) for name in LONG))
+    rows = table_rows(render_terminal(comparison, width=100))
+    # 100 columns leave the name 43: the test's name, then the end of its parameters.
+    assert [line.split()[0] for line in rows] == [
+        "test_unstructure_attrs_lists[…CT-Converter]",
+        "test_unstructure_attrs_lists[…LE-Converter]",
+    ]
+    assert all(len(line) <= 100 for line in rows)
+    assert [line.split()[0] for line in table_rows(render_terminal(comparison, width=110))] == [
+        "test_unstructure_attrs_lists[…tegy.AS_DICT-Converter]",
+        "test_unstructure_attrs_lists[…egy.AS_TUPLE-Converter]",
+    ]
+    # A terminal that fits the function name and more keeps the end of the path too.
+    wide_enough = table_rows(render_terminal(comparison, width=140))
+    assert wide_enough[1].split()[0] == (
+        "…llections.py::test_unstructure_attrs_lists[UnstructureStrategy.AS_TUPLE-Converter]"
+    )
+    # 250 columns (the issue's terminal): whole names, not 60 characters.
+    assert table_rows(render_terminal(comparison, width=250))[1].split()[0] == LONG[1]
+
+
+def test_cut_name_rules() -> None:
+    assert cut_name("a::b", 10) == "a::b"
+    assert cut_name("x" * 30 + "::test_short", 24) == "…" + ("x" * 30 + "::test_short")[-23:]
+    assert cut_name("p::test_fn[" + "a" * 40 + "-LAST]", 30) == "test_fn[…" + ("a" * 40 + "-LAST")[-20:] + "]"
+    assert cut_name("t\u202e::x", None) == "t?::x"
+    assert cut_name("p.py::" + "漢" * 30, 24) == "…" + "漢" * 11  # 22 columns: a wide character does not fit in 1
+
+
+def test_cjk_names_line_up_by_display_width() -> None:
+    names = ("bench/test_x.py::test_解析[大]", "bench/test_x.py::test_parse[big]")
+    text = render_terminal(comparison_of(*(regression(name) for name in names)))
+    rows = table_rows(text)
+    metric_columns = {display_width(line[: line.index(" p50 ")]) for line in rows}
+    assert len(metric_columns) == 1, rows
+
+
+def test_the_not_gated_note_shows_a_bidi_override_as_the_table_does() -> None:
+    hostile = "test_\u202egnp.exe"
+    ungated = regression(hostile, gated=False, reason="p50 not gated: only p95 gates")
+    text = render_terminal(comparison_of(ungated))
+    assert "\u202e" not in text
+    assert "test_?gnp.exe" in text.split("\nnot gated:\n")[1]
+
+
+def test_a_speed_adjusted_estimate_against_the_raw_medians_says_so_on_the_row() -> None:
+    # The issue's row: raw medians 76.2 µs -> 42.4 µs, the speed-adjusted estimate +1.4%, unchanged.
+    row_ = row(
+        benchmark="b",
+        verdict="unchanged",
+        ratio=1.014,
+        ci_low=0.98,
+        ci_high=1.05,
+        base_value=76.2e-6,
+        head_value=42.4e-6,
+    )
+    adjusted = render_terminal(comparison_of(row_, diagnostics={"latency_test": "speed-adjusted"}), all_rows=True)
+    [line] = [line for line in adjusted.splitlines() if " p50 " in line]
+    assert line.rstrip().endswith("unchanged  raw ×0.56: machine")
+    assert "raw medians moved the other way" in adjusted
+    # Welch's estimate has no machine share to remove: no such note.
+    plain = render_terminal(comparison_of(row_, diagnostics={"latency_test": "welch"}), all_rows=True)
+    assert "raw ×" not in plain
+
+
+def test_the_cli_cuts_names_only_on_a_terminal(monkeypatch) -> None:
+    import argparse
+    import sys
+    from pathlib import Path
+
+    from benchwatch.cli.compare_command import terminal_width
+
+    narrow = argparse.Namespace(wide=False)
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert terminal_width(narrow) == 250
+    assert terminal_width(argparse.Namespace(wide=True)) is None  # --wide
+    assert terminal_width(narrow, Path("report.txt")) is None  # -o FILE
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert terminal_width(narrow) is None  # a pipe

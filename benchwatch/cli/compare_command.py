@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from benchwatch.cli.explain_options import add_explain_arguments
+from benchwatch.cli.terminal_options import add_wide_argument, terminal_width
 from benchwatch.compare import CompareSettings, Comparison, compare
 from benchwatch.compare.settings import MAX_LATENCY_THRESHOLD
 from benchwatch.config import compare_settings
@@ -61,6 +62,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
     )
+    add_wide_argument(parser)
     parser.add_argument(
         "-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout"
     )
@@ -182,6 +184,7 @@ def _render_for(
         flamegraphs=flamegraphs,
         color=color,
         all_rows=args.all_rows,
+        width=terminal_width(args, output),
     )
     return render(comparison, report_format, context)
 

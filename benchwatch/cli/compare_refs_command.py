@@ -17,6 +17,7 @@ from benchwatch.cli.instruction_options import (
     instruction_thresholds,
 )
 from benchwatch.cli.progress import format_duration
+from benchwatch.cli.terminal_options import add_wide_argument, terminal_width
 from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
 from benchwatch.errors import EXIT_NOTHING_JUDGED, InputError, UsageError
 from benchwatch.refs.environments import ref_python
@@ -31,6 +32,7 @@ from benchwatch.refs.worktrees import (
     is_dirty,
     merge_base,
     resolve_commit,
+    untracked_files,
     working_tree,
 )
 from benchwatch.render.formats import FORMATS, RenderContext, render
@@ -141,6 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
     )
+    add_wide_argument(parser)
     parser.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=handle)
@@ -177,7 +180,8 @@ def _parse_looks(text: str) -> tuple[int, ...]:
 
 def _sides(args: argparse.Namespace, repo: Path, cache: Path) -> tuple[Checkout, Checkout]:
     """The base and head checkouts; refuses the same commit twice unless ``--allow-same``."""
-    if args.head == "HEAD" and is_dirty(repo):
+    untracked = [name for name in untracked_files(repo) if name.endswith(".py")] if args.head == "HEAD" else []
+    if args.head == "HEAD" and (is_dirty(repo) or (args.allow_dirty and untracked)):
         if not args.allow_dirty:
             raise UsageError(
                 "the working tree has uncommitted changes; commit them, or pass --allow-dirty to measure HEAD with them"
@@ -185,6 +189,13 @@ def _sides(args: argparse.Namespace, repo: Path, cache: Path) -> tuple[Checkout,
         head = working_tree(repo)
     else:
         head = checkout(repo, args.head, cache)
+        if untracked and not args.quiet:
+            shown = ", ".join(untracked[:3]) + (f" (+{len(untracked) - 3} more)" if len(untracked) > 3 else "")
+            print(
+                f"note: {len(untracked)} untracked Python file(s) not measured: {shown} "
+                "(HEAD's checkout holds committed files only; --allow-dirty measures the working tree with them)",
+                file=sys.stderr,
+            )
     if args.base is None:
         branch = default_base_ref(repo)
         base_commit = merge_base(repo, branch, resolve_commit(repo, "HEAD"))
@@ -285,7 +296,7 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
     save_result(outcome.base, output / "base.json.gz")
     save_result(outcome.head, output / "head.json.gz")
 
-    def render_as(report_format: str, *, color: bool) -> str:
+    def render_as(report_format: str, *, color: bool, width: int | None = None) -> str:
         context = RenderContext(
             base=outcome.base,
             head=outcome.head,
@@ -293,6 +304,7 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
             head_label=head.label,
             color=color,
             all_rows=args.all_rows,
+            width=width,
         )
         return render(outcome.comparison, report_format, context)
 
@@ -304,9 +316,19 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
     elif headline:
         print(headline, file=sys.stderr)
     color = args.format == "terminal" and not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    sys.stdout.write(render_as(args.format, color=color))
+    sys.stdout.write(render_as(args.format, color=color, width=terminal_width(args)))
     for label, note in outcome.not_benchmarks.items():
         print(f"{label}: {note}", file=sys.stderr)
+    for label, result in (("base", outcome.base), ("head", outcome.head)):
+        for warning in result.settings.get("worker_warnings") or ():
+            print(f"warning: {label}: {warning}", file=sys.stderr)
+    skipped = {
+        label: (result.settings.get("instruction_pass") or {}).get("skipped")
+        for label, result in (("base", outcome.base), ("head", outcome.head))
+    }
+    for label, skip in skipped.items():
+        if skip and (label == "base" or skip != skipped["base"]):
+            print(skip if skip == skipped["base"] else f"{label}: {skip}", file=sys.stderr)
     if outcome.comparison.explanations:
         share = outcome.explain_seconds / outcome.total_seconds if outcome.total_seconds > 0 else 0.0
         print(

@@ -153,6 +153,11 @@ def handle(args: argparse.Namespace) -> int:
     print(f"wrote {output}: {len(result.benchmarks)} benchmarks, {runs} runs, {len(failed)} failed", file=stream)
     if result.settings.get("not_benchmarks"):
         print(result.settings["not_benchmarks"], file=stream)
+    for warning in result.settings.get("worker_warnings") or ():
+        print(f"warning: {warning}", file=sys.stderr)
+    skipped_pass = (result.settings.get("instruction_pass") or {}).get("skipped")
+    if skipped_pass:
+        print(skipped_pass, file=sys.stderr)
     for name, reason in result.settings.get("skipped", {}).items():
         print(f"skipped {name}: {reason}", file=stream)
     for benchmark in failed:
@@ -167,4 +172,6 @@ def handle(args: argparse.Namespace) -> int:
     if not any(benchmark.ok_runs for benchmark in result.benchmarks):
         print(f"NOTHING MEASURED: each of the {len(failed)} benchmarks failed in every run", file=sys.stderr)
         return EXIT_NOTHING_JUDGED
-    return EXIT_BENCHMARK_FAILED if failed or counted_failures else EXIT_OK
+    # Counts the user asked for and did not get fail the run; by default a skipped pass is only a note.
+    asked = args.instructions or (args.instructions is None and config.get("instructions", None) is True)
+    return EXIT_BENCHMARK_FAILED if failed or counted_failures or (skipped_pass and asked) else EXIT_OK

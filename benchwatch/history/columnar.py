@@ -14,6 +14,7 @@ reader keeps, per commit, the rows with the largest ``recorded_ns``.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -344,10 +345,34 @@ def query(history_dir: Path, build: Any) -> Any:
             if all(path.exists() for path in files):
                 break
         except duckdb.Error as error:
-            raise InputError(layout.records_dir(history_dir), f"unreadable record file: {_first_line(error)}") from None
+            raise _unreadable(history_dir, files, build, error) from None
         finally:
             connection.close()
-    raise InputError(layout.records_dir(history_dir), f"unreadable record file: {_first_line(last_error)}")
+    raise _unreadable(history_dir, layout.record_files(history_dir), build, last_error)
+
+
+def _unreadable(history_dir: Path, files: Sequence[Path], build: Any, error: Exception | None) -> InputError:
+    """The error naming the record file that fails ``build`` on its own, and the command that moves it aside.
+
+    DuckDB's message for a file damaged in the middle (``don't know what
+    type: ``) names no file; trying each file alone finds it.  Moved aside
+    (any name not ending in ``.parquet``), the rest of the history reads
+    and ``record`` can add to it again.
+    """
+    duckdb = layout.duckdb_module()
+    for path in files:
+        connection = layout.connect()
+        try:
+            build(connection, [path])
+        except duckdb.Error as own:
+            return InputError(
+                path,
+                f"unreadable record file: {_first_line(own)}; move it aside to go on: "
+                f"mv {shlex.quote(str(path))} {shlex.quote(str(path) + '.unreadable')}",
+            )
+        finally:
+            connection.close()
+    return InputError(layout.records_dir(history_dir), f"unreadable record file: {_first_line(error)}")
 
 
 def _first_line(error: Exception | None) -> str:

@@ -60,7 +60,9 @@ def cache_entries(cache: Path, repo: Path | None = None) -> list[CacheEntry]:
     for part in PARTS:
         folder = cache / part
         if folder.is_dir():
-            entries.append(CacheEntry(folder, part, sum(1 for _ in folder.iterdir()), _size(folder)))
+            # The lock files of concurrent runs (worktrees.cache_lock) are not items.
+            items = sum(1 for child in folder.iterdir() if not child.name.endswith(".lock"))
+            entries.append(CacheEntry(folder, part, items, _size(folder)))
     legacy = [repo / LEGACY_DIR / part for part in LEGACY_PARTS] if repo is not None else []
     for folder in legacy:
         if folder.is_dir():

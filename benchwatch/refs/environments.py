@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from benchwatch.errors import InputError, UsageError
-from benchwatch.refs.worktrees import Checkout
+from benchwatch.refs.worktrees import Checkout, cache_lock
+from benchwatch.runner.client_requests import machine_code_supported
 
 WORKER_REQUIREMENTS = ("pytest", "pytest-benchmark", "memray")
 #: The instruction pass's workers switch Callgrind on and off through this
-#: module (benchwatch's ``instructions`` extra); it builds from source.
-INSTRUCTION_REQUIREMENTS = ("valgrind<1",)
+#: module (benchwatch's ``instructions`` extra), which builds from source;
+#: on x86-64 Linux they need nothing (benchwatch.runner.client_requests).
+INSTRUCTION_REQUIREMENTS = () if machine_code_supported() else ("valgrind<1",)
 INSTALL_TIMEOUT_SECONDS = 1800
 TEST_NAMES = ("test", "tests", "testing", "bench", "benchmark", "benchmarks", "dev")
 
@@ -113,13 +115,19 @@ def ref_python(
 ) -> str:
     """The interpreter of ``ref``'s own environment, created and installed on first use.
 
-    ``instructions``: the environment also gets the ``valgrind`` module the
-    instruction pass needs (a separate cached environment, so one built
-    without it is never taken for one that has it).
+    ``instructions``: the environment also gets what the instruction pass
+    needs (a separate cached environment, so one built without it is never
+    taken for one that has it).
     """
     spec = install_spec(ref.path, extras=extras, groups=groups)
     name = f"{ref.commit}-{spec.key()}" + ("-counts" if instructions else "") + ("-dirty" if ref.dirty else "")
     venv = cache_dir / "venvs" / name
+    # Two compare-refs at once build one environment once: the second waits, then finds it ready.
+    with cache_lock(cache_dir / "venvs" / f"{name}.lock"):
+        return _build_environment(ref, spec, venv, base_python, instructions=instructions)
+
+
+def _build_environment(ref: Checkout, spec: InstallSpec, venv: Path, base_python: str, *, instructions: bool) -> str:
     python = venv / "bin" / "python"
     marker = venv / ".benchwatch-ready"
     if marker.exists() and not ref.dirty:

@@ -17,6 +17,7 @@ per ref is the caller's choice of ``python`` per side.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -155,9 +156,11 @@ def make_benchwatch_shim(directory: Path) -> Path:
     target = Path(benchwatch.__file__).resolve().parent
     if link.is_symlink() and link.resolve() == target:
         return directory
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(target, target_is_directory=True)
+    # Made aside and renamed over: two runs at once each see a whole link, never a missing one.
+    temporary = directory / f".benchwatch-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(target, target_is_directory=True)
+    os.replace(temporary, link)
     return directory
 
 
@@ -173,6 +176,7 @@ class _Side:
     runs: dict[str, list[Run]] = field(default_factory=dict)
     counted: InstructionOutcome = field(default_factory=InstructionOutcome)
     profiles: dict[str, SideProfiles] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def compare_refs(
@@ -378,6 +382,9 @@ def _measure(
         ok = [name for name in targets if timing.results.get(name, {}).get("status") == "ok"]
         if ok:
             memory = run_isolated_pass(command=side.command, mode="memory", targets=ok, timeout=settings.timeout)
+    for warning in [*timing.warnings, *memory.warnings]:
+        if warning not in side.warnings:
+            side.warnings.append(warning)
     for name in targets:
         event = timing.results.get(name)
         if event is None or event["status"] == "skipped":
@@ -417,6 +424,7 @@ def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> Resu
             "looks": list(looks),
             "instruction_pass": side.counted.settings or None,
             **({"profiles": profiles_to_settings(side.profiles)} if side.profiles else {}),
+            "worker_warnings": [*side.warnings, *(w for w in side.counted.warnings if w not in side.warnings)],
         },
         count_fingerprint=side.counted.fingerprint,
     )

@@ -14,14 +14,22 @@ directory is all the cleaning it needs.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchwatch.errors import InputError, UsageError
 
 GIT_TIMEOUT_SECONDS = 300
+SHALLOW_FIX = (
+    "the repository is a shallow clone, so older commits are not in it: fetch the history with "
+    "`git fetch --unshallow` (or `git fetch --deepen=100`), or check out with `fetch-depth: 0` "
+    "(actions/checkout)"
+)
 
 
 @dataclass(frozen=True)
@@ -60,20 +68,28 @@ def repository_root(path: Path) -> Path:
     return Path(completed.stdout.strip())
 
 
+def is_shallow(repo: Path) -> bool:
+    """Whether ``repo`` is a shallow clone (CI's ``fetch-depth: 1``)."""
+    completed = _git(repo, "rev-parse", "--is-shallow-repository", check=False)
+    return completed.returncode == 0 and completed.stdout.strip() == "true"
+
+
 def resolve_commit(repo: Path, ref: str) -> str:
-    """The full hash ``ref`` names, or an InputError naming the unknown ref."""
+    """The full hash ``ref`` names, or an InputError naming the unknown ref (and a shallow clone as its cause)."""
     if ref.startswith("-"):
         raise InputError(ref, "unknown git ref (refs cannot start with '-')")
     completed = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
     if completed.returncode != 0:
-        raise InputError(ref, f"unknown git ref in {repo}")
+        shallow = f"; {SHALLOW_FIX}" if is_shallow(repo) else ""
+        raise InputError(ref, f"unknown git ref in {repo}{shallow}")
     return completed.stdout.strip()
 
 
 def merge_base(repo: Path, first: str, second: str) -> str:
     completed = _git(repo, "merge-base", first, second, check=False)
     if completed.returncode != 0:
-        raise InputError(f"{first}...{second}", "no merge base (unrelated histories?)")
+        why = SHALLOW_FIX if is_shallow(repo) else "unrelated histories?"
+        raise InputError(f"{first}...{second}", f"no merge base ({why})")
     return completed.stdout.strip()
 
 
@@ -99,35 +115,98 @@ def is_dirty(repo: Path) -> bool:
     return bool(status.strip())
 
 
+def untracked_files(repo: Path) -> list[str]:
+    """Files git does not track and does not ignore (a new benchmark not yet added, say)."""
+    listing = _git(repo, "ls-files", "--others", "--exclude-standard", "-z", check=False).stdout
+    return [name for name in listing.split("\0") if name]
+
+
+@contextlib.contextmanager
+def cache_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) while one process builds what it guards.
+
+    Two compare-refs with an empty cache both saw no tree, and each removed
+    the other's half-made clone (``….partial already exists``, ``not a git
+    repository``, a vanished working directory).  ``flock`` ends with the
+    process, so a killed run never leaves the cache locked.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as stream:
+        fcntl.flock(stream, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(stream, fcntl.LOCK_UN)
+
+
 def checkout(repo: Path, ref: str, cache_dir: Path) -> Checkout:
-    """A detached checkout of ``ref`` under ``cache_dir`` (created once, then reused)."""
+    """A detached checkout of ``ref`` (with its submodules) under ``cache_dir``, created once, then reused.
+
+    Concurrent runs wait for each other on a per-commit lock; the one that
+    comes second finds the tree made.
+    """
     commit = resolve_commit(repo, ref)
     path = cache_dir / "trees" / commit
-    if path.exists():
-        if _is_clean_checkout(path, commit):
-            return Checkout(label=ref, commit=commit, path=path)
-        shutil.rmtree(path, ignore_errors=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Cloned aside and renamed into place, so an interrupted clone is never taken for a tree.
-    partial = path.with_name(f"{commit}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    _git(repo, "clone", "--quiet", "--shared", "--no-checkout", str(repo), str(partial))
-    _git(partial, "checkout", "--quiet", "--detach", commit)
-    partial.rename(path)
+    with cache_lock(cache_dir / "trees" / f"{commit}.lock"):
+        if path.exists():
+            if _is_clean_checkout(path, commit):
+                check_out_submodules(repo, path)  # a tree cached before submodules were checked out
+                return Checkout(label=ref, commit=commit, path=path)
+            shutil.rmtree(path, ignore_errors=True)
+        # Cloned aside and renamed into place, so an interrupted clone is never taken for a tree.
+        partial = path.with_name(f"{commit}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        _git(repo, "clone", "--quiet", "--shared", "--no-checkout", str(repo), str(partial))
+        _git(partial, "checkout", "--quiet", "--detach", commit)
+        check_out_submodules(repo, partial)
+        partial.rename(path)
     return Checkout(label=ref, commit=commit, path=path)
+
+
+def check_out_submodules(repo: Path, tree: Path) -> None:
+    """Check out ``tree``'s submodules (recursively) at the commits it records.
+
+    A submodule the user's repository has checked out is cloned from there
+    (no network, and the commits the user has); others from the URL in
+    ``.gitmodules``.
+    """
+    if not (tree / ".gitmodules").is_file():
+        return
+    listing = _git(tree, "config", "--file", ".gitmodules", "--get-regexp", r"^submodule\..*\.path$", check=False)
+    pending = _git(tree, "submodule", "status", "--recursive", check=False).stdout.splitlines()
+    if pending and not any(line.startswith(("-", "+")) for line in pending):
+        return  # all checked out at the recorded commits
+    for line in listing.stdout.splitlines():
+        key, _, sub_path = line.partition(" ")
+        name = key.removeprefix("submodule.").removesuffix(".path")
+        local = repo / sub_path
+        if (local / ".git").exists():
+            _git(tree, "config", f"submodule.{name}.url", str(local))
+    # protocol.file.allow: git >= 2.38.1 refuses local-path submodules by default (CVE-2022-39253);
+    # these are the user's own repositories.
+    completed = _git(
+        tree, "-c", "protocol.file.allow=always", "submodule", "update", "--init", "--recursive", "--quiet", check=False
+    )
+    if completed.returncode != 0:
+        message = (completed.stderr.strip().splitlines() or ["failed"])[-1]
+        raise UsageError(
+            f"cannot check out the submodules of {tree.name[:12]}: {message} "
+            "(run `git submodule update --init --recursive` in your repository so they can be copied from there)"
+        )
 
 
 def _is_clean_checkout(path: Path, commit: str) -> bool:
     head = _git(path, "rev-parse", "HEAD", check=False)
     if head.returncode != 0 or head.stdout.strip() != commit:
         return False
-    status = _git(path, "status", "--porcelain", "--untracked-files=no", check=False)
+    status = _git(path, "status", "--porcelain", "--untracked-files=no", "--ignore-submodules=all", check=False)
     return status.returncode == 0 and not status.stdout.strip()
 
 
 def working_tree(repo: Path) -> Checkout:
-    """The working tree itself (with its uncommitted changes) as the HEAD side."""
-    return Checkout(label="working tree", commit=resolve_commit(repo, "HEAD"), path=repo, dirty=is_dirty(repo))
+    """The working tree itself (with its uncommitted changes and untracked files) as the HEAD side."""
+    dirty = is_dirty(repo) or bool(untracked_files(repo))
+    return Checkout(label="working tree", commit=resolve_commit(repo, "HEAD"), path=repo, dirty=dirty)
 
 
 def remove_legacy_worktree(repo: Path, path: Path) -> None:

@@ -34,6 +34,8 @@ class RenderContext:
     flamegraphs: Mapping[str, Mapping[str, str]] | None = None
     color: bool = False
     all_rows: bool = False
+    #: Columns of the terminal; None prints benchmark names whole (--wide, a file, a pipe).
+    width: int | None = None
 
 
 def _sides(context: RenderContext, report_format: str) -> tuple[ResultSet, ResultSet]:
@@ -45,7 +47,7 @@ def _sides(context: RenderContext, report_format: str) -> tuple[ResultSet, Resul
 def _terminal(comparison: Comparison, context: RenderContext) -> str:
     from benchwatch.render.terminal import render_terminal
 
-    return render_terminal(comparison, color=context.color, all_rows=context.all_rows)
+    return render_terminal(comparison, color=context.color, all_rows=context.all_rows, width=context.width)
 
 
 def _json(comparison: Comparison, context: RenderContext) -> str:

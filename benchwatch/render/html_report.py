@@ -257,6 +257,8 @@ class _Section:
     status: str
     verdict: str
     headline: str
+    change: str
+    interval: str
     rows: tuple[_MetricRow, ...]
     intervals: markupsafe.Markup
     charts: tuple[_Chart, ...]
@@ -267,37 +269,58 @@ class _Section:
 
 
 def _benchmark_verdict(benchmark: BenchmarkComparison) -> str:
+    """A decided gated change first: a benchmark whose p50 improved is an improvement even if its p99 is open."""
     if benchmark.status != "compared":
         return benchmark.status
     gated = [m.verdict for m in benchmark.metrics if m.gated]
-    for verdict in ("regression", "inconclusive", "improvement", "unchanged"):
+    for verdict in ("regression", "improvement", "inconclusive", "unchanged"):
         if verdict in gated:
             return verdict
     return "inconclusive"
 
 
+#: The index's order after the decided changes (most severe first): what needs a look, then the rest.
+_LATER_RANK = {"failed": 0, "inconclusive": 1, "unchanged": 2, "added": 3, "removed": 4}
+
+
 def _order(comparison: Comparison) -> list[BenchmarkComparison]:
+    """Decided changes first (regressions, then improvements), then failed, inconclusive, unchanged."""
     regressed = [b for b, _ in ranked_benchmarks(comparison, "regression")]
     improved = [b for b, _ in ranked_benchmarks(comparison, "improvement")]
     seen = {id(b) for b in regressed + improved}
-    rank = {"failed": 0, "inconclusive": 1, "unchanged": 3, "added": 4, "removed": 5}
     rest = sorted(
         (b for b in comparison.benchmarks if id(b) not in seen),
-        key=lambda b: (rank.get(_benchmark_verdict(b), 9), b.name),
+        key=lambda b: (_LATER_RANK.get(_benchmark_verdict(b), 9), b.name),
     )
-    failed_or_inconclusive = [b for b in rest if rank.get(_benchmark_verdict(b), 9) <= 1]
-    later = [b for b in rest if rank.get(_benchmark_verdict(b), 9) > 1]
-    return regressed + failed_or_inconclusive + improved + later
+    return regressed + improved + rest
 
 
-def _headline(benchmark: BenchmarkComparison) -> str:
+def _lead_metrics(benchmark: BenchmarkComparison) -> list[MetricComparison]:
+    """The metrics the index shows: the decided gated changes, else the first gated metric with an estimate."""
     gated = [m for m in benchmark.metrics if m.gated]
     hits = sorted((m for m in gated if m.verdict == "regression"), key=regression_severity, reverse=True)
     if not hits:
         hits = sorted((m for m in gated if m.verdict == "improvement"), key=improvement_strength, reverse=True)
     if hits:
+        return hits
+    ordered = sorted(benchmark.metrics, key=lambda m: (not m.gated, METRIC_ORDER.get(m.metric, 9)))
+    return [m for m in ordered if math.isfinite(m.ratio)][:1]
+
+
+def _headline(benchmark: BenchmarkComparison) -> str:
+    hits = [m for m in _lead_metrics(benchmark) if m.verdict in ("regression", "improvement")]
+    if hits:
         return ", ".join(f"{m.metric} {format_metric_change(m)}" for m in hits)
     return "; ".join(benchmark.notes)[:200] if benchmark.notes else ""
+
+
+def _index_change(benchmark: BenchmarkComparison) -> tuple[str, str]:
+    """(change, 95% interval) of the index row: the lead metric's, named (``p50 −49.0%``)."""
+    lead = _lead_metrics(benchmark)
+    if not lead:
+        return ("; ".join(benchmark.notes)[:120] if benchmark.notes else "–"), ""
+    change = ", ".join(f"{m.metric} {format_metric_change(m)}" for m in lead)
+    return change, format_interval(lead[0].ci_low, lead[0].ci_high)
 
 
 def _diagnostics(benchmark: BenchmarkComparison) -> tuple[str, ...]:
@@ -418,6 +441,8 @@ def _section(
         status=benchmark.status,
         verdict=_benchmark_verdict(benchmark),
         headline=_headline(benchmark),
+        change=_index_change(benchmark)[0],
+        interval=_index_change(benchmark)[1],
         rows=rows,
         intervals=interval_svg(metrics),
         charts=_charts(benchmark, base, head, points, speed_adjusted),

@@ -7,12 +7,17 @@ counting the rows not shown, with what blocked the inconclusive ones; then
 how the intervals were made, warnings, and why some metrics did not gate.
 ``all_rows`` shows every row instead, each undecided one with its blocker
 (:func:`benchwatch.render.blocker`: q-value, interval width, too few runs,
-machine busy).  ``color`` adds ANSI colours (red regression, green
-improvement, yellow inconclusive); the text is the same without them.
+machine busy).  Names are whole unless a terminal ``width`` is given; then
+a name too long is cut keeping its distinguishing end.  Untrusted text
+(names, reasons, warnings) shows control and format characters as ``?``.
+``color`` adds ANSI colours (red regression, green improvement, yellow
+inconclusive); the text is the same without them.
 """
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 
@@ -34,12 +39,74 @@ _COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive"
 _RESET = "\x1b[0m"
 _HEADERS = ("benchmark", "metric", "base", "head", "change", "95% CI", "verdict", "blocked by")
 _DECISIVE = ("regression", "improvement")
-_MAX_NAME = 60
+#: Narrowest a cut name gets, however narrow the terminal: below it the line wraps instead.
+_MIN_NAME = 24
+#: Parameters kept at least when a name is cut inside its brackets.
+_MIN_PARAMS = 8
+_LATENCY = ("p50", "p95", "p99", "mean")
 
 
-def _clip(name: str) -> str:
-    name = "".join(ch if ch.isprintable() else "?" for ch in name)
-    return name if len(name) <= _MAX_NAME else name[: _MAX_NAME - 1] + "…"
+def printable(text: str) -> str:
+    """``text`` with control and format characters (U+202E, escapes) shown as ``?``."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide (CJK) characters two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text
+    )
+
+
+def _tail(text: str, columns: int) -> str:
+    """The longest end of ``text`` that fits in ``columns``."""
+    kept = ""
+    for ch in reversed(text):
+        if display_width(ch + kept) > columns:
+            break
+        kept = ch + kept
+    return kept
+
+
+def cut_name(name: str, columns: int | None) -> str:
+    """``name`` made printable, cut to ``columns`` keeping the end that tells benchmarks apart.
+
+    pytest ids end in what distinguishes them: the test's name, then its
+    parameters.  A cut drops the path first (``…ections.py::test_x[AS_TUPLE]``),
+    then the start of the parameters (``test_x[…AS_TUPLE-Converter]``); None
+    keeps the name whole.
+    """
+    name = printable(name)
+    if columns is None or display_width(name) <= columns:
+        return name
+    columns = max(columns, _MIN_NAME)
+    leaf = name.rsplit("::", 1)[-1]
+    if display_width(leaf) < columns:
+        return "…" + _tail(name, columns - 1)
+    function, bracket, params = leaf.partition("[")
+    room = columns - display_width(function) - 3  # "[…" and "]"
+    if bracket and params.endswith("]") and room >= _MIN_PARAMS:
+        return f"{function}[…{_tail(params[:-1], room)}]"
+    return "…" + _tail(name, columns - 1)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
+
+
+def _raw_note(metric: MetricComparison, speed_adjusted: bool) -> str:
+    """``raw ×0.56: machine`` when the speed-adjusted estimate and the raw medians point opposite ways."""
+    base, head, ratio = metric.base_value, metric.head_value, metric.ratio
+    if not speed_adjusted or metric.metric not in _LATENCY:
+        return ""
+    if not (base > 0 and head > 0 and math.isfinite(ratio) and ratio > 0):
+        return ""
+    raw = math.log(head / base)
+    # The comparator's rule for saying so in the row's reason (comparator/latency.py).
+    if raw * math.log(ratio) >= 0 or min(abs(raw), abs(math.log(ratio))) < 0.01:
+        return ""
+    return f"raw ×{head / base:.2f}: machine"
 
 
 def _headline(comparison: Comparison) -> tuple[str, str]:
@@ -55,29 +122,49 @@ def _headline(comparison: Comparison) -> tuple[str, str]:
 
 
 def _table(
-    rows: list[MetricComparison], alpha: float, disturbed: dict[str, tuple[str, ...]], paint: Callable[[str, str], str]
+    rows: list[MetricComparison],
+    alpha: float,
+    disturbed: dict[str, tuple[str, ...]],
+    paint: Callable[[str, str], str],
+    *,
+    width: int | None,
+    speed_adjusted: bool,
 ) -> list[str]:
     cells = [
-        (
-            _clip(m.benchmark),
+        [
+            printable(m.benchmark),
             m.metric,
             format_value(m.base_value, m.unit),
             format_value(m.head_value, m.unit),
             format_metric_change(m),
             format_interval(m.ci_low, m.ci_high),
             m.verdict if m.gated else f"({m.verdict})",
-            blocker(m, alpha, disturbed.get(m.benchmark, ())),
-        )
+            "; ".join(
+                part
+                for part in (blocker(m, alpha, disturbed.get(m.benchmark, ())), _raw_note(m, speed_adjusted))
+                if part
+            ),
+        ]
         for m in rows
     ]
-    columns = len(_HEADERS) if any(row[7] for row in cells) else len(_HEADERS) - 1
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(_HEADERS[:columns])]
+    headers = list(_HEADERS)
+    if any(row[7] for row in cells) and not any(blocker(m, alpha, disturbed.get(m.benchmark, ())) for m in rows):
+        headers[7] = "note"
+    columns = len(headers) if any(row[7] for row in cells) else len(headers) - 1
+    widths = [max(display_width(h), *(display_width(r[i]) for r in cells)) for i, h in enumerate(headers[:columns])]
+    if width is not None:
+        # The name gets what the other columns leave of the terminal's width.
+        others = sum(widths[1:]) + 2 * (columns - 1)
+        budget = max(_MIN_NAME, width - others)
+        for row in cells:
+            row[0] = cut_name(row[0], budget)
+        widths[0] = max(display_width(headers[0]), *(display_width(r[0]) for r in cells))
     right = {2, 3, 4}
 
     def cell(i: int, text: str) -> str:
-        return text.rjust(widths[i]) if i in right else text.ljust(widths[i])
+        return _pad(text, widths[i], right=i in right)
 
-    lines = ["  ".join(cell(i, h) for i, h in enumerate(_HEADERS[:columns])).rstrip()]
+    lines = ["  ".join(cell(i, h) for i, h in enumerate(headers[:columns])).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for row, metric in zip(cells, rows, strict=True):
         text = "  ".join(cell(i, row[i]) for i in range(6))
@@ -105,8 +192,15 @@ def _rest_line(hidden: list[MetricComparison], alpha: float, disturbed: dict[str
     return f"Not shown: {', '.join(parts)}{note}. --all lists every row with what blocked it."
 
 
-def render_terminal(comparison: Comparison, *, color: bool = False, all_rows: bool = False) -> str:
-    """The comparison as plain text, decisive rows only unless ``all_rows`` (ANSI colours when ``color``)."""
+def render_terminal(
+    comparison: Comparison, *, color: bool = False, all_rows: bool = False, width: int | None = None
+) -> str:
+    """The comparison as plain text, decisive rows only unless ``all_rows`` (ANSI colours when ``color``).
+
+    ``width`` is the terminal's width in columns: benchmark names longer
+    than the table leaves them are cut (:func:`cut_name`); None (a pipe, a
+    file, ``--wide``) prints them whole.
+    """
 
     def paint(text: str, verdict: str) -> str:
         code = _COLORS.get(verdict, "")
@@ -115,17 +209,23 @@ def render_terminal(comparison: Comparison, *, color: bool = False, all_rows: bo
     word, rest = _headline(comparison)
     lines = [paint(word, comparison.verdict) + rest]
     if comparison.headline:  # what a verdict needs, when the comparator could not reach one
-        lines.append("".join(ch if ch.isprintable() else "?" for ch in comparison.headline))
+        lines.append(printable(comparison.headline))
     alpha = comparison.settings.alpha
     disturbed = disturbed_sides(comparison)
     ordered = row_order(comparison)
     shown = ordered if all_rows else [m for m in ordered if m.verdict in _DECISIVE]
     hidden = [m for m in ordered if m not in shown]
+    speed_adjusted = comparison.diagnostics.get("latency_test") == "speed-adjusted"
     if shown:
         lines.append("")
-        lines.extend(_table(shown, alpha, disturbed, paint))
+        lines.extend(_table(shown, alpha, disturbed, paint, width=width, speed_adjusted=speed_adjusted))
         if any(not m.gated for m in shown):
             lines.append("(verdicts in parentheses are not gated: reported, but they do not fail the check)")
+        if any(_raw_note(m, speed_adjusted) for m in shown):
+            lines.append(
+                "(raw ×R: the raw medians moved the other way; the runs met different machine speeds "
+                "and the estimate removes the machine's share)"
+            )
     elif ordered:
         lines.append("")
         lines.append("No regressions or improvements.")
@@ -134,8 +234,9 @@ def render_terminal(comparison: Comparison, *, color: bool = False, all_rows: bo
         lines.append("")
         lines.append("not comparable:")
         for benchmark in others:
-            note = f": {'; '.join(benchmark.notes)}" if benchmark.notes else ""
-            lines.append(f"  {benchmark.status}: {_clip(benchmark.name)}{note}")
+            note = f": {printable('; '.join(benchmark.notes))}" if benchmark.notes else ""
+            room = None if width is None else width - len(benchmark.status) - 4
+            lines.append(f"  {benchmark.status}: {cut_name(benchmark.name, room)}{note}")
     if hidden:
         lines.append("")
         lines.append(_rest_line(hidden, alpha, disturbed))
@@ -147,11 +248,11 @@ def render_terminal(comparison: Comparison, *, color: bool = False, all_rows: bo
     if comparison.warnings:
         lines.append("")
         lines.append("warnings:")
-        lines.extend(f"  - {warning}" for warning in comparison.warnings)
+        lines.extend(f"  - {printable(warning)}" for warning in comparison.warnings)
     reasons = ungated_reasons(comparison)
     if reasons:
         lines.append("")
         lines.append("not gated:")
-        lines.extend(f"  - {reason}" for reason in reasons)
+        lines.extend(f"  - {printable(reason)}" for reason in reasons)
     lines.extend(terminal_lines(comparison.explanations))
     return "\n".join(lines) + "\n"

@@ -18,10 +18,10 @@ specialises bytecode after a few executions and libraries fill caches on
 their first call.  Several calls are counted so that nondeterminism (threads,
 hash randomisation) shows within a process as well as between processes.
 
-Client requests come from the small ``valgrind`` module on PyPI (Max
-Bernstein's ``valgrind.c``, built from source against its vendored
-``callgrind.h``): it exposes exactly the four requests needed (start, stop,
-zero, dump) and nothing else.  Outside valgrind they are no-ops.
+Client requests come from :mod:`benchwatch.runner.client_requests`: the
+small ``valgrind`` module on PyPI where it is installed, else (x86-64 Linux)
+the request sequence itself, called through ctypes.  Outside valgrind they
+are no-ops.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from collections.abc import Callable, Mapping
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
+
+from benchwatch.runner.client_requests import CounterUnavailable, load_requests
 
 #: Estimated cycles from a cache-simulation dump (the weights iai-callgrind
 #: and CodSpeed's documentation use): an L1 hit costs 1 cycle, a last-level
@@ -67,10 +69,6 @@ TOOLING_DISTRIBUTIONS = frozenset(
         "memray",
     }
 )
-
-
-class CounterUnavailable(RuntimeError):
-    """The ``valgrind`` client-request module cannot be imported in this worker."""
 
 
 def estimated_cycles(events: Mapping[str, int]) -> float | None:
@@ -109,14 +107,7 @@ class CallCounter:
     """
 
     def __init__(self, *, out_prefix: Path, counted_calls: int, warmup_calls: int) -> None:
-        try:
-            import valgrind
-        except ImportError as error:
-            raise CounterUnavailable(
-                f"the 'valgrind' Python module (Callgrind client requests) cannot be imported in {sys.executable}: "
-                f"{error}; install it with: {sys.executable} -m pip install valgrind"
-            ) from None
-        self._requests = valgrind
+        self.backend, self._requests = load_requests()
         self._out_prefix = out_prefix
         self._dumps = 0
         self.counted_calls = counted_calls
@@ -155,7 +146,7 @@ class CallCounter:
         return result, instructions, cycles if all(value is not None for value in cycles) else []
 
 
-def count_fingerprint() -> dict[str, Any]:
+def count_fingerprint(client_requests: str) -> dict[str, Any]:
     """What must match for two processes' counts to be comparable (the worker's side of it).
 
     The packages are those whose modules this process imported, less the
@@ -179,6 +170,7 @@ def count_fingerprint() -> dict[str, Any]:
         "python_version": platform.python_version(),
         "python_build": " ".join(platform.python_build()) + f" [{platform.python_compiler()}]",
         "hash_seed": os.environ.get("PYTHONHASHSEED"),
+        "client_requests": client_requests,
         "packages": dict(sorted(packages.items())),
     }
 
@@ -243,7 +235,7 @@ class InstructionCounting:
         if "instructions" in counted:
             current["instructions"] = counted["instructions"]
             current["estimated_cycles"] = counted["cycles"] or None
-            current["count_fingerprint"] = count_fingerprint()
+            current["count_fingerprint"] = count_fingerprint(counter.backend)
         elif current.get("status") == "ok":
             what = "its benchmark fixture" if fixture is not None else "a benchmark fixture or marker"
             current.update(status="error", error=f"the test did not call {what}, so nothing was counted")

@@ -60,7 +60,7 @@ class InstructionSettings:
     """How the instruction pass counts.
 
     ``valgrind`` is the path of the valgrind executable, or None when it is
-    missing (every benchmark then gets an error saying so).
+    missing (the pass is then skipped, with a note saying so).
     ``counted_calls`` calls are counted per benchmark and run after
     ``warmup_calls`` uncounted ones; ``cache_sim`` adds Callgrind's cache
     simulation (about twice as slow) for estimated cycles; ``timeout`` bounds
@@ -116,6 +116,7 @@ class InstructionOutcome:
     runs: dict[str, list[InstructionRun]] = field(default_factory=dict)
     fingerprint: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def valgrind_version(valgrind: str) -> str | None:
@@ -220,15 +221,16 @@ def run_instruction_pass(
 
     A benchmark that fails, crashes or times out under Valgrind gets a failed
     :class:`InstructionRun` with the reason; the others are not affected.
+    Without valgrind or a way to issue client requests no benchmark is
+    counted and ``settings["skipped"]`` says why, in one line.
     ``on_event(run_index, event)`` relays the workers' events for progress.
     """
     outcome = InstructionOutcome(runs={name: [] for name in names})
     valgrind = settings.valgrind
-    if valgrind is None:
-        error = "instruction pass: valgrind not found on PATH (install the Debian package valgrind)"
-        for name in names:
-            outcome.runs[name].append(InstructionRun(status="error", error=error))
-        outcome.settings = {**settings.to_dict(), "error": error}
+    skipped = MISSING_VALGRIND if valgrind is None else client_requests_problem(command)
+    if valgrind is None or skipped is not None:
+        # One note for the whole pass, not an error per benchmark: the timing runs stand on their own.
+        outcome.settings = {**settings.to_dict(), "skipped": f"instruction pass skipped: {skipped}"}
         return outcome
     version = valgrind_version(valgrind)
     no_aslr = aslr_can_be_disabled(settings.setarch)
@@ -261,12 +263,45 @@ def run_instruction_pass(
     while jobs:
         for name, result in run_apart(jobs, one_process, parallel=settings.parallel):
             _collect(name, result, outcome, fingerprint, packages)
+            outcome.warnings.extend(warning for warning in result.warnings if warning not in outcome.warnings)
         jobs = _more_runs(outcome.runs, settings)
     if fingerprint:
         outcome.fingerprint = {**fingerprint, "packages": dict(sorted(packages.items())), "valgrind": version}
         outcome.fingerprint["cache_sim"] = settings.cache_sim
     outcome.settings = {**settings.to_dict(), "aslr_disabled": no_aslr, "hash_seed": HASH_SEED}
     return outcome
+
+
+PROBE = "from benchwatch.runner.client_requests import main; raise SystemExit(main())"
+MISSING_VALGRIND = "valgrind not found on PATH (install the Debian package valgrind)"
+
+
+def client_requests_problem(command: WorkerCommand) -> str | None:
+    """Why the workers of ``command`` cannot switch Callgrind on and off (None: they can).
+
+    Asked once of the workers' own interpreter, in their environment, before
+    any benchmark is counted.
+    """
+    env = command.env
+    if command.extra_env:
+        env = {**(os.environ if env is None else env), **dict(command.extra_env)}
+    try:
+        completed = subprocess.run(
+            [command.python, "-P", "-c", PROBE],  # -P: the interpreter, not a same-named folder in cwd
+            cwd=command.cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=VERSION_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"cannot run the workers' interpreter {command.python}: {error}"
+    if completed.returncode == 0:
+        return None
+    lines = (completed.stdout + completed.stderr).strip().splitlines()
+    reason = next((line for line in lines if line.startswith("unavailable: ")), lines[-1] if lines else "")
+    return reason.removeprefix("unavailable: ") or f"{command.python} cannot load the client requests"
 
 
 _Result = TypeVar("_Result")

@@ -99,4 +99,5 @@ def run_isolated_pass(
         )
         merged.results.update(outcome.results)
         merged.worker_failure = merged.worker_failure or outcome.worker_failure
+        merged.warnings.extend(warning for warning in outcome.warnings if warning not in merged.warnings)
     return merged

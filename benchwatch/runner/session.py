@@ -268,6 +268,7 @@ def run_suites(
             ),
         )
     benchmarks, skipped = _assemble(names, groups, timing, memory)
+    worker_warnings = list(dict.fromkeys([*(w for o in [*timing, *memory] for w in o.warnings), *counted.warnings]))
     benchmarks = [replace(b, instruction_runs=tuple(counted.runs.get(b.name, ()))) for b in benchmarks]
     if not benchmarks:
         raise InputError(", ".join(settings.suites), f"every benchmark was skipped: {skipped}")
@@ -288,6 +289,7 @@ def run_suites(
             "target_samples": settings.target_samples,
             "sample_budget": settings.sample_budget,
             "not_benchmarks": collection.not_benchmarks_note(),
+            "worker_warnings": worker_warnings,
         },
         count_fingerprint=counted.fingerprint,
     )

@@ -28,6 +28,9 @@ from benchwatch.runner import reaper
 
 POLL_SECONDS = 0.05
 OUTPUT_TAIL_CHARS = 400
+#: Seconds a worker that reported all its benchmarks done may take to exit before it is ended
+#: (a thread the suite left running keeps the interpreter alive).
+EXIT_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,12 @@ class PassOutcome:
     collected: list[dict[str, Any]] = field(default_factory=list)
     worker_failure: str | None = None
     stalled: str | None = None  # set when a worker hung outside any benchmark (import, collection)
+    warnings: list[str] = field(default_factory=list)  # e.g. a worker ended because a thread kept it alive
     session: dict[str, Any] | None = None  # the collect pass's rootdir and count of non-benchmarks
+
+
+#: A line of pytest's -q progress ("..F.s [ 40%]"): says nothing about why a worker died.
+_PROGRESS_LINE = re.compile(r"^[.sFExXp]+(\s+\[\s*\d+%\])?$")
 
 
 def _tail(path: Path) -> str:
@@ -122,8 +130,14 @@ def _tail(path: Path) -> str:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
+    lines = [line for line in text.strip().splitlines() if line.strip() and not _PROGRESS_LINE.match(line.strip())]
     return " | ".join(lines[-4:])[-OUTPUT_TAIL_CHARS:]
+
+
+def _crash_message(returncode: int, log: Path) -> str:
+    tail = _tail(log)
+    said = f": {tail}" if tail else " (it printed nothing: os._exit, or a signal with no message)"
+    return f"the worker process {_describe_exit(returncode)} while running it{said}"
 
 
 _MISSING_MODULE = re.compile(r"No module named '([^']+)'")
@@ -250,6 +264,7 @@ class _Watch:
     # Time outside any benchmark (import, collection, between benchmarks) is bounded too.
     idle_since: float = field(default_factory=time.monotonic)
     progressed: bool = False
+    finished: tuple[float, tuple[str, ...]] | None = None  # (when, the threads still alive) once pytest is done
 
     def take(self, event: dict[str, Any], outcome: PassOutcome) -> None:
         self.progressed = True
@@ -263,10 +278,22 @@ class _Watch:
             outcome.collected.append(event)
         elif event["event"] == "session":
             outcome.session = event
+        elif event["event"] == "finished":
+            self.finished = (time.monotonic(), tuple(event.get("threads", ())))
 
     def overdue(self, timeout: float, mode: str, outcome: PassOutcome) -> dict[str, Any] | None:
         """The timeout result of the benchmark past its timeout (or a stall noted in ``outcome``); else None."""
         now = time.monotonic()
+        # Under Callgrind the interpreter's own shutdown takes tens of times longer.
+        grace = EXIT_GRACE_SECONDS * (10 if mode == "instructions" else 1)
+        if self.finished is not None and now - self.finished[0] > grace:
+            threads = ", ".join(repr(name) for name in self.finished[1]) or "none named"
+            outcome.warnings.append(
+                f"the {mode} worker finished its benchmarks but did not exit within {grace:g} s "
+                f"and was ended; non-daemon thread(s) still running: {threads} "
+                "(make them daemon threads, or stop and join them in the fixture's teardown)"
+            )
+            return {}
         # Not under Callgrind: its start-up alone runs tens of times slower than the timeout's scale.
         if self.current is None and mode not in ("instructions", "native-profile") and now - self.idle_since > timeout:
             where = "collecting benchmarks" if not self.progressed else "between benchmarks"
@@ -352,7 +379,7 @@ def _one_worker(
             "event": "result",
             "name": name,
             "status": "crashed",
-            "error": f"the worker process {_describe_exit(process.returncode)} while running it: {_tail(log)}",
+            "error": _crash_message(process.returncode, log),
         }
         if on_event is not None:
             on_event(outcome.results[name])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -345,4 +346,12 @@ class WorkerRecorder:
         self._current["iterations"] = int(metadata.iterations)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # The interpreter waits for non-daemon threads before it exits: name them, so that the runner
+        # can end a worker that would otherwise sit out its whole timeout.
+        threads = [
+            thread.name
+            for thread in threading.enumerate()
+            if thread is not threading.main_thread() and not thread.daemon and thread.is_alive()
+        ]
+        self._emit({"event": "finished", "threads": threads})
         self._stream.close()

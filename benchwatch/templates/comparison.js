@@ -21,6 +21,17 @@
     var box = path ? path.getBoundingClientRect() : null;
     if (box && box.width > 0 && box.height > 0) charts[i].setAttribute("data-drawn", "1");
   }
+  // A link to one benchmark (#b14) must show it: record whether the target was laid out in the window.
+  function markTarget() {
+    var id = window.location.hash.slice(1);
+    var target = id ? document.getElementById(id) : null;
+    if (!target) { document.body.removeAttribute("data-target-visible"); return; }
+    var rect = target.getBoundingClientRect();
+    var seen = rect.height > 0 && rect.bottom > 0 && rect.top < window.innerHeight;
+    document.body.setAttribute("data-target-visible", seen ? id : "no");
+  }
+  window.addEventListener("load", markTarget);  // the browser applies the fragment once the page is loaded
+  window.addEventListener("hashchange", markTarget);
   var filter = document.getElementById("filter");
   var boxes = document.querySelectorAll("input.verdict-filter");
   function apply() {
