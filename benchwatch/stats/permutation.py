@@ -12,7 +12,8 @@ Statistic: the difference of means (head - base), two-sided as
 ``scipy.stats.permutation_test`` defines it, 2 x min(P(T <= t), P(T >= t))
 capped at 1.  Given the pooled runs, the head sum orders the splits as the
 difference of means does, so the splits are enumerated as 0/1 rows and
-summed with one matrix product per group of rows with the same run counts.
+summed by indexing (not a BLAS product: on a loaded machine its threads made
+a 15 x 3,432 product 40 times slower) per group of rows with the same run counts.
 
 The smallest attainable p-value is 2 / C(n_base + n_head, n_head) (every
 head run beyond every base run): 1/3 with 2 runs per side, 0.1 with 3,
@@ -32,7 +33,7 @@ import numpy as np
 EXACT_LIMIT = 200_000
 #: Random splits where the exact enumeration would be too large (a seeded generator: reruns agree).
 RANDOM_SPLITS = 9_999
-#: Cells of the (rows x splits) sum matrix computed at once.
+#: Cells of the (rows x splits x head runs) array gathered at once.
 _CHUNK_CELLS = 4_000_000
 
 
@@ -53,13 +54,10 @@ def runs_needed(level: float, *, at_most: int = 1000) -> int:
 
 @lru_cache(maxsize=32)
 def _splits(n_base: int, n_head: int) -> np.ndarray:
-    """0/1 matrix (splits x pooled runs): every choice of ``n_head`` pooled runs as the head side."""
-    n = n_base + n_head
-    chosen = np.array(list(itertools.combinations(range(n), n_head)), dtype=np.intp)
-    mask = np.zeros((chosen.shape[0], n), dtype=np.float64)
-    mask[np.arange(chosen.shape[0])[:, None], chosen] = 1.0
-    mask.setflags(write=False)
-    return mask
+    """Index matrix (splits x n_head): every choice of ``n_head`` pooled runs as the head side."""
+    chosen = np.array(list(itertools.combinations(range(n_base + n_head), n_head)), dtype=np.intp)
+    chosen.setflags(write=False)
+    return chosen
 
 
 def _two_sided(sums: np.ndarray, observed: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
@@ -86,11 +84,12 @@ def permutation_pvalues(base: np.ndarray, head: np.ndarray) -> np.ndarray:
     # Bytes and counts are integers (sums exact in float64); the tolerance only absorbs rounding of other input.
     tolerance = 1e-12 * np.abs(pooled).sum(axis=1)
     splits = _splits(n_base, n_head)
-    step = max(1, _CHUNK_CELLS // splits.shape[0])
+    step = max(1, _CHUNK_CELLS // splits.size)
     out = np.empty(pooled.shape[0])
     for start in range(0, pooled.shape[0], step):
         rows = slice(start, start + step)
-        out[rows] = _two_sided(pooled[rows] @ splits.T, observed[rows], tolerance[rows])
+        sums = pooled[rows][:, splits].sum(axis=2)
+        out[rows] = _two_sided(sums, observed[rows], tolerance[rows])
     return out
 
 
