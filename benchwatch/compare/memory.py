@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from benchwatch.compare.pairing import BenchmarkPair
-from benchwatch.compare.records import BenchmarkComparison, MetricComparison, StrategyResult
+from benchwatch.compare.records import RUNS_DISAGREE_FACTOR, BenchmarkComparison, MetricComparison, StrategyResult
 from benchwatch.compare.rules import DEFAULT_RULES, CompareRules
 from benchwatch.compare.settings import CompareSettings
 from benchwatch.compare.verdict import ReasonCode, Verdict
@@ -145,7 +145,9 @@ def _decide(draft: _Draft, p: float, q: float, family: int, settings: CompareSet
         elif verdict != Verdict.INCONCLUSIVE and not q < settings.alpha:
             verdict, code = Verdict.INCONCLUSIVE, ReasonCode.WIDE_INTERVAL
             reason += f"; not significant (permutation test q = {q:.2g}, alpha {settings.alpha:g})"
-    tested = {} if math.isnan(p) else {"p_value": p, "q_value": q}
+    tested: dict[str, Any] = {} if math.isnan(p) else {"p_value": p, "q_value": q}
+    if result.ci_high > RUNS_DISAGREE_FACTOR * result.ci_low > 0:  # the reports show the runs instead
+        tested |= {"base_runs": tuple(draft.base.tolist()), "head_runs": tuple(draft.head.tolist())}
     return MetricComparison(
         **(draft.common | tested),
         verdict=verdict,
