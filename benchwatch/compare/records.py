@@ -27,7 +27,7 @@ class MetricComparison:
     log per-run statistics); ``ci_low``/``ci_high`` its interval (NaN when
     the data cannot support one, see ``reason_code``; for memory the min/max
     ratio over run pairs); ``p_value``/``q_value`` the test's p-value and its
-    BH adjustment (None for memory); ``base_value``/``head_value`` the median
+    BH adjustment (for memory: the permutation test's, BH per memory metric); ``base_value``/``head_value`` the median
     per-run statistic of each side (seconds, bytes or a count, see ``unit``);
     ``reason`` explains the verdict in words and ``reason_code``
     (:class:`benchwatch.compare.verdict.ReasonCode`) in one word.
