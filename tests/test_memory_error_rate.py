@@ -22,7 +22,7 @@ from benchwatch.compare.memory import rss_needs_evidence
 from benchwatch.compare.records import BenchmarkComparison, MetricComparison
 from benchwatch.compare.rules import DEFAULT_RULES
 from benchwatch.model import BenchmarkResult, MemoryProfile, ResultSet, Run
-from benchwatch.refs.sequential import memory_undecided
+from benchwatch.refs.sequential import is_decided, memory_undecided
 from benchwatch.stats.permutation import min_pvalue, permutation_pvalue, permutation_pvalues, runs_needed
 
 V4 = dataclasses.replace(DEFAULT_RULES, memory_test=False, rss_only_margin=1.0)  # rules version 4's memory rule
@@ -186,3 +186,11 @@ def test_a_real_30_percent_memory_change_is_found_at_the_main_jobs_seven_runs() 
     # peak_rss alone: found where +30% clears its levels; 4 of 15 benchmarks' levels lie further apart.
     rss, _ = found_changes(np.random.default_rng(31), 7, 90, metric="peak_rss")
     assert rss >= 0.6 * changed
+
+
+def test_an_rss_only_row_does_not_keep_its_benchmark_in_the_schedule() -> None:
+    rss = _row("peak_rss", "regression", head=11.5e6)
+    rows = (_row("peak_memory", "unchanged"), _row("allocations", "unchanged"), rss)
+    benchmark = rss_needs_evidence([BenchmarkComparison(name="b", metrics=rows, status="compared")], CompareSettings())
+    assert benchmark[0].metrics[2].reason_code == "rss-only"
+    assert is_decided(benchmark[0], ("peak_memory", "peak_rss")) and not memory_undecided(benchmark[0])

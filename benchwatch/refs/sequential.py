@@ -37,6 +37,7 @@ _RUNS_CANNOT_HELP = frozenset(
         ReasonCode.NOT_COMPARABLE_SPEED,
         ReasonCode.NOT_MEASURED,
         ReasonCode.MACHINE_BUSY,
+        ReasonCode.RSS_ONLY,  # a margin, not a level: more runs do not move it
     }
 )
 
