@@ -194,3 +194,15 @@ def test_an_rss_only_row_does_not_keep_its_benchmark_in_the_schedule() -> None:
     benchmark = rss_needs_evidence([BenchmarkComparison(name="b", metrics=rows, status="compared")], CompareSettings())
     assert benchmark[0].metrics[2].reason_code == "rss-only"
     assert is_decided(benchmark[0], ("peak_memory", "peak_rss")) and not memory_undecided(benchmark[0])
+
+
+def test_the_headline_says_which_memory_rows_need_more_runs() -> None:
+    def result(runs: tuple[int, ...]) -> ResultSet:
+        memory = [MemoryProfile(peak_bytes=983_293, allocations=1200, rss_peak_bytes=r) for r in runs]
+        bench = BenchmarkResult(name="cohort", runs=tuple(Run(samples=np.empty(0), memory=m) for m in memory))
+        return ResultSet(benchmarks=(bench,))
+
+    settings = CompareSettings(gating_metrics=("peak_memory", "peak_rss"))
+    comparison = compare(result((9_228_288, 9_912_320)), result((10_612_736, 10_690_560)), settings)
+    assert comparison.verdict == "inconclusive" and comparison.exit_code() == 0
+    assert comparison.headline.startswith("memory of cohort not decided: too few memory runs (needs 4 per side)")
