@@ -206,3 +206,51 @@ def test_the_headline_says_which_memory_rows_need_more_runs() -> None:
     comparison = compare(result((9_228_288, 9_912_320)), result((10_612_736, 10_690_560)), settings)
     assert comparison.verdict == "inconclusive" and comparison.exit_code() == 0
     assert comparison.headline.startswith("memory of cohort not decided: too few memory runs (needs 4 per side)")
+
+
+def test_compare_refs_adds_memory_runs_only_while_a_gated_memory_row_is_undecided(monkeypatch, tmp_path) -> None:
+    """The session's schedule with the measuring stubbed: memory on the first look for all, later only where needed."""
+    from benchwatch.model import Environment
+    from benchwatch.refs import session
+    from benchwatch.refs.worktrees import Checkout
+    from benchwatch.runner.worker import WorkerCommand
+
+    names = ["levels", "steady"]
+    rng = np.random.default_rng(5)
+
+    def prepare(base, head, settings, python, base_env, cache_dir):
+        command = WorkerCommand(python="python", cwd=tmp_path)
+        return {
+            label: session._Side(label, checkout, command, list(names), {}, Environment())
+            for label, checkout in (("base", base), ("head", head))
+        }
+
+    memory_calls: list[list[str]] = []
+
+    def measure(side, targets, settings, *, memory_targets, on_event):
+        if side.label == "base":
+            memory_calls.append(sorted(memory_targets))
+        for name in targets:
+            # "levels": every base process at 9.2 MB, every head process at 10.6 MB; memray unchanged
+            rss = 9_228_288 if name == "steady" or side.label == "base" else 10_612_736
+            memory = MemoryProfile(983_293, 1200, rss_peak_bytes=rss) if name in memory_targets else None
+            samples = 1e-3 * rng.lognormal(0, 0.01, 200)
+            side.runs.setdefault(name, []).append(Run(samples=samples, memory=memory))
+
+    monkeypatch.setattr(session, "_prepare_sides", prepare)
+    monkeypatch.setattr(session, "_measure", measure)
+    settings = session.RefsSettings(
+        looks=(3, 5, 7), compare=CompareSettings(gating_metrics=("peak_rss",)), max_time=3600, memory_runs=3
+    )
+    checkout = Checkout(label="x", commit="0" * 40, path=tmp_path)
+    outcome = session.compare_refs(
+        base=checkout, head=checkout, settings=settings, python="python", base_env={}, cache_dir=tmp_path
+    )
+    assert memory_calls[:3] == [names] * 3  # the first look: every benchmark
+    assert memory_calls[3:] == [["levels"]] * 2  # then only the undecided one, up to look 2
+    rows = {m.benchmark: m for m in outcome.comparison.gated()}
+    assert rows["steady"].verdict == "unchanged" and rows["steady"].n_runs_base == 3
+    # 5 runs per side reach p = 0.0079 <= 0.05 / 3 looks / 2 rows; +15% that memray does not see is within
+    # the rss-only margin (20%), which more runs cannot change: the schedule ends there.
+    assert rows["levels"].n_runs_base == 5 and rows["levels"].reason_code == "rss-only"
+    assert outcome.stop_reason == "every benchmark has a verdict"
