@@ -16,6 +16,13 @@ removed layer put back (``+``).  For every variant, simulated comparisons of
   at +20% (lognormal, bimodal, bursts, drift), and the worst model's share.
 
 Prints a Markdown table (docs/statistics.md has the figures of the last run).
+
+``--memory`` measures the memory rules instead (rules version 5), on the
+suite's real multi-level ``peak_rss`` (tests/memory_models.py, 15 benchmarks):
+comparisons of identical code with any false gated memory verdict, at 2, 3,
+5, 7 and 10 runs per side and with the head's processes on the upper levels
+only ("layout"); a real +30% change found (any gated memory row, and
+``peak_rss`` alone) at the main job's 7 runs.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))  # the noise models the coverage tests use
 
+from memory_models import false_changes, found_changes  # noqa: E402
 from noise_models import simulate  # noqa: E402
 
 from benchwatch.compare import CompareSettings, compare  # noqa: E402
@@ -136,15 +144,44 @@ def measure(variant: tuple, comparisons: int, seed: int) -> dict[str, str]:
     }
 
 
+MEMORY_VARIANTS: dict[str, CompareRules] = {
+    "shipped (rules v5)": DEFAULT_RULES,
+    "- rss-only margin": dataclasses.replace(DEFAULT_RULES, rss_only_margin=1.0),
+    "- permutation test, BH and run minimum (rules v4)": dataclasses.replace(DEFAULT_RULES, memory_test=False),
+    "- both (rules v4)": dataclasses.replace(DEFAULT_RULES, memory_test=False, rss_only_margin=1.0),
+}
+
+
+def measure_memory(rules: CompareRules, comparisons: int, seed: int) -> dict[str, str]:
+    figures = {}
+    for n in (2, 3, 5, 7, 10):
+        count = comparisons if n < 10 else max(1, comparisons // 4)  # 10 runs: 184,756 splits per row
+        hits = false_changes(np.random.default_rng(seed + n), (n, n), count, rules=rules)
+        figures[f"false, {n} runs"] = f"{hits}/{count}"
+    hits = false_changes(np.random.default_rng(seed), (7, 7), comparisons, rules=rules, layout=True)
+    figures["false, 7 runs, layout"] = f"{hits}/{comparisons}"
+    found, changed = found_changes(np.random.default_rng(seed + 30), 7, comparisons, rules=rules)
+    figures["+30% found (7 runs)"] = f"{100 * found / changed:.1f}%"
+    found, changed = found_changes(np.random.default_rng(seed + 31), 7, comparisons, rules=rules, metric="peak_rss")
+    figures["+30% by peak_rss"] = f"{100 * found / changed:.1f}%"
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--comparisons", type=int, default=20, help="simulated comparisons per model and variant")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--memory", action="store_true", help="the memory rules (tests/memory_models.py) instead")
     args = parser.parse_args()
     started = time.perf_counter()
     header = None
-    for name, variant in VARIANTS.items():
-        figures = measure(variant, args.comparisons, args.seed)
+    variants = MEMORY_VARIANTS if args.memory else VARIANTS
+    for name, variant in variants.items():
+        figures = (
+            measure_memory(variant, args.comparisons, args.seed)
+            if args.memory
+            else measure(variant, args.comparisons, args.seed)
+        )
         if header is None:
             header = list(figures)
             print("| variant | " + " | ".join(header) + " |")

@@ -22,7 +22,7 @@ from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
 from benchwatch.errors import EXIT_NOTHING_JUDGED, InputError, UsageError
 from benchwatch.refs.environments import ref_python
 from benchwatch.refs.sequential import DEFAULT_LOOKS
-from benchwatch.refs.session import RefsOutcome, RefsProgress, RefsSettings, compare_refs
+from benchwatch.refs.session import DEFAULT_MEMORY_RUNS, RefsOutcome, RefsProgress, RefsSettings, compare_refs
 from benchwatch.refs.shards import merge_shard_results
 from benchwatch.refs.worktrees import (
     Checkout,
@@ -94,9 +94,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--memory-runs",
         type=int,
-        default=2,
+        default=DEFAULT_MEMORY_RUNS,
         metavar="N",
-        help="process runs per side that also get a memray memory pass (default 2; 0 = none)",
+        help="process runs per side on which every benchmark gets a memray memory pass; later runs get one "
+        "while a gated memory row is undecided (default %(default)s; 0 = no memory pass)",
     )
     parser.add_argument(
         "--sample-budget",

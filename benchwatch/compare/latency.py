@@ -24,6 +24,7 @@ gated quantiles and says so.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
@@ -502,11 +503,13 @@ def compare_latency(
     for position, row in enumerate(planned):
         outcome = (tests, q_values, tested[position]) if tests is not None and position in tested else None
         name = pairs[row.pair].name
-        rows[name].append(
-            _metric_row(
-                name, row, facts[row.pair], medians, outcome, settings, rules, comparability, bootstraps.get(row.pair)
-            )
+        made = _metric_row(
+            name, row, facts[row.pair], medians, outcome, settings, rules, comparability, bootstraps.get(row.pair)
         )
+        if made.runs_disagree:  # the reports show the runs instead of the interval
+            base_runs, head_runs = (v[row.pair][np.isfinite(v[row.pair])] for v in values[row.metric])
+            made = dataclasses.replace(made, base_runs=tuple(base_runs.tolist()), head_runs=tuple(head_runs.tolist()))
+        rows[name].append(made)
     side_diagnostics = {}
     for p, (pair, (base_d, head_d)) in enumerate(zip(pairs, _side_diagnostics(sides, arrays), strict=True)):
         if facts[p].busy is not None:

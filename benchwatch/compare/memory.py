@@ -13,22 +13,40 @@ and the runner's process layout, so where the two sides' machine classes
 differ (the latency check, :mod:`.comparability`) ``peak_rss`` is not
 judged: inconclusive, reason code ``not-comparable-machine``, no estimate
 and no interval, exactly as latency.  memray's figures still decide.
+
+Error rate (rules version 5): the tolerance rule alone decided from 2 runs
+per side, where every run of one side lies beyond every run of the other by
+chance 1 time in 3.  A change now also needs an exact permutation test on the
+per-run values (:mod:`benchwatch.stats.permutation`) whose Benjamini-Hochberg
+q-value, in a family of its memory metric across the comparison, is below
+alpha; and run counts at which a lone change of that family can reach its
+level at all (alpha / family size), else the row is inconclusive with
+``too-few-memory-runs``.  A ``peak_rss`` change that memray's figures and the
+instruction counts do not confirm needs a larger margin
+(:func:`rss_needs_evidence`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from benchwatch.compare.pairing import BenchmarkPair
-from benchwatch.compare.records import MetricComparison, StrategyResult
+from benchwatch.compare.records import RUNS_DISAGREE_FACTOR, BenchmarkComparison, MetricComparison, StrategyResult
+from benchwatch.compare.rules import DEFAULT_RULES, CompareRules
 from benchwatch.compare.settings import CompareSettings
 from benchwatch.compare.verdict import ReasonCode, Verdict
 from benchwatch.model import MEMORY_METRICS, BenchmarkResult
-from benchwatch.stats.memory import compare_memory
+from benchwatch.stats.fdr import bh_qvalues
+from benchwatch.stats.memory import MemoryResult, compare_memory
+from benchwatch.stats.permutation import min_pvalue, permutation_pvalues, runs_needed
+from benchwatch.units import format_amount
 
 #: Memory metrics that depend on the machine (not judged across machine classes).
 MACHINE_DEPENDENT_MEMORY = ("peak_rss",)
@@ -52,7 +70,7 @@ def _memory_row(
     head: np.ndarray,
     settings: CompareSettings,
     not_comparable: str | None = None,
-) -> MetricComparison:
+) -> MetricComparison | _Draft:
     percent = settings.memory_percent_tolerance
     if metric in settings.metric_thresholds or metric in settings.benchmark_thresholds.get(name, {}):
         percent = settings.threshold_for(name, metric)  # an explicit per-metric threshold sets the percent tolerance
@@ -95,35 +113,141 @@ def _memory_row(
             reason_code=ReasonCode.NOT_COMPARABLE_MACHINE,
         )
     absolute = settings.allocation_tolerance if metric == "allocations" else settings.memory_bytes_tolerance
-    unit = "count" if metric == "allocations" else "bytes"
     result = compare_memory(base, head, absolute_tolerance=absolute, percent_tolerance=percent, unit=unit)
+    return _Draft(common=common, base=base, head=head, result=result)
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A memory row judged by the tolerance rule, waiting for its family's permutation test."""
+
+    common: dict[str, Any]
+    base: np.ndarray
+    head: np.ndarray
+    result: MemoryResult
+
+
+def _decide(draft: _Draft, p: float, q: float, family: int, settings: CompareSettings) -> MetricComparison:
+    """The row of a draft: the tolerance rule's verdict, kept only where the permutation test backs a change."""
+    result = draft.result
+    verdict, reason = Verdict(result.verdict), result.reason
+    code = ReasonCode.WIDE_INTERVAL if verdict == Verdict.INCONCLUSIVE else ReasonCode.DECIDED
+    if verdict != Verdict.UNCHANGED and not math.isnan(p):
+        level = settings.alpha / family
+        n_base, n_head = draft.base.size, draft.head.size
+        if min_pvalue(n_base, n_head) > level:
+            verdict, code = Verdict.INCONCLUSIVE, ReasonCode.TOO_FEW_MEMORY_RUNS
+            reason = (
+                f"too few memory runs (needs {runs_needed(level)} per side): {n_base} and {n_head} runs reach "
+                f"p = {min_pvalue(n_base, n_head):.2g} at best, a lone change among {family} needs {level:.2g}; "
+                + reason
+            )
+        elif verdict != Verdict.INCONCLUSIVE and not q < settings.alpha:
+            verdict, code = Verdict.INCONCLUSIVE, ReasonCode.WIDE_INTERVAL
+            reason += f"; not significant (permutation test q = {q:.2g}, alpha {settings.alpha:g})"
+    tested: dict[str, Any] = {} if math.isnan(p) else {"p_value": p, "q_value": q}
+    if result.ci_high > RUNS_DISAGREE_FACTOR * result.ci_low > 0:  # the reports show the runs instead
+        tested |= {"base_runs": tuple(draft.base.tolist()), "head_runs": tuple(draft.head.tolist())}
     return MetricComparison(
-        **common,
-        verdict=result.verdict,
+        **(draft.common | tested),
+        verdict=verdict,
         ratio=result.ratio,
         ci_low=result.ci_low,
         ci_high=result.ci_high,
-        reason=result.reason,
+        reason=reason,
         base_value=result.base_value,
         head_value=result.head_value,
-        reason_code=ReasonCode.WIDE_INTERVAL if result.verdict == Verdict.INCONCLUSIVE else ReasonCode.DECIDED,
+        reason_code=code,
     )
 
 
+def _family_tests(drafts: Sequence[_Draft]) -> tuple[np.ndarray, np.ndarray]:
+    """Permutation p-values of one metric's drafts (batched by run counts) and their BH q-values."""
+    p = np.full(len(drafts), np.nan)
+    by_size: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for k, draft in enumerate(drafts):
+        by_size[draft.base.size, draft.head.size].append(k)
+    for indices in by_size.values():
+        base = np.stack([drafts[k].base for k in indices])
+        head = np.stack([drafts[k].head for k in indices])
+        p[indices] = permutation_pvalues(base, head)
+    return p, bh_qvalues(p)
+
+
 def compare_memory_metrics(
-    pairs: Sequence[BenchmarkPair], *, settings: CompareSettings, not_comparable: str | None = None
+    pairs: Sequence[BenchmarkPair],
+    *,
+    settings: CompareSettings,
+    rules: CompareRules = DEFAULT_RULES,
+    not_comparable: str | None = None,
 ) -> StrategyResult:
     """Memory rows of every compared benchmark (metrics measured on neither side are left out).
 
     ``not_comparable`` (why the sides' machine classes differ, or None) makes
     the machine-dependent metrics not judged (see the module doc).
     """
-    rows: dict[str, tuple[MetricComparison, ...]] = {}
+    found: dict[str, list[MetricComparison | _Draft]] = {}
     for pair in pairs:
-        found = []
+        found[pair.name] = []
         for metric in MEMORY_METRICS:
             base, head = _values(pair.base, metric), _values(pair.head, metric)
             if base.size or head.size:
-                found.append(_memory_row(pair.name, metric, base, head, settings, not_comparable))
-        rows[pair.name] = tuple(found)
-    return StrategyResult(rows=rows)
+                found[pair.name].append(_memory_row(pair.name, metric, base, head, settings, not_comparable))
+    families: dict[str, list[_Draft]] = defaultdict(list)
+    for entries in found.values():
+        for entry in entries:
+            if isinstance(entry, _Draft):
+                families[entry.common["metric"]].append(entry)
+    decided: dict[int, MetricComparison] = {}
+    summary = {}
+    for metric, drafts in families.items():
+        p, q = _family_tests(drafts) if rules.memory_test else (np.full(len(drafts), np.nan),) * 2
+        level = settings.alpha / len(drafts)
+        summary[metric] = {"family_size": len(drafts), "level": level, "runs_needed": runs_needed(level)}
+        for k, draft in enumerate(drafts):
+            decided[id(draft)] = _decide(draft, float(p[k]), float(q[k]), len(drafts), settings)
+    rows = {
+        name: tuple(decided[id(e)] if isinstance(e, _Draft) else e for e in entries) for name, entries in found.items()
+    }
+    return StrategyResult(rows=rows, diagnostics={"memory_test": summary if rules.memory_test else None})
+
+
+def rss_needs_evidence(
+    benchmarks: Sequence[BenchmarkComparison], settings: CompareSettings, rules: CompareRules = DEFAULT_RULES
+) -> tuple[BenchmarkComparison, ...]:
+    """Benchmarks whose peak_rss change nothing else confirms, and that is within the margin, made inconclusive.
+
+    The rule (rules version 5): where memray's peak_memory and allocations
+    rows are all ``unchanged`` (at least one present) and so is the
+    instruction count where measured, a peak_rss regression or improvement
+    must exceed ``rules.rss_only_margin`` x its tolerance; within it the row
+    is inconclusive, reason code ``rss-only``.
+    """
+    if rules.rss_only_margin <= 1.0:
+        return tuple(benchmarks)
+    out = []
+    for benchmark in benchmarks:
+        by_metric = {m.metric: m for m in benchmark.metrics}
+        rss = by_metric.get("peak_rss")
+        memray = [by_metric[m] for m in MACHINE_INDEPENDENT_MEMORY if m in by_metric]
+        counts = by_metric.get("instructions")
+        confirmed = not memray or any(m.verdict != Verdict.UNCHANGED for m in memray)
+        confirmed = confirmed or (counts is not None and counts.verdict != Verdict.UNCHANGED)
+        if rss is None or rss.verdict not in (Verdict.REGRESSION, Verdict.IMPROVEMENT) or confirmed:
+            out.append(benchmark)
+            continue
+        tolerance = max(float(settings.memory_bytes_tolerance), rss.threshold * abs(rss.base_value))
+        delta = rss.head_value - rss.base_value
+        if abs(delta) > rules.rss_only_margin * tolerance:
+            out.append(benchmark)
+            continue
+        evidence = "memray's peak and allocations" + (" and the instruction counts" if counts is not None else "")
+        reason = (
+            f"peak_rss change {format_amount(delta, 'bytes', signed=True)} while {evidence} are unchanged: a "
+            f"process's resident set lands on one of a few levels, so such a change must pass "
+            f"{rules.rss_only_margin:g} x the tolerance ({format_amount(rules.rss_only_margin * tolerance, 'bytes')})"
+        )
+        row = dataclasses.replace(rss, verdict=Verdict.INCONCLUSIVE, reason_code=ReasonCode.RSS_ONLY, reason=reason)
+        metrics = tuple(row if m is rss else m for m in benchmark.metrics)
+        out.append(dataclasses.replace(benchmark, metrics=metrics))
+    return tuple(out)

@@ -43,7 +43,7 @@ from benchwatch.compare.counts_shift import (
 )
 from benchwatch.compare.instructions import compare_instruction_metrics
 from benchwatch.compare.latency import compare_latency
-from benchwatch.compare.memory import compare_memory_metrics
+from benchwatch.compare.memory import compare_memory_metrics, rss_needs_evidence
 from benchwatch.compare.pairing import BenchmarkPair, cpu_wait_share, pair_benchmarks
 from benchwatch.compare.records import (
     BenchmarkComparison,
@@ -81,6 +81,7 @@ def _strategies(
         lambda pairs: compare_memory_metrics(
             pairs,
             settings=settings,
+            rules=rules,
             not_comparable=comparability.detail if comparability.code == ReasonCode.NOT_COMPARABLE_MACHINE else None,
         ),
         lambda pairs: compare_instruction_metrics(pairs, base=base, head=head, settings=settings),
@@ -99,7 +100,7 @@ def compare(
     machine_busy = runs > 0 and busy >= rules.busy_share * runs
     strategies = _strategies(base, head, settings, rules, comparability, machine_busy)
     results = [strategy(pairing.pairs) for strategy in strategies]
-    benchmarks = _assemble(pairing.order, pairing.others, results)
+    benchmarks = rss_needs_evidence(_assemble(pairing.order, pairing.others, results), settings, rules)
     # Interleaved sides share the machine's states by construction: there a suite-wide shift is the code's.
     interleaved = base.source == head.source == INTERLEAVED_SOURCE
     counts_shift = None if interleaved else latency_shift_without_counts(benchmarks, settings, rules)

@@ -15,6 +15,9 @@ from benchwatch.explain.records import Explanation
 from benchwatch.stats.diagnostics import SideDiagnostics
 
 STATUSES = ("compared", "added", "removed", "failed")
+#: An interval whose ends differ by more than this factor tells a reader nothing
+#: (×0.02 to ×44 on a p50 whose runs disagreed): reports show the runs instead.
+RUNS_DISAGREE_FACTOR = 4.0
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,14 @@ class MetricComparison:
     log per-run statistics); ``ci_low``/``ci_high`` its interval (NaN when
     the data cannot support one, see ``reason_code``; for memory the min/max
     ratio over run pairs); ``p_value``/``q_value`` the test's p-value and its
-    BH adjustment (None for memory); ``base_value``/``head_value`` the median
+    BH adjustment (for memory: the permutation test's, BH per memory metric); ``base_value``/``head_value`` the median
     per-run statistic of each side (seconds, bytes or a count, see ``unit``);
     ``reason`` explains the verdict in words and ``reason_code``
     (:class:`benchwatch.compare.verdict.ReasonCode`) in one word.
     ``bootstrap_ci_low``/``bootstrap_ci_high`` are the hierarchical bootstrap
-    interval when it was requested (display only).
+    interval when it was requested (display only).  ``base_runs``/``head_runs``
+    hold the per-run values (same unit) only of rows whose runs disagree
+    (:attr:`runs_disagree`), for the reports to show instead of the interval.
     """
 
     benchmark: str
@@ -52,6 +57,14 @@ class MetricComparison:
     bootstrap_ci_low: float = math.nan
     bootstrap_ci_high: float = math.nan
     reason_code: str = ReasonCode.DECIDED
+    base_runs: tuple[float, ...] = ()
+    head_runs: tuple[float, ...] = ()
+
+    @property
+    def runs_disagree(self) -> bool:
+        """The interval spans more than :data:`RUNS_DISAGREE_FACTOR`: too wide to be read as an interval."""
+        low, high = self.ci_low, self.ci_high
+        return math.isfinite(low) and math.isfinite(high) and low > 0 and high > RUNS_DISAGREE_FACTOR * low
 
     @property
     def change(self) -> float:

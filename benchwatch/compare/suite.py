@@ -192,6 +192,9 @@ def _inconclusive_headline(
             "raise the rounds per run (pytest --benchmark-min-rounds=100) or remove it from "
             "[tool.benchwatch.compare] gate"
         )
+    memory = _memory_headline(by_code)
+    if memory is not None:
+        return memory
     failed = [b.name for b in benchmarks if b.status == "failed"]
     if failed and not any(by_code.values()):
         return f"{len(failed)} benchmark(s) failed on a side: {', '.join(failed[:3])}"
@@ -202,6 +205,31 @@ def _inconclusive_headline(
         f"{len(rows)} gated metric(s) inconclusive ({_names(rows)}): intervals reach past the threshold; "
         "rerun with more process runs per side"
     )
+
+
+def _memory_headline(by_code: dict[str, list[MetricComparison]]) -> str | None:
+    """The headline when memory rows alone keep the suite inconclusive (rules version 5), else None."""
+    others = [code for code, rows in by_code.items() if rows and code not in _MEMORY_CODES]
+    if others:
+        return None
+    if by_code.get(ReasonCode.TOO_FEW_MEMORY_RUNS):
+        rows = by_code[ReasonCode.TOO_FEW_MEMORY_RUNS]
+        needs = rows[0].reason.split(":", 1)[0]
+        return (
+            f"memory of {_names(rows)} not decided: {needs}; benchwatch compare-refs adds memory runs until a "
+            "verdict, benchwatch run needs --runs with a memray pass on each"
+        )
+    if by_code.get(ReasonCode.RSS_ONLY):
+        rows = by_code[ReasonCode.RSS_ONLY]
+        return (
+            f"peak_rss moved on {_names(rows)} while memray's peak and allocations did not: a process's resident "
+            "set lands on one of a few levels, so this is not a verdict (see the rows' reasons)"
+        )
+    return None
+
+
+#: Reason codes of memory rows that :func:`_memory_headline` words.
+_MEMORY_CODES = frozenset({ReasonCode.TOO_FEW_MEMORY_RUNS, ReasonCode.RSS_ONLY})
 
 
 def exclusion_warnings(exclusions: Sequence[Exclusion], rules: CompareRules) -> list[str]:

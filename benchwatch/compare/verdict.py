@@ -46,6 +46,13 @@ class ReasonCode(StrEnum):
     #: Not judged: a tail quantile (p95, p99) on a busy machine, where the
     #: tail of per-call times describes the scheduler's time slices, not the code.
     MACHINE_BUSY = "machine-busy"
+    #: Judged, but a memory change cannot be decided: with these memory runs per
+    #: side the permutation test cannot reach its level (more memory runs help).
+    TOO_FEW_MEMORY_RUNS = "too-few-memory-runs"
+    #: Judged: peak_rss moved, but memray's peak and allocations and the
+    #: instruction counts did not, and the move is within the margin that the
+    #: resident set's per-process levels need (more runs do not help).
+    RSS_ONLY = "rss-only"
 
 
 #: Codes of rows that carry no judgement of the data (no interval was computed).

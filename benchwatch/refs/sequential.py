@@ -13,7 +13,10 @@ at the time budget.  This is conservative (Pocock or O'Brien–Fleming
 boundaries would spend less), and it is simple to audit.
 
 A benchmark leaves the schedule once every gated metric has a verdict other
-than inconclusive; only the undecided ones get more runs.
+than inconclusive; only the undecided ones get more runs.  Memory runs (the
+memray pass) follow the same rule per benchmark: after the first
+``memory_runs`` they are added only while a gated memory row is undecided
+(:func:`memory_undecided`), e.g. "too few memory runs" for its test.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Sequence
 from benchwatch.compare import BenchmarkComparison, CompareSettings
 from benchwatch.compare.verdict import ReasonCode
 from benchwatch.errors import UsageError
-from benchwatch.model import ResultSet
+from benchwatch.model import MEMORY_METRICS, ResultSet
 
 DEFAULT_LOOKS = (3, 5, 7, 10)
 _RUNS_CANNOT_HELP = frozenset(
@@ -34,6 +37,7 @@ _RUNS_CANNOT_HELP = frozenset(
         ReasonCode.NOT_COMPARABLE_SPEED,
         ReasonCode.NOT_MEASURED,
         ReasonCode.MACHINE_BUSY,
+        ReasonCode.RSS_ONLY,  # a margin, not a level: more runs do not move it
     }
 )
 
@@ -65,6 +69,17 @@ def is_decided(benchmark: BenchmarkComparison, gating_metrics: Sequence[str]) ->
         gated = [metric for metric in benchmark.metrics if metric.metric in gating_metrics]
     # more runs cannot add samples to a run, nor make two machines one
     return all(metric.verdict != "inconclusive" or metric.reason_code in _RUNS_CANNOT_HELP for metric in gated)
+
+
+def memory_undecided(benchmark: BenchmarkComparison) -> bool:
+    """True when more memory runs can decide a gated memory row of this benchmark."""
+    return benchmark.status == "compared" and any(
+        metric.gated
+        and metric.metric in MEMORY_METRICS
+        and metric.verdict == "inconclusive"
+        and metric.reason_code in (ReasonCode.TOO_FEW_MEMORY_RUNS, ReasonCode.WIDE_INTERVAL)
+        for metric in benchmark.metrics
+    )
 
 
 def settings_for_results(settings: CompareSettings, base: ResultSet, head: ResultSet) -> CompareSettings:

@@ -40,7 +40,13 @@ from benchwatch.explain.passes import (
 )
 from benchwatch.explain.records import SideProfiles
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
-from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
+from benchwatch.refs.sequential import (
+    DEFAULT_LOOKS,
+    is_decided,
+    memory_undecided,
+    settings_for_looks,
+    validate_looks,
+)
 from benchwatch.refs.worktrees import Checkout
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
 from benchwatch.runner.memory_pass import run_isolated_pass
@@ -55,10 +61,18 @@ from benchwatch.runner.session import (
 )
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
+#: Every benchmark's memory is measured until the first look (3 runs per side by default).
+DEFAULT_MEMORY_RUNS = DEFAULT_LOOKS[0]
+
 
 @dataclass(frozen=True)
 class RefsSettings:
-    """How compare-refs measures.  ``max_time`` is the budget in seconds for the whole run."""
+    """How compare-refs measures.  ``max_time`` is the budget in seconds for the whole run.
+
+    ``memory_runs``: runs per side on which every benchmark gets a memray
+    pass (0: none at all); later runs get one only for benchmarks whose gated
+    memory rows are still undecided (a memory test needs 6-7 runs per side).
+    """
 
     suites: tuple[str, ...] = ("benchmarks",)
     timeout: float = 300.0
@@ -66,7 +80,7 @@ class RefsSettings:
     pytest_args: tuple[str, ...] = ()
     looks: tuple[int, ...] = DEFAULT_LOOKS
     max_time: float = 900.0
-    memory_runs: int = 2
+    memory_runs: int = DEFAULT_MEMORY_RUNS
     shard: tuple[int, int] | None = None
     seed: int = 0
     sample_budget: float = DEFAULT_SAMPLE_BUDGET
@@ -198,6 +212,7 @@ def compare_refs(
     common = [name for name in sides["base"].names if name in set(sides["head"].names)]
     one_sided = {label: [n for n in side.names if n not in set(common)] for label, side in sides.items()}
     undecided = list(common)
+    memory_wanted = set(common) if settings.memory_runs > 0 else set()
     verdicts: dict[str, int] = {}
     seconds_per_benchmark_pair: list[float] = []
     done_runs = 0
@@ -228,7 +243,8 @@ def compare_refs(
                     started,
                     settings.max_time,
                 )
-                _measure(side, targets, settings, with_memory=done_runs < settings.memory_runs, on_event=relay)
+                memory = targets if done_runs < settings.memory_runs else [t for t in targets if t in memory_wanted]
+                _measure(side, targets, settings, memory_targets=memory, on_event=relay)
             done_runs += 1
             seconds_per_benchmark_pair.append((time.monotonic() - pair_started) / max(1, len(undecided)))
         looks_done = look_index
@@ -237,26 +253,41 @@ def compare_refs(
         )
         decided = {b.name for b in comparison.benchmarks if is_decided(b, look_settings.gating_metrics)}
         undecided = [name for name in undecided if name not in decided]
+        memory_wanted = {b.name for b in comparison.benchmarks if memory_undecided(b)} if memory_wanted else set()
         verdicts = _verdict_counts(comparison)
         early_stop = _early_stop(sides, undecided)
         if early_stop is not None:
             stop_reason = early_stop
             break
     comparison, explain_seconds = _explain(sides, comparison, settings, started)
+    outcome = _outcome(sides, settings, looks, comparison, look_settings)
+    return replace(
+        outcome,
+        looks_done=looks_done,
+        stop_reason=stop_reason,
+        explain_seconds=explain_seconds,
+        total_seconds=time.monotonic() - started,
+    )
+
+
+def _outcome(
+    sides: dict[str, _Side],
+    settings: RefsSettings,
+    looks: tuple[int, ...],
+    comparison: Comparison | None,
+    look_settings: CompareSettings,
+) -> RefsOutcome:
+    """The sides' results and their comparison (made here when no look was completed)."""
     base_result = _result(sides["base"], settings, looks)
     head_result = _result(sides["head"], settings, looks)
-    if comparison is None:
-        comparison = compare(base_result, head_result, look_settings)
     return RefsOutcome(
         base=base_result,
         head=head_result,
-        comparison=comparison,
-        looks_done=looks_done,
-        stop_reason=stop_reason,
+        comparison=comparison or compare(base_result, head_result, look_settings),
+        looks_done=0,
+        stop_reason="",
         nothing_measured=_nothing_measured(sides),
         not_benchmarks={label: side.not_benchmarks for label, side in sides.items() if side.not_benchmarks},
-        explain_seconds=explain_seconds,
-        total_seconds=time.monotonic() - started,
     )
 
 
@@ -371,15 +402,15 @@ def _measure(
     targets: list[str],
     settings: RefsSettings,
     *,
-    with_memory: bool,
+    memory_targets: list[str],
     on_event: Callable[[dict[str, Any]], None],
 ) -> None:
     if not targets:
         return
     timing = run_pass(command=side.command, mode="timing", targets=targets, timeout=settings.timeout, on_event=on_event)
     memory = PassOutcome()
-    if with_memory:
-        ok = [name for name in targets if timing.results.get(name, {}).get("status") == "ok"]
+    if memory_targets:
+        ok = [name for name in memory_targets if timing.results.get(name, {}).get("status") == "ok"]
         if ok:
             memory = run_isolated_pass(command=side.command, mode="memory", targets=ok, timeout=settings.timeout)
     for warning in [*timing.warnings, *memory.warnings]:

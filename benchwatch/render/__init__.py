@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from benchwatch.model import INSTRUCTION_METRICS
-from benchwatch.units import format_change
+from benchwatch.units import format_change, format_interval, format_value
 
 if TYPE_CHECKING:  # types only: importing the comparator (and its statistics) here slowed every renderer's import
     from benchwatch.compare import Comparison, MetricComparison
@@ -157,3 +157,20 @@ def method_note(comparison: Comparison) -> str:
     if comparison.diagnostics.get("latency_test") == "speed-adjusted":
         return f"Latency intervals adjusted for machine speed (benchwatch's canary, ANCOVA per benchmark); {runs}."
     return f"Latency intervals: Welch t on log per-run statistics; {runs}."
+
+
+#: Runs listed per side where the runs disagree (the rest are counted).
+RUNS_SHOWN = 6
+
+
+def format_metric_interval(metric: MetricComparison) -> str:
+    """The interval of a row, or, where it spans more than a factor of 4, "runs disagree" and the per-run values."""
+    if not metric.runs_disagree:
+        return format_interval(metric.ci_low, metric.ci_high)
+    sides = []
+    for label, runs in (("base", metric.base_runs), ("head", metric.head_runs)):
+        if runs:
+            shown = ", ".join(format_value(v, metric.unit) for v in sorted(runs)[:RUNS_SHOWN])
+            more = f" +{len(runs) - RUNS_SHOWN} more" if len(runs) > RUNS_SHOWN else ""
+            sides.append(f"{label} {shown}{more}")
+    return "runs disagree" + (": " + "; ".join(sides) if sides else "")

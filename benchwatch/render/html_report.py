@@ -53,12 +53,12 @@ from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
 from benchwatch.explain.records import Explanation
 from benchwatch.flamegraphs import capture_files
 from benchwatch.model import MEMORY_METRICS, BenchmarkResult, ResultSet
-from benchwatch.render import METRIC_ORDER, counts_note, format_metric_change, ungated_reasons
+from benchwatch.render import METRIC_ORDER, counts_note, format_metric_change, format_metric_interval, ungated_reasons
 from benchwatch.render.explain_chart import explanation_html
 from benchwatch.render.html_templates import script_json, template_environment
 from benchwatch.render.json_report import comparison_to_dict
 from benchwatch.render.pr_comment import improvement_strength, ranked_benchmarks, regression_severity
-from benchwatch.units import format_change, format_interval, format_value
+from benchwatch.units import format_change, format_value
 
 DEFAULT_MAX_POINTS = 200
 #: Total ECDF points of the whole report; per side ``min(max_points, budget / (2 x benchmarks))``.
@@ -211,7 +211,7 @@ def interval_svg(metrics: Sequence[MetricComparison]) -> markupsafe.Markup:
             f'<rect class="band" x="{band_low:.0f}" y="{y - 8}" width="{band_high - band_low:.0f}" height="16"/>'
         )
         parts.append(f'<text x="0" y="{y + 4}">{markupsafe.escape(m.metric)}</text>')
-        if math.isfinite(m.ci_low) and math.isfinite(m.ci_high) and m.ci_low > 0:
+        if math.isfinite(m.ci_low) and math.isfinite(m.ci_high) and m.ci_low > 0 and not m.runs_disagree:
             parts.append(
                 f'<line class="ci {m.verdict}" x1="{x(m.ci_low):.0f}" x2="{x(m.ci_high):.0f}" y1="{y}" y2="{y}"/>'
             )
@@ -320,7 +320,7 @@ def _index_change(benchmark: BenchmarkComparison) -> tuple[str, str]:
     if not lead:
         return ("; ".join(benchmark.notes)[:120] if benchmark.notes else "–"), ""
     change = ", ".join(f"{m.metric} {format_metric_change(m)}" for m in lead)
-    return change, format_interval(lead[0].ci_low, lead[0].ci_high)
+    return change, format_metric_interval(lead[0])
 
 
 def _diagnostics(benchmark: BenchmarkComparison) -> tuple[str, ...]:
@@ -428,7 +428,7 @@ def _section(
             format_value(m.base_value, m.unit),
             format_value(m.head_value, m.unit),
             format_metric_change(m),
-            format_interval(m.ci_low, m.ci_high),
+            format_metric_interval(m),
             m.verdict,
             m.gated,
             m.reason,

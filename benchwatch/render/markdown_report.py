@@ -10,9 +10,16 @@ from __future__ import annotations
 import re
 
 from benchwatch.compare import Comparison
-from benchwatch.render import counts_note, format_metric_change, method_note, row_order, ungated_reasons
+from benchwatch.render import (
+    counts_note,
+    format_metric_change,
+    format_metric_interval,
+    method_note,
+    row_order,
+    ungated_reasons,
+)
 from benchwatch.render.invisible import reveal_invisible
-from benchwatch.units import format_interval, format_value
+from benchwatch.units import format_value
 
 _ESCAPES = {
     "&": "&amp;",
@@ -110,7 +117,7 @@ def render_markdown(comparison: Comparison) -> str:
                 format_value(m.base_value, m.unit),
                 format_value(m.head_value, m.unit),
                 format_metric_change(m),
-                format_interval(m.ci_low, m.ci_high),
+                format_metric_interval(m),
                 verdict,
             ]
             lines.append("| " + " | ".join(cells) + " |")

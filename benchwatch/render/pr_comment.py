@@ -43,7 +43,14 @@ from urllib.parse import quote, urlsplit
 
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
 from benchwatch.errors import UsageError
-from benchwatch.render import METRIC_ORDER, VERDICT_ORDER, counts_note, format_metric_change, ungated_reasons
+from benchwatch.render import (
+    METRIC_ORDER,
+    VERDICT_ORDER,
+    counts_note,
+    format_metric_change,
+    format_metric_interval,
+    ungated_reasons,
+)
 from benchwatch.render.explain_report import pr_comment_tiers
 from benchwatch.render.markdown_report import escape_markdown
 from benchwatch.units import format_interval, format_value
@@ -122,7 +129,7 @@ def _row(m: MetricComparison) -> str:
         format_value(m.base_value, m.unit),
         format_value(m.head_value, m.unit),
         format_metric_change(m),
-        format_interval(m.ci_low, m.ci_high),
+        format_metric_interval(m),
         verdict,
     )
     return "| " + " | ".join(cells) + " |"
@@ -132,7 +139,9 @@ def _compact(benchmark: BenchmarkComparison, metrics: Sequence[MetricComparison]
     parts = []
     for m in metrics:
         text = f"{format_metric_change(m)} {m.metric}"
-        if interval and math.isfinite(m.ci_low) and math.isfinite(m.ci_high):
+        if interval and m.runs_disagree:
+            text += " (runs disagree)"
+        elif interval and math.isfinite(m.ci_low) and math.isfinite(m.ci_high):
             text += f" (CI {format_interval(m.ci_low, m.ci_high)})"
         parts.append(text)
     return f"- {', '.join(parts)}: {_name(benchmark.name)}"

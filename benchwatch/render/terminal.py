@@ -28,12 +28,13 @@ from benchwatch.render import (
     counts_note,
     disturbed_sides,
     format_metric_change,
+    format_metric_interval,
     method_note,
     row_order,
     ungated_reasons,
 )
 from benchwatch.render.explain_report import terminal_lines
-from benchwatch.units import format_interval, format_value
+from benchwatch.units import format_value
 
 _COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive": "\x1b[33m", "unchanged": ""}
 _RESET = "\x1b[0m"
@@ -137,7 +138,7 @@ def _table(
             format_value(m.base_value, m.unit),
             format_value(m.head_value, m.unit),
             format_metric_change(m),
-            format_interval(m.ci_low, m.ci_high),
+            format_metric_interval(m),
             m.verdict if m.gated else f"({m.verdict})",
             "; ".join(
                 part

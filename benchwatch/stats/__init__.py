@@ -15,6 +15,8 @@ they describe the run but are not independent evidence about the code:
 * :mod:`~benchwatch.stats.fdr` - Benjamini-Hochberg q-values across a suite;
 * :mod:`~benchwatch.stats.memory` - tolerance verdicts for nearly
   deterministic memory figures;
+* :mod:`~benchwatch.stats.permutation` - the exact permutation test that
+  states a memory change's error rate;
 * :mod:`~benchwatch.stats.diagnostics` - noise diagnostics per side.
 """
 
