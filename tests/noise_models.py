@@ -26,6 +26,10 @@ side ``runs`` process runs of ``samples`` samples, with the head's code
   wait shows the hogs);
 * ``other_machine`` - a stored baseline from a machine 1.5x slower: every base
   run (and its canary) 1.5x slower, no CPU wait to show for it.
+
+Every model but ``other_machine`` records base and head runs alternating in
+time (``started_at``, AB, BA, AB ... pairs), as compare-refs and the
+A/B harness run them; ``other_machine`` records the base a day earlier.
 """
 
 from __future__ import annotations
@@ -58,7 +62,14 @@ def _samples(rng: np.random.Generator, level: float, count: int) -> np.ndarray:
 
 
 def _run(
-    rng: np.random.Generator, model: str, level: float, speed: float, sensitivity: float, hogged: bool, samples: int
+    rng: np.random.Generator,
+    model: str,
+    level: float,
+    speed: float,
+    sensitivity: float,
+    hogged: bool,
+    samples: int,
+    started_at: str | None = None,
 ) -> Run:
     wait = float(rng.uniform(0.0, 0.03))
     values = _samples(rng, level * math.exp(rng.normal(0.0, 0.03 if model.startswith("drift") else 0.08)), samples)
@@ -86,7 +97,15 @@ def _run(
         runqueue_wait_seconds=10.0 * wait,
         canary_seconds=canary,
         canary_version=1 if canary else None,
+        started_at=started_at,
     )
+
+
+def started_at(side: str, run: int, first: str = "base", model: str = "") -> str:
+    """An ISO time for run ``run`` of ``side``: pairs of neighbouring runs, ``first`` side first in the pair."""
+    day = 1 if model == "other_machine" and side == "base" else 2
+    second = 2 * run + (0 if side == first else 1)
+    return f"2026-12-0{day}T10:{second // 60:02d}:{second % 60:02d}"
 
 
 def _speeds(rng: np.random.Generator, model: str, runs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,6 +137,7 @@ def simulate(
     levels = np.exp(rng.uniform(math.log(1e-4), math.log(1e-2), benchmarks))
     sensitivity = rng.uniform(0.3, 1.0, benchmarks) if model.startswith("drift") else np.ones(benchmarks)
     base_speed, head_speed = _speeds(rng, model, runs)
+    firsts = ["base" if r % 2 == 0 else "head" for r in range(runs)]  # ABBA; no draw, the seeded streams stay
     sides = []
     for side, speeds, scale in (("base", base_speed, 1.0), ("head", head_speed, factor)):
         hogged = model.startswith("hogs") and side == "head"
@@ -127,7 +147,16 @@ def simulate(
                     BenchmarkResult(
                         name=f"bench_{b:02d}",
                         runs=tuple(
-                            _run(rng, model, levels[b] * scale, speeds[r], sensitivity[b], hogged, samples)
+                            _run(
+                                rng,
+                                model,
+                                levels[b] * scale,
+                                speeds[r],
+                                sensitivity[b],
+                                hogged,
+                                samples,
+                                started_at(side, r, firsts[r], model),
+                            )
                             for r in range(runs)
                         ),
                     )

@@ -113,6 +113,13 @@ class CompareRules:
     #: change (every benchmark moving by one factor), not like code.
     shift_min_benchmarks: int = 5
     shift_share: float = 0.8
+    #: Such a shift makes latency not comparable (no estimate; rules version 5):
+    #: identical code with the base at half machine speed, plain
+    #: pytest-benchmark files, got 71 of 160 latency rows called regression or
+    #: improvement while only the headline flagged the pattern.  A genuine
+    #: suite-wide change stays expressible with ``assume_same_machine``
+    #: (CompareSettings, ``--assume-same-machine``).
+    shift_not_comparable: bool = True
 
     # -- variance moderation (empirical Bayes) -----------------------------------
     #: Fewer side variances than this: no prior (plain Welch).
@@ -141,6 +148,11 @@ class CompareRules:
     speed_adjust: bool = True
     #: Check machine class and speed overlap before estimating latency.
     check_comparability: bool = True
+    #: Sides whose runs alternated on one machine (compare-refs, or files whose
+    #: runs alternate in time) share its speed by construction: their speed
+    #: check compares neighbouring runs (AB/BA pairs) and never says "not
+    #: comparable" (rules version 5).  Off: the range rule of version 2.
+    pair_interleaved: bool = True
     #: Apply the one-side-busy rule.
     check_one_side_busy: bool = True
 

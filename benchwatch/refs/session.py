@@ -30,7 +30,7 @@ from benchwatch.compare import CompareSettings, Comparison, compare
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
-from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, validate_looks
+from benchwatch.refs.sequential import DEFAULT_LOOKS, is_decided, settings_for_looks, stop_note, validate_looks
 from benchwatch.refs.worktrees import Checkout
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
 from benchwatch.runner.memory_pass import run_isolated_pass
@@ -218,7 +218,7 @@ def compare_refs(
         decided = {b.name for b in comparison.benchmarks if is_decided(b, look_settings.gating_metrics)}
         undecided = [name for name in undecided if name not in decided]
         verdicts = _verdict_counts(comparison)
-        early_stop = _early_stop(sides, undecided)
+        early_stop = _early_stop(sides, undecided, comparison, look_settings)
         if early_stop is not None:
             stop_reason = early_stop
             break
@@ -247,13 +247,15 @@ def _over_budget(
     return time.monotonic() - started + per_pair * pairs_to_go > settings.max_time
 
 
-def _early_stop(sides: Mapping[str, _Side], undecided: list[str]) -> str | None:
+def _early_stop(
+    sides: Mapping[str, _Side], undecided: list[str], comparison: Comparison, settings: CompareSettings
+) -> str | None:
     """Why the schedule ends before its last look, or None to go on."""
     failed_sides = _nothing_measured(sides)
     if failed_sides:
         # More runs of a side whose every benchmark fails cannot produce a verdict.
         return f"nothing measured: every benchmark of {' and '.join(failed_sides)} failed"
-    return None if undecided else "every benchmark has a verdict"
+    return None if undecided else stop_note(comparison.benchmarks, settings.gating_metrics)
 
 
 def _nothing_measured(sides: Mapping[str, _Side]) -> tuple[str, ...]:
