@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -221,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(rejudge(args.out), args.runs))
         return 0
     rng = random.Random(args.seed)
+    # SIGTERM leaves through the `with BurstyLoad` blocks, which stop the load they started
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = _collect()
     settings = CompareSettings()
     table: dict[str, dict[str, list[bool]]] = {}

@@ -20,6 +20,13 @@ Rules version history:
        (``benchwatch.compare.counts_shift``).
     4  a memory regression or improvement also needs every run of one side
        beyond every run of the other (``benchwatch.stats.memory``).
+    5  (issue 25) where runs waited for a CPU, latency is fitted on side and
+       each run's CPU wait with a slope that only adds time
+       (``contention_adjust``); interleaved sides are checked for machine
+       speed by neighbouring runs and are comparable by construction
+       (``pair_interleaved``); files without machine evidence whose whole
+       suite moved by one factor get no latency estimate
+       (``shift_not_comparable``, ``--assume-same-machine``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from dataclasses import dataclass
 
 from benchwatch.stats.runlevel import min_samples_for_quantile
 
-RULES_VERSION = 4
+RULES_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,14 @@ class CompareRules:
     pair_interleaved: bool = True
     #: Apply the one-side-busy rule.
     check_one_side_busy: bool = True
+    #: Where every run's CPU wait is known and a run waited more than
+    #: ``tail_contention_wait``, fit latency on side and each run's CPU wait
+    #: (log 1 / (1 - wait)), the slope constrained to add time only (rules
+    #: version 5; :class:`benchwatch.compare.latency.ContentionAdjustedLatency`).
+    contention_adjust: bool = True
+    #: How a contended run's residual variance grows with its covariate c =
+    #: log 1 / (1 - wait): sigma^2 (1 + k c^2), fitted by weighted least squares.
+    contention_spread_growth: float = 2.0
 
     def min_samples_for_quantile(self, q: float) -> int:
         """Samples each run needs for quantile ``q``: ceil(tail_samples_needed / (1 - q))."""
