@@ -180,7 +180,7 @@ def fit_rows(
     """
     b, h = _matrix(base_logs), _matrix(head_logs)
     bc, hc = _matrix(base_covariates), _matrix(head_covariates)
-    weights = (None, None)
+    weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
     if spread_growth > 0:
         weights = (1.0 / (1.0 + spread_growth * bc**2), 1.0 / (1.0 + spread_growth * hc**2))
     n0, x0, c0, sxx0, scc0, sxc0, w0 = _side_moments(b, bc, weights[0])
