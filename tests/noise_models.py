@@ -34,6 +34,8 @@ side ``runs`` process runs of ``samples`` samples, with the head's code
   samples get a slice more (the tail).  On the A/B harness under bursty load
   a 7 ms DuckDB benchmark's per-run p50 followed 1 / (1 - w) closely (10 to
   53 ms at waits of 0.29-0.83) while 0.2 ms benchmarks did not move;
+* ``hogs_both`` - ``hogs_one_side``'s two CPU hogs beside every run of both
+  sides (steady load: every run waits 30-50%);
 * ``half_speed_no_canary`` - plain files (no canary, not interleaved) with
   the base recorded at half machine speed: every base run 2x slower.
 
@@ -61,6 +63,7 @@ MODELS = (
     "other_machine",
     "bursty",
     "half_speed_no_canary",
+    "hogs_both",
 )
 CANARY = 3e-4
 #: Log sd of one canary timing around the machine speed it measures.
@@ -106,7 +109,7 @@ def _run(
         values = values + np.where(delayed, rng.exponential(level * 0.5, samples), 0.0)
     values = values * speed**sensitivity
     canary = None
-    if model in ("drift", "hogs_one_side", "other_machine"):
+    if model in ("drift", "hogs_one_side", "other_machine", "hogs_both"):
         slow = 1.5 if hogged else 1.0
         canary = tuple(CANARY * speed * slow * math.exp(rng.normal(0.0, CANARY_NOISE)) for _ in range(2))
     return Run(
@@ -163,7 +166,7 @@ def simulate(
     firsts = ["base" if r % 2 == 0 else "head" for r in range(runs)]  # ABBA; no draw, the seeded streams stay
     sides = []
     for side, speeds, scale in (("base", base_speed, 1.0), ("head", head_speed, factor)):
-        hogged = model.startswith("hogs") and side == "head"
+        hogged = model.startswith("hogs") and (side == "head" or model == "hogs_both")
         sides.append(
             ResultSet(
                 benchmarks=tuple(

@@ -115,11 +115,14 @@ def compare(
         # of a suite-wide factor from the code's (with counts, counts_shift above decides).
         detail = shift_detail(shift)
         benchmarks = latency_not_comparable(benchmarks, detail)
-        flagged = None
+        flagged, machine_shift = None, True
     elif settings.assume_same_machine:
         flagged = None
     exclusions = tuple(record for result in results for record in result.exclusions)
     verdict = suite_verdict(benchmarks, settings)
+    diagnostics = _diagnostics(results, comparability, benchmarks, (busy, runs), shift)
+    if machine_shift:
+        diagnostics["latency_test"] = "not-comparable"
     facts = HeadlineFacts(
         verdict=verdict,
         comparability_detail=detail,
@@ -144,7 +147,7 @@ def compare(
         settings=settings,
         base_environment=environment_summary(base.environment),
         head_environment=environment_summary(head.environment),
-        diagnostics=_diagnostics(results, comparability, benchmarks, (busy, runs), shift),
+        diagnostics=diagnostics,
         headline=headline(benchmarks, facts, rules),
         rules_version=RULES_VERSION,
         exclusions=exclusions,
