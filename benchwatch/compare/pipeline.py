@@ -108,7 +108,7 @@ def compare(
         benchmarks = latency_not_comparable(benchmarks, counts_shift.detail)
     shift = suite_shift(benchmarks, settings, rules) if comparability.speed is None and not alternated else None
     detail = counts_shift.detail if counts_shift is not None else comparability.detail
-    flagged = shift
+    flagged, machine_shift = shift, False
     counted = any(m.metric == "instructions" and m.judged for b in benchmarks for m in b.metrics)
     if shift is not None and rules.shift_not_comparable and not settings.assume_same_machine and not counted:
         # No canary, not interleaved, no instruction counts to tell: nothing separates the machine's share
