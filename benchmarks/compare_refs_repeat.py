@@ -101,7 +101,7 @@ def build_repository(repo: Path) -> None:
     git(repo, "tag", "same")
 
 
-def run_calls(repo: Path, head: str, calls: int, max_time: float) -> list[dict]:
+def run_calls(repo: Path, head: str, calls: int, max_time: float, extra: tuple[str, ...] = ()) -> list[dict]:
     reports = []
     for call in range(calls):
         out = repo / "out" / f"{head}-{call}"
@@ -127,6 +127,7 @@ def run_calls(repo: Path, head: str, calls: int, max_time: float) -> list[dict]:
                 "--cache-dir",
                 str(repo / "out" / "cache"),
                 "-q",
+                *extra,
             ],
             cwd=repo,
             capture_output=True,
@@ -151,6 +152,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--max-time", type=float, default=300)
     parser.add_argument("--heads", default="slow,same", help="comma-separated: slow (+20%%), same (A/A)")
+    parser.add_argument("--no-instructions", action="store_true", help="latency only: skip the Callgrind pass")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="benchwatch-refs-") as scratch:
         repo = Path(scratch)
@@ -161,7 +163,8 @@ def main() -> int:
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for head in args.heads.split(","):
-            reports = run_calls(repo, head, args.calls, args.max_time)
+            extra = ("--no-instructions",) if args.no_instructions else ()
+            reports = run_calls(repo, head, args.calls, args.max_time, extra)
             rows = [
                 row
                 for report in reports

@@ -177,12 +177,15 @@ def _median_of_run_medians(benchmark: BenchmarkResult) -> float:
 #: Keys of judge()'s figures beyond the flags: improvements, intervals shown and
 #: intervals that exclude the true change (the head's extra work), "machine too busy" headlines.
 IMPROVED, SHOWN, MISSED, BUSY = "benchwatch improvement", "intervals shown", "intervals excluding truth", "busy"
+#: A gated latency row significantly slower (q < alpha), whatever its size: what "+10% found" can mean,
+#: since a regression needs an estimate of at least +10% and an exactly +10% change reaches it half the time.
+SLOWER = "benchwatch slower (q < alpha, any size)"
 
 
 def judge(
     base: ResultSet, head: ResultSet, settings: CompareSettings, rules: CompareRules = DEFAULT_RULES
 ) -> dict[str, list[bool]]:
-    flags: dict[str, list] = {"benchwatch": [], REALISED: [], IMPROVED: [], SHOWN: [], MISSED: [], BUSY: []}
+    flags: dict[str, list] = {"benchwatch": [], REALISED: [], IMPROVED: [], SHOWN: [], MISSED: [], BUSY: [], SLOWER: []}
     flags.update({rule: [] for rule in RULES})
     comparison = compare(base, head, settings, rules=rules)
     truth = float(head.settings.get("factor", 1.0))
@@ -193,6 +196,14 @@ def judge(
     flags[BUSY].append("machine too busy" in comparison.headline)
     improved = {m.benchmark for m in comparison.gated("improvement") if m.metric in ("p50", "p95", "p99", "mean")}
     regressed = {m.benchmark for m in comparison.gated("regression") if m.metric in ("p50", "p95", "p99", "mean")}
+    slower = {
+        m.benchmark
+        for m in comparison.gated()
+        if m.metric in ("p50", "p95", "p99", "mean")
+        and m.q_value is not None
+        and m.q_value < settings.alpha
+        and m.ratio > 1
+    }
     heads = head.by_name()
     for benchmark in base.benchmarks:
         other = heads.get(benchmark.name)
@@ -200,6 +211,7 @@ def judge(
             continue
         flags["benchwatch"].append(benchmark.name in regressed)
         flags[IMPROVED].append(benchmark.name in improved)
+        flags[SLOWER].append(benchmark.name in slower)
         flags[REALISED].append(_median_of_run_medians(other) / _median_of_run_medians(benchmark))
         for rule, decide in RULES.items():
             flags[rule].append(bool(decide(benchmark, other)))
@@ -292,7 +304,7 @@ def rejudge(
 
 
 def format_table(table: dict[str, dict[str, list[bool]]], runs: int) -> str:
-    tools = ["benchwatch", IMPROVED, MISSED, BUSY, *RULES]
+    tools = ["benchwatch", IMPROVED, SLOWER, MISSED, BUSY, *RULES]
     lines = [
         f"| condition ({runs} runs per side) | realised head/base (median, IQR) | " + " | ".join(tools) + " |",
         "|---|---|" + "---|" * len(tools),
