@@ -8,12 +8,13 @@ removed layer put back (``+``).  For every variant, simulated comparisons of
 
 * false alarms: gated p50/p95 rows called regression *or* improvement on
   identical code, over the lognormal, drift, bursts, both "hogs beside one
-  side" and the "other machine" (stored baseline, 1.5x slower) models;
+  side", the "other machine" (stored baseline, 1.5x slower), bursty and
+  half-speed plain-file models;
 * detection: benchmarks with a gated p50 or p95 regression at +20% work
-  (lognormal, drift, bursts);
+  (lognormal, drift, bursts, bursty);
 * +5% as >10%: rows called a regression when the change is +5%;
 * coverage: share of shown p50 and p95 intervals that contain the true ratio
-  at +20% (lognormal, bimodal, bursts, drift), and the worst model's share.
+  at +20% (lognormal, bimodal, bursts, drift, bursty), and the worst model's share.
 
 Prints a Markdown table (docs/statistics.md has the figures of the last run).
 
@@ -67,7 +68,7 @@ def keep_least_waited(result: ResultSet, limit: float = 0.20, keep: int = 2) -> 
 
 
 VARIANTS: dict[str, tuple[CompareRules, CompareSettings, Filter | None]] = {
-    "shipped (rules v2)": (DEFAULT_RULES, CompareSettings(), None),
+    "shipped (rules v5)": (DEFAULT_RULES, CompareSettings(), None),
     "- speed adjustment (Welch only)": (
         dataclasses.replace(DEFAULT_RULES, speed_adjust=False),
         CompareSettings(),
@@ -93,7 +94,41 @@ VARIANTS: dict[str, tuple[CompareRules, CompareSettings, Filter | None]] = {
         None,
     ),
     "+ least-waited runs kept (removed)": (DEFAULT_RULES, CompareSettings(), keep_least_waited),
+    "- contention adjustment (Welch / canary under load)": (
+        dataclasses.replace(DEFAULT_RULES, contention_adjust=False),
+        CompareSettings(),
+        None,
+    ),
+    "- weighting of contended runs (k = 0)": (
+        dataclasses.replace(DEFAULT_RULES, contention_spread_growth=0.0),
+        CompareSettings(),
+        None,
+    ),
+    "- neighbour-pair speed check (range rule)": (
+        dataclasses.replace(DEFAULT_RULES, pair_interleaved=False),
+        CompareSettings(),
+        None,
+    ),
+    "- uniform shift not comparable (flag only)": (
+        dataclasses.replace(DEFAULT_RULES, shift_not_comparable=False),
+        CompareSettings(),
+        None,
+    ),
 }
+
+
+FALSE_ALARM_MODELS = (
+    "lognormal",
+    "drift",
+    "bursts",
+    "hogs_one_side",
+    "hogs_no_canary",
+    "other_machine",
+    "bursty",
+    "half_speed_no_canary",
+)
+DETECTION_MODELS = ("lognormal", "drift", "bursts", "bursty")
+COVERAGE_MODELS = ("lognormal", "bimodal", "bursts", "drift", "bursty")
 
 
 def _comparisons(model: str, factor: float, variant: tuple, comparisons: int, seed: int):
@@ -117,12 +152,12 @@ def measure(variant: tuple, comparisons: int, seed: int) -> dict[str, str]:
         return [r for r in rows if r.gated and r.metric in ("p50", "p95")]
 
     alarms = total = 0
-    for model in ("lognormal", "drift", "bursts", "hogs_one_side", "hogs_no_canary", "other_machine"):
+    for model in FALSE_ALARM_MODELS:
         rows = gated(_rows(model, 1.0, variant, comparisons, seed))
         alarms += sum(r.verdict in ("regression", "improvement") for r in rows)
         total += len(rows)
     found = benchmarks = 0
-    for model in ("lognormal", "drift", "bursts"):
+    for model in DETECTION_MODELS:
         for rows in _comparisons(model, 1.2, variant, comparisons, seed + 1):
             benchmarks += len({r.benchmark for r in rows})
             found += len({r.benchmark for r in gated(rows) if r.verdict == "regression"})
@@ -130,7 +165,7 @@ def measure(variant: tuple, comparisons: int, seed: int) -> dict[str, str]:
     small_alarms = sum(r.verdict == "regression" for r in small)
     shares = []
     hit = shown = 0
-    for model in ("lognormal", "bimodal", "bursts", "drift"):
+    for model in COVERAGE_MODELS:
         rows = [r for r in _rows(model, 1.2, variant, comparisons, seed + 3) if r.metric in ("p50", "p95")]
         covered = [r.ci_low <= 1.2 <= r.ci_high for r in rows if math.isfinite(r.ci_low)]
         hit, shown = hit + sum(covered), shown + len(covered)

@@ -7,13 +7,16 @@ JSON round trip, regex scan, sorting), with three commits: ``base``, ``slow``
 (every function does 20% more work) and ``same`` (a comment changes).  Then
 runs ``benchwatch compare-refs base slow`` and ``benchwatch compare-refs base
 same`` the given number of times each, with the default look schedule, and
-prints how often each gated latency metric came out ``regression``.
+prints how often each gated latency metric came out ``regression`` or
+``improvement``, how many rows were "not comparable", and how many calls
+exited 4 (nothing judged).  ``--heads same`` runs the A/A only.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -98,7 +101,7 @@ def build_repository(repo: Path) -> None:
     git(repo, "tag", "same")
 
 
-def run_calls(repo: Path, head: str, calls: int, max_time: float) -> list[dict]:
+def run_calls(repo: Path, head: str, calls: int, max_time: float, extra: tuple[str, ...] = ()) -> list[dict]:
     reports = []
     for call in range(calls):
         out = repo / "out" / f"{head}-{call}"
@@ -124,17 +127,20 @@ def run_calls(repo: Path, head: str, calls: int, max_time: float) -> list[dict]:
                 "--cache-dir",
                 str(repo / "out" / "cache"),
                 "-q",
+                *extra,
             ],
             cwd=repo,
             capture_output=True,
             text=True,
             check=False,
         )
-        if completed.returncode not in (0, 1):
+        if completed.returncode not in (0, 1, 4) or not completed.stdout.strip():
             raise SystemExit(f"compare-refs failed: {completed.stderr.strip()}")
         reports.append(json.loads(completed.stdout))
+        reports[-1]["exit_code"] = completed.returncode
         print(
-            f"{head} call {call + 1}/{calls}: {time.monotonic() - started:.0f} s, verdict {reports[-1]['verdict']}",
+            f"{head} call {call + 1}/{calls}: {time.monotonic() - started:.0f} s, verdict {reports[-1]['verdict']}, "
+            f"exit {completed.returncode}, load {os.getloadavg()[0]:.1f}; {reports[-1]['headline'][:160]}",
             file=sys.stderr,
             flush=True,
         )
@@ -145,14 +151,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--max-time", type=float, default=300)
+    parser.add_argument("--heads", default="slow,same", help="comma-separated: slow (+20%%), same (A/A)")
+    parser.add_argument("--no-instructions", action="store_true", help="latency only: skip the Callgrind pass")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="benchwatch-refs-") as scratch:
         repo = Path(scratch)
         build_repository(repo)
-        print("| refs | gated latency verdicts | regression | unchanged | inconclusive | calls with any regression |")
-        print("|---|---|---|---|---|---|")
-        for head in ("slow", "same"):
-            reports = run_calls(repo, head, args.calls, args.max_time)
+        print(
+            "| refs | gated latency verdicts | regression | improvement | unchanged | inconclusive | not comparable "
+            "| calls with any regression | calls that exited 4 |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        for head in args.heads.split(","):
+            extra = ("--no-instructions",) if args.no_instructions else ()
+            reports = run_calls(repo, head, args.calls, args.max_time, extra)
             rows = [
                 row
                 for report in reports
@@ -161,12 +173,15 @@ def main() -> int:
             ]
             count = {
                 verdict: sum(row["verdict"] == verdict for row in rows)
-                for verdict in ("regression", "unchanged", "inconclusive")
+                for verdict in ("regression", "improvement", "unchanged", "inconclusive")
             }
+            not_comparable = sum(str(row.get("reason_code", "")).startswith("not-comparable") for row in rows)
             flagged_calls = sum(report["verdict"] == "regression" for report in reports)
+            exits_4 = sum(report["exit_code"] == 4 for report in reports)
             print(
-                f"| base vs {head} | {len(rows)} | {count['regression']} | {count['unchanged']} | "
-                f"{count['inconclusive']} | {flagged_calls}/{len(reports)} |",
+                f"| base vs {head} | {len(rows)} | {count['regression']} | {count['improvement']} | "
+                f"{count['unchanged']} | {count['inconclusive']} | {not_comparable} | "
+                f"{flagged_calls}/{len(reports)} | {exits_4}/{len(reports)} |",
                 flush=True,
             )
     return 0

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from benchwatch.compare import compare
+from benchwatch.compare import CompareSettings, compare
 from benchwatch.compare.verdict import ReasonCode, Verdict
 from benchwatch.model import BenchmarkResult, InstructionRun, ResultSet, Run
 
@@ -73,13 +73,19 @@ def test_interleaved_sides_keep_their_latency_verdicts():
     assert "latency not compared" not in comparison.headline
 
 
-def test_without_the_rule_the_same_files_give_false_regressions():
-    """The rule is what removes them: the latency model alone calls the machine's 15% a regression."""
+def test_without_counts_the_uniform_shift_rule_takes_over():
+    """No counts, no canary, not interleaved: the suite-wide factor alone makes latency not comparable
+    (rules version 5); --assume-same-machine gives the latency model's verdicts back."""
     base = suite(1, slower={}, counts=False)
     head = suite(2, slower=dict.fromkeys(NAMES, 1.15), counts=False)
     comparison = compare(base, head)
-    assert comparison.verdict == Verdict.REGRESSION
+    assert comparison.verdict == Verdict.INCONCLUSIVE
+    assert all(row.reason_code == ReasonCode.NOT_COMPARABLE_SPEED for row in rows(comparison, "p50"))
     assert "latency not compared" not in comparison.headline
+    assert f"{len(NAMES)} of {len(NAMES)} benchmarks moved the same way (median ×1.1" in comparison.headline
+    assert "--assume-same-machine" in comparison.headline
+    trusted = compare(base, head, CompareSettings(assume_same_machine=True))
+    assert trusted.verdict == Verdict.REGRESSION
 
 
 def test_a_suite_wide_slowdown_that_executes_more_instructions_is_a_regression():

@@ -92,7 +92,7 @@ def test_identical_code_at_half_machine_speed_recorded_with_the_canary_gets_no_v
     latency = [row for row in result.metric_comparisons() if row.unit == "seconds"]
     assert not [row for row in latency if row.verdict in ("regression", "improvement")]
     assert all(math.isnan(row.ratio) for row in latency)
-    assert result.headline.startswith("latency not comparable")
+    assert "latency not comparable" in result.headline
 
 
 def test_a_suite_wide_uniform_shift_without_canary_is_flagged_as_a_machine_change() -> None:

@@ -97,5 +97,5 @@ def test_without_memray_figures_a_not_comparable_peak_rss_leaves_the_suite_incon
         strip(side(1.0, EPYC, rng)), strip(side(1.13, XEON, rng)), CompareSettings(gating_metrics=("peak_rss",))
     )
     assert result.verdict == "inconclusive"
-    assert result.headline.startswith("peak_rss not comparable: base and head ran on different machines")
+    assert "peak_rss not comparable: base and head ran on different machines" in result.headline
     assert "memray's peak_memory" in result.headline

@@ -37,7 +37,8 @@ def _runs(rng: np.random.Generator, count: int, factor: float) -> list[Run]:
 
 def _result(runs: dict[str, list[Run]], count: int) -> ResultSet:
     return ResultSet(
-        benchmarks=tuple(BenchmarkResult(name=name, runs=tuple(all_runs[:count])) for name, all_runs in runs.items())
+        benchmarks=tuple(BenchmarkResult(name=name, runs=tuple(all_runs[:count])) for name, all_runs in runs.items()),
+        source="benchwatch compare-refs",  # interleaved sides, as compare-refs records them
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from noise_models import started_at
 from scipy import stats as scipy_stats
 
 from benchwatch.compare import CompareSettings, compare
@@ -30,8 +31,9 @@ def simulate_side(
     samples: int = N_SAMPLES,
     between_sigma: float = 0.08,
     preempted: float = 0.0,
+    side: str = "base",
 ) -> ResultSet:
-    """One side: per benchmark ``runs`` process runs of ``samples`` samples each."""
+    """One side: per benchmark ``runs`` process runs of ``samples`` samples each, alternating with the other side."""
     shape = (len(levels), runs, samples)
     run_factor = np.exp(rng.normal(0.0, between_sigma, size=(len(levels), runs, 1)))
     within = rng.lognormal(0.0, 0.1, size=shape)
@@ -49,6 +51,7 @@ def simulate_side(
                     cpu_seconds=wall * (1 - preempted),
                     runqueue_wait_seconds=wall * preempted,
                     load_average=0.5,
+                    started_at=started_at(side, r),
                 )
                 for r in range(runs)
             ),
@@ -69,7 +72,7 @@ def run_scenario(seed: int, comparisons: int, *, head_factor: float = 1.0, **sid
     for _ in range(comparisons):
         levels = np.exp(rng.uniform(np.log(1e-4), np.log(1e-2), N_BENCH))
         base = simulate_side(rng, levels, **base_options)
-        head = simulate_side(rng, levels, factor=head_factor, **head_options)
+        head = simulate_side(rng, levels, factor=head_factor, side="head", **head_options)
         result = compare(base, head, CompareSettings())
         for metric in result.metric_comparisons():
             if metric.metric in verdicts:

@@ -104,7 +104,7 @@ def test_one_side_slow_the_other_fast_is_not_comparable():
     latency = [m for m in result.metric_comparisons() if m.unit == "seconds"]
     assert latency and all(m.reason_code == "not-comparable-speed" and math.isnan(m.ratio) for m in latency)
     assert result.verdict == "inconclusive" and result.diagnostics["latency_test"] == "not-comparable"
-    assert result.headline.startswith("latency not comparable: base and head never ran at one machine speed")
+    assert "latency not comparable: base and head never ran at one machine speed" in result.headline
     assert "refresh the baseline on this machine" in result.headline
     assert any("machine speed differs between the sides" in warning for warning in result.warnings)
 

@@ -39,7 +39,7 @@ def test_one_run_that_waited_leaves_the_tail_unjudged_and_the_headline_says_why(
     assert p95.reason_code == ReasonCode.MACHINE_BUSY and math.isnan(p95.ci_low) and math.isnan(p95.ratio)
     identical = compare(side(1), side(2, waits={3: 0.12}))
     assert identical.verdict == Verdict.INCONCLUSIVE
-    assert identical.headline.startswith("tails (p95) not judged for bench_parse: a run waited > 5% for a CPU")
+    assert "tails (p95) not judged for bench_parse: a run waited > 5% for a CPU" in identical.headline
 
 
 def test_waits_at_the_quiet_machines_level_keep_the_tail_judged():

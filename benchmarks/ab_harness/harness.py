@@ -5,8 +5,9 @@
 For each condition and trial, base and head process runs of the workloads in
 ``workloads_ab.py`` alternate (order random per pair), several runs per side,
 exactly as compare-refs runs them.  Conditions: identical code (A/A), real
-slowdowns of +5%, +20%, +50% (extra work in the head), and A/A with two CPU
-hogs running beside every head run.  The result files of each trial are saved,
+slowdowns of +5%, +20%, +50% (extra work in the head), A/A with two CPU
+hogs running beside every head run, and the "bursty" conditions: load that
+comes and goes at random beside both sides (:class:`BurstyLoad`).  The result files of each trial are saved,
 then judged by benchwatch's comparator and, on the same files, by the rules
 of pytest-benchmark, asv and pyperf (``anchor_rules.py``).
 
@@ -21,6 +22,7 @@ import argparse
 import json
 import math
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -48,6 +50,10 @@ CONDITIONS = {
     "A/A + CPU hogs beside head": 1.0,
     "A/A + CPU hogs beside both": 1.0,
     "+30% + CPU hogs beside both": 1.30,
+    "A/A bursty": 1.0,
+    "+10% bursty": 1.10,
+    "+20% bursty": 1.20,
+    "+30% bursty": 1.30,
 }
 PYTEST_ARGS = (
     "--benchmark-min-rounds=100",
@@ -81,6 +87,51 @@ def _stop(processes: list[subprocess.Popen]) -> None:
     for process in processes:
         process.kill()
         process.wait()
+
+
+class BurstyLoad:
+    """Load that comes and goes at random beside both sides (the "bursty" conditions).
+
+    A thread starts, after a random pause of 0.3-3 s, either 1-3 CPU loops or a
+    real pytest run of one of benchwatch's own test files, and stops it after
+    1-6 s; then the next pause.  Beside the other agents' load on this shared
+    2-core machine this gave loads of about 3-7.  Which runs a burst hits is
+    random, unlike the steady hogs.
+    """
+
+    TESTS = ("tests/test_stats.py", "tests/test_distributions.py", "tests/test_fastjson.py")
+
+    def __init__(self, rng: random.Random) -> None:
+        import threading
+
+        self._rng = random.Random(rng.random())
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> BurstyLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._rng.uniform(0.3, 3.0)):
+            if self._rng.random() < 0.6:
+                processes = _start_hogs(self._rng.randint(1, 3))
+            else:
+                test = self._rng.choice(self.TESTS)
+                processes = [
+                    subprocess.Popen(
+                        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test],
+                        cwd=REPO,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                ]
+            self._stop.wait(self._rng.uniform(1.0, 6.0))
+            _stop(processes)
 
 
 def run_trial(
@@ -126,12 +177,15 @@ def _median_of_run_medians(benchmark: BenchmarkResult) -> float:
 #: Keys of judge()'s figures beyond the flags: improvements, intervals shown and
 #: intervals that exclude the true change (the head's extra work), "machine too busy" headlines.
 IMPROVED, SHOWN, MISSED, BUSY = "benchwatch improvement", "intervals shown", "intervals excluding truth", "busy"
+#: A gated latency row significantly slower (q < alpha), whatever its size: what "+10% found" can mean,
+#: since a regression needs an estimate of at least +10% and an exactly +10% change reaches it half the time.
+SLOWER = "benchwatch slower (q < alpha, any size)"
 
 
 def judge(
     base: ResultSet, head: ResultSet, settings: CompareSettings, rules: CompareRules = DEFAULT_RULES
 ) -> dict[str, list[bool]]:
-    flags: dict[str, list] = {"benchwatch": [], REALISED: [], IMPROVED: [], SHOWN: [], MISSED: [], BUSY: []}
+    flags: dict[str, list] = {"benchwatch": [], REALISED: [], IMPROVED: [], SHOWN: [], MISSED: [], BUSY: [], SLOWER: []}
     flags.update({rule: [] for rule in RULES})
     comparison = compare(base, head, settings, rules=rules)
     truth = float(head.settings.get("factor", 1.0))
@@ -139,9 +193,17 @@ def judge(
         if m.metric in ("p50", "p95") and math.isfinite(m.ci_low):
             flags[SHOWN].append(True)
             flags[MISSED].append(not (m.ci_low <= truth <= m.ci_high))
-    flags[BUSY].append(comparison.headline.startswith("machine too busy"))
+    flags[BUSY].append("machine too busy" in comparison.headline)
     improved = {m.benchmark for m in comparison.gated("improvement") if m.metric in ("p50", "p95", "p99", "mean")}
     regressed = {m.benchmark for m in comparison.gated("regression") if m.metric in ("p50", "p95", "p99", "mean")}
+    slower = {
+        m.benchmark
+        for m in comparison.gated()
+        if m.metric in ("p50", "p95", "p99", "mean")
+        and m.q_value is not None
+        and m.q_value < settings.alpha
+        and m.ratio > 1
+    }
     heads = head.by_name()
     for benchmark in base.benchmarks:
         other = heads.get(benchmark.name)
@@ -149,6 +211,7 @@ def judge(
             continue
         flags["benchwatch"].append(benchmark.name in regressed)
         flags[IMPROVED].append(benchmark.name in improved)
+        flags[SLOWER].append(benchmark.name in slower)
         flags[REALISED].append(_median_of_run_medians(other) / _median_of_run_medians(benchmark))
         for rule, decide in RULES.items():
             flags[rule].append(bool(decide(benchmark, other)))
@@ -171,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(rejudge(args.out), args.runs))
         return 0
     rng = random.Random(args.seed)
+    # SIGTERM leaves through the `with BurstyLoad` blocks, which stop the load they started
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = _collect()
     settings = CompareSettings()
     table: dict[str, dict[str, list[bool]]] = {}
@@ -181,7 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         totals: dict[str, list[bool]] = {}
         for trial in range(1, args.trials + 1):
             started = time.monotonic()
-            base, head = run_trial(names, factor, args.runs, hogs, rng, hog_sides)
+            if "bursty" in condition:
+                with BurstyLoad(rng):
+                    base, head = run_trial(names, factor, args.runs, 0, rng)
+            else:
+                base, head = run_trial(names, factor, args.runs, hogs, rng, hog_sides)
             folder = args.out / folder_name(condition) / f"trial-{trial}"
             save_result(base, folder / "base.json.gz")
             save_result(head, folder / "head.json.gz")
@@ -235,7 +304,7 @@ def rejudge(
 
 
 def format_table(table: dict[str, dict[str, list[bool]]], runs: int) -> str:
-    tools = ["benchwatch", IMPROVED, MISSED, BUSY, *RULES]
+    tools = ["benchwatch", IMPROVED, SLOWER, MISSED, BUSY, *RULES]
     lines = [
         f"| condition ({runs} runs per side) | realised head/base (median, IQR) | " + " | ".join(tools) + " |",
         "|---|---|" + "---|" * len(tools),

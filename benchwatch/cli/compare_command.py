@@ -58,6 +58,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-inconclusive", action="store_true", default=None, help="exit 1 when the verdict is inconclusive"
     )
+    parser.add_argument(
+        "--assume-same-machine",
+        action="store_true",
+        default=None,
+        help="files without benchwatch's canary: judge latency even when every benchmark moved by one factor "
+        "(both sides ran on one machine in one state, so a suite-wide change is the code's)",
+    )
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal report")
     parser.add_argument(
         "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
@@ -132,6 +139,8 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
         changes["threshold"] = args.threshold
     if args.fail_on_inconclusive:
         changes["fail_on_inconclusive"] = True
+    if args.assume_same_machine:
+        changes["assume_same_machine"] = True
     if args.seed is not None:
         if args.seed < 0:
             raise UsageError(f"--seed must not be negative, got {args.seed}")

@@ -379,10 +379,15 @@ class _Printer:
         self._width = 0
 
     def __call__(self, progress: RefsProgress) -> None:
-        verdicts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(progress.verdicts.items())) or "none yet"
+        # inconclusive rows are not verdicts: counted apart, so the line never reads "3 verdicts" for three open rows
+        found = [(v, n) for v, n in sorted(progress.verdicts.items()) if v != "inconclusive"]
+        verdicts = ", ".join(f"{count} {verdict}" for verdict, count in found) or "none yet"
+        still_open = progress.verdicts.get("inconclusive", 0)
         line = (
             f"[look {progress.look}/{progress.looks} run {progress.runs_per_side} {progress.side}] "
-            f"{progress.benchmark} · undecided {progress.undecided} · verdicts: {verdicts} · "
+            f"{progress.benchmark} · undecided {progress.undecided} · verdicts: {verdicts}"
+            + (f" · inconclusive rows {still_open}" if still_open else "")
+            + " · "
             f"budget left {format_duration(progress.remaining_seconds)}"
         )
         if self.redraw:

@@ -8,8 +8,12 @@ Two checks, in order:
    is not held against the comparison (imported files often lack it).
 2. **Machine speed**, where every ok run of both sides carries benchwatch's
    canary of one version: the sides must share a speed
-   (:func:`benchwatch.stats.speed.side_speed_check`).  Interleaved runs share
-   one by construction; a stored baseline from a faster machine does not.
+   (:func:`benchwatch.stats.speed.side_speed_check`).  Interleaved sides
+   (compare-refs, or files whose runs alternate base/head in time, see
+   :func:`interleaved`) share one by construction: their check compares
+   neighbouring runs (AB/BA pairs, :func:`benchwatch.stats.speed.paired_speed_check`)
+   and never finds them "not comparable".  A stored baseline from a faster
+   machine shares no speed with the head.
 
 When either fails, latency rows carry no point estimate and no interval,
 reason code ``not-comparable-machine`` or ``not-comparable-speed``, and the
@@ -28,8 +32,11 @@ import numpy as np
 from benchwatch.compare.pairing import canary_log_seconds, canary_versions
 from benchwatch.compare.rules import CompareRules
 from benchwatch.compare.verdict import ReasonCode
-from benchwatch.model import Environment, ResultSet
-from benchwatch.stats.speed import SpeedCheck, side_speed_check
+from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
+from benchwatch.stats.speed import SpeedCheck, paired_speed_check, side_speed_check
+
+#: The source of result sets measured by compare-refs, whose sides run interleaved on one machine.
+INTERLEAVED_SOURCE = "benchwatch compare-refs"
 
 
 @dataclass(frozen=True)
@@ -71,11 +78,64 @@ def run_canary_logs(result: ResultSet) -> np.ndarray:
     return np.array([(a + b) / 2.0 for a, b in logs], dtype=np.float64)
 
 
+def _alternate(base: BenchmarkResult, head: BenchmarkResult, min_pairs: int) -> bool:
+    """Whether the runs of one benchmark alternate in time: each consecutive pair holds one run of each side."""
+    runs = [(run.started_at, 0) for run in base.ok_runs] + [(run.started_at, 1) for run in head.ok_runs]
+    if any(started is None for started, _ in runs):
+        return False
+    pairs = min(len(base.ok_runs), len(head.ok_runs))
+    if pairs < min_pairs:
+        return False
+    times = sorted(runs)
+    if len({started for started, _ in times}) != len(times):
+        return False  # ties: the order is unknown
+    return all(times[2 * k][1] != times[2 * k + 1][1] for k in range(pairs))
+
+
+def interleaved(base: ResultSet, head: ResultSet, min_pairs: int = 2) -> bool:
+    """Whether the sides alternated run by run on one machine, so that they share its states by construction.
+
+    True for two compare-refs sides, and for files whose every compared
+    benchmark's runs alternate base/head in time (``started_at``; e.g. plain
+    pytest-benchmark files recorded base, head, base, head ...).
+    """
+    if base.source == head.source == INTERLEAVED_SOURCE:
+        return True
+    heads = head.by_name()
+    pairs = [(b, heads[b.name]) for b in base.benchmarks if b.name in heads and b.ok_runs and heads[b.name].ok_runs]
+    return bool(pairs) and all(_alternate(b, h, min_pairs) for b, h in pairs)
+
+
+def _in_time_order(runs: tuple[Run, ...]) -> list[Run]:
+    return sorted(runs, key=lambda run: run.started_at or "") if all(run.started_at for run in runs) else list(runs)
+
+
+def paired_canary_logs(base: ResultSet, head: ResultSet) -> tuple[np.ndarray, np.ndarray]:
+    """Mean log canary time of neighbouring runs: the k-th base and k-th head run of every benchmark (time order)."""
+    heads = head.by_name()
+    base_logs: list[float] = []
+    head_logs: list[float] = []
+    for benchmark in base.benchmarks:
+        other = heads.get(benchmark.name)
+        if other is None:
+            continue
+        for run_b, run_h in zip(_in_time_order(benchmark.ok_runs), _in_time_order(other.ok_runs), strict=False):
+            base_logs.append(sum(canary_log_seconds(run_b)) / 2.0)
+            head_logs.append(sum(canary_log_seconds(run_h)) / 2.0)
+    return np.array(base_logs, dtype=np.float64), np.array(head_logs, dtype=np.float64)
+
+
 def speed_check(base: ResultSet, head: ResultSet, rules: CompareRules) -> SpeedCheck | None:
     """The sides' machine speeds, or None when the canaries cannot be used (missing on a run, mixed versions)."""
     versions = canary_versions(base) | canary_versions(head)
     if len(versions) != 1 or None in versions:
         return None
+    if rules.pair_interleaved and interleaved(base, head, rules.min_runs):
+        return paired_speed_check(
+            *paired_canary_logs(base, head),
+            tolerance=rules.speed_tolerance,
+            by_construction=base.source == head.source == INTERLEAVED_SOURCE,
+        )
     return side_speed_check(
         run_canary_logs(base), run_canary_logs(head), tolerance=rules.speed_tolerance, range_quantiles=rules.speed_range
     )
@@ -93,6 +153,13 @@ def latency_comparability(base: ResultSet, head: ResultSet, rules: CompareRules)
             detail="base and head ran on different machines: " + "; ".join(differences),
             speed=speed,
         )
+    if speed is not None and not speed.shared and speed.paired:
+        detail = (
+            f"base and head alternated, yet in every pair of neighbouring runs benchwatch's canary was beyond "
+            f"{rules.speed_tolerance - 1:.0%} on one side (median {speed.ratio:.2f}x as long on head): "
+            "load ran beside one side only"
+        )
+        return LatencyComparability(code=ReasonCode.NOT_COMPARABLE_SPEED, detail=detail, speed=speed)
     if speed is not None and not speed.shared:
         low, high = sorted((speed.base_range, speed.head_range))
         detail = (

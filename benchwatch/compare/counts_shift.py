@@ -46,8 +46,6 @@ from benchwatch.model import QUANTILE_OF_METRIC
 from benchwatch.stats.shift import SuiteShift, uniform_shift
 
 LATENCY_METRICS = (*QUANTILE_OF_METRIC, "mean")
-#: The source of result sets measured by compare-refs, whose sides run interleaved on one machine.
-INTERLEAVED_SOURCE = "benchwatch compare-refs"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +85,16 @@ def suite_shift(
         threshold=settings.threshold,
         min_benchmarks=rules.shift_min_benchmarks,
         share=rules.shift_share,
+    )
+
+
+def shift_detail(shift: SuiteShift) -> str:
+    """Why latency is not compared when a whole suite without machine evidence moved by one factor."""
+    return (
+        f"{shift.moved} of {shift.benchmarks} benchmarks moved the same way (median ×{shift.median_ratio:.2f}) "
+        "and the files carry no machine evidence (no canary, sides not interleaved): this looks like a machine "
+        "change (another machine, or load beside one side), not code; if both sides ran on one machine in one "
+        "state, pass --assume-same-machine"
     )
 
 

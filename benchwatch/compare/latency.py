@@ -44,7 +44,13 @@ from benchwatch.stats.bootstrap import BootstrapResult, hierarchical_bootstrap
 from benchwatch.stats.covariate import slow_residual_runs, steady_covariates_grouped
 from benchwatch.stats.diagnostics import SideDiagnostics, busier_sides, diagnose_sides
 from benchwatch.stats.fdr import bh_qvalues
-from benchwatch.stats.latency_tests import METHOD_SPEED_ADJUSTED, METHOD_WELCH, LatencyTests, log_ratio_tests
+from benchwatch.stats.latency_tests import (
+    METHOD_CONTENTION_ADJUSTED,
+    METHOD_SPEED_ADJUSTED,
+    METHOD_WELCH,
+    LatencyTests,
+    log_ratio_tests,
+)
 
 ONE_RUN_REASON = "needs ≥2 process runs per side (between-run variance cannot be estimated from one process)"
 STAND_IN = "mean"
@@ -77,10 +83,46 @@ class SpeedAdjustedLatency:
         )
 
 
+class ContentionAdjustedLatency:
+    """ANCOVA on side and the run's CPU wait, log(1 / (1 - wait)), with a slope that can only add time.
+
+    Contention is one-sided: a run that waited for a CPU is slower, never
+    faster, by roughly the time it waited.  Each run measures its own wait
+    (schedstat), independently of the code under test, so the fit removes
+    the share of each run's time the load beside it took, benchmark by
+    benchmark, and keeps every run.  Benchmarks none of whose runs waited
+    more than ``rules.tail_contention_wait`` get a constant covariate, which
+    the fit drops (the plain two-sample model).
+    """
+
+    method = METHOD_CONTENTION_ADJUSTED
+
+    def select(self, arrays: RunArrays, sizes: np.ndarray, rules: CompareRules) -> tuple[np.ndarray, np.ndarray | None]:
+        waits = np.clip(np.nan_to_num(arrays.waits, nan=0.0), 0.0, 0.95)
+        covariate = -np.log1p(-waits)
+        group = np.repeat(np.arange(sizes.size), sizes)
+        pair_max = np.zeros(max(1, (sizes.size + 1) // 2))
+        np.maximum.at(pair_max, group // 2, waits)
+        quiet = pair_max[group // 2] <= rules.tail_contention_wait
+        return np.ones(int(sizes.sum()), dtype=bool), np.where(quiet, 0.0, covariate)
+
+
+def contended(waits: np.ndarray, rules: CompareRules) -> bool:
+    """Whether the contention-adjusted model applies: every run's CPU wait known, and a run waited."""
+    waits = np.asarray(waits, dtype=np.float64)
+    return bool(
+        rules.contention_adjust and waits.size and np.isfinite(waits).all() and waits.max() > rules.tail_contention_wait
+    )
+
+
 def choose_strategy(
-    comparability: LatencyComparability, rules: CompareRules, machine_busy: bool = False
-) -> WelchLatency | SpeedAdjustedLatency:
-    """The speed-adjusted model only where the sides shared a machine speed and the machine was not busy.
+    comparability: LatencyComparability, rules: CompareRules, machine_busy: bool = False, waited: bool = False
+) -> WelchLatency | SpeedAdjustedLatency | ContentionAdjustedLatency:
+    """The contention-adjusted model where runs waited for a CPU (``waited``, :func:`contended`); else the
+    speed-adjusted model where the sides shared a machine speed and the machine was not busy.
+
+    Under load the canary measures the scheduler as much as the CPU; the
+    run's own CPU wait measures the load directly.
 
     The canary measures the CPU's speed state; on a machine where most runs
     waited for a CPU it measures the scheduler instead (on the A/B harness at
@@ -88,6 +130,8 @@ def choose_strategy(
     truth with CPU hogs beside one side).  Both conditions read the canary and
     the CPU wait only, never the benchmarks' timings.
     """
+    if waited and comparability.comparable:
+        return ContentionAdjustedLatency()
     speed = comparability.speed
     if rules.speed_adjust and speed is not None and speed.shared and comparability.comparable and not machine_busy:
         return SpeedAdjustedLatency()
@@ -307,6 +351,7 @@ def _run_tests(
     sides: _Sides,
     settings: CompareSettings,
     rules: CompareRules,
+    method: str,
 ) -> tuple[LatencyTests | None, np.ndarray, dict[int, int]]:
     tested = [position for position, row in enumerate(rows) if row.code is None]
     if not tested:
@@ -334,6 +379,8 @@ def _run_tests(
         base_logs, head_logs = np.where(slow_base, np.nan, base_logs), np.where(slow_head, np.nan, head_logs)
         _record_slow(pick, slow_base, slow_head, sides)
     tests = log_ratio_tests(
+        method=method,
+        spread_growth=rules.contention_spread_growth,
         metrics=metrics,
         base_logs=base_logs,
         head_logs=head_logs,
@@ -361,6 +408,11 @@ def _direction_note(ratio: float, base_value: float, head_value: float, method: 
     raw = math.log(head_value / base_value)
     if raw * math.log(ratio) >= 0 or min(abs(raw), abs(math.log(ratio))) < 0.01:
         return None
+    if method == METHOD_CONTENTION_ADJUSTED:
+        return (
+            f"raw medians moved {head_value / base_value - 1:+.1%}, the other way: some runs waited for a CPU "
+            "and the estimate removes the time the load beside them took (CPU wait)"
+        )
     if method == METHOD_SPEED_ADJUSTED:
         return (
             f"raw medians moved {head_value / base_value - 1:+.1%}, the other way: the runs were measured at "
@@ -487,9 +539,9 @@ def compare_latency(
     machine_busy: bool = False,
 ) -> StrategyResult:
     """Latency rows of every compared benchmark (see the module doc), with exclusions and diagnostics."""
-    strategy = choose_strategy(comparability, rules, machine_busy)
     runs = [run for pair in pairs for side in (pair.base, pair.head) for run in side.ok_runs]
     arrays = run_arrays(runs)
+    strategy = choose_strategy(comparability, rules, machine_busy, contended(arrays.waits, rules))
     sides = _select(pairs, arrays, strategy, rules)
     values = {
         m: (sides.values(arrays.values[m], "base"), sides.values(arrays.values[m], "head")) for m in LATENCY_METRICS
@@ -497,7 +549,7 @@ def compare_latency(
     medians = {m: (_row_medians(pair[0]), _row_medians(pair[1])) for m, pair in values.items()}
     facts = _facts(sides, arrays, rules)
     planned = _plan_rows(pairs, facts, values, settings, rules, comparability, machine_busy)
-    tests, q_values, tested = _run_tests(planned, values, sides, settings, rules)
+    tests, q_values, tested = _run_tests(planned, values, sides, settings, rules, strategy.method)
     bootstraps = _bootstraps(pairs, runs, sides, settings)
     rows: dict[str, list[MetricComparison]] = {pair.name: [] for pair in pairs}
     for position, row in enumerate(planned):

@@ -33,12 +33,13 @@ from benchwatch.compare.comparability import (
     LatencyComparability,
     environment_summary,
     environment_warnings,
+    interleaved,
     latency_comparability,
 )
 from benchwatch.compare.counts_shift import (
-    INTERLEAVED_SOURCE,
     latency_not_comparable,
     latency_shift_without_counts,
+    shift_detail,
     suite_shift,
 )
 from benchwatch.compare.instructions import compare_instruction_metrics
@@ -102,19 +103,33 @@ def compare(
     results = [strategy(pairing.pairs) for strategy in strategies]
     benchmarks = rss_needs_evidence(_assemble(pairing.order, pairing.others, results), settings, rules)
     # Interleaved sides share the machine's states by construction: there a suite-wide shift is the code's.
-    interleaved = base.source == head.source == INTERLEAVED_SOURCE
-    counts_shift = None if interleaved else latency_shift_without_counts(benchmarks, settings, rules)
+    alternated = interleaved(base, head, rules.min_runs)
+    counts_shift = None if alternated else latency_shift_without_counts(benchmarks, settings, rules)
     if counts_shift is not None:
         benchmarks = latency_not_comparable(benchmarks, counts_shift.detail)
-    shift = suite_shift(benchmarks, settings, rules) if comparability.speed is None else None
+    shift = suite_shift(benchmarks, settings, rules) if comparability.speed is None and not alternated else None
+    detail = counts_shift.detail if counts_shift is not None else comparability.detail
+    flagged, machine_shift = shift, False
+    counted = any(m.metric == "instructions" and m.judged for b in benchmarks for m in b.metrics)
+    if shift is not None and rules.shift_not_comparable and not settings.assume_same_machine and not counted:
+        # No canary, not interleaved, no instruction counts to tell: nothing separates the machine's share
+        # of a suite-wide factor from the code's (with counts, counts_shift above decides).
+        detail = shift_detail(shift)
+        benchmarks = latency_not_comparable(benchmarks, detail)
+        flagged, machine_shift = None, True
+    elif settings.assume_same_machine:
+        flagged = None
     exclusions = tuple(record for result in results for record in result.exclusions)
     verdict = suite_verdict(benchmarks, settings)
+    diagnostics = _diagnostics(results, comparability, benchmarks, (busy, runs), shift)
+    if machine_shift:
+        diagnostics["latency_test"] = "not-comparable"
     facts = HeadlineFacts(
         verdict=verdict,
-        comparability_detail=counts_shift.detail if counts_shift is not None else comparability.detail,
+        comparability_detail=detail,
         busy_runs=busy,
         all_runs=runs,
-        shift=shift,
+        shift=flagged,
         latency_note=counts_shift.detail if counts_shift is not None else None,
         sources=(base.source, head.source),
     )
@@ -133,7 +148,7 @@ def compare(
         settings=settings,
         base_environment=environment_summary(base.environment),
         head_environment=environment_summary(head.environment),
-        diagnostics=_diagnostics(results, comparability, benchmarks, (busy, runs), shift),
+        diagnostics=diagnostics,
         headline=headline(benchmarks, facts, rules),
         rules_version=RULES_VERSION,
         exclusions=exclusions,

@@ -25,6 +25,13 @@ Rules version history:
        for a lone change to reach alpha; a peak_rss change that memray and the
        instruction counts do not confirm needs twice the tolerance
        (``benchwatch.compare.memory``).
+    6  where runs waited for a CPU, latency is fitted on side and
+       each run's CPU wait with a slope that only adds time
+       (``contention_adjust``); interleaved sides are checked for machine
+       speed by neighbouring runs and are comparable by construction
+       (``pair_interleaved``); files without machine evidence whose whole
+       suite moved by one factor get no latency estimate
+       (``shift_not_comparable``, ``--assume-same-machine``).
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from dataclasses import dataclass
 
 from benchwatch.stats.runlevel import min_samples_for_quantile
 
-RULES_VERSION = 5
+RULES_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,13 @@ class CompareRules:
     #: change (every benchmark moving by one factor), not like code.
     shift_min_benchmarks: int = 5
     shift_share: float = 0.8
+    #: Such a shift makes latency not comparable (no estimate; rules version 5):
+    #: identical code with the base at half machine speed, plain
+    #: pytest-benchmark files, got 71 of 160 latency rows called regression or
+    #: improvement while only the headline flagged the pattern.  A genuine
+    #: suite-wide change stays expressible with ``assume_same_machine``
+    #: (CompareSettings, ``--assume-same-machine``).
+    shift_not_comparable: bool = True
 
     # -- variance moderation (empirical Bayes) -----------------------------------
     #: Fewer side variances than this: no prior (plain Welch).
@@ -162,8 +176,21 @@ class CompareRules:
     speed_adjust: bool = True
     #: Check machine class and speed overlap before estimating latency.
     check_comparability: bool = True
+    #: Sides whose runs alternated on one machine (compare-refs, or files whose
+    #: runs alternate in time) share its speed by construction: their speed
+    #: check compares neighbouring runs (AB/BA pairs) and never says "not
+    #: comparable" (rules version 5).  Off: the range rule of version 2.
+    pair_interleaved: bool = True
     #: Apply the one-side-busy rule.
     check_one_side_busy: bool = True
+    #: Where every run's CPU wait is known and a run waited more than
+    #: ``tail_contention_wait``, fit latency on side and each run's CPU wait
+    #: (log 1 / (1 - wait)), the slope constrained to add time only (rules
+    #: version 5; :class:`benchwatch.compare.latency.ContentionAdjustedLatency`).
+    contention_adjust: bool = True
+    #: How a contended run's residual variance grows with its covariate c =
+    #: log 1 / (1 - wait): sigma^2 (1 + k c^2), fitted by weighted least squares.
+    contention_spread_growth: float = 2.0
 
     def min_samples_for_quantile(self, q: float) -> int:
         """Samples each run needs for quantile ``q``: ceil(tail_samples_needed / (1 - q))."""

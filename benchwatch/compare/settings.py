@@ -89,6 +89,11 @@ class CompareSettings:
     #: Moderate between-run variances across the suite's benchmarks
     #: (empirical Bayes, benchwatch.stats.moderated) before the Welch test.
     moderate_variances: bool = True
+    #: Files without machine evidence (no canary, not interleaved) whose whole
+    #: suite moved by one factor get no latency estimate (the machine, not the
+    #: code); set this when both sides ran on one machine in one state, so that
+    #: a genuine suite-wide change stays expressible (``--assume-same-machine``).
+    assume_same_machine: bool = False
 
     #: Keys accepted by :meth:`from_mapping` (the compare part of [tool.benchwatch]).
     MAPPING_KEYS = (
@@ -104,6 +109,7 @@ class CompareSettings:
         "bootstrap_resamples",
         "seed",
         "moderate_variances",
+        "assume_same_machine",
     )
 
     def __post_init__(self) -> None:
@@ -151,7 +157,7 @@ class CompareSettings:
         metric -> threshold), ``memory_bytes_tolerance``,
         ``allocation_tolerance``, ``memory_percent_tolerance``,
         ``fail_on_inconclusive``, ``gate_failures``, ``bootstrap_resamples``, ``seed``,
-        ``moderate_variances``.
+        ``moderate_variances``, ``assume_same_machine``.
         """
         if not isinstance(mapping, Mapping):
             raise ConfigError(f"[tool.benchwatch] must be a table, got {type(mapping).__name__}")
@@ -172,7 +178,7 @@ class CompareSettings:
         ):
             if key in mapping:
                 kwargs[key] = mapping[key]
-        for key in ("fail_on_inconclusive", "gate_failures", "moderate_variances"):
+        for key in ("fail_on_inconclusive", "gate_failures", "moderate_variances", "assume_same_machine"):
             if key in mapping:
                 if not isinstance(mapping[key], bool):
                     raise ConfigError(f"[tool.benchwatch] {key} must be true or false, got {mapping[key]!r}")

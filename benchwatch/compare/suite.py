@@ -12,13 +12,17 @@ Suite verdict, by precedence:
 3. ``improvement`` - a gated metric improved;
 4. ``unchanged``.
 
-The headline says, in one line, why the verdict is what it is and, when it is
-not decisive, what to do.
+The headline says, in one line, first what was found (benchmarks that
+regressed or improved, with their changes, the unchanged ones, and which
+metrics were not judged and why), then why the verdict is what it is and,
+when it is not decisive, what to do.  A real -49% found beside tails that a
+busy machine left unjudged reads "2 improvements (−49%, −35%) · 14 unchanged
+· p95 not judged: machine busy", not "INCONCLUSIVE".
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -102,8 +106,81 @@ def _names(rows: Sequence[MetricComparison], limit: int = 3) -> str:
     return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
 
 
+#: How the headline's findings name a reason a row was not judged.
+_NOT_JUDGED_SHORT = {
+    ReasonCode.MACHINE_BUSY: "machine busy",
+    ReasonCode.ONE_SIDE_BUSY: "load beside one side",
+    ReasonCode.NOT_COMPARABLE_MACHINE: "not comparable",
+    ReasonCode.NOT_COMPARABLE_SPEED: "not comparable",
+    ReasonCode.TOO_FEW_RUNS: "too few runs",
+    ReasonCode.TOO_FEW_SAMPLES: "too few samples",
+    ReasonCode.NOT_MEASURED: "not measured",
+}
+
+
+def _changes(rows: Sequence[MetricComparison], limit: int = 3) -> str:
+    shown = ", ".join(f"{m.change:+.0%}".replace("-", "−") for m in rows[:limit])
+    return shown + (", …" if len(rows) > limit else "")
+
+
+def findings(benchmarks: Sequence[BenchmarkComparison]) -> str:
+    """What was found, benchmark by benchmark: "2 improvements (−49%, −35%) · 14 unchanged · p95 not judged: …".
+
+    A benchmark counts once, by its most telling gated row: a regression,
+    else an improvement (each with its largest change), else unchanged when
+    no gated row is left undecided by a wide interval; rows not judged are
+    named by metric and reason, not counted as findings.
+    """
+    deciding: dict[str, list[MetricComparison]] = defaultdict(list)
+    for benchmark in benchmarks:
+        for m in benchmark.metrics:
+            if m.gated and not superseded(benchmark, m):
+                deciding[benchmark.name].append(m)
+    worse: list[MetricComparison] = []
+    better: list[MetricComparison] = []
+    unchanged = undecided = 0
+    not_judged: dict[str, list[str]] = defaultdict(list)
+    for rows in deciding.values():
+        regressions = [m for m in rows if m.verdict == Verdict.REGRESSION]
+        improvements = [m for m in rows if m.verdict == Verdict.IMPROVEMENT]
+        if regressions:
+            worse.append(max(regressions, key=lambda m: m.ratio))
+        elif improvements:
+            better.append(min(improvements, key=lambda m: m.ratio))
+        elif any(m.verdict == Verdict.INCONCLUSIVE and m.judged for m in rows):
+            undecided += 1
+        elif any(m.verdict == Verdict.UNCHANGED for m in rows):
+            unchanged += 1
+        for m in rows:
+            if not m.judged:
+                why = _NOT_JUDGED_SHORT.get(ReasonCode(m.reason_code), str(m.reason_code))
+                if m.metric not in not_judged[why]:
+                    not_judged[why].append(m.metric)
+    worse.sort(key=lambda m: -m.ratio)
+    better.sort(key=lambda m: m.ratio)
+    parts = []
+    if worse:
+        parts.append(f"{len(worse)} regression{'s' if len(worse) != 1 else ''} ({_changes(worse)})")
+    if better:
+        parts.append(f"{len(better)} improvement{'s' if len(better) != 1 else ''} ({_changes(better)})")
+    if unchanged:
+        parts.append(f"{unchanged} unchanged")
+    if undecided:
+        parts.append(f"{undecided} undecided (interval too wide)")
+    parts.extend(f"{', '.join(metrics)} not judged: {why}" for why, metrics in not_judged.items())
+    return " · ".join(parts)
+
+
 def headline(benchmarks: Sequence[BenchmarkComparison], facts: HeadlineFacts, rules: CompareRules) -> str:
-    """One line: why the suite verdict is what it is, and what to do when it is not decisive."""
+    """One line: what was found, then why the suite verdict is what it is and what to do when it is not decisive."""
+    found = findings(benchmarks)
+    reason = _reason(benchmarks, facts, rules)
+    if not found:
+        return reason
+    return f"{found} — {reason}" if reason else found
+
+
+def _reason(benchmarks: Sequence[BenchmarkComparison], facts: HeadlineFacts, rules: CompareRules) -> str:
     text = _verdict_headline(benchmarks, facts, rules)
     if facts.latency_note and facts.latency_note not in text:
         text += (
@@ -139,8 +216,7 @@ def _verdict_headline(benchmarks: Sequence[BenchmarkComparison], facts: Headline
             parts.append(f"{len(broken)} benchmark(s) fail on every head run where base ran: {', '.join(broken[:3])}")
         return "; ".join(parts)
     if facts.verdict != Verdict.INCONCLUSIVE:
-        counts = Counter(m.verdict for m in rows)
-        return f"no gated regression: {counts[Verdict.UNCHANGED]} unchanged, {counts[Verdict.IMPROVEMENT]} improved"
+        return "no gated regression"
     return _inconclusive_headline(benchmarks, by_code, facts, rules)
 
 
@@ -156,7 +232,8 @@ def _inconclusive_headline(
         return (
             f"{' and '.join(sorted(kinds))} not comparable: {facts.comparability_detail}; "
             "refresh the baseline on this machine "
-            "(benchwatch run -o <baseline>), measure both sides here with benchwatch compare-refs, or gate on "
+            "(benchwatch run -o <baseline>), measure both sides here with benchwatch compare-refs (its sides "
+            "alternate, so they always share the machine's speed), or gate on "
             "instruction counts, which do not move with the machine"
             + (" (for memory: memray's peak_memory and allocations)" if "peak_rss" in kinds else "")
         )

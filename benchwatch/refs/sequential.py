@@ -95,3 +95,26 @@ def settings_for_results(settings: CompareSettings, base: ResultSet, head: Resul
         if isinstance(looks, int) and looks > 1:
             return settings_for_looks(settings, looks)
     return settings
+
+
+def stop_note(benchmarks: Sequence[BenchmarkComparison], gating_metrics: Sequence[str]) -> str:
+    """Why the schedule stopped once no benchmark is left undecided, without calling inconclusive rows verdicts.
+
+    "every benchmark has a verdict" only when every gated row has one;
+    otherwise how many rows have one and what left the others open (reasons
+    more runs cannot change, such as a busy machine's tails).
+    """
+    rows = [m for b in benchmarks if b.status == "compared" for m in b.metrics if m.gated]
+    if not rows:
+        rows = [m for b in benchmarks if b.status == "compared" for m in b.metrics if m.metric in gating_metrics]
+    open_rows = [m for m in rows if m.verdict == "inconclusive"]
+    if not open_rows:
+        return "every benchmark has a verdict"
+    reasons: dict[str, int] = {}
+    for m in open_rows:
+        reasons[m.reason_code] = reasons.get(m.reason_code, 0) + 1
+    why = ", ".join(f"{count} {code}" for code, count in sorted(reasons.items(), key=lambda item: -item[1]))
+    return (
+        f"{len(rows) - len(open_rows)} of {len(rows)} gated rows have a verdict; "
+        f"{len(open_rows)} stay inconclusive for reasons more runs cannot change ({why})"
+    )

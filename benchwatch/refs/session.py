@@ -45,6 +45,7 @@ from benchwatch.refs.sequential import (
     is_decided,
     memory_undecided,
     settings_for_looks,
+    stop_note,
     validate_looks,
 )
 from benchwatch.refs.worktrees import Checkout
@@ -255,7 +256,7 @@ def compare_refs(
         undecided = [name for name in undecided if name not in decided]
         memory_wanted = {b.name for b in comparison.benchmarks if memory_undecided(b)} if memory_wanted else set()
         verdicts = _verdict_counts(comparison)
-        early_stop = _early_stop(sides, undecided)
+        early_stop = _early_stop(sides, undecided, comparison, look_settings)
         if early_stop is not None:
             stop_reason = early_stop
             break
@@ -332,13 +333,15 @@ def _over_budget(
     return time.monotonic() - started + per_pair * pairs_to_go > settings.max_time - reserve
 
 
-def _early_stop(sides: Mapping[str, _Side], undecided: list[str]) -> str | None:
+def _early_stop(
+    sides: Mapping[str, _Side], undecided: list[str], comparison: Comparison, settings: CompareSettings
+) -> str | None:
     """Why the schedule ends before its last look, or None to go on."""
     failed_sides = _nothing_measured(sides)
     if failed_sides:
         # More runs of a side whose every benchmark fails cannot produce a verdict.
         return f"nothing measured: every benchmark of {' and '.join(failed_sides)} failed"
-    return None if undecided else "every benchmark has a verdict"
+    return None if undecided else stop_note(comparison.benchmarks, settings.gating_metrics)
 
 
 def _nothing_measured(sides: Mapping[str, _Side]) -> tuple[str, ...]:

@@ -156,6 +156,11 @@ def method_note(comparison: Comparison) -> str:
         return "Latency not comparable between the sides: no estimates or intervals (see the headline)."
     if comparison.diagnostics.get("latency_test") == "speed-adjusted":
         return f"Latency intervals adjusted for machine speed (benchwatch's canary, ANCOVA per benchmark); {runs}."
+    if comparison.diagnostics.get("latency_test") == "contention-adjusted":
+        return (
+            "Latency intervals at equal CPU wait (each run's measured wait as covariate, slope ≥ 0: "
+            f"waiting only adds time); {runs}."
+        )
     return f"Latency intervals: Welch t on log per-run statistics; {runs}."
 
 

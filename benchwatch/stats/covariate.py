@@ -134,16 +134,21 @@ class CovariateFits:
     n_head: np.ndarray
 
 
-def _side_moments(values: np.ndarray, covariate: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per row: run count, means of x and c, and within-side centred sums."""
+def _side_moments(
+    values: np.ndarray, covariate: np.ndarray, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
+    """Per row: run count, (weighted) means of x and c, within-side centred sums, and the sum of weights."""
     present = np.isfinite(values) & np.isfinite(covariate)
     count = present.sum(axis=1)
+    w = np.where(present, 1.0 if weight is None else weight, 0.0)
+    total = w.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_x = np.where(present, values, 0.0).sum(axis=1) / count
-        mean_c = np.where(present, covariate, 0.0).sum(axis=1) / count
+        mean_x = np.where(present, values * w, 0.0).sum(axis=1) / total
+        mean_c = np.where(present, covariate * w, 0.0).sum(axis=1) / total
         dx = np.where(present, values - mean_x[:, None], 0.0)
         dc = np.where(present, covariate - mean_c[:, None], 0.0)
-    return count, mean_x, mean_c, (dx * dx).sum(axis=1), (dc * dc).sum(axis=1), (dx * dc).sum(axis=1)
+    sums = (w * dx * dx).sum(axis=1), (w * dc * dc).sum(axis=1), (w * dx * dc).sum(axis=1)
+    return count, mean_x, mean_c, *sums, total
 
 
 def fit_rows(
@@ -151,8 +156,19 @@ def fit_rows(
     head_logs: Sequence[np.ndarray] | np.ndarray,
     base_covariates: Sequence[np.ndarray] | np.ndarray,
     head_covariates: Sequence[np.ndarray] | np.ndarray,
+    *,
+    one_sided: bool = False,
+    spread_growth: float = 0.0,
 ) -> CovariateFits:
     """Fit the model of the module doc to each row; rows that cannot be fitted get NaN.
+
+    ``one_sided``: the covariate can only add time (a run's CPU wait), so a
+    row whose fitted slope is negative is fitted without it (the slope is
+    constrained to >= 0, and at the boundary the covariate drops out).
+    ``spread_growth`` k > 0: a run's residual variance grows with its
+    covariate, sigma^2 (1 + k c^2) (how far a contended run lands from the
+    line varies with how long it waited), so the fit is weighted least squares
+    with weights 1 / (1 + k c^2) and the formulas below use weighted sums.
 
     Each argument is a list of 1-D arrays (one per row) or a NaN-padded 2-D
     array; ``*_logs[k]`` and ``*_covariates[k]`` pair up run by run.  A row
@@ -163,19 +179,24 @@ def fit_rows(
     """
     b, h = _matrix(base_logs), _matrix(head_logs)
     bc, hc = _matrix(base_covariates), _matrix(head_covariates)
-    n0, x0, c0, sxx0, scc0, sxc0 = _side_moments(b, bc)
-    n1, x1, c1, sxx1, scc1, sxc1 = _side_moments(h, hc)
+    weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+    if spread_growth > 0:
+        weights = (1.0 / (1.0 + spread_growth * bc**2), 1.0 / (1.0 + spread_growth * hc**2))
+    n0, x0, c0, sxx0, scc0, sxc0, w0 = _side_moments(b, bc, weights[0])
+    n1, x1, c1, sxx1, scc1, sxc1, w1 = _side_moments(h, hc, weights[1])
     n = n0 + n1
     sxx, scc, sxc = sxx0 + sxx1, scc0 + scc1, sxc0 + sxc1
     with np.errstate(invalid="ignore", divide="ignore"):
         all_c = np.concatenate([np.where(np.isfinite(b), bc, np.nan), np.where(np.isfinite(h), hc, np.nan)], axis=1)
         spread = np.nanstd(all_c, axis=1) if all_c.shape[1] else np.zeros(len(n))
         with_covariate = (spread > MIN_COVARIATE_SPREAD) & (n >= MIN_RUNS_FOR_SLOPE) & (scc > 0)
+        if one_sided:
+            with_covariate &= sxc > 0
         slope = np.where(with_covariate, sxc / scc, 0.0)
         estimate = (x1 - x0) - slope * (c1 - c0)
         rss = np.maximum(sxx - slope * sxc, 0.0)
         df = (n - np.where(with_covariate, 3, 2)).astype(np.float64)
-        scale2 = 1.0 / n0 + 1.0 / n1 + np.where(with_covariate, (c1 - c0) ** 2 / scc, 0.0)
+        scale2 = 1.0 / w0 + 1.0 / w1 + np.where(with_covariate, (c1 - c0) ** 2 / scc, 0.0)
         variance = rss / df
     usable = (n0 >= 2) & (n1 >= 2) & (df >= 1)
     nan = np.full(len(n), np.nan)
@@ -276,8 +297,8 @@ def slow_residual_runs(
     """
     bc: np.ndarray = base_covariates if base_covariates is not None else np.zeros_like(base)
     hc: np.ndarray = head_covariates if head_covariates is not None else np.zeros_like(head)
-    n0, x0, c0, _, scc0, sxc0 = _side_moments(base, bc)
-    n1, x1, c1, _, scc1, sxc1 = _side_moments(head, hc)
+    n0, x0, c0, _, scc0, sxc0, _ = _side_moments(base, bc)
+    n1, x1, c1, _, scc1, sxc1, _ = _side_moments(head, hc)
     with np.errstate(invalid="ignore", divide="ignore"):
         scc = scc0 + scc1
         slope = np.where((scc > 0) & (n0 + n1 >= MIN_RUNS_FOR_SLOPE), (sxc0 + sxc1) / scc, 0.0)

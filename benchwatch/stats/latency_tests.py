@@ -5,6 +5,8 @@ Two tests, chosen per comparison by the comparator's latency strategy:
 * where the sides shared a machine speed and every run has benchwatch's
   canary: the ANCOVA of :mod:`benchwatch.stats.covariate` (log per-run
   statistic on side and log canary time);
+* where runs waited for a CPU (contention that comes and goes): the same
+  ANCOVA with each run's CPU-wait time as covariate, its slope one-sided;
 * otherwise: the Welch t on log per-run statistics of
   :mod:`benchwatch.stats.runlevel`.
 
@@ -28,6 +30,7 @@ from benchwatch.stats.runlevel import WelchResult, welch_log_ratio
 
 METHOD_WELCH = "welch"
 METHOD_SPEED_ADJUSTED = "speed-adjusted"
+METHOD_CONTENTION_ADJUSTED = "contention-adjusted"
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,28 @@ def log_ratio_tests(
     moderate: bool,
     min_estimates: int = MIN_ESTIMATES,
     min_prior_df: float = MIN_PRIOR_DF,
+    method: str = METHOD_SPEED_ADJUSTED,
+    spread_growth: float = 0.0,
 ) -> LatencyTests:
-    """Test every row; covariates given means the ANCOVA (see the module doc)."""
+    """Test every row; covariates given means the ANCOVA (see the module doc).
+
+    ``method`` names the covariate: the canary (speed-adjusted) or the run's
+    CPU wait (contention-adjusted, whose slope is one-sided: waiting only adds time).
+    """
     names = np.asarray(metrics, dtype=object)
     if base_covariates is not None and head_covariates is not None:
-        fits = fit_rows(base_logs, head_logs, base_covariates, head_covariates)
+        one_sided = method == METHOD_CONTENTION_ADJUSTED
+        fits = fit_rows(
+            base_logs,
+            head_logs,
+            base_covariates,
+            head_covariates,
+            one_sided=one_sided,
+            spread_growth=spread_growth if one_sided else 0.0,
+        )
         priors = _fit_priors(names, fits.residual_variance, fits.df, min_estimates, min_prior_df) if moderate else {}
         result = covariate_log_ratio(fits, confidence, [priors.get(metric) for metric in metrics])
-        return LatencyTests(result=result, method=METHOD_SPEED_ADJUSTED, priors=priors, slope=fits.slope)
+        return LatencyTests(result=result, method=method, priors=priors, slope=fits.slope)
     priors = _fit_priors(*_side_variances(names, base_logs, head_logs), min_estimates, min_prior_df) if moderate else {}
     result = welch_log_ratio(base_logs, head_logs, confidence, priors=[priors.get(metric) for metric in metrics])
     return LatencyTests(result=result, method=METHOD_WELCH, priors=priors)

@@ -44,6 +44,9 @@ class SpeedCheck:
     base_range: tuple[float, float] = (math.nan, math.nan)
     head_range: tuple[float, float] = (math.nan, math.nan)
     shared: bool = True
+    #: True when the check compared neighbouring runs (interleaved sides, AB/BA
+    #: pairs): the medians are then of the paired runs and ``shared`` holds by construction.
+    paired: bool = False
 
     @property
     def ratio(self) -> float:
@@ -79,10 +82,57 @@ def side_speed_check(
     )
 
 
+def paired_speed_check(
+    base_logs: np.ndarray,
+    head_logs: np.ndarray,
+    *,
+    tolerance: float = SIDE_SPEED_WARNING,
+    by_construction: bool = False,
+) -> SpeedCheck | None:
+    """The speed check of interleaved sides: ``base_logs[k]`` and ``head_logs[k]`` ran next to each other.
+
+    Sides that alternate run by run on one machine meet its states at random,
+    so they share its speed whatever the whole ranges look like (under load
+    that comes and goes one side can draw the slower states by chance: 7 of
+    13 compare-refs A/A runs at a load of 4-5 ended "not comparable" under the
+    range rule).  Neighbours are compared instead: the sides did not share a
+    speed only when the head's canary was beyond ``tolerance`` on the same side
+    in *every* pair (load started beside one side only; with random AB/BA
+    order and shared load this needs every pair to fall one way).  With
+    ``by_construction`` (compare-refs, which starts nothing beside one side)
+    the sides share the speed whatever the pairs show.
+    """
+    base = np.asarray(base_logs, dtype=np.float64)
+    head = np.asarray(head_logs, dtype=np.float64)
+    known = np.isfinite(base) & np.isfinite(head)
+    if not known.any():
+        return None
+    base, head = base[known], head[known]
+    difference = head - base
+    limit = math.log(tolerance)
+    one_way = bool(np.all(difference > limit) or np.all(difference < -limit))
+    centre = float(np.median(base))
+    return SpeedCheck(
+        base_seconds=math.exp(centre),
+        head_seconds=math.exp(centre + float(np.median(difference))),
+        base_runs=int(base.size),
+        head_runs=int(head.size),
+        base_range=(math.exp(float(base.min())), math.exp(float(base.max()))),
+        head_range=(math.exp(float(head.min())), math.exp(float(head.max()))),
+        shared=by_construction or not one_way,
+        paired=True,
+    )
+
+
 def speed_warnings(check: SpeedCheck | None, tolerance: float = SIDE_SPEED_WARNING) -> list[str]:
     """A warning when the two sides ran at clearly different machine speeds."""
     if check is None:
         return []
+    if check.paired and check.shared and (check.ratio > tolerance or check.ratio < 1 / tolerance):
+        return [
+            f"benchwatch's canary took {check.ratio:.2f}x as long on head as on base in neighbouring runs "
+            "(median over AB/BA pairs); the sides alternated on one machine, so both met its states at random"
+        ]
     if check.ratio > tolerance or check.ratio < 1 / tolerance:
         return [
             f"machine speed differs between the sides: benchwatch's canary took {check.ratio:.2f}x as long on "
