@@ -30,10 +30,13 @@ from benchwatch.render.formats import RenderContext, render
 rng = np.random.default_rng(3)
 def runs(level):
     return tuple(Run(samples=level * rng.lognormal(0, 0.05, 150)) for _ in range(5))
-def side(level):
-    benchmarks = tuple(BenchmarkResult(name=f"b{{i}}", runs=runs(level * (1 + i))) for i in range(10))
+def side(slower):
+    # Only some benchmarks slower: a whole suite moving by one factor reads as another machine.
+    benchmarks = tuple(
+        BenchmarkResult(name=f"b{{i}}", runs=runs(1e-3 * (1 + i) * (1.3 if i < slower else 1.0))) for i in range(10)
+    )
     return ResultSet(benchmarks=benchmarks, environment=Environment(cpu_count=2))
-base, head = side(1e-3), side(1.3e-3)
+base, head = side(0), side(3)
 comparison = compare(base, head, CompareSettings())
 for fmt in ("terminal", "json", "markdown", "pr-comment", "html"):
     render(comparison, fmt, RenderContext(base=base, head=head))
