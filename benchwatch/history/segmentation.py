@@ -362,17 +362,23 @@ def _dependent_noise(
     A split must also shift the level by ``NOISE_SHIFT`` noise sigmas (in long-run variance).
     """
     factor = np.ones(y.shape[0])
-    if y.shape[0] == 0:
+    # Only series with a change point: elsewhere there is nothing to eliminate and no p-value to give.
+    rows = np.unique(_change_points(cuts, lengths)[0])
+    if rows.size == 0:
         return factor
+    y, lengths, price, sigma, part = y[rows], lengths[rows], price[rows], sigma[rows], cuts[rows]
     prefix = _Prefix(y)
+    found = np.ones(rows.size)
     for _ in range(DEPENDENCE_ROUNDS):
-        residual, starts = dependence.residuals(y, lengths, cuts, prefix.sums, price * factor, SLOPE_FACTOR)
-        found = np.maximum(dependence.inflation(residual, starts, lengths, sigma**2), factor)
-        grew = (found > factor).any()
-        factor = found
-        _eliminate(prefix, cuts, lengths, price * factor, np.maximum(min_shift, NOISE_SHIFT * sigma * np.sqrt(factor)))
+        residual, starts = dependence.residuals(y, lengths, part, prefix.sums, price * found, SLOPE_FACTOR)
+        larger = np.maximum(dependence.inflation(residual, starts, lengths, sigma**2), found)
+        grew = (larger > found).any()
+        found = larger
+        _eliminate(prefix, part, lengths, price * found, np.maximum(min_shift, NOISE_SHIFT * sigma * np.sqrt(found)))
         if not grew:
             break
+    cuts[rows] = part
+    factor[rows] = found
     return factor
 
 
