@@ -366,19 +366,20 @@ def _dependent_noise(
     rows = np.unique(_change_points(cuts, lengths)[0])
     if rows.size == 0:
         return factor
-    y, lengths, price, sigma, part = y[rows], lengths[rows], price[rows], sigma[rows], cuts[rows]
-    prefix = _Prefix(y)
-    found = np.ones(rows.size)
     for _ in range(DEPENDENCE_ROUNDS):
-        residual, starts = dependence.residuals(y, lengths, part, prefix.sums, price * found, SLOPE_FACTOR)
-        larger = np.maximum(dependence.inflation(residual, starts, lengths, sigma**2), found)
-        grew = (larger > found).any()
-        found = larger
-        _eliminate(prefix, part, lengths, price * found, np.maximum(min_shift, NOISE_SHIFT * sigma * np.sqrt(found)))
-        if not grew:
+        # Each round on the series whose factor grew in the last (the others' splits all still pay).
+        y_rows, n, row_price, row_sigma, part = y[rows], lengths[rows], price[rows], sigma[rows], cuts[rows]
+        prefix = _Prefix(y_rows)
+        residual, starts = dependence.residuals(y_rows, n, part, prefix.sums, row_price * factor[rows], SLOPE_FACTOR)
+        found = np.maximum(dependence.inflation(residual, starts, n, row_sigma**2), factor[rows])
+        grew = found > factor[rows]
+        factor[rows] = found
+        floor = np.maximum(min_shift, NOISE_SHIFT * row_sigma * np.sqrt(found))
+        _eliminate(prefix, part, n, row_price * found, floor)
+        cuts[rows] = part
+        rows = rows[grew]
+        if rows.size == 0:
             break
-    cuts[rows] = part
-    factor[rows] = found
     return factor
 
 

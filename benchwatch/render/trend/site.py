@@ -1,6 +1,6 @@
 """The trend report: a folder of static files that opens at once and works offline (GitHub Pages, file://).
 
-    report/index.html          the summary: ranking, release-to-release table, search (small, no data)
+    report/index.html          changes by commit, the ranking, search, release to release (small, no series)
     report/trend-data/         uPlot (vendored, MIT), the report's script and style,
                                index.js (every benchmark, for search), c0000.js ... (chart data)
 
@@ -20,9 +20,12 @@ the commit sequence labelled with dates and short hashes, release tags and
 change points are drawn as vertical lines, and the band around each
 segment's fit is +/- 2 noise sigma.
 
-Untrusted text (benchmark names, commits, branches, tags, messages) is
-escaped by Jinja's autoescape in HTML and is JSON inside the data files;
-the script sets text with ``textContent`` only.
+Untrusted text (benchmark names, commits, branches, tags, messages, authors)
+is escaped by Jinja's autoescape in HTML and is JSON inside the data files;
+the script sets text with ``textContent`` only.  Invisible formatting
+characters are shown as ``‹U+202E›`` by one rule on both sides (the
+template's finalize, the script's ``shown``); links carry a benchmark's row
+in the index, never its displayed name.
 """
 
 from __future__ import annotations
