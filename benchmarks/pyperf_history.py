@@ -37,22 +37,31 @@ COMMITS = 61
 EVENTS = ((12, +0.12, 6), (24, -0.09, 14), (36, +0.30, 2), (48, -0.15, 4), (48, +0.06, 3))
 
 
-def templates() -> list[dict]:
-    paths = sorted(SHARED.glob("*.json.gz")) if SHARED.is_dir() else []
-    return [json.load(gzip.open(path)) for path in (paths or [FIXTURE])]
+def templates(paths: list[Path] | None = None) -> list[dict]:
+    if paths is None:
+        paths = (sorted(SHARED.glob("*.json.gz")) if SHARED.is_dir() else []) or [FIXTURE]
+    return [json.load(gzip.open(path)) for path in paths]
 
 
-def generate(directory: Path, *, commits: int = COMMITS, seed: int = 28) -> dict[str, list[int]]:
-    """Write ``commits`` pyperf files into ``directory``; return {benchmark: annotated change commits}."""
+def generate(
+    directory: Path, *, commits: int = COMMITS, seed: int = 28, sources: list[Path] | None = None
+) -> dict[str, list[int]]:
+    """Write ``commits`` pyperf files into ``directory``; return {benchmark: annotated change commits}.
+
+    ``sources``: the pyperf files to build from (default: ../shared's, else the committed fixture).
+    """
     rng = np.random.default_rng(seed)
-    sources = templates()
+    sources = templates(sources)
     names = [entry["metadata"]["name"] for entry in sources[0]["benchmarks"]]
     count = len(names)
     level = np.zeros((commits, count))
     truth: dict[str, list[int]] = {name: [] for name in names}
     taken: set[int] = set()
     for at, change, size in EVENTS:
-        chosen = rng.choice([b for b in range(count) if b not in taken], size=min(size, count), replace=False)
+        free = [b for b in range(count) if b not in taken]
+        if not free:
+            break
+        chosen = rng.choice(free, size=min(size, len(free)), replace=False)
         for b in chosen.tolist():
             taken.add(b)
             level[at:, b] += np.log1p(change)

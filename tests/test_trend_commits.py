@@ -6,6 +6,7 @@ import base64
 import json
 import math
 import re
+import shutil
 import zlib
 from pathlib import Path
 
@@ -194,3 +195,34 @@ def test_record_files_written_before_author_and_repo_url_still_read(tmp_path):
     rows = store.read_commits(history)
     assert rows[-1].author == "New" and rows[0].author is None
     assert store.load_history(history).records[-1].repo_url == "https://example.org/n"
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_show_all_fills_a_commits_table_from_the_index_in_chromium(history, tmp_path):
+    from chromium_pipe import Browser
+
+    page = trend.write_trend_report(load_trend_data(history), tmp_path / "site").path
+    browser = Browser(CHROMIUM, tmp_path / "profile")
+    try:
+        browser.open(page.as_uri())
+        browser.wait_for("document.body && document.body.getAttribute('data-ready') === '1'")
+        count = "document.querySelector('details.commit').querySelectorAll('tbody tr').length"
+        assert browser.evaluate(count) == trend.COMMIT_BENCHMARKS
+        browser.evaluate("var d = document.querySelector('details.commit'); d.open = true;"
+                         " d.querySelector('button.all-series').click(); 1")  # fmt: skip
+        browser.wait_for(count + " === 25")
+        names = browser.evaluate(
+            "Array.prototype.map.call(document.querySelector('details.commit').querySelectorAll('a.open'),"
+            " a => a.textContent)"
+        )
+        assert sorted(names) == sorted([f"broad{k:02d}" for k in range(24)] + ["sparse"])
+        # The commits between the last two tags list no rows until asked.
+        hidden = "document.querySelector('#tags details.tagpair:last-of-type details.commit table').hidden"
+        assert browser.evaluate(hidden) is True
+        assert browser.problems() == []
+    finally:
+        browser.close()

@@ -27,14 +27,16 @@ MAX_FACTOR = 25.0
 
 
 def residuals(
-    y: np.ndarray, lengths: np.ndarray, cuts: np.ndarray, sums: list[np.ndarray], price: np.ndarray, slope_factor: float
+    lengths: np.ndarray, cuts: np.ndarray, sums: list[np.ndarray], price: np.ndarray, slope_factor: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """(residuals of each value around its segment's fit, NaN past the row's length; segment start per value).
 
     A segment's fit is its mean, or its line where the line pays its slope price (as the segmentation
-    decides), from the prefix sums ``sums`` (x, x^2, y, xy, y^2 with a leading 0 column).
+    decides), from the prefix sums ``sums`` (x, x^2, y, xy, y^2 with a leading 0 column), which hold the
+    values too.
     """
-    rows, n = y.shape
+    rows, n = cuts.shape[0], cuts.shape[1] - 1
+    y = np.diff(sums[2], axis=1)  # the values, from their prefix sums
     columns = np.arange(n)
     starts = np.maximum.accumulate(np.where(cuts[:, :n], columns, 0), axis=1)
     stops = np.minimum.accumulate(np.where(cuts[:, 1 : n + 1], columns + 1, n)[:, ::-1], axis=1)[:, ::-1]

@@ -191,6 +191,12 @@ class _Prefix:
         parts = (x, x * x, data, x * data, data * data)
         self.sums = [np.concatenate((zero, np.cumsum(part, axis=1)), axis=1) for part in parts]
 
+    def rows(self, rows: np.ndarray) -> _Prefix:
+        """The same sums for some rows only, without summing again."""
+        subset = object.__new__(_Prefix)
+        subset.sums = [part[rows] for part in self.sums]
+        return subset
+
     def at(self, rows: np.ndarray, columns: np.ndarray) -> list[np.ndarray]:
         """The five prefix sums of ``rows`` at ``columns`` (one column array per row)."""
         # One gather per part: indexing part[rows] first would copy every selected row whole.
@@ -222,11 +228,10 @@ def _cost(stats: tuple[np.ndarray, ...], slope_price: np.ndarray) -> np.ndarray:
 
 
 def _binary_segmentation(
-    y: np.ndarray, lengths: np.ndarray, sigma2: np.ndarray, beta: np.ndarray, min_segment: int, min_shift: float
+    prefix: _Prefix, lengths: np.ndarray, sigma2: np.ndarray, beta: np.ndarray, min_segment: int, min_shift: float
 ) -> np.ndarray:
     """Boolean cut matrix (rows, n+1): True at 0, at each change point and at the row's length."""
-    rows, n = y.shape
-    prefix = _Prefix(y)
+    rows, n = prefix.sums[0].shape[0], prefix.sums[0].shape[1] - 1
     cuts = np.zeros((rows, n + 1), dtype=bool)
     cuts[:, 0] = True
     cuts[np.arange(rows), lengths] = True
@@ -317,16 +322,17 @@ def _segment_block(
     cleaned, sigma = clean(values)
     beta = np.array([beta_for(max_pvalue, int(length)) for length in lengths])
     search = screening.worth_searching(cleaned, lengths, sigma**2 * beta * CANDIDATE_FACTOR, min_segment)
-    cuts = _binary_segmentation(
-        cleaned[search], lengths[search], sigma[search] ** 2, beta[search] * CANDIDATE_FACTOR, min_segment, min_shift
-    )
     searched = np.flatnonzero(search)
+    prefix_all = _Prefix(cleaned[searched])  # one set of sums for the search, the pruning and the fits
+    cuts = _binary_segmentation(
+        prefix_all, lengths[searched], sigma[searched] ** 2, beta[searched] * CANDIDATE_FACTOR, min_segment, min_shift
+    )
     price = (sigma**2 * beta)[searched]
-    cuts = _prune_all(cleaned[searched], lengths[searched], cuts, price, min_segment, min_shift)
+    cuts = _prune_all(prefix_all, lengths[searched], cuts, price, min_segment, min_shift)
     factor = np.ones(matrix.shape[0])
-    factor[searched] = _dependent_noise(cleaned[searched], lengths[searched], cuts, price, sigma[searched], min_shift)
+    factor[searched] = _dependent_noise(prefix_all, lengths[searched], cuts, price, sigma[searched], min_shift)
     cut_row = dict(zip(searched.tolist(), range(cuts.shape[0]), strict=True))
-    prefix = _Prefix(cleaned[searched]).sums
+    prefix = prefix_all.sums
     fits = []
     for row in range(matrix.shape[0]):
         length = int(lengths[row])
@@ -355,29 +361,36 @@ def _segment_block(
 
 
 def _dependent_noise(
-    y: np.ndarray, lengths: np.ndarray, cuts: np.ndarray, price: np.ndarray, sigma: np.ndarray, min_shift: float
+    every: _Prefix, lengths: np.ndarray, cuts: np.ndarray, price: np.ndarray, sigma: np.ndarray, min_shift: float
 ) -> np.ndarray:
     """Per row, the factor by which dependent noise raises the price; splits that no longer pay are dropped.
 
     A split must also shift the level by ``NOISE_SHIFT`` noise sigmas (in long-run variance).
     """
-    factor = np.ones(y.shape[0])
-    if y.shape[0] == 0:
+    factor = np.ones(cuts.shape[0])
+    # Only series with a change point: elsewhere there is nothing to eliminate and no p-value to give.
+    rows = np.unique(_change_points(cuts, lengths)[0])
+    if rows.size == 0:
         return factor
-    prefix = _Prefix(y)
     for _ in range(DEPENDENCE_ROUNDS):
-        residual, starts = dependence.residuals(y, lengths, cuts, prefix.sums, price * factor, SLOPE_FACTOR)
-        found = np.maximum(dependence.inflation(residual, starts, lengths, sigma**2), factor)
-        grew = (found > factor).any()
-        factor = found
-        _eliminate(prefix, cuts, lengths, price * factor, np.maximum(min_shift, NOISE_SHIFT * sigma * np.sqrt(factor)))
-        if not grew:
+        # Each round on the series whose factor grew in the last (the others' splits all still pay).
+        n, row_price, row_sigma, part = lengths[rows], price[rows], sigma[rows], cuts[rows]
+        prefix = every.rows(rows)
+        residual, starts = dependence.residuals(n, part, prefix.sums, row_price * factor[rows], SLOPE_FACTOR)
+        found = np.maximum(dependence.inflation(residual, starts, n, row_sigma**2), factor[rows])
+        grew = found > factor[rows]
+        factor[rows] = found
+        floor = np.maximum(min_shift, NOISE_SHIFT * row_sigma * np.sqrt(found))
+        _eliminate(prefix, part, n, row_price * found, floor)
+        cuts[rows] = part
+        rows = rows[grew]
+        if rows.size == 0:
             break
     return factor
 
 
 def _prune_all(
-    y: np.ndarray, lengths: np.ndarray, cuts: np.ndarray, price: np.ndarray, min_segment: int, min_shift: float
+    prefix: _Prefix, lengths: np.ndarray, cuts: np.ndarray, price: np.ndarray, min_segment: int, min_shift: float
 ) -> np.ndarray:
     """Backward elimination, then local re-placement, of every series' change points, vectorised.
 
@@ -391,9 +404,8 @@ def _prune_all(
     so a new commit at the end leaves earlier change points where they are
     unless it changes their own segments.
     """
-    if y.shape[0] == 0:
+    if cuts.shape[0] == 0:
         return cuts
-    prefix = _Prefix(y)
     cuts = cuts.copy()
     _eliminate(prefix, cuts, lengths, price, min_shift)
     for parity in (0, 1):

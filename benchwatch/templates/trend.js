@@ -264,7 +264,9 @@
       var group = null;
       doc.groups.forEach(function (item) { if (item[0] === position) { group = item; } });
       if (!group) { return; }
-      var body = button.closest("details").querySelector("tbody");
+      var table = button.closest("details").querySelector("table");
+      var body = table.querySelector("tbody");
+      table.hidden = false;
       body.textContent = "";
       group[1].forEach(function (entry) {
         var tr = document.createElement("tr"), row = doc.benchmarks[entry[0]];

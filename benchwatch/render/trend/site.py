@@ -1,6 +1,6 @@
 """The trend report: a folder of static files that opens at once and works offline (GitHub Pages, file://).
 
-    report/index.html          the summary: ranking, release-to-release table, search (small, no data)
+    report/index.html          changes by commit, the ranking, search, release to release (small, no series)
     report/trend-data/         uPlot (vendored, MIT), the report's script and style,
                                index.js (every benchmark, for search), c0000.js ... (chart data)
 
@@ -20,9 +20,12 @@ the commit sequence labelled with dates and short hashes, release tags and
 change points are drawn as vertical lines, and the band around each
 segment's fit is +/- 2 noise sigma.
 
-Untrusted text (benchmark names, commits, branches, tags, messages) is
-escaped by Jinja's autoescape in HTML and is JSON inside the data files;
-the script sets text with ``textContent`` only.
+Untrusted text (benchmark names, commits, branches, tags, messages, authors)
+is escaped by Jinja's autoescape in HTML and is JSON inside the data files;
+the script sets text with ``textContent`` only.  Invisible formatting
+characters are shown as ``‹U+202E›`` by one rule on both sides (the
+template's finalize, the script's ``shown``); links carry a benchmark's row
+in the index, never its displayed name.
 """
 
 from __future__ import annotations
@@ -68,8 +71,9 @@ DATA_DIR = "trend-data"
 ASSETS = ("uplot.iife.min.js", "uplot.min.css", "uplot.LICENSE", "trend.js", "trend.css")
 DEFAULT_SUMMARY_ROWS = 50  # the first screenful; the rest is one click away in Search and filter
 DEFAULT_COMMIT_ROWS = 30  # commits in "Changes by commit"; each lists its largest changes
-COMMIT_BENCHMARKS = 20  # benchmarks listed per commit in the page; all of them are in the index (expand)
-TAG_COMMIT_ROWS = 10  # commits listed per pair of tags
+COMMIT_BENCHMARKS = 10  # benchmarks listed per commit in the page; all of them are in the index (expand)
+TAG_COMMIT_ROWS = 10  # commits listed for the latest pair of tags (their benchmarks one click away)
+OLDER_TAG_COMMIT_ROWS = 5
 CHUNK_BYTES = 96 * 1024  # raw JSON per chunk before compression: a click loads ~20-40 KB
 _CHUNK_FILE = re.compile(r"^c\d{4,6}\.js$")
 __all__ = ["DEFAULT_MIN_MAGNITUDE", "DEFAULT_NOISY", "DEFAULT_RECENT", "DEFAULT_TAG_THRESHOLD"]
@@ -271,12 +275,14 @@ def _first_line(message: str | None) -> str:
     return line if len(line) <= 120 else line[:119] + "…"
 
 
-def _tag_groups(model: TrendModel) -> list[list[by_commit.CommitGroup]]:
-    groups = []
-    for comparison in model.tags:
+def _tag_groups(model: TrendModel, groups: Sequence[by_commit.CommitGroup]) -> list[list[by_commit.CommitGroup]]:
+    """Per pair of tags, the commits between them (the page's groups in their order): 10 for the latest pair, 5 else."""
+    found = []
+    for k, comparison in enumerate(model.tags):
         start, stop = by_commit.tag_positions(model, comparison.from_commit, comparison.to_commit)
-        groups.append(by_commit.group_by_commit(model, start=start, stop=stop)[:TAG_COMMIT_ROWS])
-    return groups
+        between = [group for group in groups if start <= group.position < stop]
+        found.append(between[: TAG_COMMIT_ROWS if k == len(model.tags) - 1 else OLDER_TAG_COMMIT_ROWS])
+    return found
 
 
 def render_page(
@@ -312,7 +318,7 @@ def render_page(
             commit_groups=commit_groups[:DEFAULT_COMMIT_ROWS],
             commit_groups_total=len(commit_groups),
             commit_benchmarks=COMMIT_BENCHMARKS,
-            tag_groups=_tag_groups(model),
+            tag_groups=_tag_groups(model, commit_groups),
             ids=ids,
             first_line=_first_line,
             day=lambda row: date_text(row.date_epoch)[:10],
