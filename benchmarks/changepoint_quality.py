@@ -7,7 +7,7 @@
 
 Detectors: ``segmentation`` (the trend report's: robust, trend-aware binary
 segmentation, benchwatch/history/segmentation.py), ``e-divisive`` (the
-earlier default, benchwatch/history/changepoints.py) and, when the
+earlier default, benchmarks/edivisive.py) and, when the
 ``ruptures`` package is importable (``pip install ruptures``; not a
 dependency), ruptures' PELT with an l2 cost and a BIC-type penalty
 ``2 sigma^2 log n`` (sigma from the MAD of first differences), min_size 3.
@@ -68,8 +68,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from edivisive import detect_change_points  # noqa: E402
+
 from benchwatch.history import segmentation  # noqa: E402
-from benchwatch.history.changepoints import detect_change_points  # noqa: E402
 
 FIXTURE = REPO / "tests" / "fixtures" / "changepoints" / "tigerbeetle.json"
 MARGIN = 5

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from benchwatch.history.changepoints import ChangePoint, detect_change_points
+from benchwatch.history.changepoints import ChangePoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from edivisive import detect_change_points
 
 FIXTURE = Path(__file__).parent / "fixtures" / "changepoints" / "tigerbeetle.json"
 OTAVA_RULES = {"min_segment": 1, "correct_for_selection": False}
