@@ -124,8 +124,12 @@ def _make_directory(directory: Path, path: Path) -> None:
         raise OutputError(path, f"cannot create the directory {directory}: {error.strerror or error}") from None
 
 
-def write_output(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` following the module's rules; returns the file actually written."""
+def write_output(path: Path, data: bytes, *, durable: bool = True) -> Path:
+    """Write ``data`` to ``path`` following the module's rules; returns the file actually written.
+
+    ``durable=False`` skips the flush to disk (the replacement is still atomic): for files that are
+    rebuilt at will from other data, such as the trend report's many data files.
+    """
     path = Path(path)
     descriptor = _own_descriptor(path)
     if descriptor is not None:
@@ -138,7 +142,7 @@ def write_output(path: Path, data: bytes) -> Path:
         return path
     target = Path(os.path.realpath(path))
     _make_directory(target.parent, path)
-    _replace_atomically(path, target, data, status)
+    _replace_atomically(path, target, data, status, durable=durable)
     return target
 
 
@@ -164,16 +168,18 @@ def _write_through(path: Path, data: bytes) -> None:
         os.close(descriptor)
 
 
-def _replace_atomically(path: Path, target: Path, data: bytes, status: os.stat_result | None) -> None:
+def _replace_atomically(
+    path: Path, target: Path, data: bytes, status: os.stat_result | None, *, durable: bool = True
+) -> None:
     anonymous = _open_anonymous(target.parent)
-    if anonymous is not None and _replace_from_anonymous(path, target, data, status, anonymous):
+    if anonymous is not None and _replace_from_anonymous(path, target, data, status, anonymous, durable=durable):
         return
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as error:
         raise OutputError(path, f"cannot write in {target.parent}: {error.strerror or error}") from None
     try:
-        _fill(handle, data, status)
+        _fill(handle, data, status, durable=durable)
         os.replace(temporary, target)
     except BaseException as error:
         with contextlib.suppress(OSError):
@@ -183,7 +189,7 @@ def _replace_atomically(path: Path, target: Path, data: bytes, status: os.stat_r
         raise
 
 
-def _fill(handle: int, data: bytes, status: os.stat_result | None) -> None:
+def _fill(handle: int, data: bytes, status: os.stat_result | None, *, durable: bool = True) -> None:
     """Give the new file the old one's mode and owner (or the umask's mode), write, flush to disk, close."""
     if status is not None:
         os.fchmod(handle, stat.S_IMODE(status.st_mode))
@@ -195,7 +201,8 @@ def _fill(handle: int, data: bytes, status: os.stat_result | None) -> None:
     with os.fdopen(handle, "wb") as stream:
         stream.write(data)
         stream.flush()
-        os.fsync(stream.fileno())
+        if durable:
+            os.fsync(stream.fileno())
 
 
 def _open_anonymous(directory: Path) -> int | None:
@@ -210,10 +217,12 @@ def _open_anonymous(directory: Path) -> int | None:
         return None  # file system without O_TMPFILE, or an error the named path will report
 
 
-def _replace_from_anonymous(path: Path, target: Path, data: bytes, status: os.stat_result | None, handle: int) -> bool:
+def _replace_from_anonymous(
+    path: Path, target: Path, data: bytes, status: os.stat_result | None, handle: int, *, durable: bool = True
+) -> bool:
     link = os.dup(handle)  # _fill closes handle; the link is made from this one
     try:
-        _fill(handle, data, status)
+        _fill(handle, data, status, durable=durable)
         temporary = f"{target.parent}/.{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp"
         try:
             # A directory descriptor makes os.link use linkat(AT_SYMLINK_FOLLOW), which follows the /proc link.

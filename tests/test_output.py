@@ -272,3 +272,20 @@ def test_run_whose_output_goes_bad_saves_the_results_in_the_working_directory(tm
 def test_fallback_names_never_overwrite(tmp_path):
     (tmp_path / "benchwatch-run-X.json.gz").write_text("keep")
     assert output.fallback_path(tmp_path, "benchwatch-run-X.json.gz").name == "benchwatch-run-X-1.json.gz"
+
+
+def test_a_rebuildable_file_is_replaced_atomically_without_a_flush_to_disk(tmp_path, monkeypatch) -> None:
+    import os as os_module
+
+    from benchwatch.output import write_output
+
+    flushed: list[int] = []
+    real_fsync = os_module.fsync
+    monkeypatch.setattr(os_module, "fsync", lambda fd: flushed.append(fd) or real_fsync(fd))
+    target = tmp_path / "chunk-0.json"
+    target.write_bytes(b"old")
+    write_output(target, b"new", durable=False)
+    assert target.read_bytes() == b"new" and not flushed
+    assert [p.name for p in tmp_path.iterdir()] == ["chunk-0.json"]  # no temporary left behind
+    write_output(target, b"newer")
+    assert target.read_bytes() == b"newer" and flushed

@@ -33,7 +33,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 import re
 import time
 import zlib
@@ -52,6 +51,7 @@ from benchwatch.errors import UsageError
 from benchwatch.history.columnar import CommitRow
 from benchwatch.history.summary import date_text
 from benchwatch.history.trend_data import TrendData
+from benchwatch.output import write_output
 from benchwatch.render.html_templates import script_json, template_environment
 from benchwatch.render.invisible import INVISIBLE_JS
 from benchwatch.render.trend import commits as by_commit
@@ -373,31 +373,19 @@ def _targets(output: Path) -> tuple[Path, Path]:
     return page, page.parent / DATA_DIR
 
 
-def _replace_file(path: Path, payload: bytes) -> None:
-    """Write ``payload`` under a temporary name and rename it into place: readers see old or new, never half.
-
-    No fsync: a report is rebuilt from the history at will, and a hundred
-    fsyncs cost seconds on a busy CI disk.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(payload)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def write_site(output: Path, html: str, files: Mapping[str, bytes]) -> tuple[Path, int]:
     """Write the data folder, then the page (each file atomically); drop chunk files of an older build."""
     page, data = _targets(output)
     data.mkdir(parents=True, exist_ok=True)
     for name, payload in files.items():
-        _replace_file(data / name, payload)
+        # Not flushed to disk: a report is rebuilt from the history at will, and a hundred fsyncs
+        # cost seconds on a busy CI disk.
+        write_output(data / name, payload, durable=False)
     for stale in data.iterdir():
         if _CHUNK_FILE.match(stale.name) and stale.name not in files and not stale.is_symlink():
             stale.unlink()
     encoded = html.encode("utf-8")
-    _replace_file(page, encoded)
+    write_output(page, encoded, durable=False)
     return page, len(encoded) + sum(len(payload) for payload in files.values())
 
 
