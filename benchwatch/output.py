@@ -277,3 +277,19 @@ def write_with_fallback(path: Path, data: bytes, *, fallback: Path) -> tuple[Pat
             return write_output(fallback, data), error
         except OutputError:
             raise error from None
+
+
+def publish_written(temporary: Path, target: Path) -> None:
+    """Put a file another writer made (DuckDB's COPY) in place: fsync it, rename it over ``target``
+    (atomic on POSIX), then fsync the directory."""
+    descriptor = os.open(temporary, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(temporary, target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -114,14 +114,6 @@ def _run_to_dict(run: Run) -> dict[str, Any]:
     }
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that the file is either old or new, never partial.
-
-    See :mod:`benchwatch.output` for symlinks, FIFOs, devices and errors.
-    """
-    write_output(path, data)
-
-
 def encode_result(result: ResultSet, path: Path) -> bytes:
     """Validate ``result`` and encode it as the bytes of a result file at ``path`` (gzip when it ends in .gz)."""
     path = Path(path)

@@ -479,7 +479,7 @@ def test_record_replace_keeps_the_commits_other_tags(tmp_path, main, capsys):
 def test_a_full_disk_while_writing_history_is_one_line_naming_the_file(tmp_path, main, capsys, monkeypatch):
     import errno
 
-    from benchwatch.history import layout
+    from benchwatch.history import columnar
 
     result_path = tmp_path / "result.json"
     save_result(_result(), result_path)
@@ -490,7 +490,7 @@ def test_a_full_disk_while_writing_history_is_one_line_naming_the_file(tmp_path,
     def full(temporary, target):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(layout, "publish", full)
+    monkeypatch.setattr(columnar, "publish_written", full)
     assert main(["record", str(result_path), "--history", str(history), "--commit", "b" * 40]) == 2
     error = capsys.readouterr().err
     assert len(error.splitlines()) == 1, error

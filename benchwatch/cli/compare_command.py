@@ -222,7 +222,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def _compare_and_report(args: argparse.Namespace) -> int:
     from benchwatch.adapters.registry import import_files
-    from benchwatch.resultfile import write_atomically
+    from benchwatch.output import write_output
 
     extra = [_parse_write(item) for item in args.write]
     base_files = _side_files(args.base_file, args.base, "base")
@@ -243,7 +243,7 @@ def _compare_and_report(args: argparse.Namespace) -> int:
             comparison, report_format, output, base=base, head=head, args=args, color=color and output is None
         )
         if output is not None:
-            write_atomically(output, report.encode("utf-8"))
+            write_output(output, report.encode("utf-8"))
         else:
             sys.stdout.write(report)
     return comparison.exit_code()

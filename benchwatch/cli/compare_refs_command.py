@@ -20,6 +20,7 @@ from benchwatch.cli.progress import format_duration
 from benchwatch.cli.terminal_options import add_wide_argument, terminal_width
 from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
 from benchwatch.errors import EXIT_NOTHING_JUDGED, InputError, UsageError
+from benchwatch.output import write_output
 from benchwatch.refs.environments import ref_python
 from benchwatch.refs.sequential import DEFAULT_LOOKS
 from benchwatch.refs.session import DEFAULT_MEMORY_RUNS, RefsOutcome, RefsProgress, RefsSettings, compare_refs
@@ -36,7 +37,7 @@ from benchwatch.refs.worktrees import (
     working_tree,
 )
 from benchwatch.render.formats import FORMATS, RenderContext, render
-from benchwatch.resultfile import save_result, write_atomically
+from benchwatch.resultfile import save_result
 from benchwatch.runner.session import DEFAULT_SAMPLE_BUDGET
 
 
@@ -310,7 +311,7 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
         return render(outcome.comparison, report_format, context)
 
     for name, fmt in (("comparison.json", "json"), ("comment.md", "pr-comment"), ("report.html", "html")):
-        write_atomically(output / name, render_as(fmt, color=False).encode("utf-8"))
+        write_output(output / name, render_as(fmt, color=False).encode("utf-8"))
     headline = _nothing_measured_headline(outcome)
     if headline and args.format == "terminal":
         sys.stdout.write(headline + "\n\n")

@@ -27,7 +27,7 @@ import numpy as np
 from benchwatch.errors import InputError
 from benchwatch.history import layout
 from benchwatch.model import ALL_METRICS
-from benchwatch.output import OutputError, write_problem
+from benchwatch.output import OutputError, publish_written, write_problem
 
 HISTORY_METRICS = ALL_METRICS
 RECORD_COLUMNS = (
@@ -232,7 +232,7 @@ def write_record_file(
                 f"COPY (SELECT {_select_list()} FROM rows_in i JOIN records_in r USING (rec) ORDER BY i.rec) "
                 f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
             )
-            layout.publish(temporary, target)
+            publish_written(temporary, target)
     finally:
         connection.close()
         temporary.unlink(missing_ok=True)
@@ -274,7 +274,7 @@ def rewrite_without(history_dir: Path, path: Path, commits: Iterable[str]) -> No
                     f"COPY (SELECT * FROM {source} WHERE commit NOT IN (SELECT commit FROM dropped)) "
                     f"TO {layout.sql_string(temporary)} (FORMAT parquet, COMPRESSION zstd)"
                 )
-                layout.publish(temporary, path)
+                publish_written(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
     finally:

@@ -103,14 +103,14 @@ def check_history(history_dir: Path, *, create: bool) -> Path:
 
 
 def write_marker(marker: Path) -> None:
-    from benchwatch.resultfile import write_atomically
+    from benchwatch.output import write_output
 
     document = {"format": "benchwatch-history", "schema_version": SCHEMA_VERSION, "layout": "records/*.parquet"}
-    write_atomically(marker, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+    write_output(marker, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     # A history is often kept in git (a benchwatch-history branch): the lock and temporaries stay out of it.
     ignore = marker.parent / ".gitignore"
     if not ignore.exists():
-        write_atomically(ignore, f"{LOCK_NAME}\n.*.part\n".encode())
+        write_output(ignore, f"{LOCK_NAME}\n.*.part\n".encode())
 
 
 def _check_marker(marker: Path) -> None:
@@ -169,21 +169,6 @@ def writer_lock(history_dir: Path) -> Iterator[None]:
 def temporary_path(target: Path) -> Path:
     """A hidden sibling of ``target`` that the ``*.parquet`` listing never matches."""
     return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
-
-
-def publish(temporary: Path, target: Path) -> None:
-    """fsync ``temporary`` and rename it to ``target`` (atomic on POSIX), then fsync the directory."""
-    descriptor = os.open(temporary, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-    os.replace(temporary, target)
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def sql_string(value: str | Path) -> str:
