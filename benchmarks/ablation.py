@@ -175,10 +175,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--comparisons", type=int, default=20, help="simulated comparisons per model and variant")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", action="append", default=[], help="variants whose name contains this (repeatable)")
     args = parser.parse_args()
     started = time.perf_counter()
     header = None
     for name, variant in VARIANTS.items():
+        if args.only and not any(part in name for part in args.only):
+            continue
         figures = measure(variant, args.comparisons, args.seed)
         if header is None:
             header = list(figures)
