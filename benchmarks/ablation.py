@@ -207,11 +207,14 @@ def main() -> int:
     parser.add_argument("--comparisons", type=int, default=20, help="simulated comparisons per model and variant")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--memory", action="store_true", help="the memory rules (tests/memory_models.py) instead")
+    parser.add_argument("--only", action="append", default=[], help="variants whose name contains this (repeatable)")
     args = parser.parse_args()
     started = time.perf_counter()
     header = None
     variants = MEMORY_VARIANTS if args.memory else VARIANTS
     for name, variant in variants.items():
+        if args.only and not any(part in name for part in args.only):
+            continue
         figures = (
             measure_memory(variant, args.comparisons, args.seed)
             if args.memory

@@ -179,8 +179,9 @@ def test_misfit_prior_does_not_raise_false_alarms_on_the_noisy_benchmarks(wild_e
 def test_compare_reports_the_fitted_priors_and_can_switch_moderation_off():
     rng = np.random.default_rng(7)
     base, head = mixed_suite(rng, wild_every=0), mixed_suite(rng, factor=1.2, wild_every=0)
-    moderated = compare(base, head, CompareSettings())
-    plain = compare(base, head, CompareSettings(moderate_variances=False))
+    # every benchmark +20% in files without machine evidence: judged only on the claim of one machine
+    moderated = compare(base, head, CompareSettings(assume_same_machine=True))
+    plain = compare(base, head, CompareSettings(moderate_variances=False, assume_same_machine=True))
     priors = moderated.diagnostics["variance_priors"]
     assert set(priors) >= {"p50", "mean"} and priors["p50"]["estimates"] == 40
     assert plain.diagnostics["variance_priors"] == {}

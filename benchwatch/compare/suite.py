@@ -107,7 +107,7 @@ def _names(rows: Sequence[MetricComparison], limit: int = 3) -> str:
 
 
 #: How the headline's findings name a reason a row was not judged.
-_NOT_JUDGED_SHORT = {
+_NOT_JUDGED_SHORT: dict[str, str] = {
     ReasonCode.MACHINE_BUSY: "machine busy",
     ReasonCode.ONE_SIDE_BUSY: "load beside one side",
     ReasonCode.NOT_COMPARABLE_MACHINE: "not comparable",
@@ -153,7 +153,7 @@ def findings(benchmarks: Sequence[BenchmarkComparison]) -> str:
             unchanged += 1
         for m in rows:
             if not m.judged:
-                why = _NOT_JUDGED_SHORT.get(ReasonCode(m.reason_code), str(m.reason_code))
+                why = _NOT_JUDGED_SHORT.get(str(m.reason_code), str(m.reason_code))
                 if m.metric not in not_judged[why]:
                     not_judged[why].append(m.metric)
     worse.sort(key=lambda m: -m.ratio)
