@@ -162,16 +162,24 @@ def _decide(draft: _Draft, p: float, q: float, family: int, settings: CompareSet
 
 
 def _family_tests(drafts: Sequence[_Draft]) -> tuple[np.ndarray, np.ndarray]:
-    """Permutation p-values of one metric's drafts (batched by run counts) and their BH q-values."""
+    """Permutation p-values of one metric's drafts (batched by run counts) and their BH q-values.
+
+    A row the tolerance rule calls unchanged can never be a change: it is not
+    tested (p = NaN in the row) and counts in the family as p = 1, which stays
+    a valid p-value (P(p' <= t) <= P(p <= t)) and spares the enumeration for
+    the many memray rows that repeat exactly.
+    """
     p = np.full(len(drafts), np.nan)
     by_size: dict[tuple[int, int], list[int]] = defaultdict(list)
     for k, draft in enumerate(drafts):
-        by_size[draft.base.size, draft.head.size].append(k)
+        if draft.result.verdict != Verdict.UNCHANGED:
+            by_size[draft.base.size, draft.head.size].append(k)
     for indices in by_size.values():
         base = np.stack([drafts[k].base for k in indices])
         head = np.stack([drafts[k].head for k in indices])
         p[indices] = permutation_pvalues(base, head)
-    return p, bh_qvalues(p)
+    q = bh_qvalues(np.where(np.isnan(p), 1.0, p))
+    return p, np.where(np.isnan(p), np.nan, q)
 
 
 def compare_memory_metrics(
