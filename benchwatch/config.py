@@ -70,6 +70,7 @@ COMPARE_KEYS = {
     "bootstrap_resamples",
     "seed",
     "moderate_variances",
+    "strict_packages",
 }
 
 

@@ -89,6 +89,9 @@ class CompareSettings:
     #: Moderate between-run variances across the suite's benchmarks
     #: (empirical Bayes, benchwatch.stats.moderated) before the Welch test.
     moderate_variances: bool = True
+    #: Refuse instruction counts whose call executed a package at another
+    #: version on the other side (default: judge them and name the versions).
+    strict_packages: bool = False
 
     #: Keys accepted by :meth:`from_mapping` (the compare part of [tool.benchwatch]).
     MAPPING_KEYS = (
@@ -104,6 +107,7 @@ class CompareSettings:
         "bootstrap_resamples",
         "seed",
         "moderate_variances",
+        "strict_packages",
     )
 
     def __post_init__(self) -> None:
@@ -151,7 +155,7 @@ class CompareSettings:
         metric -> threshold), ``memory_bytes_tolerance``,
         ``allocation_tolerance``, ``memory_percent_tolerance``,
         ``fail_on_inconclusive``, ``gate_failures``, ``bootstrap_resamples``, ``seed``,
-        ``moderate_variances``.
+        ``moderate_variances``, ``strict_packages``.
         """
         if not isinstance(mapping, Mapping):
             raise ConfigError(f"[tool.benchwatch] must be a table, got {type(mapping).__name__}")
@@ -172,7 +176,7 @@ class CompareSettings:
         ):
             if key in mapping:
                 kwargs[key] = mapping[key]
-        for key in ("fail_on_inconclusive", "gate_failures", "moderate_variances"):
+        for key in ("fail_on_inconclusive", "gate_failures", "moderate_variances", "strict_packages"):
             if key in mapping:
                 if not isinstance(mapping[key], bool):
                     raise ConfigError(f"[tool.benchwatch] {key} must be true or false, got {mapping[key]!r}")

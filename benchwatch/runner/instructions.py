@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchwatch.errors import UsageError
-from benchwatch.model import InstructionRun
+from benchwatch.model import BenchmarkResult, InstructionRun
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
 #: Hash randomisation makes sets and dicts of strings iterate differently in
@@ -111,11 +111,25 @@ class InstructionSettings:
 
 @dataclass
 class InstructionOutcome:
-    """Per benchmark its instruction runs; the count fingerprint; how the pass ran."""
+    """Per benchmark its instruction runs and executed packages; the count fingerprint; how the pass ran.
+
+    ``executed`` holds, per benchmark, the distributions (name -> version)
+    whose code its call executed in any of its runs
+    (:mod:`benchwatch.runner.executed`); absent when no run recorded them.
+    """
 
     runs: dict[str, list[InstructionRun]] = field(default_factory=dict)
+    executed: dict[str, dict[str, str]] = field(default_factory=dict)
     fingerprint: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def attach(self, benchmark: BenchmarkResult) -> BenchmarkResult:
+        """``benchmark`` with its instruction runs and executed packages from this pass."""
+        return replace(
+            benchmark,
+            instruction_runs=tuple(self.runs.get(benchmark.name, ())),
+            executed_packages=self.executed.get(benchmark.name),
+        )
 
 
 def valgrind_version(valgrind: str) -> str | None:
@@ -340,6 +354,11 @@ def _collect(
     )
     worker_print: Mapping[str, Any] = event.get("count_fingerprint") or {}
     packages.update(worker_print.get("packages", {}))
+    executed = event.get("executed_packages")
+    if isinstance(executed, Mapping):
+        merged = outcome.executed.setdefault(name, {})
+        merged.update(executed)
+        outcome.executed[name] = dict(sorted(merged.items()))
     for key, value in worker_print.items():
         if key != "packages":
             fingerprint.setdefault(key, value)
