@@ -142,6 +142,8 @@ class CallCounter:
         self._dumps = 0
         #: The native objects the counted calls executed (from their dumps).
         self.objects: set[str] = set()
+        #: Whether :meth:`executed_packages` runs its traced call (the pass asks in one run per benchmark).
+        self.trace_packages = True
         self.counted_calls = counted_calls
         self.warmup_calls = warmup_calls
 
@@ -222,10 +224,13 @@ class InstructionCounting:
     suite's own call goes through :meth:`CallCounter.count`.
     """
 
-    def __init__(self, *, out_file: str | None, counted_calls: int, warmup_calls: int) -> None:
+    def __init__(
+        self, *, out_file: str | None, counted_calls: int, warmup_calls: int, trace_packages: bool = True
+    ) -> None:
         self.out_prefix = Path(str(out_file).replace("%p", str(os.getpid()))) if out_file else None
         self.counted_calls = counted_calls
         self.warmup_calls = warmup_calls
+        self.trace_packages = trace_packages
         self._counter: CallCounter | None = None
 
     def _get_counter(self) -> CallCounter:
@@ -237,6 +242,7 @@ class InstructionCounting:
             self._counter = CallCounter(
                 out_prefix=self.out_prefix, counted_calls=self.counted_calls, warmup_calls=self.warmup_calls
             )
+            self._counter.trace_packages = self.trace_packages
         return self._counter
 
     def around_call(self, item: Any, current: dict[str, Any]):
@@ -315,7 +321,9 @@ def _fixture_calls(counter: CallCounter, counted: dict[str, Any]) -> tuple[Calla
 def _traced(
     counter: CallCounter, call: Callable[[], Any], prepare: Callable[[], Any] | None = None
 ) -> dict[str, str] | None:
-    """The call's executed packages; None when the extra call fails (the comparison then uses the suite's)."""
+    """The call's executed packages; None when not traced in this run, or when the extra call fails."""
+    if not counter.trace_packages:
+        return None
     try:
         return counter.executed_packages(call, prepare)
     except Exception:  # the benchmark's own failure on a call it did not expect; its counts stand

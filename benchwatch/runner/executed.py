@@ -104,6 +104,7 @@ class CallTrace:
             _add_module(modules, target)
             return monitoring.DISABLE
 
+        monitoring.restart_events()  # locations an earlier trace DISABLEd report again
         monitoring.use_tool_id(tool, "benchwatch")
         monitoring.register_callback(tool, events.PY_START, started)
         monitoring.register_callback(tool, events.CALL, called)

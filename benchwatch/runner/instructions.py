@@ -114,8 +114,8 @@ class InstructionOutcome:
     """Per benchmark its instruction runs and executed packages; the count fingerprint; how the pass ran.
 
     ``executed`` holds, per benchmark, the distributions (name -> version)
-    whose code its call executed in any of its runs
-    (:mod:`benchwatch.runner.executed`); absent when no run recorded them.
+    whose code its call executed, traced in its first run
+    (:mod:`benchwatch.runner.executed`); absent when that run did not record them.
     """
 
     runs: dict[str, list[InstructionRun]] = field(default_factory=dict)
@@ -165,9 +165,20 @@ OUT_FILE = "callgrind.out"
 
 
 def callgrind_command(
-    command: WorkerCommand, *, settings: InstructionSettings, valgrind: str, out_dir: Path, no_aslr: bool
+    command: WorkerCommand,
+    *,
+    settings: InstructionSettings,
+    valgrind: str,
+    out_dir: Path,
+    no_aslr: bool,
+    trace_packages: bool = True,
 ) -> WorkerCommand:
-    """``command`` run under Callgrind with instrumentation off at start, hash seed fixed."""
+    """``command`` run under Callgrind with instrumentation off at start, hash seed fixed.
+
+    ``trace_packages``: the worker also traces one more call for the packages
+    it executes (one run per benchmark is enough; the argument keeps its
+    length either way, so the heap layout does not depend on it).
+    """
     out_file = out_dir / OUT_FILE
     prefix = [settings.setarch or "setarch", "-R"] if no_aslr else []
     # --vgdb=no: no gdb-server FIFOs (vgdb-pipe-*) in $TMPDIR, which a crashing worker would leave behind.
@@ -185,6 +196,7 @@ def callgrind_command(
         f"--benchwatch-callgrind-out={out_file}",
         f"--benchwatch-counted-calls={settings.counted_calls}",
         f"--benchwatch-warmup-calls={settings.warmup_calls}",
+        f"--benchwatch-trace-packages={int(trace_packages)}",
         # pytest's own numbered pytest-of-<user>/pytest-<N> would differ between processes
         f"--basetemp={out_dir / 'tmp'}",
     )
@@ -257,7 +269,14 @@ def run_instruction_pass(
                     on_event(run_index, event)
 
         with layout_directory(name, run_index) as scratch:
-            counted = callgrind_command(command, settings=settings, valgrind=valgrind, out_dir=scratch, no_aslr=no_aslr)
+            counted = callgrind_command(
+                command,
+                settings=settings,
+                valgrind=valgrind,
+                out_dir=scratch,
+                no_aslr=no_aslr,
+                trace_packages=run_index == 1,
+            )
             return name, run_pass(
                 command=counted,
                 mode="instructions",
