@@ -273,3 +273,17 @@ def test_a_traced_call_maps_its_code_to_the_distributions_it_executed():
     # a native object under a sys.path entry maps through its top-level name
     extension = Path(numpy.__file__).parent / "_core" / "_multiarray_umath.so"
     assert set(executed_distributions(files={str(extension)}, modules=(), ignore=ignore)) == {"numpy"}
+
+
+def test_the_compare_command_keeps_each_benchmarks_packages(tmp_path, capsys):
+    from benchwatch.cli import main
+
+    base = resultfile.save_result(suite(seed=1), tmp_path / "base.json.gz")
+    head_result = suite(idna="3.21", cpu_model="Intel Xeon", planted={QUERIES[3]: 1.03}, seed=2)
+    head = resultfile.save_result(head_result, tmp_path / "head.json.gz")
+    code = main(["compare", str(base), str(head), "--format", "markdown"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "instructions: 1 regressed, 8 unchanged" in out
+    assert "compared across idna 3.20 → 3.21" in out  # only the sync benchmark executed idna
+    assert "older file" not in out
