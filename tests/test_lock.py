@@ -41,3 +41,16 @@ def test_every_dependency_of_the_main_job_is_pinned_with_hashes():
     assert {"duckdb", "requests", "idna", "urllib3", "pytest-benchmark", "valgrind"} <= set(pins)
     # no test or lint tools: the main job does not install them
     assert not {"scipy", "ruff", "mypy", "asv", "jsonschema"} & set(pins)
+
+
+def test_the_committed_baseline_was_counted_with_the_locked_versions():
+    from benchwatch.resultfile import load_result
+
+    baseline = load_result(ROOT / "baselines" / "main.json.gz")
+    pins = locked()
+    recorded = dict(baseline.count_fingerprint.get("packages") or {})
+    for benchmark in baseline.benchmarks:
+        recorded.update(benchmark.executed_packages or {})
+    moved = {name: (version, pins.get(canonical(name), ("missing",))[0]) for name, version in recorded.items()}
+    moved = {name: pair for name, pair in moved.items() if pair[0] != pair[1]}
+    assert not moved, f"refresh the lock and the baseline together (docs/baselines.md): {moved}"
