@@ -14,9 +14,9 @@ ran is not mentioned; one it ran is named on the row ("compared across idna
 3.20 → 3.21") and the row is still judged, unless ``strict_packages`` refuses
 it.  A file without that record (before schema 5) falls back to the suite-wide
 rule: any package both sides imported at different versions makes every row
-not comparable, and the row says the rule came from the older file.  A side without counts (an older file, or
-valgrind missing there) gives an ungated row saying so, so an old baseline
-never turns a suite inconclusive.
+not comparable, and the row says the rule came from the older file.  A side
+without counts (an older file, or valgrind missing there) gives an ungated
+row saying so, so an old baseline never turns a suite inconclusive.
 
 What the counts capture: the instructions the benchmarked call executed in
 the process (all its threads, serialised by Valgrind).  What they miss: time
