@@ -68,6 +68,7 @@ def command_pass(args: argparse.Namespace) -> None:
         "runs": runs,
         "errors": {k: v for k, v in errors.items() if v},
         "fingerprint": outcome.fingerprint,
+        "executed_packages": outcome.executed,
         "settings": outcome.settings,
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -90,9 +91,7 @@ def command_recount(args: argparse.Namespace) -> None:
     command = collection.command(_command(REPO, settings))
     counting = InstructionSettings(valgrind=shutil.which("valgrind"), setarch=shutil.which("setarch"))
     outcome = run_instruction_pass(command=command, names=collection.names, settings=counting)
-    benchmarks = tuple(
-        dataclasses.replace(b, instruction_runs=tuple(outcome.runs.get(b.name, ()))) for b in baseline.benchmarks
-    )
+    benchmarks = tuple(outcome.attach(b) for b in baseline.benchmarks)
     recounted = dataclasses.replace(
         baseline,
         benchmarks=benchmarks,

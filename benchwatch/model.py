@@ -164,6 +164,9 @@ class BenchmarkResult:
     ``name`` is the benchmark's stable identity across results (for pytest
     suites the test node id).  ``has_raw_samples`` is False for imports of
     summary-only formats: such a record cannot support tail statistics.
+    ``executed_packages`` are the installed distributions (name -> version)
+    whose code the counted call executed (``benchwatch.runner.executed``);
+    None when not recorded (older files, no instruction pass).
     """
 
     name: str
@@ -173,6 +176,7 @@ class BenchmarkResult:
     has_raw_samples: bool = True
     unit: str = "seconds"
     instruction_runs: tuple[InstructionRun, ...] = ()
+    executed_packages: Mapping[str, str] | None = None
 
     @cached_property
     def ok_runs(self) -> tuple[Run, ...]:
@@ -241,8 +245,10 @@ class ResultSet:
     ``pyperf`` ...); ``settings`` records how the runs were made (runs,
     scale, timeouts) so a later reader can judge them.
     ``count_fingerprint`` records what makes instruction counts comparable
-    (architecture, Python implementation/version/build, the versions of the
-    packages the benchmarks imported, the valgrind version); empty when no
+    (architecture, Python implementation/version/build, hash seed, the
+    counting method's version, the valgrind version, and the versions of the
+    packages the benchmarks imported: the rule for benchmarks without
+    ``executed_packages``); empty when no
     instruction pass ran (``benchwatch.stats.instructions``).
     """
 

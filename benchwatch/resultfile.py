@@ -13,6 +13,11 @@ Format history (``schema_version``):
        per counted call, optional estimated cycles; ``benchwatch.runner.
        instructions``), results gained ``count_fingerprint`` and memory gained
        ``rss_peak_bytes``.  Older files have no counts: they migrate to none.
+    5  benchmarks gained ``executed_packages`` (name -> version of the
+       installed distributions whose code the counted call executed;
+       ``benchwatch.runner.executed``) and the count fingerprint
+       ``count_method``.  Older files migrate to null: their counts are
+       compared under the suite-wide package rule, and the report says so.
 
 Older versions are migrated on load; an unknown version is rejected.  Files
 ending in ``.gz`` are gzip-compressed.  Writes are atomic: a reader (or a
@@ -41,7 +46,7 @@ from benchwatch.model import BenchmarkResult, Environment, InstructionRun, Memor
 from benchwatch.output import write_output
 from benchwatch.schema_check import SchemaViolation, compile_schema
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 OLDEST_READABLE_VERSION = 1
 
 
@@ -85,6 +90,7 @@ def _benchmark_to_dict(benchmark: BenchmarkResult) -> dict[str, Any]:
             }
             for run in benchmark.instruction_runs
         ],
+        "executed_packages": dict(benchmark.executed_packages) if benchmark.executed_packages is not None else None,
     }
 
 
@@ -271,10 +277,19 @@ def _migrate_3_to_4(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _migrate_4_to_5(document: dict[str, Any]) -> dict[str, Any]:
+    # v4 recorded imported packages for the whole suite only: null says "not recorded".
+    for benchmark in document.get("benchmarks", []):
+        benchmark.setdefault("executed_packages", None)
+    document["schema_version"] = 5
+    return document
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
+    4: _migrate_4_to_5,
 }
 
 
@@ -383,6 +398,7 @@ def _benchmark_from_dict(data: dict[str, Any], path: Path, samples: Iterator[np.
         name=data["name"],
         runs=tuple(runs),
         instruction_runs=instruction_runs,
+        executed_packages=data.get("executed_packages"),
         group=data.get("group"),
         params=data.get("params") or {},
         has_raw_samples=data.get("has_raw_samples", True),

@@ -15,6 +15,7 @@ import pytest
 
 from benchwatch.cli import main
 from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_OK
+from benchwatch.resultfile import SCHEMA_VERSION
 from benchwatch.runner.instructions import InstructionSettings
 from benchwatch.runner.session import RunSettings, run_suites
 
@@ -147,7 +148,7 @@ def test_cli_writes_counts_and_the_fingerprint(project: Path, tmp_path: Path) ->
     code = main(["run", "--config", config, "-k", "one_call", "--instructions", "--plain", "-o", str(output)])
     assert code == EXIT_OK
     document = json.loads(output.read_text())
-    assert document["schema_version"] == 4
+    assert document["schema_version"] == SCHEMA_VERSION
     run_a, _ = document["benchmarks"][0]["instruction_runs"]
     assert run_a["status"] == "ok" and len(run_a["instructions"]) == 1  # one counted call after two warm-ups
     fingerprint = document["count_fingerprint"]
@@ -317,3 +318,44 @@ def test_per_ref_environments_get_the_client_request_module(tmp_path: Path, caps
     assert len(counted) == 2 and {row["verdict"] for row in counted} == {"unchanged"}
     [venv] = (cache / "venvs").iterdir()
     assert venv.name.endswith("-counts")
+
+
+PACKAGES_SUITE = textwrap.dedent(
+    """
+    import duckdb, idna, numpy
+
+    CONNECTION = duckdb.connect()
+
+    def test_idna(benchmark):
+        benchmark(lambda: idna.encode("bücher.example"))
+
+    def test_duckdb(benchmark):
+        benchmark(lambda: CONNECTION.execute("select sum(range) from range(1000)").fetchall())
+
+    def test_pure_python(benchmark):
+        benchmark(lambda: sorted(str(i) for i in range(2000)))
+    """
+)
+
+
+@needs_valgrind
+def test_each_benchmark_records_the_packages_its_call_executed(tmp_path: Path) -> None:
+    # All three modules import duckdb, idna and numpy; each call executes one (or none) of them.
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "test_packages.py").write_text(PACKAGES_SUITE)
+    settings = RunSettings(
+        runs=1,
+        memory=False,
+        timeout=60,
+        pytest_args=FAST,
+        instructions=InstructionSettings(valgrind=VALGRIND, runs=2, max_runs=2, timeout=300),
+    )
+    result = run_suites(repo=tmp_path, settings=settings)
+    executed = {b.name.rsplit("::", 1)[1]: b.executed_packages for b in result.benchmarks}
+    assert set(executed["test_idna"] or {}) == {"idna"}  # Python code: the traced call's code objects
+    assert set(executed["test_duckdb"] or {}) == {"duckdb"}  # native code: Callgrind's objects
+    assert executed["test_pure_python"] == {}  # the standard library is no distribution
+    imported = result.count_fingerprint["packages"]  # the suite-wide record, for older readers
+    assert {"duckdb", "idna", "numpy"} <= set(imported)
+    assert executed["test_idna"] == {"idna": imported["idna"]}
+    assert result.count_fingerprint["count_method"] >= 1

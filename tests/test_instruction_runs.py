@@ -115,3 +115,25 @@ def test_a_failing_job_is_raised() -> None:
 
     with pytest.raises(RuntimeError, match="worker crashed"):
         run_apart([("a", 1), ("b", 1), ("a", 2)], work, parallel=2)
+
+
+def test_packages_are_traced_in_the_first_run_only_and_the_argument_keeps_its_length(tmp_path: Path) -> None:
+    from benchwatch.runner.instructions import InstructionOutcome, _collect, callgrind_command
+    from benchwatch.runner.worker import PassOutcome, WorkerCommand
+
+    settings = InstructionSettings(valgrind="/usr/bin/valgrind")
+    command = WorkerCommand(python="python3", cwd=tmp_path)
+    traced, plain = (
+        callgrind_command(
+            command, settings=settings, valgrind="valgrind", out_dir=tmp_path, no_aslr=True, trace_packages=flag
+        ).pytest_args
+        for flag in (True, False)
+    )
+    assert "--benchwatch-trace-packages=1" in traced and "--benchwatch-trace-packages=0" in plain
+    assert [len(argument) for argument in traced] == [len(argument) for argument in plain]  # the same heap layout
+    outcome = InstructionOutcome(runs={"b": []})
+    first = {"status": "ok", "instructions": [10], "executed_packages": {"duckdb": "2.0.1"}}
+    second = {"status": "ok", "instructions": [10], "executed_packages": None}
+    for event in (first, second):
+        _collect("b", PassOutcome(results={"b": event}), outcome, {}, {})
+    assert outcome.executed == {"b": {"duckdb": "2.0.1"}} and len(outcome.runs["b"]) == 2

@@ -323,7 +323,7 @@ def test_v3_fixture_loads_without_instruction_counts_and_saves_as_v4(tmp_path):
     assert parse.runs[0].memory.rss_peak_bytes is None
     assert np.isnan(parse.statistic("instructions")) and np.isnan(parse.statistic("peak_rss"))
     document = json.loads(resultfile.save_result(result, tmp_path / "v4.json").read_text())
-    assert document["schema_version"] == 4
+    assert document["schema_version"] == resultfile.SCHEMA_VERSION
     assert document["benchmarks"][0]["instruction_runs"] == []
     assert document["count_fingerprint"] is None
     assert json.loads(V3.read_text())["schema_version"] == 3

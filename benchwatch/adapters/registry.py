@@ -127,6 +127,7 @@ def merge_results(results: list[ResultSet], *, source: str | None = None) -> Res
     order: list[str] = []
     runs: dict[str, list] = {}
     counted: dict[str, list] = {}  # instruction runs, concatenated like the timed runs
+    executed: dict[str, dict[str, str] | None] = {}  # the packages their calls executed, united
     first: dict[str, BenchmarkResult] = {}
     raw: dict[str, bool] = {}
     for result in results:
@@ -137,6 +138,9 @@ def merge_results(results: list[ResultSet], *, source: str | None = None) -> Res
                 runs[benchmark.name] = []
                 counted[benchmark.name] = []
                 raw[benchmark.name] = True
+                executed[benchmark.name] = None
+            if benchmark.executed_packages is not None:
+                executed[benchmark.name] = {**(executed[benchmark.name] or {}), **benchmark.executed_packages}
             runs[benchmark.name].extend(benchmark.runs)
             counted[benchmark.name].extend(benchmark.instruction_runs)
             raw[benchmark.name] = raw[benchmark.name] and benchmark.has_raw_samples
@@ -149,6 +153,7 @@ def merge_results(results: list[ResultSet], *, source: str | None = None) -> Res
             has_raw_samples=raw[name],
             unit=first[name].unit,
             instruction_runs=tuple(counted[name]),
+            executed_packages=executed[name],
         )
         for name in order
     )

@@ -3,11 +3,20 @@
 For each compared benchmark and count metric (``instructions``, and
 ``estimated_cycles`` when both sides simulated caches) this builds a
 :class:`~benchwatch.compare.MetricComparison` from the sides' instruction
-runs with :func:`benchwatch.stats.instructions.compare_counts`.  Counts are
-compared only when the two results' count fingerprints match; otherwise the
-row says why and does not gate.  A side without counts (an older file, or
-valgrind missing there) gives an ungated row saying so, so an old baseline
-never turns a suite inconclusive.
+runs with :func:`benchwatch.stats.instructions.compare_counts`.
+
+What must match for counts to be compared (else the row says which field
+differs and does not gate): architecture, Python implementation, version and
+build, hash seed, valgrind version and benchwatch's counting method.  Package
+versions count per benchmark, for the distributions whose code its counted
+call executed (``executed_packages``): a release of a package the call never
+ran is not mentioned; one it ran is named on the row ("compared across idna
+3.20 → 3.21") and the row is still judged, unless ``strict_packages`` refuses
+it.  A file without that record (before schema 5) falls back to the suite-wide
+rule: any package both sides imported at different versions makes every row
+not comparable, and the row says the rule came from the older file.  A side
+without counts (an older file, or valgrind missing there) gives an ungated
+row saying so, so an old baseline never turns a suite inconclusive.
 
 What the counts capture: the instructions the benchmarked call executed in
 the process (all its threads, serialised by Valgrind).  What they miss: time
@@ -28,7 +37,7 @@ from benchwatch.compare.records import MetricComparison, StrategyResult
 from benchwatch.compare.settings import CompareSettings
 from benchwatch.compare.verdict import ReasonCode, Verdict
 from benchwatch.model import INSTRUCTION_METRICS, BenchmarkResult, InstructionRun, ResultSet
-from benchwatch.stats.instructions import compare_counts, fingerprint_mismatches
+from benchwatch.stats.instructions import compare_counts, fingerprint_mismatches, package_differences
 
 #: One line for every report that shows instruction counts.
 COUNTS_CAPTION = (
@@ -85,8 +94,9 @@ def instruction_comparisons(
     *,
     mismatches: list[str],
     settings: CompareSettings,
+    note: str | None = None,
 ) -> list[MetricComparison]:
-    """The count metrics of one benchmark; ``mismatches`` from :func:`count_mismatches`."""
+    """The count metrics of one benchmark; ``mismatches`` make them not comparable, ``note`` goes on judged rows."""
     rows = []
     for metric in INSTRUCTION_METRICS:
         base_calls, head_calls = _calls(base.instruction_runs, metric), _calls(head.instruction_runs, metric)
@@ -109,7 +119,8 @@ def instruction_comparisons(
             rows.append(_row(name, metric, "inconclusive", False, reason, code=ReasonCode.NOT_MEASURED, **counts))
             continue
         if mismatches:
-            reason = f"{metric} not comparable: count fingerprints differ ({'; '.join(mismatches[:3])})"
+            more = f"; +{len(mismatches) - 3} more" if len(mismatches) > 3 else ""
+            reason = f"{metric} not comparable: count fingerprints differ ({'; '.join(mismatches[:3])}{more})"
             rows.append(
                 _row(name, metric, "inconclusive", False, reason, code=ReasonCode.NOT_COMPARABLE_MACHINE, **counts)
             )
@@ -121,7 +132,7 @@ def instruction_comparisons(
                 metric,
                 result.verdict,
                 gated,
-                result.reason,
+                f"{result.reason}; {note}" if note else result.reason,
                 code=ReasonCode.WIDE_INTERVAL if result.verdict == Verdict.INCONCLUSIVE else ReasonCode.DECIDED,
                 ratio=result.ratio,
                 low=result.low,
@@ -136,10 +147,10 @@ def instruction_comparisons(
 
 
 def count_mismatches(base: Mapping[str, Any], head: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """(reasons the count fingerprints differ, warnings for the report)."""
+    """(reasons the count fingerprints differ in how they were counted, warnings for the report)."""
     if not base or not head:
         return [], []
-    mismatches = fingerprint_mismatches(base, head)
+    mismatches = fingerprint_mismatches(base, head, packages=False)
     warnings = []
     if mismatches:
         warnings.append(
@@ -149,15 +160,72 @@ def count_mismatches(base: Mapping[str, Any], head: Mapping[str, Any]) -> tuple[
     return mismatches, warnings
 
 
+def _versions(differences: Mapping[str, tuple[str, str]]) -> str:
+    return ", ".join(f"{name} {old} → {new}" for name, (old, new) in differences.items())
+
+
+def _package_rule(
+    pair: BenchmarkPair, suite_wide: Mapping[str, tuple[str, str]], settings: CompareSettings
+) -> tuple[list[str], str | None, dict[str, tuple[str, str]]] | None:
+    """(mismatches, row note, executed packages compared across versions) of one benchmark.
+
+    None: a side has no per-benchmark record and the suite-wide rule found a difference.
+    """
+    base_packages, head_packages = pair.base.executed_packages, pair.head.executed_packages
+    if base_packages is None or head_packages is None:
+        return None if suite_wide else ([], None, {})
+    differences = package_differences(base_packages, head_packages)
+    if not differences:
+        return [], None, {}
+    if settings.strict_packages:
+        return [f"its call executed {_versions(differences)} (strict_packages)"], None, {}
+    return [], f"compared across {_versions(differences)}: part of this change may be the dependency's", differences
+
+
 def compare_instruction_metrics(
     pairs: Sequence[BenchmarkPair], *, base: ResultSet, head: ResultSet, settings: CompareSettings
 ) -> StrategyResult:
-    """The strategy: instruction (and estimated-cycle) rows of every compared benchmark."""
+    """The strategy: instruction (and estimated-cycle) rows of every compared benchmark.
+
+    Its diagnostics (``instruction_counts``) say what decided comparability,
+    for the headline: the fingerprint fields that differ, the executed
+    packages compared across versions (and on how many benchmarks), the
+    benchmarks left to the suite-wide rule of older files.
+    """
     mismatches, warnings = count_mismatches(base.count_fingerprint, head.count_fingerprint)
-    rows = {
-        pair.name: tuple(
-            instruction_comparisons(pair.name, pair.base, pair.head, mismatches=mismatches, settings=settings)
+    suite_wide = package_differences(
+        (base.count_fingerprint or {}).get("packages") or {}, (head.count_fingerprint or {}).get("packages") or {}
+    )
+    rows: dict[str, tuple[MetricComparison, ...]] = {}
+    across: dict[str, tuple[str, str]] = {}
+    noted, older = [], []
+    for pair in pairs:
+        rule = _package_rule(pair, suite_wide, settings)
+        if rule is None:
+            side = "base" if pair.base.executed_packages is None else "head"
+            why = f"{side} has no record of the packages this benchmark executed (an older file): suite-wide rule"
+            rule = ([why, *(f"{name} {old} vs {new}" for name, (old, new) in suite_wide.items())], None, {})
+            older += [pair.name] if pair.base.instruction_runs and pair.head.instruction_runs else []
+        packages, note, differences = rule
+        found = instruction_comparisons(
+            pair.name, pair.base, pair.head, mismatches=[*mismatches, *packages], settings=settings, note=note
         )
-        for pair in pairs
+        rows[pair.name] = tuple(found)
+        if differences and any(row.judged for row in found):
+            across.update(differences)
+            noted.append(pair.name)
+    if older and not mismatches:
+        warnings.append(
+            f"instruction counts of {len(older)} benchmark(s) not compared: a result file has no per-benchmark record "
+            f"of the packages each call executed (written before schema 5), so the suite-wide rule applies "
+            f"({_versions(suite_wide)}); record the baseline again with this benchwatch"
+        )
+    diagnostics = {
+        "instruction_counts": {
+            "fingerprint_mismatches": mismatches,
+            "packages_across": {name: list(versions) for name, versions in sorted(across.items())},
+            "benchmarks_across": noted,
+            "suite_wide_rule": older,
+        }
     }
-    return StrategyResult(rows=rows, warnings=tuple(warnings))
+    return StrategyResult(rows=rows, warnings=tuple(warnings), diagnostics=diagnostics)

@@ -132,6 +132,9 @@ def compare(
         shift=flagged,
         latency_note=counts_shift.detail if counts_shift is not None else None,
         sources=(base.source, head.source),
+        gate=settings.gating_metrics,
+        counts=next((r.diagnostics["instruction_counts"] for r in results if "instruction_counts" in r.diagnostics), {})
+        or {},
     )
     warnings = [
         *environment_warnings(base.environment, head.environment),

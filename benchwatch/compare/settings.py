@@ -54,6 +54,16 @@ def _threshold(key: str, value: Any, *, high: float = MAX_LATENCY_THRESHOLD) -> 
     return float(value)
 
 
+#: The true-or-false keys of the compare settings.
+_BOOLEAN_KEYS = (
+    "fail_on_inconclusive",
+    "gate_failures",
+    "moderate_variances",
+    "assume_same_machine",
+    "strict_packages",
+)
+
+
 @dataclass(frozen=True)
 class CompareSettings:
     """How two result sets are compared.
@@ -94,6 +104,9 @@ class CompareSettings:
     #: code); set this when both sides ran on one machine in one state, so that
     #: a genuine suite-wide change stays expressible (``--assume-same-machine``).
     assume_same_machine: bool = False
+    #: Refuse instruction counts whose call executed a package at another
+    #: version on the other side (default: judge them and name the versions).
+    strict_packages: bool = False
 
     #: Keys accepted by :meth:`from_mapping` (the compare part of [tool.benchwatch]).
     MAPPING_KEYS = (
@@ -110,6 +123,7 @@ class CompareSettings:
         "seed",
         "moderate_variances",
         "assume_same_machine",
+        "strict_packages",
     )
 
     def __post_init__(self) -> None:
@@ -157,7 +171,7 @@ class CompareSettings:
         metric -> threshold), ``memory_bytes_tolerance``,
         ``allocation_tolerance``, ``memory_percent_tolerance``,
         ``fail_on_inconclusive``, ``gate_failures``, ``bootstrap_resamples``, ``seed``,
-        ``moderate_variances``, ``assume_same_machine``.
+        ``moderate_variances``, ``assume_same_machine``, ``strict_packages``.
         """
         if not isinstance(mapping, Mapping):
             raise ConfigError(f"[tool.benchwatch] must be a table, got {type(mapping).__name__}")
@@ -178,7 +192,13 @@ class CompareSettings:
         ):
             if key in mapping:
                 kwargs[key] = mapping[key]
-        for key in ("fail_on_inconclusive", "gate_failures", "moderate_variances", "assume_same_machine"):
+        for key in (
+            "fail_on_inconclusive",
+            "gate_failures",
+            "moderate_variances",
+            "assume_same_machine",
+            "strict_packages",
+        ):
             if key in mapping:
                 if not isinstance(mapping[key], bool):
                     raise ConfigError(f"[tool.benchwatch] {key} must be true or false, got {mapping[key]!r}")

@@ -18,13 +18,18 @@ metrics were not judged and why), then why the verdict is what it is and,
 when it is not decisive, what to do.  A real -49% found beside tails that a
 busy machine left unjudged reads "2 improvements (−49%, −35%) · 14 unchanged
 · p95 not judged: machine busy", not "INCONCLUSIVE".
+Then what decided, per metric family ("latency not comparable (another
+machine) · instructions: 13 unchanged · memory: 25 unchanged"), so that a
+reader sees at once whether the answer came from counts; and the executed
+packages whose versions differ between the sides.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +38,7 @@ from benchwatch.compare.records import EXCLUSION_REASONS, BenchmarkComparison, E
 from benchwatch.compare.rules import CompareRules
 from benchwatch.compare.settings import CompareSettings
 from benchwatch.compare.verdict import NOT_COMPARABLE, ReasonCode, Verdict
+from benchwatch.model import INSTRUCTION_METRICS, LATENCY_METRICS, MEMORY_METRICS
 from benchwatch.stats.shift import SuiteShift
 
 #: Metrics that do not move with machine speed: where gated and decided they
@@ -98,6 +104,69 @@ class HeadlineFacts:
     #: Why latency was not compared although the machine class and canary speeds matched
     #: (:mod:`benchwatch.compare.counts_shift`); instruction counts decided instead.
     latency_note: str | None = None
+    #: What decided the comparability of instruction counts (the instruction
+    #: strategy's ``instruction_counts`` diagnostics).
+    counts: Mapping[str, Any] = field(default_factory=dict)
+    #: The gated metrics: a row of one that could not be compared is shown although it does not gate.
+    gate: tuple[str, ...] = ()
+
+
+#: The metric families the headline reports on, in its order.
+FAMILIES = (("latency", LATENCY_METRICS), ("instructions", INSTRUCTION_METRICS), ("memory", MEMORY_METRICS))
+_VERDICT_WORDS = (
+    (Verdict.REGRESSION, "regressed"),
+    (Verdict.IMPROVEMENT, "improved"),
+    (Verdict.UNCHANGED, "unchanged"),
+    (Verdict.INCONCLUSIVE, "inconclusive"),
+)
+
+
+def _not_comparable_why(family: str, rows: Sequence[MetricComparison], facts: HeadlineFacts) -> str:
+    """A few words: why a family's rows were not comparable."""
+    if family == "instructions":
+        counts = facts.counts
+        if counts.get("fingerprint_mismatches"):
+            return "; ".join(counts["fingerprint_mismatches"][:2])
+        if counts.get("suite_wide_rule"):
+            return "an older file's suite-wide package rule"
+        return "strict_packages" if any("strict_packages" in m.reason for m in rows) else "count fingerprints differ"
+    if all(m.reason_code == ReasonCode.NOT_COMPARABLE_SPEED for m in rows):
+        return "another machine speed"
+    return "another machine"
+
+
+def decided_by(benchmarks: Sequence[BenchmarkComparison], facts: HeadlineFacts) -> str:
+    """Per metric family, its gated rows' verdicts (``instructions: 13 unchanged``), or why it was not compared."""
+    deciding = {id(m) for m in deciding_rows(benchmarks)}
+    parts = []
+    for family, metrics in FAMILIES:
+        mine = [m for b in benchmarks for m in b.metrics if m.metric in metrics]
+        # Deciding rows, and gated metrics' rows that could not be compared (counts then do not gate).
+        shown = [m for m in mine if id(m) in deciding or (m.metric in facts.gate and m.reason_code in NOT_COMPARABLE)]
+        blocked = [m for m in shown if m.reason_code in NOT_COMPARABLE]
+        stood_in = [m for m in mine if m.gated and id(m) not in deciding]  # another metric decided them
+        if (shown or stood_in) and len(blocked) == len(shown):
+            parts.append(f"{family} not comparable ({_not_comparable_why(family, blocked or stood_in, facts)})")
+            continue
+        counts = Counter(m.verdict for m in shown if m.reason_code not in NOT_COMPARABLE)
+        words = [f"{counts[verdict]} {word}" for verdict, word in _VERDICT_WORDS if counts[verdict]]
+        if blocked:
+            words.append(f"{len(blocked)} not comparable ({_not_comparable_why(family, blocked, facts)})")
+        if words:
+            parts.append(f"{family}: {', '.join(words)}")
+    return " · ".join(parts)
+
+
+def package_note(facts: HeadlineFacts) -> str | None:
+    """The executed packages compared across versions, summed over the suite, or None."""
+    across = facts.counts.get("packages_across") or {}
+    if not across:
+        return None
+    versions = ", ".join(f"{name} {old} → {new}" for name, (old, new) in across.items())
+    count = len(facts.counts.get("benchmarks_across") or ())
+    return (
+        f"instructions of {count} benchmark(s) compared across {versions}: part of their change may be the dependency's"
+    )
 
 
 def _names(rows: Sequence[MetricComparison], limit: int = 3) -> str:
@@ -182,12 +251,18 @@ def headline(benchmarks: Sequence[BenchmarkComparison], facts: HeadlineFacts, ru
 
 def _reason(benchmarks: Sequence[BenchmarkComparison], facts: HeadlineFacts, rules: CompareRules) -> str:
     text = _verdict_headline(benchmarks, facts, rules)
+    families = decided_by(benchmarks, facts) if facts.shift is None else ""
+    if families and text.startswith("no gated regression"):
+        text = f"no gated regression: {families}"
+    elif families:
+        text += f" · {families}" if facts.verdict == Verdict.REGRESSION else f"; by metric: {families}"
     if facts.latency_note and facts.latency_note not in text:
         text += (
             f"; latency not compared: {facts.latency_note}, so instruction counts decide "
             "(benchwatch compare-refs measures both sides on one machine)"
         )
-    return text
+    note = package_note(facts)
+    return f"{text}; {note}" if note else text
 
 
 def _verdict_headline(benchmarks: Sequence[BenchmarkComparison], facts: HeadlineFacts, rules: CompareRules) -> str:
@@ -220,15 +295,29 @@ def _verdict_headline(benchmarks: Sequence[BenchmarkComparison], facts: Headline
     return _inconclusive_headline(benchmarks, by_code, facts, rules)
 
 
-def _inconclusive_headline(
-    benchmarks: Sequence[BenchmarkComparison],
-    by_code: dict[str, list[MetricComparison]],
-    facts: HeadlineFacts,
-    rules: CompareRules,
-) -> str:
+def _not_comparable_headline(
+    benchmarks: Sequence[BenchmarkComparison], by_code: dict[str, list[MetricComparison]], facts: HeadlineFacts
+) -> str | None:
+    """The headline when gated rows could not be compared (machine, speed, count fingerprints), else None."""
     not_comparable = [m for code in NOT_COMPARABLE for m in by_code.get(code, [])]
+    counts = [
+        m
+        for b in benchmarks
+        for m in b.metrics
+        if m.metric in INSTRUCTION_METRICS and m.metric in facts.gate and m.reason_code in NOT_COMPARABLE
+    ]
+    why = _not_comparable_why("instructions", counts, facts)
+    counts_text = (
+        f"instructions not comparable: count fingerprints differ ({why}); "
+        "record the baseline with the same architecture, Python build, valgrind and benchwatch, or measure both "
+        "sides here with benchwatch compare-refs"
+    )
     if not_comparable:
-        kinds = {"peak_rss" if m.metric in MACHINE_DEPENDENT_MEMORY else "latency" for m in not_comparable}
+        kinds = {
+            "peak_rss" if m.metric in MACHINE_DEPENDENT_MEMORY else "latency"
+            for m in not_comparable
+            if m.metric not in INSTRUCTION_METRICS
+        }
         return (
             f"{' and '.join(sorted(kinds))} not comparable: {facts.comparability_detail}; "
             "refresh the baseline on this machine "
@@ -236,7 +325,22 @@ def _inconclusive_headline(
             "alternate, so they always share the machine's speed), or gate on "
             "instruction counts, which do not move with the machine"
             + (" (for memory: memray's peak_memory and allocations)" if "peak_rss" in kinds else "")
+            + (f"; {counts_text}" if counts else "")
         )
+    if counts:
+        return counts_text
+    return None
+
+
+def _inconclusive_headline(
+    benchmarks: Sequence[BenchmarkComparison],
+    by_code: dict[str, list[MetricComparison]],
+    facts: HeadlineFacts,
+    rules: CompareRules,
+) -> str:
+    not_comparable = _not_comparable_headline(benchmarks, by_code, facts)
+    if not_comparable is not None:
+        return not_comparable
     if by_code.get(ReasonCode.ONE_SIDE_BUSY):
         rows = by_code[ReasonCode.ONE_SIDE_BUSY]
         return (

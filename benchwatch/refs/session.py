@@ -433,6 +433,7 @@ def _result(side: _Side, settings: RefsSettings, looks: tuple[int, ...]) -> Resu
             runs=tuple(side.runs[name]),
             group=side.groups.get(name),
             instruction_runs=tuple(side.counted.runs.get(name, ())),
+            executed_packages=side.counted.executed.get(name),
         )
         for name in side.names
         if side.runs.get(name)

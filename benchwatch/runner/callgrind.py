@@ -22,6 +22,11 @@ Client requests come from :mod:`benchwatch.runner.client_requests`: the
 small ``valgrind`` module on PyPI where it is installed, else (x86-64 Linux)
 the request sequence itself, called through ctypes.  Outside valgrind they
 are no-ops.
+
+After the counted calls, one more uncounted call runs traced
+(:mod:`benchwatch.runner.executed`): which installed distributions' code the
+call executed, so that a comparison can tell a dependency release the call
+runs from one it never touches.
 """
 
 from __future__ import annotations
@@ -31,11 +36,11 @@ import os
 import platform
 import sys
 from collections.abc import Callable, Mapping
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 from benchwatch.runner.client_requests import CounterUnavailable, load_requests
+from benchwatch.runner.executed import CallTrace, distribution_versions, dump_objects, executed_distributions
 
 #: Estimated cycles from a cache-simulation dump (the weights iai-callgrind
 #: and CodSpeed's documentation use): an L1 hit costs 1 cycle, a last-level
@@ -45,6 +50,12 @@ L1_HIT_CYCLES = 1
 LL_HIT_CYCLES = 5
 RAM_HIT_CYCLES = 35
 CACHE_EVENTS = ("Ir", "Dr", "Dw", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw")
+
+#: The version of how benchwatch counts (what is counted around the call, the
+#: warm-up and collection before it, the worker's layout).  Counts made under
+#: different versions are not comparable: a change in how benchwatch counts must
+#: never read as a change in the code.  Files from before this field count as 1.
+COUNT_METHOD_VERSION = 1
 
 #: Distributions that run the benchmarks but are not benchmarked code: their
 #: versions do not decide whether counts are comparable.
@@ -85,18 +96,27 @@ def estimated_cycles(events: Mapping[str, int]) -> float | None:
 
 def read_dump_totals(path: Path) -> dict[str, int]:
     """The event totals of one Callgrind dump file (``events:`` names, ``totals:`` values)."""
+    return read_dump(path)[0]
+
+
+def read_dump(path: Path) -> tuple[dict[str, int], set[str]]:
+    """(event totals, the objects that executed instructions) of one Callgrind dump file."""
     names: list[str] = []
     totals: list[int] = []
+    object_lines: list[str] = []
     with open(path, encoding="utf-8", errors="replace") as stream:
         for line in stream:
-            if line.startswith("events:"):
+            if line.startswith(("ob=", "cob=")):
+                object_lines.append(line)
+            elif line.startswith("events:"):
                 names = line.split(":", 1)[1].split()
             elif line.startswith("totals:"):
                 totals = [int(value) for value in line.split(":", 1)[1].split()]
     if not names or not totals:
         raise ValueError(f"{path}: no events/totals lines (not a Callgrind dump?)")
     # Callgrind leaves trailing zero events off the totals line.
-    return {name: totals[index] if index < len(totals) else 0 for index, name in enumerate(names)}
+    events = {name: totals[index] if index < len(totals) else 0 for index, name in enumerate(names)}
+    return events, dump_objects(object_lines)
 
 
 class CallCounter:
@@ -110,6 +130,10 @@ class CallCounter:
         self.backend, self._requests = load_requests()
         self._out_prefix = out_prefix
         self._dumps = 0
+        #: The native objects the counted calls executed (from their dumps).
+        self.objects: set[str] = set()
+        #: Whether :meth:`executed_packages` runs its traced call (the pass asks in one run per benchmark).
+        self.trace_packages = True
         self.counted_calls = counted_calls
         self.warmup_calls = warmup_calls
 
@@ -140,10 +164,25 @@ class CallCounter:
                 gc.unfreeze()
             requests.callgrind_dump_stats(f"benchwatch counted call {index}")
             self._dumps += 1
-            events = read_dump_totals(Path(f"{self._out_prefix}.{self._dumps}"))
+            events, objects = read_dump(Path(f"{self._out_prefix}.{self._dumps}"))
+            self.objects |= objects
             instructions.append(events["Ir"])
             cycles.append(estimated_cycles(events))
         return result, instructions, cycles if all(value is not None for value in cycles) else []
+
+    def executed_packages(self, call: Callable[[], Any], prepare: Callable[[], Any] | None = None) -> dict[str, str]:
+        """The distributions whose code ``call`` executes: one more call, uncounted and traced.
+
+        After the counted calls, so the counts start from the same state as
+        without it; the native objects come from the counted calls' dumps.
+        """
+        trace = CallTrace()
+        if prepare is not None:
+            prepare()
+        trace.run(call)
+        return executed_distributions(
+            files=trace.files | self.objects, modules=trace.modules, ignore=TOOLING_DISTRIBUTIONS
+        )
 
 
 def count_fingerprint(client_requests: str) -> dict[str, Any]:
@@ -152,18 +191,10 @@ def count_fingerprint(client_requests: str) -> dict[str, Any]:
     The packages are those whose modules this process imported, less the
     tooling that runs the benchmarks: a different DuckDB or NumPy executes
     different instructions; a different pytest does not enter the count.
+    Comparisons use them only for files without the per-benchmark record of
+    executed packages (:meth:`CallCounter.executed_packages`).
     """
-    packages: dict[str, str] = {}
-    distributions = importlib_metadata.packages_distributions()
-    for module in list(sys.modules):
-        top = module.partition(".")[0]
-        for distribution in distributions.get(top, ()):
-            if distribution.lower() in TOOLING_DISTRIBUTIONS or distribution in packages:
-                continue
-            try:
-                packages[distribution] = importlib_metadata.version(distribution)
-            except importlib_metadata.PackageNotFoundError:
-                continue
+    top_levels = {module.partition(".")[0] for module in list(sys.modules)}
     return {
         "machine": platform.machine(),
         "python_implementation": platform.python_implementation(),
@@ -171,7 +202,8 @@ def count_fingerprint(client_requests: str) -> dict[str, Any]:
         "python_build": " ".join(platform.python_build()) + f" [{platform.python_compiler()}]",
         "hash_seed": os.environ.get("PYTHONHASHSEED"),
         "client_requests": client_requests,
-        "packages": dict(sorted(packages.items())),
+        "count_method": COUNT_METHOD_VERSION,
+        "packages": distribution_versions(top_levels, ignore=TOOLING_DISTRIBUTIONS),
     }
 
 
@@ -183,10 +215,13 @@ class InstructionCounting:
     suite's own call goes through :meth:`CallCounter.count`.
     """
 
-    def __init__(self, *, out_file: str | None, counted_calls: int, warmup_calls: int) -> None:
+    def __init__(
+        self, *, out_file: str | None, counted_calls: int, warmup_calls: int, trace_packages: bool = True
+    ) -> None:
         self.out_prefix = Path(str(out_file).replace("%p", str(os.getpid()))) if out_file else None
         self.counted_calls = counted_calls
         self.warmup_calls = warmup_calls
+        self.trace_packages = trace_packages
         self._counter: CallCounter | None = None
 
     def _get_counter(self) -> CallCounter:
@@ -198,6 +233,7 @@ class InstructionCounting:
             self._counter = CallCounter(
                 out_prefix=self.out_prefix, counted_calls=self.counted_calls, warmup_calls=self.warmup_calls
             )
+            self._counter.trace_packages = self.trace_packages
         return self._counter
 
     def around_call(self, item: Any, current: dict[str, Any]):
@@ -210,7 +246,7 @@ class InstructionCounting:
 
         fixture = getattr(item, "funcargs", {}).get("benchmark")
         marker_form = fixture is None and is_marker_form(item)
-        counted: dict[str, list] = {}
+        counted: dict[str, Any] = {}
         try:
             counter = self._get_counter()
         except CounterUnavailable as error:
@@ -225,6 +261,7 @@ class InstructionCounting:
 
             def counted_runtest() -> None:
                 _, counted["instructions"], counted["cycles"] = counter.count(body)
+                counted["packages"] = _traced(counter, body)
 
             item.runtest = counted_runtest
         outcome = yield
@@ -236,18 +273,20 @@ class InstructionCounting:
             current["instructions"] = counted["instructions"]
             current["estimated_cycles"] = counted["cycles"] or None
             current["count_fingerprint"] = count_fingerprint(counter.backend)
+            current["executed_packages"] = counted.get("packages")
         elif current.get("status") == "ok":
             what = "its benchmark fixture" if fixture is not None else "a benchmark fixture or marker"
             current.update(status="error", error=f"the test did not call {what}, so nothing was counted")
 
 
-def _fixture_calls(counter: CallCounter, counted: dict[str, list]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _fixture_calls(counter: CallCounter, counted: dict[str, Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """Replacements for pytest-benchmark's ``_raw`` and ``_raw_pedantic`` that count the call."""
 
     def raw(function_to_benchmark: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         result, counted["instructions"], counted["cycles"] = counter.count(
             lambda: function_to_benchmark(*args, **kwargs)
         )
+        counted["packages"] = _traced(counter, lambda: function_to_benchmark(*args, **kwargs))
         return result
 
     def raw_pedantic(target: Callable[..., Any], args=(), kwargs=None, setup=None, teardown=None, **_: Any) -> Any:
@@ -262,8 +301,21 @@ def _fixture_calls(counter: CallCounter, counted: dict[str, list]) -> tuple[Call
         result, counted["instructions"], counted["cycles"] = counter.count(
             lambda: target(*arguments[0], **arguments[1]), prepare=prepare
         )
+        counted["packages"] = _traced(counter, lambda: target(*arguments[0], **arguments[1]), prepare)
         if teardown is not None:
             teardown(*arguments[0], **arguments[1])
         return result
 
     return raw, raw_pedantic
+
+
+def _traced(
+    counter: CallCounter, call: Callable[[], Any], prepare: Callable[[], Any] | None = None
+) -> dict[str, str] | None:
+    """The call's executed packages; None when not traced in this run, or when the extra call fails."""
+    if not counter.trace_packages:
+        return None
+    try:
+        return counter.executed_packages(call, prepare)
+    except Exception:  # the benchmark's own failure on a call it did not expect; its counts stand
+        return None

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchwatch.errors import UsageError
-from benchwatch.model import InstructionRun
+from benchwatch.model import BenchmarkResult, InstructionRun
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
 #: Hash randomisation makes sets and dicts of strings iterate differently in
@@ -111,12 +111,26 @@ class InstructionSettings:
 
 @dataclass
 class InstructionOutcome:
-    """Per benchmark its instruction runs; the count fingerprint; how the pass ran."""
+    """Per benchmark its instruction runs and executed packages; the count fingerprint; how the pass ran.
+
+    ``executed`` holds, per benchmark, the distributions (name -> version)
+    whose code its call executed, traced in its first run
+    (:mod:`benchwatch.runner.executed`); absent when that run did not record them.
+    """
 
     runs: dict[str, list[InstructionRun]] = field(default_factory=dict)
+    executed: dict[str, dict[str, str]] = field(default_factory=dict)
     fingerprint: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    def attach(self, benchmark: BenchmarkResult) -> BenchmarkResult:
+        """``benchmark`` with its instruction runs and executed packages from this pass."""
+        return replace(
+            benchmark,
+            instruction_runs=tuple(self.runs.get(benchmark.name, ())),
+            executed_packages=self.executed.get(benchmark.name),
+        )
 
 
 def valgrind_version(valgrind: str) -> str | None:
@@ -152,9 +166,20 @@ OUT_FILE = "callgrind.out"
 
 
 def callgrind_command(
-    command: WorkerCommand, *, settings: InstructionSettings, valgrind: str, out_dir: Path, no_aslr: bool
+    command: WorkerCommand,
+    *,
+    settings: InstructionSettings,
+    valgrind: str,
+    out_dir: Path,
+    no_aslr: bool,
+    trace_packages: bool = True,
 ) -> WorkerCommand:
-    """``command`` run under Callgrind with instrumentation off at start, hash seed fixed."""
+    """``command`` run under Callgrind with instrumentation off at start, hash seed fixed.
+
+    ``trace_packages``: the worker also traces one more call for the packages
+    it executes (one run per benchmark is enough; the argument keeps its
+    length either way, so the heap layout does not depend on it).
+    """
     out_file = out_dir / OUT_FILE
     prefix = [settings.setarch or "setarch", "-R"] if no_aslr else []
     # --vgdb=no: no gdb-server FIFOs (vgdb-pipe-*) in $TMPDIR, which a crashing worker would leave behind.
@@ -172,6 +197,7 @@ def callgrind_command(
         f"--benchwatch-callgrind-out={out_file}",
         f"--benchwatch-counted-calls={settings.counted_calls}",
         f"--benchwatch-warmup-calls={settings.warmup_calls}",
+        f"--benchwatch-trace-packages={int(trace_packages)}",
         # pytest's own numbered pytest-of-<user>/pytest-<N> would differ between processes
         f"--basetemp={out_dir / 'tmp'}",
     )
@@ -245,7 +271,14 @@ def run_instruction_pass(
                     on_event(run_index, event)
 
         with layout_directory(name, run_index) as scratch:
-            counted = callgrind_command(command, settings=settings, valgrind=valgrind, out_dir=scratch, no_aslr=no_aslr)
+            counted = callgrind_command(
+                command,
+                settings=settings,
+                valgrind=valgrind,
+                out_dir=scratch,
+                no_aslr=no_aslr,
+                trace_packages=run_index == 1,
+            )
             return name, run_pass(
                 command=counted,
                 mode="instructions",
@@ -375,6 +408,11 @@ def _collect(
     )
     worker_print: Mapping[str, Any] = event.get("count_fingerprint") or {}
     packages.update(worker_print.get("packages", {}))
+    executed = event.get("executed_packages")
+    if isinstance(executed, Mapping):
+        merged = outcome.executed.setdefault(name, {})
+        merged.update(executed)
+        outcome.executed[name] = dict(sorted(merged.items()))
     for key, value in worker_print.items():
         if key != "packages":
             fingerprint.setdefault(key, value)

@@ -269,7 +269,7 @@ def run_suites(
         )
     benchmarks, skipped = _assemble(names, groups, timing, memory)
     worker_warnings = list(dict.fromkeys([*(w for o in [*timing, *memory] for w in o.warnings), *counted.warnings]))
-    benchmarks = [replace(b, instruction_runs=tuple(counted.runs.get(b.name, ()))) for b in benchmarks]
+    benchmarks = [counted.attach(b) for b in benchmarks]
     if not benchmarks:
         raise InputError(", ".join(settings.suites), f"every benchmark was skipped: {skipped}")
     return ResultSet(

@@ -60,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--benchwatch-counted-calls", type=int, default=2, help="calls counted per benchmark")
     group.addoption("--benchwatch-warmup-calls", type=int, default=1, help="uncounted calls before them")
     group.addoption(
+        "--benchwatch-trace-packages", type=int, default=1, help="1: trace one more call for the packages it executes"
+    )
+    group.addoption(
         "--benchwatch-target-samples", type=int, default=0, help="samples per benchmark the gated quantiles need"
     )
     group.addoption(
@@ -88,6 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 out_file=config.getoption("--benchwatch-callgrind-out"),
                 counted_calls=config.getoption("--benchwatch-counted-calls"),
                 warmup_calls=config.getoption("--benchwatch-warmup-calls"),
+                trace_packages=bool(config.getoption("--benchwatch-trace-packages")),
             )
         if recorder.mode in PROFILE_MODES:
             from benchwatch.explain.collect import ProfileCollecting

@@ -47,7 +47,18 @@ from benchwatch.stats.runlevel import welch_log_ratio
 EXACT_SPREAD_SHARE = 0.5
 
 #: Fingerprint fields that must be equal for counts to be comparable.
-FINGERPRINT_KEYS = ("machine", "python_implementation", "python_version", "python_build", "valgrind", "hash_seed")
+FINGERPRINT_KEYS = (
+    "machine",
+    "python_implementation",
+    "python_version",
+    "python_build",
+    "valgrind",
+    "hash_seed",
+    "count_method",
+)
+#: Values of fields that files from before the field existed had implicitly:
+#: counts made before ``count_method`` was recorded were made by method 1.
+FINGERPRINT_DEFAULTS: Mapping[str, Any] = {"count_method": 1}
 
 
 @dataclass(frozen=True)
@@ -156,25 +167,36 @@ def compare_counts(
     )
 
 
-def fingerprint_mismatches(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
+def fingerprint_mismatches(base: Mapping[str, Any], head: Mapping[str, Any], *, packages: bool = True) -> list[str]:
     """Why two count fingerprints are not comparable (empty list: they are).
 
-    Packages count only when both sides imported them: a package only one
-    side imports is part of the code change under test.
+    Each reason names the field (``python_version '3.11.7' vs '3.12.1'``).
+    ``packages``: also the suite-wide rule for the imported packages (for
+    files without per-benchmark executed packages): a package both sides
+    imported at different versions.  A package only one side imports is part
+    of the code change under test.
     """
     if not base or not head:
         return [f"no instruction counts on {'base' if not base else 'head'}"]
-    reasons = [
-        f"{key} {base.get(key)!r} vs {head.get(key)!r}"
-        for key in FINGERPRINT_KEYS
-        if key in base and key in head and base.get(key) != head.get(key)
-    ]
+    reasons = []
+    for key in FINGERPRINT_KEYS:
+        default = FINGERPRINT_DEFAULTS.get(key)
+        if (key in base or default is not None) and (key in head or default is not None):
+            base_value, head_value = base.get(key, default), head.get(key, default)
+            if base_value != head_value:
+                reasons.append(f"{key} {base_value!r} vs {head_value!r}")
     # Records from before the key existed all counted through the valgrind module.
     base_way, head_way = (side.get("client_requests", "valgrind module") for side in (base, head))
     if base_way != head_way:
         reasons.append(f"client requests through the {base_way} vs the {head_way}")
-    base_packages, head_packages = base.get("packages") or {}, head.get("packages") or {}
-    for name in sorted(set(base_packages) & set(head_packages)):
-        if base_packages[name] != head_packages[name]:
-            reasons.append(f"{name} {base_packages[name]} vs {head_packages[name]}")
+    if packages:
+        reasons += [
+            f"{name} {old} vs {new}"
+            for name, (old, new) in package_differences(base.get("packages") or {}, head.get("packages") or {}).items()
+        ]
     return reasons
+
+
+def package_differences(base: Mapping[str, str], head: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Packages on both sides at different versions: name -> (base version, head version)."""
+    return {name: (base[name], head[name]) for name in sorted(set(base) & set(head)) if base[name] != head[name]}
