@@ -110,10 +110,11 @@ def test_a_fresh_machine_with_a_newer_idna_judges_every_row_and_names_it_where_e
     assert "compared across idna 3.20 → 3.21: part of this change may be the dependency's" in rows[SYNC].reason
     # Latency is another machine's; counts and memray's figures decide, and the headline says so.
     assert comparison.verdict == "unchanged" and comparison.exit_code() == 0
-    assert comparison.headline.startswith(
+    assert (  # after the findings ("9 unchanged — "), what decided
         "no gated regression: latency not comparable (another machine) · instructions: 9 unchanged · "
         "memory: 9 unchanged"
-    )
+    ) in comparison.headline
+    assert comparison.headline.startswith("9 unchanged — ")
     assert "instructions of 1 benchmark(s) compared across idna 3.20 → 3.21" in comparison.headline
     assert comparison.diagnostics["instruction_counts"]["packages_across"] == {"idna": ["3.20", "3.21"]}
     for text in (render_terminal(comparison), render_markdown(comparison)):
