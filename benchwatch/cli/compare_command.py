@@ -194,7 +194,8 @@ def render(
     return render_terminal(comparison, color=color, all_rows=all_rows)
 
 
-def _parse_write(item: str) -> tuple[str, Path]:
+def parse_write(item: str) -> tuple[str, Path]:
+    """``FORMAT:FILE`` of ``--write`` (also compare-refs'), checked."""
     report_format, _, path = item.partition(":")
     if report_format not in FORMATS or not path:
         raise UsageError(f"--write takes FORMAT:FILE with FORMAT one of {', '.join(FORMATS)}, got {item!r}")
@@ -259,7 +260,7 @@ def _compare_and_report(args: argparse.Namespace) -> int:
     from benchwatch.adapters.registry import import_files
     from benchwatch.resultfile import write_atomically
 
-    extra = [_parse_write(item) for item in args.write]
+    extra = [parse_write(item) for item in args.write]
     base_files = _side_files(args.base_file, args.base, "base")
     head_files = _side_files(args.head_file, args.head, "head")
     settings = _settings(args)
