@@ -333,6 +333,9 @@ def test_a_tag_record_survives_main_recording_the_same_commit(tmp_path: Path, or
         output, _ = process.communicate(timeout=300)
         assert process.returncode == 0, output
     assert _recorded(tmp_path, url) == [("01234567", ("v1.0",))]
+    # Both writers keep the result itself: the base of one-side PR runs.
+    kept = tmp_path / "check" / "history" / "results" / "0123456789abcdef0123456789abcdef01234567.json.gz"
+    assert kept.is_file()
 
 
 def test_the_workflows_in_the_adoption_guide_are_valid(tmp_path: Path) -> None:

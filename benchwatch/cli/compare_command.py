@@ -56,6 +56,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-inconclusive", action="store_true", default=None, help="exit 1 when the verdict is inconclusive"
     )
+    parser.add_argument(
+        "--gate",
+        metavar="METRIC,...",
+        help="metrics that decide the verdict, replacing the config's gate (e.g. instructions,peak_memory,peak_rss)",
+    )
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal report")
     parser.add_argument(
         "--all", action="store_true", dest="all_rows", help="terminal: every row, not only regressions and improvements"
@@ -128,6 +133,8 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
         changes["threshold"] = args.threshold
     if args.fail_on_inconclusive:
         changes["fail_on_inconclusive"] = True
+    if args.gate is not None:
+        changes["gating_metrics"] = tuple(metric.strip() for metric in args.gate.split(",") if metric.strip())
     if args.seed is not None:
         if args.seed < 0:
             raise UsageError(f"--seed must not be negative, got {args.seed}")
