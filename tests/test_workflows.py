@@ -342,7 +342,7 @@ def test_the_workflows_in_the_adoption_guide_are_valid(tmp_path: Path) -> None:
     """docs/github-action.md's copy-paste YAML: schema-valid, zizmor-clean, no `${{` in run:."""
     text = (ROOT / "docs" / "github-action.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3  # pr-benchmarks (compare), pr-report, pr-benchmarks (one-side)
     folder = tmp_path / ".github" / "workflows"
     folder.mkdir(parents=True)
     for index, block in enumerate(blocks):
