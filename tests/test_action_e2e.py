@@ -398,7 +398,7 @@ def test_bad_inputs_stop_before_anything_runs(project, tmp_path: Path) -> None:
         work=tmp_path,
     )
     assert run.steps == [("Check inputs", 2)]
-    assert "mode must be compare, merge, collect or report" in run.stdout
+    assert "mode must be compare, one-side, merge, collect or report" in run.stdout
 
 
 # -- merge (deterministic results: a clear regression, and a hostile benchmark name) -------------
