@@ -226,9 +226,24 @@ def run_action(
 
 
 def _search_path(directory: Path) -> str:
-    """PATH for the steps: this venv's bin (python, benchwatch) first, as setup-python + pip would."""
-    venv_bin = str(Path(sys.executable).parent)
-    return f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    """PATH for the steps: a ``benchwatch`` that logs its command, then this venv's bin (python, benchwatch).
+
+    The log (``directory/../benchwatch-commands.log``) holds the sub-command names only, one per call:
+    the tests count how often a job compares.
+    """
+    venv_bin = Path(sys.executable).parent
+    directory.mkdir(parents=True, exist_ok=True)
+    shim = directory / "benchwatch"
+    log = directory.parent / "benchwatch-commands.log"
+    shim.write_text(f'#!/bin/bash\nprintf "%s\\n" "$1" >> "{log}"\nexec "{venv_bin / "benchwatch"}" "$@"\n')
+    shim.chmod(0o755)
+    return f"{directory}{os.pathsep}{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def commands_run(work: Path) -> list[str]:
+    """The benchwatch sub-commands the action's steps ran in the job whose runner directory is ``work``."""
+    log = work / "benchwatch-commands.log"
+    return log.read_text().split() if log.exists() else []
 
 
 def runner_env(work: Path, *, api_url: str, event_name: str, event: dict[str, Any], sha: str) -> dict[str, str]:
@@ -318,7 +333,7 @@ def compared(project: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
             "looks": "2,3",
             "max-time": "300",
             "threshold": "0.10",
-            "extra-args": "--memory-runs 1 --seed 3",
+            "extra-args": f"--memory-runs 1 --seed 3 --write markdown:{results}/table.md",
             "results-dir": str(results),
             "fail-on": "regression",
         },
@@ -340,6 +355,7 @@ def test_compare_mode_measures_renders_and_gates(compared) -> None:
     names = [name for name, _ in run.steps]
     assert names == ["Check inputs", "Install benchwatch", "Compare base and head (compare-refs)", "Render report"]
     assert "BENCHWATCH_SKIP_INSTALL=1" in run.stdout
+    assert commands_run(compared["work"]) == ["compare-refs", "github-gate"]  # one comparison per job
     # The PR base sha became the base ref (merge base with HEAD).
     assert f"merge base of the PR base {compared['base'][:12]}" in run.stdout
     verdict = run.outputs["verdict"]
@@ -357,6 +373,7 @@ def test_compare_mode_measures_renders_and_gates(compared) -> None:
     }
     for name in ("base.json.gz", "head.json.gz", "comparison.json", "comment.md"):
         assert (results / name).is_file(), name
+    assert "parse\\_rows" in (results / "table.md").read_text()  # compare-refs --write (Markdown-escaped)
     report = json.loads((results / "comparison.json").read_text())
     assert report["verdict"] == verdict
     (parse_rows,) = [
@@ -364,7 +381,10 @@ def test_compare_mode_measures_renders_and_gates(compared) -> None:
     ]
     assert parse_rows["verdict"] in ("regression", "inconclusive")
     summary = (compared["work"] / "step_summary.md").read_text()
-    assert summary.strip() and summary.strip() in (results / "comment.md").read_text() + "\n"
+    comment = (results / "comment.md").read_text()
+    assert summary.strip() and summary.strip() in comment + "\n"
+    assert f"head {compared['head'][:12]}" in comment
+    assert f"https://github.example/{REPO}/actions/runs/{RUN_ID}" in comment
     assert_no_token(run, compared["work"])
 
 
@@ -378,7 +398,7 @@ def test_bad_inputs_stop_before_anything_runs(project, tmp_path: Path) -> None:
         work=tmp_path,
     )
     assert run.steps == [("Check inputs", 2)]
-    assert "mode must be compare, merge, collect or report" in run.stdout
+    assert "mode must be compare, one-side, merge, collect or report" in run.stdout
 
 
 # -- merge (deterministic results: a clear regression, and a hostile benchmark name) -------------
@@ -415,6 +435,7 @@ def _merge(project, tmp_path: Path, shards: Path, *, head_repo: str, fail_on: st
 def test_merge_mode_fails_a_same_repo_pr_on_regression_after_writing_the_report(project, tmp_path, shard_results):
     run, out = _merge(project, tmp_path, shard_results, head_repo=REPO, fail_on="regression")
     assert [name for name, _ in run.steps] == ["Check inputs", "Install benchwatch", "Merge shards", "Render report"]
+    assert commands_run(tmp_path) == ["merge-shards", "compare", "github-gate"]
     assert run.steps[-1] == ("Render report", 1), run.stdout + run.stderr
     assert "::error title=benchwatch::performance regression (fail-on: regression)" in run.stdout
     assert run.outputs == {
@@ -499,6 +520,7 @@ def test_report_mode_posts_check_run_and_sticky_comment(project, tmp_path: Path,
         "Render report",
         "Post to GitHub (github-report)",
     ]
+    assert commands_run(tmp_path / "report-job") == ["compare", "github-gate", "github-report"]
     # The verdict was recomputed from the result files (the artifact's comparison.json said improvement).
     assert run.outputs["verdict"] == "regression"
     (check,) = fake.check_runs.values()

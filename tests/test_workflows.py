@@ -333,13 +333,16 @@ def test_a_tag_record_survives_main_recording_the_same_commit(tmp_path: Path, or
         output, _ = process.communicate(timeout=300)
         assert process.returncode == 0, output
     assert _recorded(tmp_path, url) == [("01234567", ("v1.0",))]
+    # Both writers keep the result itself: the base of one-side PR runs.
+    kept = tmp_path / "check" / "history" / "results" / "0123456789abcdef0123456789abcdef01234567.json.gz"
+    assert kept.is_file()
 
 
 def test_the_workflows_in_the_adoption_guide_are_valid(tmp_path: Path) -> None:
     """docs/github-action.md's copy-paste YAML: schema-valid, zizmor-clean, no `${{` in run:."""
     text = (ROOT / "docs" / "github-action.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3  # pr-benchmarks (compare), pr-report, pr-benchmarks (one-side)
     folder = tmp_path / ".github" / "workflows"
     folder.mkdir(parents=True)
     for index, block in enumerate(blocks):

@@ -48,6 +48,7 @@ COMMANDS = {
     "import": ("benchwatch.cli.import_command", "read pytest-benchmark, pyperf, Go, ... output into one result"),
     "cache": ("benchwatch.cli.cache_command", "show or delete compare-refs' cached checkouts and environments"),
     "github-report": ("benchwatch.cli.github_command", "post the PR comment, check run and job summary to GitHub"),
+    "github-gate": ("benchwatch.cli.github_command", "a measuring job's step outputs, job summary and gate"),
     "record": ("benchwatch.cli.record_command", "add a result of main (or a tag) to a history directory"),
     "trend": ("benchwatch.cli.trend_command", "write the trend report of a history (static files)"),
     "history": ("benchwatch.cli.history_command", "import pyperf or asv results, list, show or prune a history"),

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from benchwatch.cli.explain_options import add_explain_arguments
-from benchwatch.cli.terminal_options import add_wide_argument, terminal_width
+from benchwatch.cli.report_options import add_wide_argument, parse_write, terminal_width
 from benchwatch.compare import CompareSettings, Comparison, compare
 from benchwatch.compare.settings import MAX_LATENCY_THRESHOLD
 from benchwatch.config import compare_settings
@@ -64,6 +64,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="files without benchwatch's canary: judge latency even when every benchmark moved by one factor "
         "(both sides ran on one machine in one state, so a suite-wide change is the code's)",
+    )
+    parser.add_argument(
+        "--gate",
+        metavar="METRIC,...",
+        help="metrics that decide the verdict, replacing the config's gate (e.g. instructions,peak_memory,peak_rss)",
     )
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal report")
     parser.add_argument(
@@ -141,6 +146,8 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
         changes["fail_on_inconclusive"] = True
     if args.assume_same_machine:
         changes["assume_same_machine"] = True
+    if args.gate is not None:
+        changes["gating_metrics"] = tuple(metric.strip() for metric in args.gate.split(",") if metric.strip())
     if args.seed is not None:
         if args.seed < 0:
             raise UsageError(f"--seed must not be negative, got {args.seed}")
@@ -157,13 +164,6 @@ def _side_files(positional: str | None, option: list[str], label: str) -> list[P
     if not files:
         raise UsageError(f"no {label} results given (use: benchwatch compare BASE HEAD, or --{label} FILE)")
     return [Path(f) for f in files]
-
-
-def _parse_write(item: str) -> tuple[str, Path]:
-    report_format, _, path = item.partition(":")
-    if report_format not in FORMATS or not path:
-        raise UsageError(f"--write takes FORMAT:FILE with FORMAT one of {', '.join(FORMATS)}, got {item!r}")
-    return report_format, Path(path)
 
 
 def _render_for(
@@ -224,7 +224,7 @@ def _compare_and_report(args: argparse.Namespace) -> int:
     from benchwatch.adapters.registry import import_files
     from benchwatch.output import write_output
 
-    extra = [_parse_write(item) for item in args.write]
+    extra = [parse_write(item) for item in args.write]
     base_files = _side_files(args.base_file, args.base, "base")
     head_files = _side_files(args.head_file, args.head, "head")
     settings = _settings(args)

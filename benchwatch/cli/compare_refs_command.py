@@ -17,7 +17,7 @@ from benchwatch.cli.instruction_options import (
     instruction_thresholds,
 )
 from benchwatch.cli.progress import format_duration
-from benchwatch.cli.terminal_options import add_wide_argument, terminal_width
+from benchwatch.cli.report_options import add_wide_argument, parse_write, terminal_width
 from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
 from benchwatch.errors import EXIT_NOTHING_JUDGED, InputError, UsageError
 from benchwatch.output import write_output
@@ -138,6 +138,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format", choices=FORMATS, default="terminal", help="report format on stdout (default: terminal)"
     )
     parser.add_argument(
+        "--write",
+        action="append",
+        default=[],
+        metavar="FORMAT:FILE",
+        help="also write the comparison in FORMAT to FILE (repeatable; as `benchwatch compare --write`)",
+    )
+    parser.add_argument("--report-url", metavar="URL", help="pr-comment: link to the full report (e.g. the run URL)")
+    parser.add_argument("--base-label", metavar="TEXT", help="pr-comment: name of the base side (default: its ref)")
+    parser.add_argument("--head-label", metavar="TEXT", help="pr-comment: name of the head side (default: its ref)")
+    parser.add_argument(
         "--threshold", type=float, metavar="R", help="relative change that matters (0.10 = 10%%; default from config)"
     )
     parser.add_argument("--fail-on-inconclusive", action="store_true", help="exit 1 when the verdict is inconclusive")
@@ -228,6 +238,7 @@ def _output_dir(args: argparse.Namespace, repo: Path, results_dir: str, base: Ch
 
 
 def handle(args: argparse.Namespace) -> int:
+    extra = [parse_write(item) for item in args.write]  # a bad --write stops before anything is measured
     repo = find_repository(args.repo, args.config)
     config_path = args.config or repo / "pyproject.toml"
     config = load_config(config_path)
@@ -291,10 +302,17 @@ def handle(args: argparse.Namespace) -> int:
         if printer is not None:
             printer.close()
     output = _output_dir(args, repo, config.get("results_dir", "results"), base, head)
-    return _report(args, outcome, output, base, head)
+    return _report(args, outcome, output, base, head, extra)
 
 
-def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: Checkout, head: Checkout) -> int:
+def _report(
+    args: argparse.Namespace,
+    outcome: RefsOutcome,
+    output: Path,
+    base: Checkout,
+    head: Checkout,
+    extra: list[tuple[str, Path]],
+) -> int:
     save_result(outcome.base, output / "base.json.gz")
     save_result(outcome.head, output / "head.json.gz")
 
@@ -302,16 +320,18 @@ def _report(args: argparse.Namespace, outcome: RefsOutcome, output: Path, base: 
         context = RenderContext(
             base=outcome.base,
             head=outcome.head,
-            base_label=base.label,
-            head_label=head.label,
+            base_label=args.base_label or base.label,
+            head_label=args.head_label or head.label,
+            report_url=args.report_url,
             color=color,
             all_rows=args.all_rows,
             width=width,
         )
         return render(outcome.comparison, report_format, context)
 
-    for name, fmt in (("comparison.json", "json"), ("comment.md", "pr-comment"), ("report.html", "html")):
-        write_output(output / name, render_as(fmt, color=False).encode("utf-8"))
+    files = [("json", "comparison.json"), ("pr-comment", "comment.md"), ("html", "report.html")]
+    for fmt, path in [*((fmt, output / name) for fmt, name in files), *extra]:
+        write_output(path, render_as(fmt, color=False).encode("utf-8"))
     headline = _nothing_measured_headline(outcome)
     if headline and args.format == "terminal":
         sys.stdout.write(headline + "\n\n")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchwatch.compare.verdict import VERDICTS
-from benchwatch.errors import EXIT_OK, InputError, UsageError
+from benchwatch.errors import EXIT_OK, EXIT_REGRESSION, InputError, UsageError
 
 #: Environment variables passed to :meth:`GitHubContext.from_env`.
 CONTEXT_VARIABLES = (
@@ -96,6 +96,32 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--timeout", type=float, default=10.0, metavar="SECONDS", help="per-request timeout (default: 10)"
     )
     parser.set_defaults(handler=handle)
+    register_gate(subparsers)
+    return parser
+
+
+def register_gate(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "github-gate",
+        help="a measuring job's step outputs, job summary and gate",
+        description="In a GitHub Actions step: write verdict, report-markdown and report-json to $GITHUB_OUTPUT, "
+        "with --summary append the Markdown to $GITHUB_STEP_SUMMARY, and with --fail-on regression exit 1 on a "
+        "regression - except in a pull_request run of a fork, which must succeed so that its workflow_run "
+        "report (whose check run is the gate) runs. Posts nothing. Exit codes: 0 passed, 1 gated regression, "
+        "2 usage or input error.",
+    )
+    parser.add_argument("--markdown", required=True, metavar="FILE", help="the rendered PR comment (Markdown)")
+    parser.add_argument(
+        "--comparison-json", required=True, metavar="FILE", help="the benchwatch-comparison JSON of the same comparison"
+    )
+    parser.add_argument("--summary", action="store_true", help="append the Markdown to $GITHUB_STEP_SUMMARY")
+    parser.add_argument(
+        "--fail-on",
+        choices=("regression", "never"),
+        default="never",
+        help="exit 1 on a regression (not in a fork pull_request run), or never (default)",
+    )
+    parser.set_defaults(handler=handle_gate)
     return parser
 
 
@@ -165,6 +191,36 @@ def handle(args: argparse.Namespace) -> int:
             reason = "verdict unchanged and no earlier comment to refresh"
         print(f"comment: skipped ({reason})")
     return EXIT_OK
+
+
+def handle_gate(args: argparse.Namespace) -> int:
+    from benchwatch.github.context import is_fork_pull_request, load_event_file
+    from benchwatch.github.publish import read_comparison_verdict
+    from benchwatch.github.summary import append_step_outputs, append_step_summary
+
+    verdict = read_comparison_verdict(args.comparison_json)
+    markdown = _read_markdown(args.markdown)
+    outputs = {"verdict": verdict, "report-markdown": args.markdown, "report-json": args.comparison_json}
+    if os.environ.get("GITHUB_OUTPUT"):
+        append_step_outputs(os.environ["GITHUB_OUTPUT"], outputs)
+    print(f"benchwatch verdict: {verdict}")
+    if args.summary:
+        summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not summary_path:
+            raise UsageError("--summary needs $GITHUB_STEP_SUMMARY (set by GitHub Actions)")
+        append_step_summary(summary_path, markdown)
+    if verdict != "regression" or args.fail_on != "regression":
+        return EXIT_OK
+    event_path = os.environ.get("GITHUB_EVENT_PATH")
+    event = load_event_file(event_path) if event_path else {}
+    if is_fork_pull_request(os.environ.get("GITHUB_EVENT_NAME"), event):
+        print(
+            "::notice title=benchwatch::performance regression; not failing this fork pull_request run: "
+            "the check run posted by the workflow_run report is the gate"
+        )
+        return EXIT_OK
+    print("::error title=benchwatch::performance regression (fail-on: regression)")
+    return EXIT_REGRESSION
 
 
 def _read_markdown(path: str) -> str:

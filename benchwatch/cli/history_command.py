@@ -6,16 +6,18 @@ benchwatch history prune --history H --keep-last 200 [--thin-older-than-days 90]
 benchwatch history migrate --history H              # a JSON history (schema 1) to Parquet, in place
 benchwatch history list --history H [--format json]  # records: commits, dates, tags, benchmark counts, sources
 benchwatch history show BENCHMARK --history H [--metric p95] [--format json]  # a series, change points marked
+benchwatch history baseline --commit SHA --history-ref origin/benchwatch-history -o base.json.gz
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from benchwatch.errors import EXIT_OK
-from benchwatch.history import browse, importers, legacy, pruning
+from benchwatch.errors import EXIT_OK, InputError, UsageError
+from benchwatch.history import baselines, browse, importers, legacy, pruning
 from benchwatch.history.columnar import HISTORY_METRICS
 
 
@@ -61,6 +63,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     migrate.add_argument("--history", required=True, type=Path, metavar="DIR", help="history directory to migrate")
     migrate.set_defaults(handler=handle_migrate)
     _register_browsing(actions)
+    _register_baseline(actions)
     return parser
 
 
@@ -92,6 +95,39 @@ def handle_show(args: argparse.Namespace) -> int:
     series = browse.benchmark_series(args.history, args.benchmark, metric=args.metric)
     print(render_series(series, format=args.format), end="")
     return EXIT_OK
+
+
+def _register_baseline(actions: Any) -> None:
+    baseline = actions.add_parser(
+        "baseline",
+        help="the stored result of a commit, or of its nearest recorded ancestor (one-side comparisons)",
+        description="Write the result `benchwatch record --keep-result` stored for COMMIT, else for its nearest "
+        "ancestor with one, to -o FILE (then: benchwatch compare FILE head.json.gz). Reads a history directory, "
+        "or the history branch through git without checking it out. Prints one line: how to name that base in "
+        "a report. Exit codes: 0 written, 2 usage or input error (also: no stored result within --max-distance).",
+    )
+    baseline.add_argument("--commit", required=True, metavar="SHA", help="the commit wanted, e.g. the merge base")
+    source = baseline.add_mutually_exclusive_group(required=True)
+    source.add_argument("--history", type=Path, metavar="DIR", help="a history directory")
+    source.add_argument(
+        "--history-ref", metavar="REF", help="a git ref holding the history, e.g. origin/benchwatch-history"
+    )
+    baseline.add_argument(
+        "--history-path",
+        default="history",
+        metavar="PATH",
+        help="with --history-ref: the history directory inside that tree (default: history)",
+    )
+    baseline.add_argument("--repo", type=Path, default=Path("."), metavar="DIR", help="git repository (default: .)")
+    baseline.add_argument(
+        "--max-distance",
+        type=int,
+        default=baselines.DEFAULT_MAX_DISTANCE,
+        metavar="N",
+        help=f"look at most N commits back from COMMIT (default {baselines.DEFAULT_MAX_DISTANCE})",
+    )
+    baseline.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="where to write the result")
+    baseline.set_defaults(handler=handle_baseline)
 
 
 def handle_import(args: argparse.Namespace) -> int:
@@ -127,4 +163,41 @@ def handle_migrate(args: argparse.Namespace) -> int:
         f"migrated {summary.records} records of {args.history} into {summary.files} Parquet files; "
         f"the JSON files are kept in {summary.backup}"
     )
+    return EXIT_OK
+
+
+def handle_baseline(args: argparse.Namespace) -> int:
+    from benchwatch.output import write_output
+    from benchwatch.refs.worktrees import repository_root, resolve_commit
+    from benchwatch.resultfile import load_result
+
+    if args.max_distance < 0:
+        raise UsageError(f"--max-distance must not be negative, got {args.max_distance}")
+    repo = repository_root(args.repo)
+    commit = resolve_commit(repo, args.commit)
+    if args.history is not None:
+        stored = baselines.stored_commits(args.history)
+        where = f"{args.history}/{baselines.RESULTS_DIR}"
+    else:
+        stored = baselines.stored_commits_in_ref(repo, args.history_ref, args.history_path)
+        where = f"{args.history_ref}:{args.history_path.strip('/')}/{baselines.RESULTS_DIR}"
+    found = baselines.nearest_stored(repo, commit, stored, max_distance=args.max_distance)
+    if found is None:
+        raise InputError(
+            where,
+            f"no stored result for {commit[:12]} or its {args.max_distance} nearest ancestors "
+            f"({len(stored)} stored; main's history job keeps them with: benchwatch record --keep-result)",
+        )
+    if args.history is not None:
+        data = (baselines.results_dir(args.history) / f"{found.commit}.json.gz").read_bytes()
+    else:
+        data = baselines.read_result_from_ref(repo, args.history_ref, args.history_path, found.commit)
+    write_output(args.output, data)
+    try:
+        load_result(args.output)  # validated like any result file: a bad stored file stops here
+    except InputError:
+        args.output.unlink(missing_ok=True)
+        raise
+    print(f"{found.commit[:12]}: {found.label()} -> {args.output}", file=sys.stderr)
+    print(found.label())
     return EXIT_OK

@@ -17,7 +17,7 @@ from typing import Any
 
 from benchwatch.adapters import registry
 from benchwatch.errors import EXIT_OK, UsageError
-from benchwatch.history import store
+from benchwatch.history import baselines, store
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -49,6 +49,18 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="do nothing (exit 0) if the commit is already in the history, e.g. recorded with its release tag",
     )
+    parser.add_argument(
+        "--keep-result",
+        action="store_true",
+        help="also store the result itself, compacted, in HISTORY/results/ (the base of one-side PR comparisons)",
+    )
+    parser.add_argument(
+        "--keep-results",
+        type=int,
+        default=baselines.DEFAULT_KEEP,
+        metavar="N",
+        help=f"with --keep-result: only the newest N recorded commits keep theirs (default {baselines.DEFAULT_KEEP})",
+    )
     parser.set_defaults(handler=handle)
     return parser
 
@@ -56,6 +68,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 def _check_options(args: argparse.Namespace) -> None:
     if args.repo_url is not None and not args.repo_url.startswith(("https://", "http://")):
         raise UsageError(f"--repo-url {args.repo_url!r} must start with https:// or http://")
+    if args.keep_results < 1:
+        raise UsageError(f"--keep-results must be at least 1, got {args.keep_results}")
     if args.date is not None:
         try:
             store.normalize_date(args.date)
@@ -74,8 +88,12 @@ def handle(args: argparse.Namespace) -> int:
     _check_options(args)
     result = registry.load_any(args.result)
     commit = args.commit or result.environment.git_commit
+    if args.keep_result:  # checked before anything is written
+        baselines.check_commit(commit or "", "with --keep-result, the commit (--commit or the result's git_commit)")
     if args.skip_existing and commit and _recorded(args.history, commit):
         print(f"{commit[:12]} is already in {args.history}: kept as it is (--skip-existing)")
+        if args.keep_result and commit not in baselines.stored_commits(args.history):
+            _keep_result(args, result, commit)
         return EXIT_OK
     record = store.append_record(
         args.history,
@@ -94,4 +112,11 @@ def handle(args: argparse.Namespace) -> int:
     tags = f" [{', '.join(record.tags)}]" if record.tags else ""
     where = args.history / "records" / record.file
     print(f"recorded {record.short_commit}{tags} ({len(record.benchmarks)} benchmarks) in {where}")
+    if args.keep_result:
+        _keep_result(args, result, record.commit)
     return EXIT_OK
+
+
+def _keep_result(args: argparse.Namespace, result: Any, commit: str) -> None:
+    path = baselines.store_result(args.history, result, commit=commit, keep=args.keep_results)
+    print(f"kept the result of {commit[:12]} in {path}")

@@ -10,6 +10,7 @@ GitHub silently drop the whole summary.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,3 +108,20 @@ def _trim(text: str, room: int) -> bytes:
     if fences % 2:
         body += "```\n"
     return body.encode("utf-8") + note
+
+
+def append_step_outputs(path: str | os.PathLike[str], outputs: Mapping[str, str]) -> None:
+    """Append ``name=value`` lines to the step's ``$GITHUB_OUTPUT`` file.
+
+    A value with a line break could set other outputs, so it is refused.
+    """
+    lines = []
+    for name, value in outputs.items():
+        if "\n" in value or "\r" in value or "\n" in name or "=" in name:
+            raise InputError(path, f"step output {name!r:.40} must be one line")
+        lines.append(f"{name}={value}\n")
+    try:
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write("".join(lines))
+    except OSError as error:
+        raise InputError(path, f"cannot write the step outputs file: {error.strerror}") from None
