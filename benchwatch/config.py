@@ -57,6 +57,7 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "dependency_groups": list,
     "test_extras": list,
     "explain": bool,
+    "instruction_env": list,
 }
 ENVIRONMENTS = ("current", "per-ref")
 #: Counts that must be at least 1: checked here so that the error names the file.

@@ -137,3 +137,42 @@ def test_packages_are_traced_in_the_first_run_only_and_the_argument_keeps_its_le
     for event in (first, second):
         _collect("b", PassOutcome(results={"b": event}), outcome, {}, {})
     assert outcome.executed == {"b": {"duckdb": "2.0.1"}} and len(outcome.runs["b"]) == 2
+
+
+def test_counted_workers_get_one_environment_whatever_the_job_brings(tmp_path) -> None:
+    from benchwatch.runner.instructions import FIXED_ENVIRONMENT, InstructionSettings, callgrind_command
+    from benchwatch.runner.worker import WorkerCommand
+
+    settings = InstructionSettings(valgrind="/usr/bin/valgrind", keep_env=("DATABASE_URL",))
+
+    def counted(environment: dict[str, str]) -> dict[str, str]:
+        command = WorkerCommand(python="python3", cwd=tmp_path, env=environment, extra_env=(("BENCH_UNITS", "100"),))
+        result = callgrind_command(
+            command, settings=settings, valgrind="/usr/bin/valgrind", out_dir=tmp_path, no_aslr=False
+        )
+        assert result.extra_env == ()
+        assert result.env is not None
+        return result.env
+
+    ci = counted(
+        {
+            "PATH": "/opt/hostedtoolcache/bin:/usr/bin",
+            "HOME": "/home/runner",
+            "GITHUB_SHA": "a" * 40,
+            "PYTHONPATH": "/src",
+            "DATABASE_URL": "postgres://x",
+        }
+    )
+    laptop = counted(
+        {
+            "PATH": "/usr/bin",
+            "HOME": "/root",
+            "PYTEST_CURRENT_TEST": "t.py::x (call)",
+            "PYTHONPATH": "/src",
+            "DATABASE_URL": "postgres://x",
+        }
+    )
+    assert ci == laptop
+    assert {key: ci[key] for key in FIXED_ENVIRONMENT} == FIXED_ENVIRONMENT
+    assert ci["HOME"] == str(tmp_path) and ci["PYTHONHASHSEED"] == "0" and ci["BENCH_UNITS"] == "100"
+    assert ci["PYTHONPATH"] == "/src" and ci["DATABASE_URL"] == "postgres://x" and "GITHUB_SHA" not in ci

@@ -83,6 +83,7 @@ def instruction_settings(
         setarch=shutil.which("setarch"),
         agree=EXACT_SPREAD_SHARE * threshold,
         agree_per_benchmark={name: EXACT_SPREAD_SHARE * value for name, value in (benchmark_thresholds or {}).items()},
+        keep_env=tuple(config.get("instruction_env", ())),
     )
     return settings, None
 

@@ -54,8 +54,9 @@ CACHE_EVENTS = ("Ir", "Dr", "Dw", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw"
 #: The version of how benchwatch counts (what is counted around the call, the
 #: warm-up and collection before it, the worker's layout).  Counts made under
 #: different versions are not comparable: a change in how benchwatch counts must
-#: never read as a change in the code.  Files from before this field count as 1.
-COUNT_METHOD_VERSION = 1
+#: never read as a change in the code.  Files from before this field count as 1;
+#: 2: the counted workers run in a fixed environment (runner.instructions.counting_environment).
+COUNT_METHOD_VERSION = 2
 
 #: Distributions that run the benchmarks but are not benchmarked code: their
 #: versions do not decide whether counts are comparable.

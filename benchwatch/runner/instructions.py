@@ -82,6 +82,9 @@ class InstructionSettings:
     max_runs: int = 6
     agree: float = 0.005
     agree_per_benchmark: Mapping[str, float] = field(default_factory=dict)
+    #: Environment variables the counted workers keep (``instruction_env`` in [tool.benchwatch]);
+    #: every other one is left out or given a fixed value (:func:`counting_environment`).
+    keep_env: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -106,6 +109,7 @@ class InstructionSettings:
             "cache_sim": self.cache_sim,
             "timeout": self.timeout,
             "isolated": True,
+            **({"keep_env": list(self.keep_env)} if self.keep_env else {}),
         }
 
 
@@ -165,6 +169,32 @@ def aslr_can_be_disabled(setarch: str | None) -> bool:
 OUT_FILE = "callgrind.out"
 
 
+#: The counted workers' fixed variables.  Their values (and the other variables' presence) shape
+#: the heap the counted call starts from: the same benchmark counted 17,037,898, 17,356,853 and
+#: 17,576,820 instructions under three environments (docs/instructions.md).
+FIXED_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+#: Passed through as they are: PYTHONPATH is how compare-refs' workers import each side's tree.
+PASSED_ENVIRONMENT = ("PYTHONPATH",)
+
+
+def counting_environment(
+    environment: Mapping[str, str], *, home: Path, keep: Sequence[str] = (), extra: Sequence[tuple[str, str]] = ()
+) -> dict[str, str]:
+    """The environment of a counted worker: the same on every machine and in every job, whatever runs it.
+
+    A CI job, a developer's shell and pytest each bring their own variables (``GITHUB_*``, ``HOME``,
+    ``PYTEST_CURRENT_TEST``); their bytes end up in ``os.environ`` and move the counts of identical
+    code.  So only :data:`FIXED_ENVIRONMENT`, ``HOME`` (the run's own directory, one path on every
+    side), :data:`PASSED_ENVIRONMENT`, the names in ``keep`` and the explicit ``extra`` pairs remain.
+    """
+    counted = {**FIXED_ENVIRONMENT, "HOME": str(home)}
+    for name in (*PASSED_ENVIRONMENT, *keep):
+        if name in environment:
+            counted[name] = environment[name]
+    counted.update(dict(extra))
+    return counted
+
+
 def callgrind_command(
     command: WorkerCommand,
     *,
@@ -181,7 +211,9 @@ def callgrind_command(
     length either way, so the heap layout does not depend on it).
     """
     out_file = out_dir / OUT_FILE
-    prefix = [settings.setarch or "setarch", "-R"] if no_aslr else []
+    # Absolute: the worker's PATH is the fixed one of counting_environment.
+    setarch = shutil.which(settings.setarch or "setarch") or settings.setarch or "setarch"
+    prefix = [setarch, "-R"] if no_aslr else []
     # --vgdb=no: no gdb-server FIFOs (vgdb-pipe-*) in $TMPDIR, which a crashing worker would leave behind.
     prefix += [
         valgrind,
@@ -201,11 +233,18 @@ def callgrind_command(
         # pytest's own numbered pytest-of-<user>/pytest-<N> would differ between processes
         f"--basetemp={out_dir / 'tmp'}",
     )
+    environment = counting_environment(
+        os.environ if command.env is None else command.env,
+        home=out_dir,
+        keep=settings.keep_env,
+        extra=(*command.extra_env, ("PYTHONHASHSEED", HASH_SEED)),
+    )
     return replace(
         command,
         prefix=tuple(prefix),
         pytest_args=worker_args + tuple(command.pytest_args),
-        extra_env=(*command.extra_env, ("PYTHONHASHSEED", HASH_SEED)),
+        env=environment,
+        extra_env=(),
     )
 
 
