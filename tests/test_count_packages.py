@@ -147,7 +147,8 @@ def test_a_planted_three_percent_in_one_query_is_a_regression_across_an_unexecut
     assert rows[QUERIES[3]].verdict == "regression" and rows[QUERIES[3]].change == pytest.approx(0.03, abs=1e-4)
     assert "idna" not in rows[QUERIES[3]].reason
     assert comparison.verdict == "regression" and comparison.exit_code() == 1
-    assert comparison.headline.startswith(f"1 gated regression(s), worst {QUERIES[3]} instructions +3.0%")
+    found = "1 regression (+3%) · 8 unchanged — "
+    assert comparison.headline.startswith(f"{found}1 gated regression(s), worst {QUERIES[3]}")
     assert "instructions: 1 regressed, 8 unchanged" in comparison.headline
 
 

@@ -205,7 +205,7 @@ def test_the_headline_says_which_memory_rows_need_more_runs() -> None:
     settings = CompareSettings(gating_metrics=("peak_memory", "peak_rss"))
     comparison = compare(result((9_228_288, 9_912_320)), result((10_612_736, 10_690_560)), settings)
     assert comparison.verdict == "inconclusive" and comparison.exit_code() == 0
-    assert comparison.headline.startswith("memory of cohort not decided: too few memory runs (needs 4 per side)")
+    assert "— memory of cohort not decided: too few memory runs (needs 4 per side)" in comparison.headline
 
 
 def test_compare_refs_adds_memory_runs_only_while_a_gated_memory_row_is_undecided(monkeypatch, tmp_path) -> None:
@@ -253,4 +253,6 @@ def test_compare_refs_adds_memory_runs_only_while_a_gated_memory_row_is_undecide
     # 5 runs per side reach p = 0.0079 <= 0.05 / 3 looks / 2 rows; +15% that memray does not see is within
     # the rss-only margin (20%), which more runs cannot change: the schedule ends there.
     assert rows["levels"].n_runs_base == 5 and rows["levels"].reason_code == "rss-only"
-    assert outcome.stop_reason == "every benchmark has a verdict"
+    assert outcome.stop_reason == (
+        "1 of 2 gated rows have a verdict; 1 stay inconclusive for reasons more runs cannot change (1 rss-only)"
+    )

@@ -13,7 +13,7 @@ import copy
 import numpy as np
 import pytest
 
-from benchwatch.resultfile import result_schema
+from benchwatch.resultfile import SCHEMA_VERSION, result_schema
 from benchwatch.schema_check import compile_schema
 from benchwatch.stats.covariate import steady_covariates, steady_covariates_grouped
 from benchwatch.stats.diagnostics import busier_side, busier_sides
@@ -89,7 +89,7 @@ def test_memory_medians_equal_numpy_median(rng):
 
 def test_bulk_number_check_reports_the_first_violation_in_document_order():
     document = {
-        "schema_version": 4,
+        "schema_version": SCHEMA_VERSION,
         "benchmarks": [
             {"name": "a", "runs": [{"samples": [0.1, 0.2]}, {"samples": [0.1, True]}]},
             {"runs": [{"samples": [0.1]}]},  # no name: a later violation
