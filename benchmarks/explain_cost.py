@@ -2,12 +2,19 @@
 
     .venv/bin/python benchmarks/explain_cost.py                       # the three-benchmark test project
     .venv/bin/python benchmarks/explain_cost.py --repo . --base HEAD --head HEAD --explain test_
+    .venv/bin/python benchmarks/explain_cost.py --passes --repo .      # our suite, pass by pass
 
 Without ``--repo`` it builds the project of ``tests/explain_project.py`` (one
 helper doing three times the work in one of three benchmarks) and compares
 ``base`` with ``triple``.  Each call runs ``benchwatch compare-refs`` in a
 subprocess and reads the line it prints at the end
 (``explained N benchmark(s) in X s (P% of the run ...)``).
+
+``--passes`` times, in one tree, what a compare-refs run is made of: one
+timing pass over every benchmark (a run of one side; the default schedule
+does at least 3 pairs, 6 such passes, plus memory and instruction passes)
+against the explanation's passes for the first 10 benchmarks on "both
+sides" (the tree twice), with the project's pytest arguments.
 """
 
 from __future__ import annotations
@@ -48,6 +55,36 @@ def one_call(repo: Path, base: str, head: str, extra: list[str], output: Path) -
     return wall, int(found.group(1)), float(found.group(2)), int(found.group(3)) / 100
 
 
+def passes(repo: Path) -> None:
+    """One timing pass over the suite against the explanation of 10 of its benchmarks (both sides)."""
+    import shutil
+
+    from benchwatch.config import load_config
+    from benchwatch.explain.passes import ExplainSettings, profile_sides
+    from benchwatch.runner.session import collect, suite_arguments
+    from benchwatch.runner.worker import WorkerCommand, run_pass
+
+    config = load_config(repo / "pyproject.toml")
+    command = WorkerCommand(python=sys.executable, cwd=repo, pytest_args=config.pytest_args(scale=None, extra=[]))
+    suites = suite_arguments(repo, config.get("suites", ["benchmarks"]), where=str(repo))
+    collection = collect(command=command, suites=suites, timeout=300, where=str(repo))
+    command = collection.command(command)
+    started = time.monotonic()
+    run_pass(command=command, mode="timing", targets=collection.names, timeout=300)
+    timing = time.monotonic() - started
+    names = collection.names[:10]
+    settings = ExplainSettings(valgrind=shutil.which("valgrind"))
+    started = time.monotonic()
+    profiles = profile_sides(
+        commands={"base": command, "head": command}, names=names, settings=settings, deadline=started + 3600
+    )
+    explaining = time.monotonic() - started
+    failed = sum(1 for side in profiles.values() for found in side.values() if found.errors)
+    print("| benchmarks | one timing pass (s) | explanation of 10, both sides (s) | profiles with errors |")
+    print("|---:|---:|---:|---:|")
+    print(f"| {len(collection.names)} | {timing:.1f} | {explaining:.1f} | {failed} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", type=Path, help="repository to compare (default: a fresh test project)")
@@ -55,7 +92,11 @@ def main() -> int:
     parser.add_argument("--head", default="triple")
     parser.add_argument("--explain", action="append", default=[], help="also explain these (compare-refs --explain)")
     parser.add_argument("--calls", type=int, default=1)
+    parser.add_argument("--passes", action="store_true", help="time the passes in --repo (see above)")
     args = parser.parse_args()
+    if args.passes:
+        passes((args.repo or ROOT).resolve())
+        return 0
     with tempfile.TemporaryDirectory(prefix="benchwatch-explain-cost-") as scratch:
         repo = args.repo.resolve() if args.repo else _project(Path(scratch) / "project")
         extra = [item for name in args.explain for item in ("--explain", name)]

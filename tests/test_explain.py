@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import textwrap
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from benchwatch.explain.passes import (
     ExplainSettings,
     explain_reserve,
     explain_targets,
+    profile_sides,
     profiles_from_settings,
     profiles_to_settings,
 )
@@ -348,3 +350,22 @@ def test_compare_cli_renders_the_explanation_the_result_files_carry(tmp_path: Pa
     assert main(["compare", str(base), str(bad), "--format", "markdown"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.json: settings.profiles is malformed" in err[0]
+
+
+def test_nothing_starts_without_enough_of_the_budget_left(tmp_path: Path) -> None:
+    command = WorkerCommand(python=sys.executable, cwd=tmp_path)
+    settings = ExplainSettings(valgrind="/nonexistent/valgrind")
+    profiles = profile_sides(
+        commands={"base": command, "head": command},
+        names=["t::a", "t::b"],
+        settings=settings,
+        deadline=time.monotonic() + 5,
+    )
+    for side in ("base", "head"):
+        for name in ("t::a", "t::b"):
+            found = profiles[side][name]
+            assert found.python is None and found.native is None
+            assert any("Python profile skipped" in e for e in found.errors)
+            assert any("native profile skipped: too little left" in e for e in found.errors)
+    (explanation,) = explain_all({"t::a": "regression"}, profiles["base"], profiles["head"])
+    assert explanation.python is None and "base: Python profile skipped" in explanation.notes[0]

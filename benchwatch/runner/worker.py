@@ -295,7 +295,7 @@ class _Watch:
             )
             return {}
         # Not under Callgrind: its start-up alone runs tens of times slower than the timeout's scale.
-        if self.current is None and mode not in ("instructions", "native-profile") and now - self.idle_since > timeout:
+        if self.current is None and mode != "instructions" and now - self.idle_since > timeout:
             where = "collecting benchmarks" if not self.progressed else "between benchmarks"
             outcome.stalled = (
                 f"the worker hung {where} (import, collection or fixtures) past the timeout of {timeout:g} s "
