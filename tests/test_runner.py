@@ -105,6 +105,13 @@ def test_cli_run_writes_file_and_exit_code_says_benchmarks_failed(project: Path,
     assert len(ok.runs) == 2 and all(run.ok and run.samples.size >= 20 for run in ok.runs)
     # Every run is its own process: the run records carry distinct start data.
     assert all(run.memory is not None for run in ok.runs)
+    # Where the time went: 2 timing workers, a memory worker per run for the one benchmark that passed.
+    assert "where the time went:" in captured.err and "measured rounds" in captured.err
+    cost = result.settings["cost"]
+    assert cost["phases"]["timing"]["processes"] == 2 and cost["phases"]["memory"]["processes"] == 2
+    timing = cost["phases"]["timing"]
+    assert 0 < timing["startup"] < timing["elapsed"] and 0 < timing["call"] < timing["elapsed"]
+    assert set(cost["benchmarks"]["benchmarks/test_suite.py::test_ok"]) == {"timing", "memory"}
 
 
 @pytest.mark.slow

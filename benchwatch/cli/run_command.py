@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchwatch.cli.cost_table import benchmark_table, phase_table
 from benchwatch.cli.instruction_options import (
     add_instruction_arguments,
     instruction_settings,
@@ -85,6 +86,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="result file (.json or .json.gz); default results_dir/run-TIME.json.gz",
     )
     add_instruction_arguments(parser)
+    parser.add_argument(
+        "--cost", action="store_true", help="after the run, list the seconds each benchmark cost in each phase"
+    )
     parser.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=handle)
@@ -164,6 +168,10 @@ def handle(args: argparse.Namespace) -> int:
         counted = benchmark.failed_instruction_runs[0]
         count = f"{len(benchmark.failed_instruction_runs)} of {len(benchmark.instruction_runs)} instruction runs"
         print(f"FAILED {benchmark.name} [{counted.status}, {count}]: {counted.error}", file=sys.stderr)
+    cost = result.settings.get("cost")
+    if cost and not args.quiet:
+        print(phase_table(cost), file=sys.stderr)
+        print(benchmark_table(cost, limit=None if args.cost else 5), file=sys.stderr)
     if not any(benchmark.ok_runs for benchmark in result.benchmarks):
         print(f"NOTHING MEASURED: each of the {len(failed)} benchmarks failed in every run", file=sys.stderr)
         return EXIT_NOTHING_JUDGED

@@ -116,6 +116,9 @@ class InstructionOutcome:
     runs: dict[str, list[InstructionRun]] = field(default_factory=dict)
     fingerprint: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Worker seconds per benchmark (its runs summed) and the number of workers: the pass's cost.
+    seconds_of: dict[str, float] = field(default_factory=dict)
+    processes: int = 0
 
 
 def valgrind_version(valgrind: str) -> str | None:
@@ -261,6 +264,8 @@ def run_instruction_pass(
     while jobs:
         for name, result in run_apart(jobs, one_process, parallel=settings.parallel):
             _collect(name, result, outcome, fingerprint, packages)
+            outcome.seconds_of[name] = outcome.seconds_of.get(name, 0.0) + result.worker_seconds
+            outcome.processes += result.workers
         jobs = _more_runs(outcome.runs, settings)
     if fingerprint:
         outcome.fingerprint = {**fingerprint, "packages": dict(sorted(packages.items())), "valgrind": version}

@@ -22,6 +22,7 @@ from typing import Any
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
 from benchwatch.model import QUANTILE_OF_METRIC, BenchmarkResult, MemoryProfile, ResultSet, Run, frozen_samples
+from benchwatch.runner.cost import CostLedger, PhaseCost
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
 from benchwatch.runner.memory_pass import run_isolated_pass
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
@@ -222,43 +223,32 @@ def run_suites(
     """Measure every benchmark of the suites ``settings.runs`` times, each in a fresh process.
 
     Failed benchmarks (raised, crashed, timed out) are recorded with their
-    error and the rest go on; the returned result says which failed.
+    error and the rest go on; the returned result says which failed.  Where
+    the wall time went is in ``settings["cost"]`` (:mod:`benchwatch.runner.cost`).
     """
+    ledger = CostLedger()
+    started = time.monotonic()
     collection = collect_benchmarks(repo=repo, settings=settings)
+    ledger.phases["collect"] = PhaseCost(elapsed=time.monotonic() - started, processes=1)
     names = collection.names
-    groups = collection.groups
     environment = collect_environment(repo=repo)
     command = collection.command(_command(repo, settings))
     memory_runs = settings.runs if settings.memory_runs is None else min(settings.memory_runs, settings.runs)
     memory_runs = memory_runs if settings.memory else 0
     instruction_runs = settings.instructions.runs if settings.instructions is not None else 0
     clock = _Clock(total_units=len(names) * (settings.runs + memory_runs + instruction_runs))
-    timing: list[PassOutcome] = []
-    memory: list[PassOutcome] = []
-    for run_index in range(1, settings.runs + 1):
-        # The memory passes go with the first runs, so memory[i] belongs to timing[i].
-        for phase in ("timing", "memory")[: 2 if run_index <= memory_runs else 1]:
-            targets = names
-            if phase == "memory":
-                # A benchmark that failed its timed pass has nothing to profile.
-                targets = [name for name in names if timing[-1].results.get(name, {}).get("status") == "ok"]
-                clock.done_units += len(names) - len(targets)
-                if not targets:
-                    memory.append(PassOutcome())
-                    continue
-            on_event = _progress_relay(progress, phase, run_index, settings.runs, clock)
-            outcome = (run_pass if phase == "timing" else run_isolated_pass)(
-                command=command,
-                mode=phase,
-                targets=targets,
-                timeout=settings.timeout,
-                capture_dir=settings.capture_dir,
-                keep_captures=settings.keep_captures,
-                on_event=on_event,
-            )
-            (timing if phase == "timing" else memory).append(outcome)
+    timing, memory = _timed_runs(
+        command=command,
+        names=names,
+        settings=settings,
+        memory_runs=memory_runs,
+        clock=clock,
+        ledger=ledger,
+        progress=progress,
+    )
     counted = InstructionOutcome()
     if settings.instructions is not None:
+        started = time.monotonic()
         counted = run_instruction_pass(
             command=command,
             names=names,
@@ -267,7 +257,10 @@ def run_suites(
                 event
             ),
         )
-    benchmarks, skipped = _assemble(names, groups, timing, memory)
+        ledger.add_counted(
+            elapsed=time.monotonic() - started, seconds_of=counted.seconds_of, processes=counted.processes
+        )
+    benchmarks, skipped = _assemble(names, collection.groups, timing, memory)
     benchmarks = [replace(b, instruction_runs=tuple(counted.runs.get(b.name, ()))) for b in benchmarks]
     if not benchmarks:
         raise InputError(", ".join(settings.suites), f"every benchmark was skipped: {skipped}")
@@ -288,9 +281,50 @@ def run_suites(
             "target_samples": settings.target_samples,
             "sample_budget": settings.sample_budget,
             "not_benchmarks": collection.not_benchmarks_note(),
+            "cost": ledger.to_dict(),
         },
         count_fingerprint=counted.fingerprint,
     )
+
+
+def _timed_runs(
+    *,
+    command: WorkerCommand,
+    names: list[str],
+    settings: RunSettings,
+    memory_runs: int,
+    clock: _Clock,
+    ledger: CostLedger,
+    progress: Callable[[Progress], None] | None,
+) -> tuple[list[PassOutcome], list[PassOutcome]]:
+    """The timing pass of each run, each followed by its memory pass while ``memory_runs`` last."""
+    timing: list[PassOutcome] = []
+    memory: list[PassOutcome] = []
+    for run_index in range(1, settings.runs + 1):
+        # The memory passes go with the first runs, so memory[i] belongs to timing[i].
+        for phase in ("timing", "memory")[: 2 if run_index <= memory_runs else 1]:
+            targets = names
+            if phase == "memory":
+                # A benchmark that failed its timed pass has nothing to profile.
+                targets = [name for name in names if timing[-1].results.get(name, {}).get("status") == "ok"]
+                clock.done_units += len(names) - len(targets)
+                if not targets:
+                    memory.append(PassOutcome())
+                    continue
+            on_event = _progress_relay(progress, phase, run_index, settings.runs, clock)
+            started = time.monotonic()
+            outcome = (run_pass if phase == "timing" else run_isolated_pass)(
+                command=command,
+                mode=phase,
+                targets=targets,
+                timeout=settings.timeout,
+                capture_dir=settings.capture_dir,
+                keep_captures=settings.keep_captures,
+                on_event=on_event,
+            )
+            ledger.add_pass(phase, outcome, time.monotonic() - started)
+            (timing if phase == "timing" else memory).append(outcome)
+    return timing, memory
 
 
 def _progress_relay(

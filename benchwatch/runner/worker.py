@@ -115,6 +115,14 @@ class PassOutcome:
     worker_failure: str | None = None
     stalled: str | None = None  # set when a worker hung outside any benchmark (import, collection)
     session: dict[str, Any] | None = None  # the collect pass's rootdir and count of non-benchmarks
+    #: Where the pass's wall time went (summed over its workers): whole worker
+    #: lives, and the part before the first benchmark started (interpreter,
+    #: imports, pytest, plugins, collection).  See benchwatch.runner.cost.
+    worker_seconds: float = 0.0
+    startup_seconds: float = 0.0
+    workers: int = 0
+    #: Worker seconds of each benchmark that had a worker of its own (the memory pass).
+    seconds_of: dict[str, float] = field(default_factory=dict)
 
 
 def _tail(path: Path) -> str:
@@ -250,9 +258,13 @@ class _Watch:
     # Time outside any benchmark (import, collection, between benchmarks) is bounded too.
     idle_since: float = field(default_factory=time.monotonic)
     progressed: bool = False
+    spawned: float = field(default_factory=time.monotonic)
+    first_event: float | None = None  # when the first benchmark started: the end of start-up
 
     def take(self, event: dict[str, Any], outcome: PassOutcome) -> None:
         self.progressed = True
+        if self.first_event is None and event["event"] in ("start", "session"):
+            self.first_event = time.monotonic()
         if event["event"] == "start":
             self.current = (event["name"], time.monotonic())
         elif event["event"] == "result":
@@ -285,6 +297,13 @@ class _Watch:
                 "error": f"did not finish within its timeout of {timeout:g} s; the worker was killed",
             }
         return None
+
+    def account(self, outcome: PassOutcome) -> None:
+        """Add this worker's life and start-up to ``outcome`` (benchwatch.runner.cost)."""
+        now = time.monotonic()
+        outcome.workers += 1
+        outcome.worker_seconds += now - self.spawned
+        outcome.startup_seconds += (self.first_event or now) - self.spawned
 
 
 def _one_worker(
@@ -334,6 +353,7 @@ def _one_worker(
                 overdue = watch.overdue(timeout, mode, outcome)
                 if overdue is not None:
                     _kill_group(process, known)
+                    watch.account(outcome)
                     if overdue:
                         outcome.results[overdue["name"]] = overdue
                         if on_event is not None:
@@ -343,6 +363,7 @@ def _one_worker(
         except BaseException:
             _kill_group(process, known)
             raise
+    watch.account(outcome)
     # The worker is gone; anything it started (same group or its own session) goes with it.
     reaper.kill_group(process.pid)
     _sweep(process, known)
