@@ -147,7 +147,7 @@ def test_cli_writes_counts_and_the_fingerprint(project: Path, tmp_path: Path) ->
     code = main(["run", "--config", config, "-k", "one_call", "--instructions", "--plain", "-o", str(output)])
     assert code == EXIT_OK
     document = json.loads(output.read_text())
-    assert document["schema_version"] == 4
+    assert document["schema_version"] == 5
     run_a, _ = document["benchmarks"][0]["instruction_runs"]
     assert run_a["status"] == "ok" and len(run_a["instructions"]) == 1  # one counted call after two warm-ups
     fingerprint = document["count_fingerprint"]

@@ -135,7 +135,7 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     )
     assert code == EXIT_OK
     document = json.loads(output.read_text())
-    assert document["schema_version"] == 4
+    assert document["schema_version"] == 5
     run = document["benchmarks"][0]["runs"][0]
     assert run["memory"] is None
     # the machine-speed canary is timed before and after the measurement

@@ -89,7 +89,7 @@ def test_memory_medians_equal_numpy_median(rng):
 
 def test_bulk_number_check_reports_the_first_violation_in_document_order():
     document = {
-        "schema_version": 4,
+        "schema_version": 5,
         "benchmarks": [
             {"name": "a", "runs": [{"samples": [0.1, 0.2]}, {"samples": [0.1, True]}]},
             {"runs": [{"samples": [0.1]}]},  # no name: a later violation

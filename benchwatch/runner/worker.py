@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchwatch.model import frozen_samples
 from benchwatch.runner import reaper
 
 POLL_SECONDS = 0.05
@@ -268,6 +269,10 @@ class _Watch:
         if event["event"] == "start":
             self.current = (event["name"], time.monotonic())
         elif event["event"] == "result":
+            if isinstance(event.get("samples"), list):
+                # As a float64 array, not a list of Python floats: 8 bytes a sample instead of 32,
+                # for every run of every benchmark the runner holds until the result is assembled.
+                event["samples"] = frozen_samples(event["samples"])
             outcome.results[event["name"]] = event
             self.current = None
             self.idle_since = time.monotonic()
