@@ -14,7 +14,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from benchwatch.model import QUANTILE_OF_METRIC, BenchmarkResult, MemoryProfile,
 from benchwatch.runner.cost import CostLedger, PhaseCost
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
 from benchwatch.runner.memory_pass import run_isolated_pass
+from benchwatch.runner.progress import PhaseClock, Progress, relay_events
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 from benchwatch.stats.runlevel import min_samples_for_quantile
 
@@ -157,34 +158,6 @@ class RunSettings:
             raise UsageError("no suite paths given")
 
 
-@dataclass(frozen=True)
-class Progress:
-    """A progress report for a terminal: where the run is and how long is left."""
-
-    phase: str  # "collect", "timing", "memory" or "instructions"
-    run: int
-    runs: int
-    benchmark: str | None
-    done: int
-    total: int
-    elapsed_seconds: float
-    remaining_seconds: float | None
-    last_status: str | None = None
-
-
-@dataclass
-class _Clock:
-    total_units: int
-    started: float = field(default_factory=time.monotonic)
-    done_units: int = 0
-
-    def remaining(self) -> float | None:
-        if self.done_units == 0:
-            return None
-        elapsed = time.monotonic() - self.started
-        return elapsed / self.done_units * (self.total_units - self.done_units)
-
-
 def collect_benchmarks(*, repo: Path, settings: RunSettings) -> Collection:
     """The benchmarks of the suites (pytest node ids and groups), honouring ``keyword``."""
     for suite in settings.suites:
@@ -228,6 +201,8 @@ def run_suites(
     """
     ledger = CostLedger()
     started = time.monotonic()
+    if progress is not None:
+        progress(PhaseClock(totals={}).report("collect", run=0, runs=settings.runs, benchmark=None))
     collection = collect_benchmarks(repo=repo, settings=settings)
     ledger.phases["collect"] = PhaseCost(elapsed=time.monotonic() - started, processes=1)
     names = collection.names
@@ -236,7 +211,8 @@ def run_suites(
     memory_runs = settings.runs if settings.memory_runs is None else min(settings.memory_runs, settings.runs)
     memory_runs = memory_runs if settings.memory else 0
     instruction_runs = settings.instructions.runs if settings.instructions is not None else 0
-    clock = _Clock(total_units=len(names) * (settings.runs + memory_runs + instruction_runs))
+    units = {"timing": settings.runs, "memory": memory_runs, "instructions": instruction_runs}
+    clock = PhaseClock(totals={phase: len(names) * runs for phase, runs in units.items() if runs})
     timing, memory = _timed_runs(
         command=command,
         names=names,
@@ -249,14 +225,16 @@ def run_suites(
     counted = InstructionOutcome()
     if settings.instructions is not None:
         started = time.monotonic()
+        clock.begin("instructions")
+        if progress is not None:
+            progress(clock.report("instructions", run=1, runs=instruction_runs, benchmark=None))
         counted = run_instruction_pass(
             command=command,
             names=names,
             settings=settings.instructions,
-            on_event=lambda index, event: _progress_relay(progress, "instructions", index, instruction_runs, clock)(
-                event
-            ),
+            on_event=lambda index, event: relay_events(progress, clock, "instructions", index, instruction_runs)(event),
         )
+        clock.end()
         ledger.add_counted(
             elapsed=time.monotonic() - started, seconds_of=counted.seconds_of, processes=counted.processes
         )
@@ -293,7 +271,7 @@ def _timed_runs(
     names: list[str],
     settings: RunSettings,
     memory_runs: int,
-    clock: _Clock,
+    clock: PhaseClock,
     ledger: CostLedger,
     progress: Callable[[Progress], None] | None,
 ) -> tuple[list[PassOutcome], list[PassOutcome]]:
@@ -307,11 +285,14 @@ def _timed_runs(
             if phase == "memory":
                 # A benchmark that failed its timed pass has nothing to profile.
                 targets = [name for name in names if timing[-1].results.get(name, {}).get("status") == "ok"]
-                clock.done_units += len(names) - len(targets)
+                clock.tick(phase, len(names) - len(targets))
                 if not targets:
                     memory.append(PassOutcome())
                     continue
-            on_event = _progress_relay(progress, phase, run_index, settings.runs, clock)
+            on_event = relay_events(progress, clock, phase, run_index, settings.runs)
+            clock.begin(phase)
+            if progress is not None:
+                progress(clock.report(phase, run=run_index, runs=settings.runs, benchmark=None))
             started = time.monotonic()
             outcome = (run_pass if phase == "timing" else run_isolated_pass)(
                 command=command,
@@ -322,34 +303,10 @@ def _timed_runs(
                 keep_captures=settings.keep_captures,
                 on_event=on_event,
             )
+            clock.end()
             ledger.add_pass(phase, outcome, time.monotonic() - started)
             (timing if phase == "timing" else memory).append(outcome)
     return timing, memory
-
-
-def _progress_relay(
-    progress: Callable[[Progress], None] | None, phase: str, run_index: int, runs: int, clock: _Clock
-) -> Callable[[dict[str, Any]], None]:
-    def relay(event: dict[str, Any]) -> None:
-        if event["event"] == "result":
-            clock.done_units += 1
-        if progress is None or event["event"] not in ("start", "result"):
-            return
-        progress(
-            Progress(
-                phase=phase,
-                run=run_index,
-                runs=runs,
-                benchmark=event["name"],
-                done=clock.done_units,
-                total=clock.total_units,
-                elapsed_seconds=time.monotonic() - clock.started,
-                remaining_seconds=clock.remaining(),
-                last_status=event.get("status") if event["event"] == "result" else None,
-            )
-        )
-
-    return relay
 
 
 def _assemble(

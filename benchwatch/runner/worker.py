@@ -10,6 +10,7 @@ benchmarks not yet done, so one bad benchmark never costs the others.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -23,6 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from benchwatch.model import frozen_samples
 from benchwatch.runner import reaper
@@ -251,6 +254,23 @@ def run_pass(
     return outcome
 
 
+def _decode_samples(event: dict[str, Any]) -> None:
+    """The worker's samples (raw float64 bytes in base64, or a JSON list) as a read-only float64 array.
+
+    An array, not a list of Python floats: 8 bytes a sample instead of 32, for
+    every run of every benchmark the runner holds until the result is assembled.
+    """
+    encoded = event.pop("samples_f64", None)
+    if encoded is not None:
+        values = np.frombuffer(
+            base64.b64decode(encoded), dtype=np.float64
+        )  # the worker's own byte order, this machine's
+        values.flags.writeable = False
+        event["samples"] = values
+    elif isinstance(event.get("samples"), list):
+        event["samples"] = frozen_samples(event["samples"])
+
+
 @dataclass
 class _Watch:
     """What the watchdog knows of one worker: the benchmark running, since when idle, any progress."""
@@ -269,10 +289,7 @@ class _Watch:
         if event["event"] == "start":
             self.current = (event["name"], time.monotonic())
         elif event["event"] == "result":
-            if isinstance(event.get("samples"), list):
-                # As a float64 array, not a list of Python floats: 8 bytes a sample instead of 32,
-                # for every run of every benchmark the runner holds until the result is assembled.
-                event["samples"] = frozen_samples(event["samples"])
+            _decode_samples(event)
             outcome.results[event["name"]] = event
             self.current = None
             self.idle_since = time.monotonic()
