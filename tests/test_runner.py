@@ -220,3 +220,39 @@ def test_suite_outside_the_project_is_the_same_suite_in_every_pass(tmp_path: Pat
     [benchmark] = result.benchmarks
     assert benchmark.name.endswith("test_outside.py::test_work")
     assert [run.status for run in benchmark.runs] == ["ok", "ok"] and all(len(run.samples) for run in benchmark.runs)
+
+
+FORK_SUITE = textwrap.dedent(
+    """
+    import os
+
+    def test_allocates(benchmark):
+        benchmark.pedantic(lambda: [bytearray(1000) for _ in range(100)], rounds=3)
+
+    def test_small(benchmark):
+        benchmark(lambda: sum(range(100)))
+
+    def test_dies_in_the_memory_pass(benchmark):
+        if benchmark.disabled:  # the memory pass calls the benchmark once, with timing off
+            os._exit(9)
+        benchmark(lambda: None)
+    """
+)
+
+
+@pytest.mark.slow
+def test_memory_pass_forked_per_benchmark_measures_what_fresh_workers_measure(tmp_path: Path) -> None:
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "test_fork.py").write_text(FORK_SUITE)
+    common = {"runs": 1, "timeout": 30, "pytest_args": ("--benchmark-max-time=0.01", "--benchmark-min-rounds=5")}
+    fresh = run_suites(repo=tmp_path, settings=RunSettings(**common)).by_name()
+    forked_result = run_suites(repo=tmp_path, settings=RunSettings(memory_fork=True, **common))
+    forked = forked_result.by_name()
+    for name in ("benchmarks/test_fork.py::test_allocates", "benchmarks/test_fork.py::test_small"):
+        a, b = fresh[name].runs[0].memory, forked[name].runs[0].memory
+        assert (a.peak_bytes, a.allocations) == (b.peak_bytes, b.allocations), name
+    assert forked["benchmarks/test_fork.py::test_allocates"].runs[0].memory.peak_bytes >= 100_000
+    dead = forked["benchmarks/test_fork.py::test_dies_in_the_memory_pass"].runs[0]
+    assert dead.status == "crashed" and "memory pass: the child process running it exited with code 9" in dead.error
+    # one worker for the run's memory pass, not one per benchmark
+    assert forked_result.settings["cost"]["phases"]["memory"]["processes"] == 1

@@ -73,6 +73,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="process runs per benchmark that also get a memray memory pass (default: every run; 0 = none)",
     )
+    parser.add_argument(
+        "--memory-fork",
+        action="store_true",
+        help="memory pass: one worker per run forking a child per benchmark, not a fresh worker each (docs/cost.md)",
+    )
     # Deprecated spelling of --memory-runs 0, kept so existing scripts keep working.
     parser.add_argument("--no-memory", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -124,6 +129,7 @@ def handle(args: argparse.Namespace) -> int:
         pytest_args=pytest_args,
         memory=config.get("memory", True),
         memory_runs=0 if args.no_memory else args.memory_runs,
+        memory_fork=args.memory_fork,
         keep_captures=args.keep_captures is not None,
         capture_dir=args.keep_captures.resolve() if args.keep_captures else None,
         instructions=instructions,

@@ -11,6 +11,7 @@ own worker so that memray's tracking never slows a timed call.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -143,6 +144,9 @@ class RunSettings:
     instructions: InstructionSettings | None = None
     target_samples: int = 0
     sample_budget: float = DEFAULT_SAMPLE_BUDGET
+    #: The memory pass of a run in one worker that forks a child per benchmark (docs/cost.md),
+    #: instead of a fresh worker per benchmark; Linux and macOS only.
+    memory_fork: bool = False
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -294,8 +298,11 @@ def _timed_runs(
             if progress is not None:
                 progress(clock.report(phase, run=run_index, runs=settings.runs, benchmark=None))
             started = time.monotonic()
-            outcome = (run_pass if phase == "timing" else run_isolated_pass)(
-                command=command,
+            forking = phase == "memory" and settings.memory_fork and hasattr(os, "fork")
+            outcome = (run_pass if phase == "timing" or forking else run_isolated_pass)(
+                command=replace(command, pytest_args=(*command.pytest_args, "--benchwatch-fork-each"))
+                if forking
+                else command,
                 mode=phase,
                 targets=targets,
                 timeout=settings.timeout,
