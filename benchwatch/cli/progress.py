@@ -10,8 +10,8 @@ from benchwatch.runner.progress import Progress
 PHASE_WORDS = {
     "collect": "collecting benchmarks",
     "timing": "timing every benchmark in one worker",
-    "memory": "memory pass, a worker per benchmark",
-    "instructions": "counting instructions under Callgrind, a worker per benchmark and run",
+    "memory": "memory pass, a process per benchmark",
+    "instructions": "counting instructions under Callgrind, a process per benchmark and run",
 }
 
 
