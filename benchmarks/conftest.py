@@ -62,10 +62,15 @@ def events_parquet(pytestconfig, workload_scale) -> Path:
 
 
 @pytest.fixture(scope="session")
-def events_db(events_parquet):
-    """In-memory DuckDB connection (threads=1) with table ``events`` loaded."""
-    con = queries.connect()
-    generator.load_events(con, events_parquet)
+def events_db(pytestconfig, workload_scale):
+    """DuckDB connection (threads=1) to the workload's database file, attached read-only, table ``events`` warm.
+
+    The file is built once (the first process to need it) and shared by every
+    later process; each process only attaches it (``generator.ensure_events_database``).
+    """
+    path = generator.ensure_events_database(pytestconfig.getoption("--workload-cache"), workload_scale, WORKLOAD_SEED)
+    con = queries.connect(str(path), read_only=True)
+    generator.warm_events(con)
     yield con
     con.close()
 

@@ -18,6 +18,10 @@ Format history (``schema_version``):
        ``benchwatch.runner.executed``) and the count fingerprint
        ``count_method``.  Older files migrate to null: their counts are
        compared under the suite-wide package rule, and the report says so.
+    6  a run of more than 1,000 samples may keep them in ``packed_samples``
+       (``benchwatch.sample_codec``: exact count and quantiles, the rest on a
+       1e-5 relative grid, order not kept) with ``samples`` empty.  Older
+       files keep every sample verbatim: nothing to migrate.
 
 Older versions are migrated on load; an unknown version is rejected.  Files
 ending in ``.gz`` are gzip-compressed.  Writes are atomic: a reader (or a
@@ -44,9 +48,10 @@ from benchwatch import fastjson
 from benchwatch.errors import InputError
 from benchwatch.model import BenchmarkResult, Environment, InstructionRun, MemoryProfile, ResultSet, Run
 from benchwatch.output import write_output
+from benchwatch.sample_codec import pack, unpack
 from benchwatch.schema_check import SchemaViolation, compile_schema
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 OLDEST_READABLE_VERSION = 1
 
 
@@ -103,11 +108,13 @@ def _run_to_dict(run: Run) -> dict[str, Any]:
             "capture_path": run.memory.capture_path,
             "rss_peak_bytes": run.memory.rss_peak_bytes,
         }
+    packed = pack(run.samples)
     return {
         "status": run.status,
         "error": run.error,
         "iterations": run.iterations,
-        "samples": run.samples.tolist(),
+        "samples": run.samples.tolist() if packed is None else [],
+        **({"packed_samples": packed} if packed is not None else {}),
         "memory": memory,
         "wall_seconds": run.wall_seconds,
         "cpu_seconds": run.cpu_seconds,
@@ -285,11 +292,18 @@ def _migrate_4_to_5(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _migrate_5_to_6(document: dict[str, Any]) -> dict[str, Any]:
+    # v6 may pack large runs' samples; older runs hold them all verbatim, which v6 reads as they are.
+    document["schema_version"] = 6
+    return document
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
     4: _migrate_4_to_5,
+    5: _migrate_5_to_6,
 }
 
 
@@ -361,7 +375,25 @@ def _sample_arrays(benchmarks: list[dict[str, Any]], path: Path) -> Iterator[np.
                     raise InputError(path, f"benchmark {data['name']!r} run {index}: samples must be numbers") from None
         raise
     numbers.flags.writeable = False
-    return iter(np.split(numbers, np.cumsum([len(values) for values in lists])[:-1]) if lists else ())
+    arrays = np.split(numbers, np.cumsum([len(values) for values in lists])[:-1]) if lists else []
+    position = 0
+    for data in benchmarks:
+        for index, run in enumerate(data["runs"], start=1):
+            if run.get("packed_samples") is not None:
+                arrays[position] = _unpacked(run, f"benchmark {data['name']!r} run {index}", path)
+            position += 1
+    return iter(arrays)
+
+
+def _unpacked(run: dict[str, Any], where: str, path: Path) -> np.ndarray:
+    if run["samples"]:
+        raise InputError(path, f"{where}: has both samples and packed_samples")
+    try:
+        values = unpack(run["packed_samples"])
+    except (ValueError, TypeError, KeyError, OverflowError) as error:
+        raise InputError(path, f"{where}: packed_samples cannot be read ({error})") from None
+    values.flags.writeable = False
+    return values
 
 
 def _benchmark_from_dict(data: dict[str, Any], path: Path, samples: Iterator[np.ndarray]) -> BenchmarkResult:

@@ -21,6 +21,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
 V1 = FIXTURES / "v1_result.json"
 V2 = FIXTURES / "v2_result.json"
 V3 = FIXTURES / "v3_result.json"
+V4 = FIXTURES / "v4_many_samples_result.json"
 
 
 def message(path: Path) -> str:
@@ -314,7 +315,7 @@ def test_bad_canary_timing_is_a_one_line_error(tmp_path, bad):
 # -- schema 4: instruction counts, count fingerprint, resident-set peak ----------------
 
 
-def test_v3_fixture_loads_without_instruction_counts_and_saves_as_v4(tmp_path):
+def test_v3_fixture_loads_without_instruction_counts_and_saves_as_current(tmp_path):
     result = resultfile.load_result(V3)
     assert all(benchmark.instruction_runs == () for benchmark in result.benchmarks)
     assert result.count_fingerprint == {}
@@ -364,3 +365,26 @@ def test_negative_instruction_count_is_a_one_line_error(tmp_path):
     path = write_json(tmp_path / "bad-count.json", document)
     text = message(path)
     assert text.startswith(f"{path}: ") and "instruction_runs" in text and "\n" not in text
+
+
+# -- schema 5: large runs' samples packed (benchwatch.sample_codec) ------------------
+
+
+def test_v4_fixture_loads_every_sample_verbatim_and_saves_its_large_runs_packed(tmp_path):
+    assert json.loads(V4.read_text())["schema_version"] == 4
+    result = resultfile.load_result(V4)
+    many = result.by_name()["bench_many_samples"]
+    assert [run.samples.size for run in many.runs] == [1500, 1500] and many.runs[0].iterations == 9
+    original = json.loads(V4.read_text())["benchmarks"][-1]["runs"][0]["samples"]
+    assert many.runs[0].samples.tolist() == original  # read as written, in its order
+    assert result.by_name()["bench_parse"].runs[0].canary_seconds == (0.00031, 0.00032)
+    path = resultfile.save_result(result, tmp_path / "v5.json")
+    document = json.loads(path.read_text())
+    assert document["schema_version"] == 5
+    saved = document["benchmarks"][-1]["runs"][0]
+    assert saved["samples"] == [] and saved["packed_samples"]["count"] == 1500
+    assert document["benchmarks"][0]["runs"][0]["samples"]  # small runs stay verbatim
+    again = resultfile.load_result(path).by_name()["bench_many_samples"]
+    for metric in ("p50", "p95", "p99"):
+        assert again.per_run_statistics(metric) == many.per_run_statistics(metric)
+    assert again.per_run_statistics("mean") == pytest.approx(many.per_run_statistics("mean"), rel=1e-7)

@@ -105,6 +105,13 @@ def test_cli_run_writes_file_and_exit_code_says_benchmarks_failed(project: Path,
     assert len(ok.runs) == 2 and all(run.ok and run.samples.size >= 20 for run in ok.runs)
     # Every run is its own process: the run records carry distinct start data.
     assert all(run.memory is not None for run in ok.runs)
+    # Where the time went: 2 timing workers, a memory worker per run for the one benchmark that passed.
+    assert "where the time went:" in captured.err and "measured rounds" in captured.err
+    cost = result.settings["cost"]
+    assert cost["phases"]["timing"]["processes"] == 2 and cost["phases"]["memory"]["processes"] == 2
+    timing = cost["phases"]["timing"]
+    assert 0 < timing["startup"] < timing["elapsed"] and 0 < timing["call"] < timing["elapsed"]
+    assert set(cost["benchmarks"]["benchmarks/test_suite.py::test_ok"]) == {"timing", "memory"}
 
 
 @pytest.mark.slow
@@ -128,7 +135,7 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     )
     assert code == EXIT_OK
     document = json.loads(output.read_text())
-    assert document["schema_version"] == 4
+    assert document["schema_version"] == 5
     run = document["benchmarks"][0]["runs"][0]
     assert run["memory"] is None
     # the machine-speed canary is timed before and after the measurement
@@ -235,6 +242,24 @@ LINGERING = textwrap.dedent(
 )
 
 
+FORK_SUITE = textwrap.dedent(
+    """
+    import os
+
+    def test_allocates(benchmark):
+        benchmark.pedantic(lambda: [bytearray(1000) for _ in range(100)], rounds=3)
+
+    def test_small(benchmark):
+        benchmark(lambda: sum(range(100)))
+
+    def test_dies_in_the_memory_pass(benchmark):
+        if benchmark.disabled:  # the memory pass calls the benchmark once, with timing off
+            os._exit(9)
+        benchmark(lambda: None)
+    """
+)
+
+
 @pytest.fixture
 def lingering(tmp_path: Path) -> Path:
     (tmp_path / "benchmarks").mkdir()
@@ -282,3 +307,21 @@ def test_a_bad_count_in_the_config_names_the_file(lingering: Path, capsys) -> No
     assert code == EXIT_INPUT_ERROR
     assert err.endswith(f"{config}: [tool.benchwatch] runs must be at least 1, got 0"), err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_memory_pass_forked_per_benchmark_measures_what_fresh_workers_measure(tmp_path: Path) -> None:
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "test_fork.py").write_text(FORK_SUITE)
+    common = {"runs": 1, "timeout": 30, "pytest_args": ("--benchmark-max-time=0.01", "--benchmark-min-rounds=5")}
+    fresh = run_suites(repo=tmp_path, settings=RunSettings(**common)).by_name()
+    forked_result = run_suites(repo=tmp_path, settings=RunSettings(memory_fork=True, **common))
+    forked = forked_result.by_name()
+    for name in ("benchmarks/test_fork.py::test_allocates", "benchmarks/test_fork.py::test_small"):
+        a, b = fresh[name].runs[0].memory, forked[name].runs[0].memory
+        assert (a.peak_bytes, a.allocations) == (b.peak_bytes, b.allocations), name
+    assert forked["benchmarks/test_fork.py::test_allocates"].runs[0].memory.peak_bytes >= 100_000
+    dead = forked["benchmarks/test_fork.py::test_dies_in_the_memory_pass"].runs[0]
+    assert dead.status == "crashed" and "memory pass: the child process running it exited with code 9" in dead.error
+    # one worker for the run's memory pass, not one per benchmark
+    assert forked_result.settings["cost"]["phases"]["memory"]["processes"] == 1

@@ -54,6 +54,23 @@ def rows(con):
 # ------------------------------------------------------------------- generator
 
 
+def test_database_file_is_built_once_and_answers_as_the_in_memory_table(cache_dir, con):
+    path = generator.ensure_events_database(cache_dir, SCALE, SEED)
+    built = path.stat().st_mtime_ns
+    assert generator.ensure_events_database(cache_dir, SCALE, SEED) == path
+    assert path.stat().st_mtime_ns == built  # reused, not rebuilt
+    assert not list(cache_dir.glob(".*.tmp"))
+    attached = queries.connect(str(path), read_only=True)
+    try:
+        generator.warm_events(attached)
+        for name in ("daily_active_users", "top_n_media", "cohort_retention", "bitrate_p95_by_platform"):
+            assert getattr(queries, name)(attached) == getattr(queries, name)(con), name
+        with pytest.raises(Exception, match="read-only"):
+            attached.execute("DELETE FROM events")
+    finally:
+        attached.close()
+
+
 def test_generator_same_seed_same_data():
     a = generator.generate_arrays(SCALE, SEED)
     b = generator.generate_arrays(SCALE, SEED)

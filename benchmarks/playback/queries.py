@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+def connect(database: str = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB connection configured for benchmarking.
 
     ``threads=1``: the CI runners are 2-core shared boxes; letting DuckDB fan a
@@ -33,13 +33,17 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     gives stable, comparable timings run-to-run.
 
     ``async_threads=0``: DuckDB starts 8 asynchronous I/O threads per
-    database otherwise.  An in-memory database has no I/O for them to
-    overlap, but their start-up touches the allocator at moments that depend
+    database otherwise.  The suite's database is read whole by its fixture
+    before any measured call (``generator.warm_events``), so there is no I/O
+    for them to overlap, but their start-up touches the allocator at moments that depend
     on the machine's timing, so the heap a query starts from differs between
     processes and so does its instruction count (a loop of small queries:
     146.7-149.7 M instructions with them, within 0.004% without).
+
+    ``read_only``: the benchmarks attach the workload's database file that
+    the first process built (``generator.ensure_events_database``).
     """
-    return duckdb.connect(database, config={"threads": 1, "async_threads": 0})
+    return duckdb.connect(database, read_only=read_only, config={"threads": 1, "async_threads": 0})
 
 
 def _rows(con, sql: str, params=None) -> list[tuple]:

@@ -394,6 +394,21 @@ def handle_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def counting_line(progress: RefsProgress) -> str:
+    """A line of the instruction pass: what was counted, how many are left, the time left."""
+    left = progress.phase_total - progress.phase_done
+    what = (
+        f"{progress.benchmark}: {progress.last_status}"
+        if progress.benchmark is not None
+        else f"counting instructions under Callgrind, {progress.undecided} benchmarks"
+    )
+    return (
+        f"[instructions {progress.side}] {what} · {progress.phase_done}/{progress.phase_total} done, "
+        f"{left} left · {format_duration(progress.phase_remaining_seconds)} left in this pass · "
+        f"budget left {format_duration(progress.remaining_seconds)}"
+    )
+
+
 class _Printer:
     def __init__(self, *, redraw: bool) -> None:
         self.redraw = redraw
@@ -411,6 +426,8 @@ class _Printer:
             + " · "
             f"budget left {format_duration(progress.remaining_seconds)}"
         )
+        if progress.phase == "instructions":
+            line = counting_line(progress)
         if self.redraw:
             sys.stderr.write("\r" + line[:160].ljust(self._width))
             self._width = min(len(line), 160)

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchwatch.cli.cost_table import benchmark_table, phase_table
 from benchwatch.cli.instruction_options import (
     add_instruction_arguments,
     instruction_settings,
@@ -16,6 +17,7 @@ from benchwatch.cli.instruction_options import (
 from benchwatch.cli.progress import ProgressPrinter
 from benchwatch.config import compare_settings, load_config
 from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_INPUT_ERROR, EXIT_NOTHING_JUDGED, EXIT_OK, UsageError
+from benchwatch.model import BenchmarkResult, ResultSet
 from benchwatch.output import check_writable, fallback_path, is_stdout, write_with_fallback
 from benchwatch.resultfile import encode_result
 from benchwatch.runner.session import DEFAULT_SAMPLE_BUDGET, RunSettings, run_suites, samples_needed
@@ -72,6 +74,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="process runs per benchmark that also get a memray memory pass (default: every run; 0 = none)",
     )
+    parser.add_argument(
+        "--memory-fork",
+        action="store_true",
+        help="memory pass: one worker per run forking a child per benchmark, not a fresh worker each (docs/cost.md)",
+    )
     # Deprecated spelling of --memory-runs 0, kept so existing scripts keep working.
     parser.add_argument("--no-memory", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -85,6 +92,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="result file (.json or .json.gz); default results_dir/run-TIME.json.gz",
     )
     add_instruction_arguments(parser)
+    parser.add_argument(
+        "--cost", action="store_true", help="after the run, list the seconds each benchmark cost in each phase"
+    )
     parser.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=handle)
@@ -120,6 +130,7 @@ def handle(args: argparse.Namespace) -> int:
         pytest_args=pytest_args,
         memory=config.get("memory", True),
         memory_runs=0 if args.no_memory else args.memory_runs,
+        memory_fork=args.memory_fork,
         keep_captures=args.keep_captures is not None,
         capture_dir=args.keep_captures.resolve() if args.keep_captures else None,
         instructions=instructions,
@@ -147,6 +158,20 @@ def handle(args: argparse.Namespace) -> int:
         # The run finished: its results are kept even though the output path went bad meanwhile.
         print(f"benchwatch: error: {write_error}; the results were saved to {written} instead", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    failed, counted_failures = _print_summary(result, output, args)
+    if not any(benchmark.ok_runs for benchmark in result.benchmarks):
+        print(f"NOTHING MEASURED: each of the {len(failed)} benchmarks failed in every run", file=sys.stderr)
+        return EXIT_NOTHING_JUDGED
+    # Counts the user asked for and did not get fail the run; by default a skipped pass is only a note.
+    asked = args.instructions or (args.instructions is None and config.get("instructions", None) is True)
+    skipped_pass = (result.settings.get("instruction_pass") or {}).get("skipped")
+    return EXIT_BENCHMARK_FAILED if failed or counted_failures or (skipped_pass and asked) else EXIT_OK
+
+
+def _print_summary(
+    result: ResultSet, output: Path, args: argparse.Namespace
+) -> tuple[list[BenchmarkResult], list[BenchmarkResult]]:
+    """What the run wrote, skipped and failed, and where its time went; the failed benchmarks."""
     runs = sum(len(benchmark.runs) for benchmark in result.benchmarks)
     failed = result.failed
     stream = sys.stderr if is_stdout(output) else sys.stdout  # keep a result written to stdout clean
@@ -169,9 +194,8 @@ def handle(args: argparse.Namespace) -> int:
         counted = benchmark.failed_instruction_runs[0]
         count = f"{len(benchmark.failed_instruction_runs)} of {len(benchmark.instruction_runs)} instruction runs"
         print(f"FAILED {benchmark.name} [{counted.status}, {count}]: {counted.error}", file=sys.stderr)
-    if not any(benchmark.ok_runs for benchmark in result.benchmarks):
-        print(f"NOTHING MEASURED: each of the {len(failed)} benchmarks failed in every run", file=sys.stderr)
-        return EXIT_NOTHING_JUDGED
-    # Counts the user asked for and did not get fail the run; by default a skipped pass is only a note.
-    asked = args.instructions or (args.instructions is None and config.get("instructions", None) is True)
-    return EXIT_BENCHMARK_FAILED if failed or counted_failures or (skipped_pass and asked) else EXIT_OK
+    cost = result.settings.get("cost")
+    if cost and not args.quiet:
+        print(phase_table(cost), file=sys.stderr)
+        print(benchmark_table(cost, limit=None if args.cost else 5), file=sys.stderr)
+    return failed, counted_failures

@@ -51,6 +51,7 @@ from benchwatch.refs.sequential import (
 from benchwatch.refs.worktrees import Checkout
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
 from benchwatch.runner.memory_pass import run_isolated_pass
+from benchwatch.runner.progress import PhaseClock
 from benchwatch.runner.session import (
     DEFAULT_SAMPLE_BUDGET,
     collect,
@@ -116,6 +117,14 @@ class RefsProgress:
     undecided: int
     elapsed_seconds: float
     remaining_seconds: float | None
+    #: "looks" (timed runs), or "instructions" (the Callgrind pass before them, both sides):
+    #: then ``benchmark`` just finished with ``last_status`` (None when the pass starts),
+    #: and the pass's own counts and time left are given.
+    phase: str = "looks"
+    last_status: str | None = None
+    phase_done: int = 0
+    phase_total: int = 0
+    phase_remaining_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +216,8 @@ def compare_refs(
     """Measure ``base`` and ``head`` interleaved and adaptively; compare them."""
     started = time.monotonic()
     sides = _prepare_sides(base, head, settings, python, base_env, cache_dir)
+    if settings.instructions is not None:
+        _count_sides(sides, settings, progress, started)
     rng = random.Random(settings.seed)
     looks = settings.looks
     look_settings = settings_for_looks(settings.compare, len(looks))
@@ -361,11 +372,56 @@ def _prepare_sides(
         "base": _prepare_side("base", base, settings, settings.base_python or python, base_env, shim),
         "head": _prepare_side("head", head, settings, settings.head_python or python, base_env, shim),
     }
-    if settings.instructions is not None:
-        # Counts do not depend on load or order: one pass per side, before the looks.
-        for side in sides.values():
-            side.counted = run_instruction_pass(command=side.command, names=side.names, settings=settings.instructions)
     return sides
+
+
+def _count_sides(
+    sides: Mapping[str, _Side],
+    settings: RefsSettings,
+    progress: Callable[[RefsProgress], None] | None,
+    started: float,
+) -> None:
+    """The instruction pass of each side, before the looks (counts depend on neither load nor order)."""
+    assert settings.instructions is not None
+    total = sum(len(side.names) for side in sides.values()) * settings.instructions.runs
+    clock = PhaseClock(totals={"instructions": total})
+    clock.begin("instructions")
+
+    def report(label: str, run: int, name: str | None, status: str | None) -> None:
+        if progress is None:
+            return
+        elapsed = time.monotonic() - started
+        progress(
+            RefsProgress(
+                side=label,
+                look=0,
+                looks=len(settings.looks),
+                benchmark=name,
+                runs_per_side=run,
+                verdicts={},
+                undecided=len(sides[label].names),
+                elapsed_seconds=elapsed,
+                remaining_seconds=max(0.0, settings.max_time - elapsed),
+                phase="instructions",
+                last_status=status,
+                phase_done=clock.done.get("instructions", 0),
+                phase_total=total,
+                phase_remaining_seconds=clock.phase_remaining("instructions"),
+            )
+        )
+
+    for label, side in sides.items():
+
+        def relay(run: int, event: dict[str, Any], label: str = label) -> None:
+            if event.get("event") == "result":
+                clock.tick("instructions")
+                report(label, run, event["name"], event.get("status"))
+
+        report(label, 1, None, None)
+        side.counted = run_instruction_pass(
+            command=side.command, names=side.names, settings=settings.instructions, on_event=relay
+        )
+    clock.end()
 
 
 def _prepare_side(

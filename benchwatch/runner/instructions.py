@@ -136,6 +136,10 @@ class InstructionOutcome:
             executed_packages=self.executed.get(benchmark.name),
         )
 
+    #: Worker seconds per benchmark (its runs summed) and the number of workers: the pass's cost.
+    seconds_of: dict[str, float] = field(default_factory=dict)
+    processes: int = 0
+
 
 def valgrind_version(valgrind: str) -> str | None:
     """``valgrind --version`` (e.g. ``valgrind-3.19.0``), None when it cannot run."""
@@ -336,6 +340,8 @@ def run_instruction_pass(
         for name, result in run_apart(jobs, one_process, parallel=settings.parallel):
             _collect(name, result, outcome, fingerprint, packages)
             outcome.warnings.extend(warning for warning in result.warnings if warning not in outcome.warnings)
+            outcome.seconds_of[name] = outcome.seconds_of.get(name, 0.0) + result.worker_seconds
+            outcome.processes += result.workers
         jobs = _more_runs(outcome.runs, settings)
     if fingerprint:
         outcome.fingerprint = {**fingerprint, "packages": dict(sorted(packages.items())), "valgrind": version}

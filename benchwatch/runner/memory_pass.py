@@ -100,4 +100,8 @@ def run_isolated_pass(
         merged.results.update(outcome.results)
         merged.worker_failure = merged.worker_failure or outcome.worker_failure
         merged.warnings.extend(warning for warning in outcome.warnings if warning not in merged.warnings)
+        merged.worker_seconds += outcome.worker_seconds
+        merged.startup_seconds += outcome.startup_seconds
+        merged.workers += outcome.workers
+        merged.seconds_of[target] = outcome.worker_seconds
     return merged

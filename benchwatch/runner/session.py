@@ -11,10 +11,11 @@ own worker so that memray's tracking never slows a timed call.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from typing import Any
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
 from benchwatch.model import QUANTILE_OF_METRIC, BenchmarkResult, MemoryProfile, ResultSet, Run, frozen_samples
+from benchwatch.runner.cost import CostLedger, PhaseCost
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
 from benchwatch.runner.memory_pass import run_isolated_pass
+from benchwatch.runner.progress import PhaseClock, Progress, relay_events
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 from benchwatch.stats.runlevel import min_samples_for_quantile
 
@@ -141,6 +144,9 @@ class RunSettings:
     instructions: InstructionSettings | None = None
     target_samples: int = 0
     sample_budget: float = DEFAULT_SAMPLE_BUDGET
+    #: The memory pass of a run in one worker that forks a child per benchmark (docs/cost.md),
+    #: instead of a fresh worker per benchmark; Linux and macOS only.
+    memory_fork: bool = False
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -154,34 +160,6 @@ class RunSettings:
             raise UsageError(f"memory runs must not be negative, got {self.memory_runs}")
         if not self.suites:
             raise UsageError("no suite paths given")
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress report for a terminal: where the run is and how long is left."""
-
-    phase: str  # "collect", "timing", "memory" or "instructions"
-    run: int
-    runs: int
-    benchmark: str | None
-    done: int
-    total: int
-    elapsed_seconds: float
-    remaining_seconds: float | None
-    last_status: str | None = None
-
-
-@dataclass
-class _Clock:
-    total_units: int
-    started: float = field(default_factory=time.monotonic)
-    done_units: int = 0
-
-    def remaining(self) -> float | None:
-        if self.done_units == 0:
-            return None
-        elapsed = time.monotonic() - self.started
-        return elapsed / self.done_units * (self.total_units - self.done_units)
 
 
 def collect_benchmarks(*, repo: Path, settings: RunSettings) -> Collection:
@@ -222,52 +200,49 @@ def run_suites(
     """Measure every benchmark of the suites ``settings.runs`` times, each in a fresh process.
 
     Failed benchmarks (raised, crashed, timed out) are recorded with their
-    error and the rest go on; the returned result says which failed.
+    error and the rest go on; the returned result says which failed.  Where
+    the wall time went is in ``settings["cost"]`` (:mod:`benchwatch.runner.cost`).
     """
+    ledger = CostLedger()
+    started = time.monotonic()
+    if progress is not None:
+        progress(PhaseClock(totals={}).report("collect", run=0, runs=settings.runs, benchmark=None))
     collection = collect_benchmarks(repo=repo, settings=settings)
+    ledger.phases["collect"] = PhaseCost(elapsed=time.monotonic() - started, processes=1)
     names = collection.names
-    groups = collection.groups
     environment = collect_environment(repo=repo)
     command = collection.command(_command(repo, settings))
     memory_runs = settings.runs if settings.memory_runs is None else min(settings.memory_runs, settings.runs)
     memory_runs = memory_runs if settings.memory else 0
     instruction_runs = settings.instructions.runs if settings.instructions is not None else 0
-    clock = _Clock(total_units=len(names) * (settings.runs + memory_runs + instruction_runs))
-    timing: list[PassOutcome] = []
-    memory: list[PassOutcome] = []
-    for run_index in range(1, settings.runs + 1):
-        # The memory passes go with the first runs, so memory[i] belongs to timing[i].
-        for phase in ("timing", "memory")[: 2 if run_index <= memory_runs else 1]:
-            targets = names
-            if phase == "memory":
-                # A benchmark that failed its timed pass has nothing to profile.
-                targets = [name for name in names if timing[-1].results.get(name, {}).get("status") == "ok"]
-                clock.done_units += len(names) - len(targets)
-                if not targets:
-                    memory.append(PassOutcome())
-                    continue
-            on_event = _progress_relay(progress, phase, run_index, settings.runs, clock)
-            outcome = (run_pass if phase == "timing" else run_isolated_pass)(
-                command=command,
-                mode=phase,
-                targets=targets,
-                timeout=settings.timeout,
-                capture_dir=settings.capture_dir,
-                keep_captures=settings.keep_captures,
-                on_event=on_event,
-            )
-            (timing if phase == "timing" else memory).append(outcome)
+    units = {"timing": settings.runs, "memory": memory_runs, "instructions": instruction_runs}
+    clock = PhaseClock(totals={phase: len(names) * runs for phase, runs in units.items() if runs})
+    timing, memory = _timed_runs(
+        command=command,
+        names=names,
+        settings=settings,
+        memory_runs=memory_runs,
+        clock=clock,
+        ledger=ledger,
+        progress=progress,
+    )
     counted = InstructionOutcome()
     if settings.instructions is not None:
+        started = time.monotonic()
+        clock.begin("instructions")
+        if progress is not None:
+            progress(clock.report("instructions", run=1, runs=instruction_runs, benchmark=None))
         counted = run_instruction_pass(
             command=command,
             names=names,
             settings=settings.instructions,
-            on_event=lambda index, event: _progress_relay(progress, "instructions", index, instruction_runs, clock)(
-                event
-            ),
+            on_event=lambda index, event: relay_events(progress, clock, "instructions", index, instruction_runs)(event),
         )
-    benchmarks, skipped = _assemble(names, groups, timing, memory)
+        clock.end()
+        ledger.add_counted(
+            elapsed=time.monotonic() - started, seconds_of=counted.seconds_of, processes=counted.processes
+        )
+    benchmarks, skipped = _assemble(names, collection.groups, timing, memory)
     worker_warnings = list(dict.fromkeys([*(w for o in [*timing, *memory] for w in o.warnings), *counted.warnings]))
     benchmarks = [counted.attach(b) for b in benchmarks]
     if not benchmarks:
@@ -290,34 +265,57 @@ def run_suites(
             "sample_budget": settings.sample_budget,
             "not_benchmarks": collection.not_benchmarks_note(),
             "worker_warnings": worker_warnings,
+            "cost": ledger.to_dict(),
         },
         count_fingerprint=counted.fingerprint,
     )
 
 
-def _progress_relay(
-    progress: Callable[[Progress], None] | None, phase: str, run_index: int, runs: int, clock: _Clock
-) -> Callable[[dict[str, Any]], None]:
-    def relay(event: dict[str, Any]) -> None:
-        if event["event"] == "result":
-            clock.done_units += 1
-        if progress is None or event["event"] not in ("start", "result"):
-            return
-        progress(
-            Progress(
-                phase=phase,
-                run=run_index,
-                runs=runs,
-                benchmark=event["name"],
-                done=clock.done_units,
-                total=clock.total_units,
-                elapsed_seconds=time.monotonic() - clock.started,
-                remaining_seconds=clock.remaining(),
-                last_status=event.get("status") if event["event"] == "result" else None,
+def _timed_runs(
+    *,
+    command: WorkerCommand,
+    names: list[str],
+    settings: RunSettings,
+    memory_runs: int,
+    clock: PhaseClock,
+    ledger: CostLedger,
+    progress: Callable[[Progress], None] | None,
+) -> tuple[list[PassOutcome], list[PassOutcome]]:
+    """The timing pass of each run, each followed by its memory pass while ``memory_runs`` last."""
+    timing: list[PassOutcome] = []
+    memory: list[PassOutcome] = []
+    for run_index in range(1, settings.runs + 1):
+        # The memory passes go with the first runs, so memory[i] belongs to timing[i].
+        for phase in ("timing", "memory")[: 2 if run_index <= memory_runs else 1]:
+            targets = names
+            if phase == "memory":
+                # A benchmark that failed its timed pass has nothing to profile.
+                targets = [name for name in names if timing[-1].results.get(name, {}).get("status") == "ok"]
+                clock.tick(phase, len(names) - len(targets))
+                if not targets:
+                    memory.append(PassOutcome())
+                    continue
+            on_event = relay_events(progress, clock, phase, run_index, settings.runs)
+            clock.begin(phase)
+            if progress is not None:
+                progress(clock.report(phase, run=run_index, runs=settings.runs, benchmark=None))
+            started = time.monotonic()
+            forking = phase == "memory" and settings.memory_fork and hasattr(os, "fork")
+            outcome = (run_pass if phase == "timing" or forking else run_isolated_pass)(
+                command=replace(command, pytest_args=(*command.pytest_args, "--benchwatch-fork-each"))
+                if forking
+                else command,
+                mode=phase,
+                targets=targets,
+                timeout=settings.timeout,
+                capture_dir=settings.capture_dir,
+                keep_captures=settings.keep_captures,
+                on_event=on_event,
             )
-        )
-
-    return relay
+            clock.end()
+            ledger.add_pass(phase, outcome, time.monotonic() - started)
+            (timing if phase == "timing" else memory).append(outcome)
+    return timing, memory
 
 
 def _assemble(

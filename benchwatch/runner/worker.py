@@ -10,6 +10,7 @@ benchmarks not yet done, so one bad benchmark never costs the others.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -24,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from benchwatch.model import frozen_samples
 from benchwatch.runner import reaper
 
 POLL_SECONDS = 0.05
@@ -119,6 +123,14 @@ class PassOutcome:
     stalled: str | None = None  # set when a worker hung outside any benchmark (import, collection)
     warnings: list[str] = field(default_factory=list)  # e.g. a worker ended because a thread kept it alive
     session: dict[str, Any] | None = None  # the collect pass's rootdir and count of non-benchmarks
+    #: Where the pass's wall time went (summed over its workers): whole worker
+    #: lives, and the part before the first benchmark started (interpreter,
+    #: imports, pytest, plugins, collection).  See benchwatch.runner.cost.
+    worker_seconds: float = 0.0
+    startup_seconds: float = 0.0
+    workers: int = 0
+    #: Worker seconds of each benchmark that had a worker of its own (the memory pass).
+    seconds_of: dict[str, float] = field(default_factory=dict)
 
 
 #: A line of pytest's -q progress ("..F.s [ 40%]"): says nothing about why a worker died.
@@ -256,6 +268,23 @@ def run_pass(
     return outcome
 
 
+def _decode_samples(event: dict[str, Any]) -> None:
+    """The worker's samples (raw float64 bytes in base64, or a JSON list) as a read-only float64 array.
+
+    An array, not a list of Python floats: 8 bytes a sample instead of 32, for
+    every run of every benchmark the runner holds until the result is assembled.
+    """
+    encoded = event.pop("samples_f64", None)
+    if encoded is not None:
+        values = np.frombuffer(
+            base64.b64decode(encoded), dtype=np.float64
+        )  # the worker's own byte order, this machine's
+        values.flags.writeable = False
+        event["samples"] = values
+    elif isinstance(event.get("samples"), list):
+        event["samples"] = frozen_samples(event["samples"])
+
+
 @dataclass
 class _Watch:
     """What the watchdog knows of one worker: the benchmark running, since when idle, any progress."""
@@ -265,12 +294,17 @@ class _Watch:
     idle_since: float = field(default_factory=time.monotonic)
     progressed: bool = False
     finished: tuple[float, tuple[str, ...]] | None = None  # (when, the threads still alive) once pytest is done
+    spawned: float = field(default_factory=time.monotonic)
+    first_event: float | None = None  # when the first benchmark started: the end of start-up
 
     def take(self, event: dict[str, Any], outcome: PassOutcome) -> None:
         self.progressed = True
+        if self.first_event is None and event["event"] in ("start", "session"):
+            self.first_event = time.monotonic()
         if event["event"] == "start":
             self.current = (event["name"], time.monotonic())
         elif event["event"] == "result":
+            _decode_samples(event)
             outcome.results[event["name"]] = event
             self.current = None
             self.idle_since = time.monotonic()
@@ -312,6 +346,13 @@ class _Watch:
                 "error": f"did not finish within its timeout of {timeout:g} s; the worker was killed",
             }
         return None
+
+    def account(self, outcome: PassOutcome) -> None:
+        """Add this worker's life and start-up to ``outcome`` (benchwatch.runner.cost)."""
+        now = time.monotonic()
+        outcome.workers += 1
+        outcome.worker_seconds += now - self.spawned
+        outcome.startup_seconds += (self.first_event or now) - self.spawned
 
 
 def _one_worker(
@@ -361,6 +402,7 @@ def _one_worker(
                 overdue = watch.overdue(timeout, mode, outcome)
                 if overdue is not None:
                     _kill_group(process, known)
+                    watch.account(outcome)
                     if overdue:
                         outcome.results[overdue["name"]] = overdue
                         if on_event is not None:
@@ -370,6 +412,7 @@ def _one_worker(
         except BaseException:
             _kill_group(process, known)
             raise
+    watch.account(outcome)
     # The worker is gone; anything it started (same group or its own session) goes with it.
     reaper.kill_group(process.pid)
     _sweep(process, known)

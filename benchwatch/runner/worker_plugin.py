@@ -19,10 +19,13 @@ stay plain tests: without this plugin they run as usual.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import threading
 import time
+from array import array
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--benchwatch-trace-packages", type=int, default=1, help="1: trace one more call for the packages it executes"
     )
     group.addoption(
+        "--benchwatch-fork-each", action="store_true", default=False, help="run each benchmark in a forked child"
+    )
+    group.addoption(
         "--benchwatch-target-samples", type=int, default=0, help="samples per benchmark the gated quantiles need"
     )
     group.addoption(
@@ -100,6 +106,8 @@ def pytest_configure(config: pytest.Config) -> None:
                 mode=recorder.mode, root=config.rootpath, out_file=config.getoption("--benchwatch-callgrind-out")
             )
         config.pluginmanager.register(recorder, "benchwatch-worker-recorder")
+        if config.getoption("--benchwatch-fork-each") and hasattr(os, "fork"):
+            config.pluginmanager.register(ForkEach(recorder), "benchwatch-fork-each")
 
 
 @pytest.fixture
@@ -180,6 +188,65 @@ def _one_line(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
+def _child_died(name: str, code: int) -> dict[str, Any]:
+    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    return {
+        "event": "result",
+        "name": name,
+        "status": "crashed",
+        "error": f"the child process running it {how}",
+    }
+
+
+class ForkEach:
+    """Runs each benchmark in a child forked from this worker (``--benchwatch-fork-each``).
+
+    Why: the memory pass needs each benchmark in a process of its own (an
+    allocator keeps freed memory, so a benchmark run after another would
+    show less growth), but a fresh worker per benchmark pays the
+    interpreter's, pytest's and the suite's start-up every time: two thirds
+    of a µs-scale suite's run (docs/cost.md).  A child forked after
+    collection starts from the state a fresh worker reaches before its first
+    benchmark, every child from the same one: no benchmark ran before it,
+    no fixture is set up (the child sets up and tears down its own).
+    """
+
+    def __init__(self, recorder: WorkerRecorder) -> None:
+        self.recorder = recorder
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
+        from _pytest.runner import runtestprotocol
+
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                runtestprotocol(item, nextitem=None, log=False)
+                self.recorder.finish()
+                code = 0
+            finally:
+                os._exit(code)  # no atexit, no pytest session end: the parent goes on with the next benchmark
+        _, status = os.waitpid(pid, 0)
+        self.recorder.forked_exit = os.waitstatus_to_exitcode(status)
+        return True
+
+
+def _release_stats(config: pytest.Config, metadata: Any) -> None:
+    """Drop a recorded benchmark from pytest-benchmark's session, unless it saves or compares.
+
+    Its end-of-session table computes every statistic over every sample in
+    pure Python: for 64 µs-scale benchmarks of ~100,000 samples each that
+    was most of a timing worker's time after its last benchmark
+    (docs/cost.md), and the samples are already on their way to benchwatch.
+    """
+    session = getattr(config, "_benchmarksession", None)
+    if session is None or any(getattr(session, key, None) for key in ("save", "autosave", "json", "compare")):
+        return
+    with contextlib.suppress(AttributeError, ValueError):
+        session.benchmarks.remove(metadata)
+
+
 class WorkerRecorder:
     def __init__(
         self,
@@ -197,8 +264,15 @@ class WorkerRecorder:
         self._stream = open(events_path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the session
         self._current: dict[str, Any] = {}
         self.counting: Any = None  # benchwatch.runner.callgrind.InstructionCounting in the instruction pass
+        self.protocol_started = 0.0
+        self.forked_exit: int | None = None  # set by ForkEach: the exit code of the child that ran it
 
     def _emit(self, event: dict[str, Any]) -> None:
+        samples = event.get("samples")
+        if isinstance(samples, list):
+            # Raw float64 bytes, base64: exact, and ~50x faster than JSON numbers (130,000 samples
+            # took 0.7 s to format as text, per benchmark and run; docs/cost.md).
+            event = {**event, "samples": None, "samples_f64": base64.b64encode(array("d", samples).tobytes()).decode()}
         self._stream.write(json.dumps(event, allow_nan=True) + "\n")
         self._stream.flush()
 
@@ -245,9 +319,34 @@ class WorkerRecorder:
             "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         }
         self._emit({"event": "start", "name": item.nodeid, "time": time.time()})
+        self.protocol_started = time.perf_counter()
         yield
+        forked, self.forked_exit = self.forked_exit, None
+        if forked is not None:
+            self._current = {}
+            if forked != 0:  # the child reported nothing: it died
+                self._emit(_child_died(item.nodeid, forked))
+            return
+        self.finish()
+
+    def finish(self) -> None:
+        """Report the benchmark that ran (in this process, or in a forked child)."""
+        self._current["protocol_seconds"] = time.perf_counter() - self.protocol_started
         self._emit(self._current)
         self._current = {}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item):
+        # Fixture set-up and tear-down are timed apart from the measured call: where a run's time goes.
+        started = time.perf_counter()
+        yield
+        self._current["setup_seconds"] = time.perf_counter() - started
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None):
+        started = time.perf_counter()
+        yield
+        self._current["teardown_seconds"] = time.perf_counter() - started
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
@@ -348,6 +447,7 @@ class WorkerRecorder:
             return
         self._current["samples"] = [float(value) for value in metadata.stats.data]
         self._current["iterations"] = int(metadata.iterations)
+        _release_stats(item.config, metadata)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         # The interpreter waits for non-daemon threads before it exits: name them, so that the runner
