@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -170,7 +171,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def _print_summary(
     result: ResultSet, output: Path, args: argparse.Namespace
-) -> tuple[list[BenchmarkResult], list[BenchmarkResult]]:
+) -> tuple[Sequence[BenchmarkResult], Sequence[BenchmarkResult]]:
     """What the run wrote, skipped and failed, and where its time went; the failed benchmarks."""
     runs = sum(len(benchmark.runs) for benchmark in result.benchmarks)
     failed = result.failed
