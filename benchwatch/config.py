@@ -122,7 +122,8 @@ def load_config(path: Path) -> ProjectConfig:
             if key in _AT_LEAST_ONE and isinstance(value, int) and value < 1:
                 raise ConfigError(f"{path}: [tool.benchwatch] {key} must be at least 1, got {value}")
             if isinstance(value, (int, float)) and key in ("timeout", "sample_budget") and not _positive(value):
-                raise ConfigError(f"{path}: [tool.benchwatch] {key} must be a positive number of seconds, got {value}")
+                problem = f"{key} must be a positive, finite number of seconds, got {value}"
+                raise ConfigError(f"{path}: [tool.benchwatch] {problem}")
             if key == "environment" and value not in ENVIRONMENTS:
                 raise ConfigError(f"{path}: [tool.benchwatch] environment must be one of {', '.join(ENVIRONMENTS)}")
             run[key] = value

@@ -239,4 +239,5 @@ def test_a_timeout_of_nan_in_the_config_is_refused(tmp_path):
     (project / "pyproject.toml").write_text('[tool.benchwatch]\nsuites = ["benchmarks"]\ntimeout = nan\n')
     done = run_cli(project, "-o", "out.json")
     assert done.returncode == 2
-    assert done.stderr == "benchwatch: error: timeout must be a positive, finite number of seconds, got nan\n"
+    expected = "pyproject.toml: [tool.benchwatch] timeout must be a positive, finite number of seconds, got nan"
+    assert done.stderr == f"benchwatch: error: {expected}\n"  # the file named (issue 26)
