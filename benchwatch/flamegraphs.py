@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from benchwatch.compare import Comparison
+from benchwatch.compare.verdict import Verdict
 from benchwatch.model import MEMORY_METRICS, BenchmarkResult, MemoryProfile, ResultSet
 
 #: Seconds one ``memray flamegraph`` may take before its side is left out.
@@ -38,7 +39,7 @@ def memory_regressions(comparison: Comparison) -> list[str]:
     return [
         b.name
         for b in comparison.benchmarks
-        if any(m.metric in MEMORY_METRICS and m.verdict == "regression" for m in b.metrics)
+        if any(m.metric in MEMORY_METRICS and m.verdict == Verdict.REGRESSION for m in b.metrics)
     ]
 
 

@@ -18,6 +18,7 @@ from benchwatch.cli.instruction_options import (
 )
 from benchwatch.cli.progress import format_duration
 from benchwatch.cli.report_options import add_wide_argument, parse_write, terminal_width
+from benchwatch.compare.verdict import Verdict
 from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
 from benchwatch.errors import EXIT_NOTHING_JUDGED, InputError, UsageError
 from benchwatch.output import write_output
@@ -416,9 +417,9 @@ class _Printer:
 
     def __call__(self, progress: RefsProgress) -> None:
         # inconclusive rows are not verdicts: counted apart, so the line never reads "3 verdicts" for three open rows
-        found = [(v, n) for v, n in sorted(progress.verdicts.items()) if v != "inconclusive"]
+        found = [(v, n) for v, n in sorted(progress.verdicts.items()) if v != Verdict.INCONCLUSIVE]
         verdicts = ", ".join(f"{count} {verdict}" for verdict, count in found) or "none yet"
-        still_open = progress.verdicts.get("inconclusive", 0)
+        still_open = progress.verdicts.get(Verdict.INCONCLUSIVE, 0)
         line = (
             f"[look {progress.look}/{progress.looks} run {progress.runs_per_side} {progress.side}] "
             f"{progress.benchmark} · undecided {progress.undecided} · verdicts: {verdicts}"

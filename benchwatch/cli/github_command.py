@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from benchwatch.compare.verdict import VERDICTS
+from benchwatch.compare.verdict import VERDICTS, Verdict
 from benchwatch.errors import EXIT_OK, EXIT_REGRESSION, InputError, UsageError
 
 #: Environment variables passed to :meth:`GitHubContext.from_env`.
@@ -72,8 +72,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--no-check", action="store_true", help="create no check run")
     parser.add_argument(
         "--fail-on",
-        choices=("regression", "never"),
-        default="regression",
+        choices=(Verdict.REGRESSION, "never"),
+        default=Verdict.REGRESSION,
         help="check run concludes 'failure' on a regression (default) or never",
     )
     parser.add_argument(
@@ -117,7 +117,7 @@ def register_gate(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--summary", action="store_true", help="append the Markdown to $GITHUB_STEP_SUMMARY")
     parser.add_argument(
         "--fail-on",
-        choices=("regression", "never"),
+        choices=(Verdict.REGRESSION, "never"),
         default="never",
         help="exit 1 on a regression (not in a fork pull_request run), or never (default)",
     )
@@ -209,7 +209,7 @@ def handle_gate(args: argparse.Namespace) -> int:
         if not summary_path:
             raise UsageError("--summary needs $GITHUB_STEP_SUMMARY (set by GitHub Actions)")
         append_step_summary(summary_path, markdown)
-    if verdict != "regression" or args.fail_on != "regression":
+    if verdict != Verdict.REGRESSION or args.fail_on != Verdict.REGRESSION:
         return EXIT_OK
     event_path = os.environ.get("GITHUB_EVENT_PATH")
     event = load_event_file(event_path) if event_path else {}

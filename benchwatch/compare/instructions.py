@@ -107,7 +107,13 @@ def instruction_comparisons(
             if failure and metric == "instructions":
                 rows.append(
                     _row(
-                        name, metric, "inconclusive", False, failure, code=ReasonCode.NOT_MEASURED, threshold=threshold
+                        name,
+                        metric,
+                        Verdict.INCONCLUSIVE,
+                        False,
+                        failure,
+                        code=ReasonCode.NOT_MEASURED,
+                        threshold=threshold,
                     )
                 )
             continue
@@ -116,13 +122,15 @@ def instruction_comparisons(
             side, runs = ("base", base.instruction_runs) if not base_calls else ("head", head.instruction_runs)
             why = _failure(runs) or "no instruction pass in that result"
             reason = f"{metric} not measured on {side}: {why}"
-            rows.append(_row(name, metric, "inconclusive", False, reason, code=ReasonCode.NOT_MEASURED, **counts))
+            rows.append(_row(name, metric, Verdict.INCONCLUSIVE, False, reason, code=ReasonCode.NOT_MEASURED, **counts))
             continue
         if mismatches:
             more = f"; +{len(mismatches) - 3} more" if len(mismatches) > 3 else ""
             reason = f"{metric} not comparable: count fingerprints differ ({'; '.join(mismatches[:3])}{more})"
             rows.append(
-                _row(name, metric, "inconclusive", False, reason, code=ReasonCode.NOT_COMPARABLE_MACHINE, **counts)
+                _row(
+                    name, metric, Verdict.INCONCLUSIVE, False, reason, code=ReasonCode.NOT_COMPARABLE_MACHINE, **counts
+                )
             )
             continue
         result = compare_counts(base_calls, head_calls, threshold=threshold, alpha=settings.alpha)

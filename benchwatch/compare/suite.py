@@ -116,8 +116,8 @@ FAMILIES = (("latency", LATENCY_METRICS), ("instructions", INSTRUCTION_METRICS),
 _VERDICT_WORDS = (
     (Verdict.REGRESSION, "regressed"),
     (Verdict.IMPROVEMENT, "improved"),
-    (Verdict.UNCHANGED, "unchanged"),
-    (Verdict.INCONCLUSIVE, "inconclusive"),
+    (Verdict.UNCHANGED, Verdict.UNCHANGED),
+    (Verdict.INCONCLUSIVE, Verdict.INCONCLUSIVE),
 )
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchwatch.compare.verdict import Verdict
 from benchwatch.errors import InputError, UsageError
 from benchwatch.explain.records import Profile, SideProfiles
 from benchwatch.runner.instructions import InstructionSettings, aslr_can_be_disabled, callgrind_command
@@ -63,7 +64,7 @@ def explain_targets(comparison: Any, settings: ExplainSettings) -> dict[str, str
     if not settings.enabled:
         return {}
     targets: dict[str, str] = {}
-    for verdict in ("regression", "improvement"):
+    for verdict in (Verdict.REGRESSION, Verdict.IMPROVEMENT):
         # the largest change first, so that max_benchmarks keeps the most severe
         for metric in sorted(comparison.gated(verdict), key=lambda m: -abs(math.log(_finite_ratio(m.ratio)))):
             targets.setdefault(metric.benchmark, verdict)

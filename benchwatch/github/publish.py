@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from benchwatch.compare.verdict import VERDICTS
+from benchwatch.compare.verdict import VERDICTS, Verdict
 from benchwatch.errors import InputError, UsageError
 from benchwatch.github.client import (
     MAX_CHECK_OUTPUT_CHARS,
@@ -24,13 +24,13 @@ from benchwatch.github.client import (
 from benchwatch.github.context import GitHubContext, check_pull_request_head, read_capped_json
 
 COMMENT_MODES = ("always", "on-change", "never")
-FAIL_ON = ("regression", "never")
+FAIL_ON = (Verdict.REGRESSION, "never")
 
-CHECK_TITLES = {
-    "regression": "Performance regression detected",
-    "improvement": "Performance improved",
-    "unchanged": "No significant performance change",
-    "inconclusive": "Inconclusive: not enough evidence either way",
+CHECK_TITLES: dict[str, str] = {
+    Verdict.REGRESSION: "Performance regression detected",
+    Verdict.IMPROVEMENT: "Performance improved",
+    Verdict.UNCHANGED: "No significant performance change",
+    Verdict.INCONCLUSIVE: "Inconclusive: not enough evidence either way",
 }
 
 
@@ -38,9 +38,9 @@ def check_conclusion(verdict: str, fail_on: str) -> str:
     """Check run conclusion: ``failure`` for a gated regression, ``neutral`` when inconclusive, else ``success``."""
     _choice(verdict, VERDICTS, "verdict")
     _choice(fail_on, FAIL_ON, "--fail-on")
-    if verdict == "regression" and fail_on == "regression":
+    if verdict == Verdict.REGRESSION and fail_on == Verdict.REGRESSION:
         return "failure"
-    if verdict == "inconclusive":
+    if verdict == Verdict.INCONCLUSIVE:
         return "neutral"
     return "success"
 
@@ -83,7 +83,7 @@ def plan_report(
         action, reason = "skip", "--comment never"
     elif ctx.pr_number is None:
         action, reason = "skip", f"no pull request in this {ctx.event_name or 'unknown'} event"
-    elif comment_mode == "on-change" and verdict == "unchanged":
+    elif comment_mode == "on-change" and verdict == Verdict.UNCHANGED:
         action, reason = "update-only", "verdict unchanged: only an existing comment is refreshed"
     else:
         action, reason = "create-or-update", ""

@@ -25,7 +25,7 @@ import itertools
 from collections.abc import Sequence
 
 from benchwatch.compare import BenchmarkComparison, CompareSettings
-from benchwatch.compare.verdict import ReasonCode
+from benchwatch.compare.verdict import ReasonCode, Verdict
 from benchwatch.errors import UsageError
 from benchwatch.model import MEMORY_METRICS, ResultSet
 
@@ -68,7 +68,7 @@ def is_decided(benchmark: BenchmarkComparison, gating_metrics: Sequence[str]) ->
     if not gated:
         gated = [metric for metric in benchmark.metrics if metric.metric in gating_metrics]
     # more runs cannot add samples to a run, nor make two machines one
-    return all(metric.verdict != "inconclusive" or metric.reason_code in _RUNS_CANNOT_HELP for metric in gated)
+    return all(metric.verdict != Verdict.INCONCLUSIVE or metric.reason_code in _RUNS_CANNOT_HELP for metric in gated)
 
 
 def memory_undecided(benchmark: BenchmarkComparison) -> bool:
@@ -76,7 +76,7 @@ def memory_undecided(benchmark: BenchmarkComparison) -> bool:
     return benchmark.status == "compared" and any(
         metric.gated
         and metric.metric in MEMORY_METRICS
-        and metric.verdict == "inconclusive"
+        and metric.verdict == Verdict.INCONCLUSIVE
         and metric.reason_code in (ReasonCode.TOO_FEW_MEMORY_RUNS, ReasonCode.WIDE_INTERVAL)
         for metric in benchmark.metrics
     )
@@ -107,7 +107,7 @@ def stop_note(benchmarks: Sequence[BenchmarkComparison], gating_metrics: Sequenc
     rows = [m for b in benchmarks if b.status == "compared" for m in b.metrics if m.gated]
     if not rows:
         rows = [m for b in benchmarks if b.status == "compared" for m in b.metrics if m.metric in gating_metrics]
-    open_rows = [m for m in rows if m.verdict == "inconclusive"]
+    open_rows = [m for m in rows if m.verdict == Verdict.INCONCLUSIVE]
     if not open_rows:
         return "every benchmark has a verdict"
     reasons: dict[str, int] = {}

@@ -25,13 +25,19 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from benchwatch.compare.verdict import Verdict
 from benchwatch.model import INSTRUCTION_METRICS
 from benchwatch.units import format_change, format_interval, format_value
 
 if TYPE_CHECKING:  # types only: importing the comparator (and its statistics) here slowed every renderer's import
     from benchwatch.compare import Comparison, MetricComparison
 
-VERDICT_ORDER = {"regression": 0, "inconclusive": 1, "improvement": 2, "unchanged": 3}
+VERDICT_ORDER: dict[str, int] = {
+    Verdict.REGRESSION: 0,
+    Verdict.INCONCLUSIVE: 1,
+    Verdict.IMPROVEMENT: 2,
+    Verdict.UNCHANGED: 3,
+}
 # Instruction counts sit beside the latency percentiles they complement.
 METRIC_ORDER = {
     "p50": 0,
@@ -106,7 +112,7 @@ def blocker_parts(metric: MetricComparison, alpha: float, disturbed: Sequence[st
     ``alpha`` although the estimate is past the threshold, a change smaller
     than the threshold, or an interval too wide to rule a change in or out.
     """
-    if metric.verdict in ("regression", "improvement", "unchanged"):
+    if metric.verdict in (Verdict.REGRESSION, Verdict.IMPROVEMENT, Verdict.UNCHANGED):
         return "", ""
     coded = _CODED_BLOCKERS.get(str(getattr(metric, "reason_code", "") or ""))
     if coded is not None:

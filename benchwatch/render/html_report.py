@@ -50,6 +50,7 @@ import markupsafe
 import numpy as np
 
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
+from benchwatch.compare.verdict import Verdict
 from benchwatch.explain.records import Explanation
 from benchwatch.flamegraphs import capture_files
 from benchwatch.model import MEMORY_METRICS, BenchmarkResult, ResultSet
@@ -273,20 +274,20 @@ def _benchmark_verdict(benchmark: BenchmarkComparison) -> str:
     if benchmark.status != "compared":
         return benchmark.status
     gated = [m.verdict for m in benchmark.metrics if m.gated]
-    for verdict in ("regression", "improvement", "inconclusive", "unchanged"):
+    for verdict in (Verdict.REGRESSION, Verdict.IMPROVEMENT, Verdict.INCONCLUSIVE, Verdict.UNCHANGED):
         if verdict in gated:
             return verdict
-    return "inconclusive"
+    return Verdict.INCONCLUSIVE
 
 
 #: The index's order after the decided changes (most severe first): what needs a look, then the rest.
-_LATER_RANK = {"failed": 0, "inconclusive": 1, "unchanged": 2, "added": 3, "removed": 4}
+_LATER_RANK = {"failed": 0, Verdict.INCONCLUSIVE: 1, Verdict.UNCHANGED: 2, "added": 3, "removed": 4}
 
 
 def _order(comparison: Comparison) -> list[BenchmarkComparison]:
     """Decided changes first (regressions, then improvements), then failed, inconclusive, unchanged."""
-    regressed = [b for b, _ in ranked_benchmarks(comparison, "regression")]
-    improved = [b for b, _ in ranked_benchmarks(comparison, "improvement")]
+    regressed = [b for b, _ in ranked_benchmarks(comparison, Verdict.REGRESSION)]
+    improved = [b for b, _ in ranked_benchmarks(comparison, Verdict.IMPROVEMENT)]
     seen = {id(b) for b in regressed + improved}
     rest = sorted(
         (b for b in comparison.benchmarks if id(b) not in seen),
@@ -298,9 +299,9 @@ def _order(comparison: Comparison) -> list[BenchmarkComparison]:
 def _lead_metrics(benchmark: BenchmarkComparison) -> list[MetricComparison]:
     """The metrics the index shows: the decided gated changes, else the first gated metric with an estimate."""
     gated = [m for m in benchmark.metrics if m.gated]
-    hits = sorted((m for m in gated if m.verdict == "regression"), key=regression_severity, reverse=True)
+    hits = sorted((m for m in gated if m.verdict == Verdict.REGRESSION), key=regression_severity, reverse=True)
     if not hits:
-        hits = sorted((m for m in gated if m.verdict == "improvement"), key=improvement_strength, reverse=True)
+        hits = sorted((m for m in gated if m.verdict == Verdict.IMPROVEMENT), key=improvement_strength, reverse=True)
     if hits:
         return hits
     ordered = sorted(benchmark.metrics, key=lambda m: (not m.gated, METRIC_ORDER.get(m.metric, 9)))
@@ -308,7 +309,7 @@ def _lead_metrics(benchmark: BenchmarkComparison) -> list[MetricComparison]:
 
 
 def _headline(benchmark: BenchmarkComparison) -> str:
-    hits = [m for m in _lead_metrics(benchmark) if m.verdict in ("regression", "improvement")]
+    hits = [m for m in _lead_metrics(benchmark) if m.verdict in (Verdict.REGRESSION, Verdict.IMPROVEMENT)]
     if hits:
         return ", ".join(f"{m.metric} {format_metric_change(m)}" for m in hits)
     return "; ".join(benchmark.notes)[:200] if benchmark.notes else ""
@@ -389,7 +390,7 @@ def _memory(
     captures: Mapping[str, Mapping[str, str]],
     flamegraphs: Mapping[str, Mapping[str, str]],
 ) -> dict[str, Any] | None:
-    if not any(m.metric in MEMORY_METRICS and m.verdict == "regression" for m in metrics):
+    if not any(m.metric in MEMORY_METRICS and m.verdict == Verdict.REGRESSION for m in metrics):
         return None
     links = dict(flamegraphs.get(name, {}))
     return {"flamegraphs": links, "captures": dict(captures.get(name, {}))}
@@ -492,7 +493,8 @@ def render_html_report(
     ]
     gated = comparison.gated()
     counts = {
-        v: sum(1 for m in gated if m.verdict == v) for v in ("regression", "inconclusive", "improvement", "unchanged")
+        v: sum(1 for m in gated if m.verdict == v)
+        for v in (Verdict.REGRESSION, Verdict.INCONCLUSIVE, Verdict.IMPROVEMENT, Verdict.UNCHANGED)
     }
     statuses = {s: sum(1 for b in comparison.benchmarks if b.status == s) for s in ("failed", "added", "removed")}
     environment_keys = list(dict.fromkeys([*comparison.base_environment, *comparison.head_environment]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from benchwatch.compare import Comparison
+from benchwatch.compare.verdict import Verdict
 from benchwatch.render import (
     counts_note,
     format_metric_change,
@@ -39,11 +40,11 @@ _ESCAPES = {
     "!": "\\!",
 }
 _ZWJ = "\u200d"
-_VERDICT_MARK = {
-    "regression": "🔴 regression",
-    "improvement": "🟢 improvement",
-    "inconclusive": "🟡 inconclusive",
-    "unchanged": "unchanged",
+_VERDICT_MARK: dict[str, str] = {
+    Verdict.REGRESSION: "🔴 regression",
+    Verdict.IMPROVEMENT: "🟢 improvement",
+    Verdict.INCONCLUSIVE: "🟡 inconclusive",
+    Verdict.UNCHANGED: Verdict.UNCHANGED,
 }
 
 

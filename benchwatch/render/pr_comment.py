@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from urllib.parse import quote, urlsplit
 
 from benchwatch.compare import BenchmarkComparison, Comparison, MetricComparison
+from benchwatch.compare.verdict import Verdict
 from benchwatch.errors import UsageError
 from benchwatch.render import (
     METRIC_ORDER,
@@ -95,12 +96,12 @@ def ranked_benchmarks(comparison: Comparison, verdict: str) -> list[tuple[Benchm
     benchmark with a gated regression is never listed as an improvement.
     """
     key: Callable[[MetricComparison], tuple[float, float]] = (
-        regression_severity if verdict == "regression" else improvement_strength
+        regression_severity if verdict == Verdict.REGRESSION else improvement_strength
     )
     ranked = []
     for benchmark in comparison.benchmarks:
         gated = [m for m in benchmark.metrics if m.gated]
-        if verdict == "improvement" and any(m.verdict == "regression" for m in gated):
+        if verdict == Verdict.IMPROVEMENT and any(m.verdict == Verdict.REGRESSION for m in gated):
             continue
         hits = sorted((m for m in gated if m.verdict == verdict), key=key, reverse=True)
         if hits:
@@ -237,8 +238,8 @@ def render_pr_comment(
     url = _safe_url(report_url) if report_url else None
     where = "the [HTML report](" + url + ")" if url else "the HTML report / JSON artifact"
 
-    regressions = ranked_benchmarks(comparison, "regression")
-    improvements = ranked_benchmarks(comparison, "improvement")
+    regressions = ranked_benchmarks(comparison, Verdict.REGRESSION)
+    improvements = ranked_benchmarks(comparison, Verdict.IMPROVEMENT)
     # gated metrics of regressed benchmarks sit in the regression table (its full tier)
     shown = {id(m) for b, _ in regressions for m in b.metrics if m.gated}
     shown |= {id(m) for _, ms in improvements for m in ms}
@@ -289,8 +290,8 @@ def _headline(comparison: Comparison, n_regressed: int, n_improved: int) -> str:
     total = _plural(len(comparison.benchmarks), "benchmark")
     if n_regressed:
         return f"**benchwatch: {_plural(n_regressed, 'regression')}** in {total}"
-    if comparison.verdict == "inconclusive":
-        inconclusive = len(comparison.gated("inconclusive"))
+    if comparison.verdict == Verdict.INCONCLUSIVE:
+        inconclusive = len(comparison.gated(Verdict.INCONCLUSIVE))
         failed = sum(1 for b in comparison.benchmarks if b.status == "failed")
         why = [
             text

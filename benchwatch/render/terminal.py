@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from benchwatch.compare import Comparison, MetricComparison
+from benchwatch.compare.verdict import Verdict
 from benchwatch.render import (
     blocker,
     blocker_parts,
@@ -36,10 +37,15 @@ from benchwatch.render import (
 from benchwatch.render.explain_report import terminal_lines
 from benchwatch.units import format_value
 
-_COLORS = {"regression": "\x1b[31;1m", "improvement": "\x1b[32m", "inconclusive": "\x1b[33m", "unchanged": ""}
+_COLORS: dict[str, str] = {
+    Verdict.REGRESSION: "\x1b[31;1m",
+    Verdict.IMPROVEMENT: "\x1b[32m",
+    Verdict.INCONCLUSIVE: "\x1b[33m",
+    Verdict.UNCHANGED: "",
+}
 _RESET = "\x1b[0m"
 _HEADERS = ("benchmark", "metric", "base", "head", "change", "95% CI", "verdict", "blocked by")
-_DECISIVE = ("regression", "improvement")
+_DECISIVE = (Verdict.REGRESSION, Verdict.IMPROVEMENT)
 #: Narrowest a cut name gets, however narrow the terminal: below it the line wraps instead.
 _MIN_NAME = 24
 #: Parameters kept at least when a name is cut inside its brackets.
@@ -114,7 +120,7 @@ def _headline(comparison: Comparison) -> tuple[str, str]:
     """(verdict word, the rest of the first line)."""
     gated = comparison.gated()
     counts = Counter(m.verdict for m in gated)
-    order = ("regression", "improvement", "inconclusive", "unchanged")
+    order = (Verdict.REGRESSION, Verdict.IMPROVEMENT, Verdict.INCONCLUSIVE, Verdict.UNCHANGED)
     summary = ", ".join(f"{counts[v]} {v}" for v in order if counts[v])
     compared = sum(1 for b in comparison.benchmarks if b.status == "compared")
     return f"benchwatch: {comparison.verdict.upper()}", (
@@ -180,11 +186,13 @@ def _rest_line(hidden: list[MetricComparison], alpha: float, disturbed: dict[str
     """One line counting the rows not shown, with the blockers of the inconclusive ones."""
     verdicts = Counter(m.verdict for m in hidden)
     parts = []
-    if verdicts["unchanged"]:
+    if verdicts[Verdict.UNCHANGED]:
         parts.append(f"{verdicts['unchanged']} unchanged")
-    if verdicts["inconclusive"]:
+    if verdicts[Verdict.INCONCLUSIVE]:
         kinds = Counter(
-            blocker_parts(m, alpha, disturbed.get(m.benchmark, ()))[0] for m in hidden if m.verdict == "inconclusive"
+            blocker_parts(m, alpha, disturbed.get(m.benchmark, ()))[0]
+            for m in hidden
+            if m.verdict == Verdict.INCONCLUSIVE
         )
         detail = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
         parts.append(f"{verdicts['inconclusive']} inconclusive ({detail})")

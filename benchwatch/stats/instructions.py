@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from benchwatch.compare.verdict import Verdict
 from benchwatch.stats.runlevel import welch_log_ratio
 
 #: Counts count as exact when each side's spread is at most this share of the
@@ -116,19 +117,19 @@ def compare_counts(
         ratio = head_value / base_value
         low, high = float(head_bounds.min() / base_bounds.max()), float(head_bounds.max() / base_bounds.min())
         if ratio >= upper and low > 1.0:
-            verdict = "regression"
+            verdict = Verdict.REGRESSION
         elif ratio <= lower and high < 1.0:
-            verdict = "improvement"
+            verdict = Verdict.IMPROVEMENT
         elif lower <= low and high <= upper:
-            verdict = "unchanged"
+            verdict = Verdict.UNCHANGED
         else:
-            verdict = "inconclusive"
+            verdict = Verdict.INCONCLUSIVE
         reason = f"exact counts ({spreads}): change {ratio - 1:+.2%}, threshold ±{threshold:.2%}"
-        if verdict in ("regression", "improvement") and min(base_values.size, head_values.size) < 2:
+        if verdict in (Verdict.REGRESSION, Verdict.IMPROVEMENT) and min(base_values.size, head_values.size) < 2:
             # Some code counts differently in another process (up to 1-3% for regex
             # and DuckDB in the A/B workloads) while each process repeats itself
             # exactly: one run per side cannot show that.
-            verdict = "inconclusive"
+            verdict = Verdict.INCONCLUSIVE
             reason += f"; a {ratio - 1:+.2%} change needs ≥2 instruction runs per side (between-process spread unseen)"
         return CountResult(
             verdict, ratio, low, high, None, base_value, head_value, base_spread, head_spread, "exact", reason
@@ -137,7 +138,7 @@ def compare_counts(
     if base_values.size < 2 or head_values.size < 2:
         ratio = head_value / base_value
         return CountResult(
-            "inconclusive",
+            Verdict.INCONCLUSIVE,
             ratio,
             math.nan,
             math.nan,
@@ -154,13 +155,13 @@ def compare_counts(
     low, high = float(math.exp(test.ci_low[0])), float(math.exp(test.ci_high[0]))
     p_value = float(test.p_value[0])
     if p_value < alpha and ratio >= upper and low > 1.0:
-        verdict = "regression"
+        verdict = Verdict.REGRESSION
     elif p_value < alpha and ratio <= lower and high < 1.0:
-        verdict = "improvement"
+        verdict = Verdict.IMPROVEMENT
     elif lower <= low and high <= upper:
-        verdict = "unchanged"
+        verdict = Verdict.UNCHANGED
     else:
-        verdict = "inconclusive"
+        verdict = Verdict.INCONCLUSIVE
     reason = f"{varies}, p={p_value:.3g}, {confidence:.0%} CI {low:.4g}–{high:.4g}"
     return CountResult(
         verdict, ratio, low, high, p_value, base_value, head_value, base_spread, head_spread, "run-level", reason

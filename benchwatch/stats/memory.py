@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchwatch.compare.verdict import Verdict
 from benchwatch.units import format_amount
 
 DEFAULT_PEAK_BYTES_TOLERANCE = 64 * 1024
@@ -102,16 +103,16 @@ def compare_memory(
     change = f"change {format_amount(delta, unit, signed=True)}"
     limit, span = f"tolerance {format_amount(tolerance, unit)}", f"run-to-run span {format_amount(noise_span, unit)}"
     if abs(delta) <= tolerance:
-        verdict = "unchanged"
+        verdict = Verdict.UNCHANGED
         reason = f"{change} within {limit}"
     elif abs(delta) > noise_span and _separated(base_list, head_list, rising=delta > 0):
-        verdict = "regression" if delta > 0 else "improvement"
+        verdict = Verdict.REGRESSION if delta > 0 else Verdict.IMPROVEMENT
         reason = f"{change} beyond {limit} and {span}"
     elif abs(delta) > noise_span:
-        verdict = "inconclusive"
+        verdict = Verdict.INCONCLUSIVE
         reason = f"{change} beyond {limit} and {span}, but the runs of the two sides overlap"
     else:
-        verdict = "inconclusive"
+        verdict = Verdict.INCONCLUSIVE
         reason = f"{change} beyond {limit} but within {span}"
     return MemoryResult(
         verdict=verdict,
