@@ -27,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchwatch.compare.instructions import EXACT_SPREAD_SHARE, compare_counts
 from benchwatch.resultfile import load_result, save_result
 from benchwatch.runner.instructions import InstructionSettings, run_instruction_pass
 from benchwatch.runner.session import RunSettings, _command, collect_benchmarks
-from benchwatch.stats.instructions import EXACT_SPREAD_SHARE, compare_counts, relative_spread
+from benchwatch.stats.instructions import relative_spread
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -18,6 +18,7 @@ import pytest
 
 from benchwatch import resultfile
 from benchwatch.compare import compare
+from benchwatch.compare.instructions import fingerprint_mismatches
 from benchwatch.compare.settings import CompareSettings
 from benchwatch.config import compare_settings, load_config
 from benchwatch.model import BenchmarkResult, Environment, InstructionRun, MemoryProfile, ResultSet, Run
@@ -25,7 +26,6 @@ from benchwatch.render.markdown_report import render_markdown
 from benchwatch.render.terminal import render_terminal
 from benchwatch.runner.callgrind import TOOLING_DISTRIBUTIONS
 from benchwatch.runner.executed import CallTrace, dump_objects, executed_distributions
-from benchwatch.stats.instructions import fingerprint_mismatches
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 FINGERPRINT = {

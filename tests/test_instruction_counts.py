@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from benchwatch.compare import compare
+from benchwatch.compare.instructions import compare_counts, fingerprint_mismatches
 from benchwatch.compare.settings import CompareSettings
 from benchwatch.model import BenchmarkResult, InstructionRun, ResultSet, Run
 from benchwatch.render.html_report import render_html_report
 from benchwatch.render.markdown_report import render_markdown
 from benchwatch.render.pr_comment import render_pr_comment
 from benchwatch.render.terminal import render_terminal
-from benchwatch.stats.instructions import compare_counts, fingerprint_mismatches, relative_spread
+from benchwatch.stats.instructions import relative_spread
 
 FINGERPRINT = {
     "machine": "x86_64",

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from benchwatch.compare import CompareSettings, compare
+from benchwatch.compare.memory import compare_memory
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 from benchwatch.render.html_report import render_html_report
-from benchwatch.stats.memory import compare_memory
 from benchwatch.units import format_amount
 
 

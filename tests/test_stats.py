@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from benchwatch.compare.memory import compare_memory
 from benchwatch.model import Run
 from benchwatch.stats import (
     bh_qvalues,
-    compare_memory,
     diagnose_side,
     hierarchical_bootstrap,
     min_samples_for_quantile,

@@ -13,11 +13,11 @@ import copy
 import numpy as np
 import pytest
 
+from benchwatch.compare.memory import compare_memory
 from benchwatch.resultfile import SCHEMA_VERSION, result_schema
 from benchwatch.schema_check import compile_schema
 from benchwatch.stats.covariate import steady_covariates, steady_covariates_grouped
 from benchwatch.stats.diagnostics import busier_side, busier_sides
-from benchwatch.stats.memory import compare_memory
 from benchwatch.stats.runlevel import _partition_quantiles
 
 

@@ -6,10 +6,10 @@ import argparse
 import shutil
 from collections.abc import Mapping
 
+from benchwatch.compare.instructions import EXACT_SPREAD_SHARE
 from benchwatch.compare.settings import DEFAULT_METRIC_THRESHOLDS, CompareSettings
 from benchwatch.config import ProjectConfig
 from benchwatch.runner.instructions import InstructionSettings
-from benchwatch.stats.instructions import EXACT_SPREAD_SHARE
 
 DEFAULT_THRESHOLD = DEFAULT_METRIC_THRESHOLDS["instructions"]
 

@@ -40,7 +40,7 @@ class MetricComparison:
 
     benchmark: str
     metric: str
-    verdict: str
+    verdict: Verdict
     ratio: float
     ci_low: float
     ci_high: float
@@ -56,7 +56,7 @@ class MetricComparison:
     unit: str = "seconds"
     bootstrap_ci_low: float = math.nan
     bootstrap_ci_high: float = math.nan
-    reason_code: str = ReasonCode.DECIDED
+    reason_code: ReasonCode = ReasonCode.DECIDED
     base_runs: tuple[float, ...] = ()
     head_runs: tuple[float, ...] = ()
 
@@ -144,7 +144,7 @@ class Comparison:
     """
 
     benchmarks: tuple[BenchmarkComparison, ...]
-    verdict: str
+    verdict: Verdict
     warnings: tuple[str, ...]
     settings: CompareSettings
     base_environment: Mapping[str, Any]

@@ -19,7 +19,7 @@ Rules version history:
        moved suite-wide while the instruction counts did not is not compared
        (``benchwatch.compare.counts_shift``).
     4  a memory regression or improvement also needs every run of one side
-       beyond every run of the other (``benchwatch.stats.memory``).
+       beyond every run of the other (``benchwatch.compare.memory``).
     5  a memory change also needs an exact permutation test on the per-run
        values, Benjamini-Hochberg per memory metric, and enough memory runs
        for a lone change to reach alpha; a peak_rss change that memray and the

@@ -14,11 +14,11 @@ from typing import Any
 
 from benchwatch.errors import ConfigError
 from benchwatch.model import ALL_METRICS, MEMORY_METRICS
-from benchwatch.stats.memory import (
-    DEFAULT_ALLOCATION_TOLERANCE,
-    DEFAULT_PEAK_BYTES_TOLERANCE,
-    DEFAULT_PERCENT_TOLERANCE,
-)
+
+#: Memory tolerances (docs/statistics.md): an absolute floor, and a share of the base's median.
+DEFAULT_PEAK_BYTES_TOLERANCE = 64 * 1024
+DEFAULT_ALLOCATION_TOLERANCE = 100
+DEFAULT_PERCENT_TOLERANCE = 0.10
 
 #: Level of the ratio intervals unless looks share the error budget.
 CONFIDENCE = 0.95

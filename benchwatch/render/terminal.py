@@ -187,7 +187,7 @@ def _rest_line(hidden: list[MetricComparison], alpha: float, disturbed: dict[str
     verdicts = Counter(m.verdict for m in hidden)
     parts = []
     if verdicts[Verdict.UNCHANGED]:
-        parts.append(f"{verdicts['unchanged']} unchanged")
+        parts.append(f"{verdicts[Verdict.UNCHANGED]} unchanged")
     if verdicts[Verdict.INCONCLUSIVE]:
         kinds = Counter(
             blocker_parts(m, alpha, disturbed.get(m.benchmark, ()))[0]
@@ -195,7 +195,7 @@ def _rest_line(hidden: list[MetricComparison], alpha: float, disturbed: dict[str
             if m.verdict == Verdict.INCONCLUSIVE
         )
         detail = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
-        parts.append(f"{verdicts['inconclusive']} inconclusive ({detail})")
+        parts.append(f"{verdicts[Verdict.INCONCLUSIVE]} inconclusive ({detail})")
     ungated = sum(1 for m in hidden if not m.gated)
     note = f"; {ungated} of these rows are not gated" if ungated else ""
     return f"Not shown: {', '.join(parts)}{note}. --all lists every row with what blocked it."

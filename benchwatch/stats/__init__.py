@@ -13,17 +13,17 @@ they describe the run but are not independent evidence about the code:
 * :mod:`~benchwatch.stats.bootstrap` - a two-level (runs, then samples)
   bootstrap used as a cross-check and for display;
 * :mod:`~benchwatch.stats.fdr` - Benjamini-Hochberg q-values across a suite;
-* :mod:`~benchwatch.stats.memory` - tolerance verdicts for nearly
-  deterministic memory figures;
 * :mod:`~benchwatch.stats.permutation` - the exact permutation test that
   states a memory change's error rate;
+* :mod:`~benchwatch.stats.instructions` - the spread of instruction counts.
+
+Verdicts (what a change means against a threshold) live in :mod:`benchwatch.compare`.
 * :mod:`~benchwatch.stats.diagnostics` - noise diagnostics per side.
 """
 
 from benchwatch.stats.bootstrap import BootstrapResult, hierarchical_bootstrap
 from benchwatch.stats.diagnostics import SideDiagnostics, diagnose_side, summarise_sides
 from benchwatch.stats.fdr import bh_qvalues
-from benchwatch.stats.memory import MemoryResult, compare_memory
 from benchwatch.stats.runlevel import (
     RunTable,
     WelchResult,
@@ -34,12 +34,10 @@ from benchwatch.stats.runlevel import (
 
 __all__ = [
     "BootstrapResult",
-    "MemoryResult",
     "RunTable",
     "SideDiagnostics",
     "WelchResult",
     "bh_qvalues",
-    "compare_memory",
     "diagnose_side",
     "hierarchical_bootstrap",
     "min_samples_for_quantile",
