@@ -108,6 +108,27 @@ class Run:
     def has_samples(self) -> bool:
         return self.samples.size > 0
 
+    @property
+    def cpu_wait_share(self) -> float:
+        """Share of the measuring time the run waited for a CPU (Linux schedstat run-queue wait); NaN if unknown.
+
+        Only the direct measure counts: 1 - CPU / wall time also counts sleeps
+        and I/O, which a code change can add, so deciding on it could hide the
+        very regression under test.
+        """
+        wall = self.wall_seconds
+        if wall is None or not wall > 0 or self.runqueue_wait_seconds is None:
+            return math.nan
+        return min(1.0, max(0.0, self.runqueue_wait_seconds / wall))
+
+    @property
+    def canary_log_seconds(self) -> tuple[float, float]:
+        """The run's first and last canary timings in log seconds, NaN without a usable canary."""
+        values = self.canary_seconds
+        if not values or not all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in values):
+            return math.nan, math.nan
+        return math.log(values[0]), math.log(values[-1])
+
     def statistic(self, metric: str) -> float:
         """p50/p95/p99/mean of this run's samples, or of its summary.
 

@@ -380,7 +380,7 @@ def test_v4_fixture_loads_every_sample_verbatim_and_saves_its_large_runs_packed(
     assert result.by_name()["bench_parse"].runs[0].canary_seconds == (0.00031, 0.00032)
     path = resultfile.save_result(result, tmp_path / "v5.json")
     document = json.loads(path.read_text())
-    assert document["schema_version"] == 5
+    assert document["schema_version"] == resultfile.SCHEMA_VERSION
     saved = document["benchmarks"][-1]["runs"][0]
     assert saved["samples"] == [] and saved["packed_samples"]["count"] == 1500
     assert document["benchmarks"][0]["runs"][0]["samples"]  # small runs stay verbatim

@@ -24,35 +24,18 @@ machine) follows the machine-class check (:mod:`.memory`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from benchwatch.compare.pairing import canary_log_seconds, canary_versions
+from benchwatch.compare.records import Comparability, LatencyComparability
 from benchwatch.compare.rules import CompareRules
 from benchwatch.compare.verdict import ReasonCode
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
-from benchwatch.stats.speed import SpeedCheck, paired_speed_check, side_speed_check
+from benchwatch.stats.speed import SpeedCheck, paired_speed_check, side_speed_check, speed_warnings
 
 #: The source of result sets measured by compare-refs, whose sides run interleaved on one machine.
 INTERLEAVED_SOURCE = "benchwatch compare-refs"
-
-
-@dataclass(frozen=True)
-class LatencyComparability:
-    """``code`` is None when latency is comparable; ``detail`` says why not; ``speed`` the canary check (or None)."""
-
-    code: ReasonCode | None
-    detail: str
-    speed: SpeedCheck | None
-
-    @property
-    def comparable(self) -> bool:
-        return self.code is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"comparable": self.comparable, "reason_code": self.code, "detail": self.detail}
 
 
 def _machine_field(environment: Environment, name: str) -> Any:
@@ -74,7 +57,7 @@ def machine_differences(base: Environment, head: Environment, fields: tuple[str,
 
 def run_canary_logs(result: ResultSet) -> np.ndarray:
     """Mean log canary time of every ok run of ``result`` (NaN for runs without one)."""
-    logs = [canary_log_seconds(run) for benchmark in result.benchmarks for run in benchmark.ok_runs]
+    logs = [run.canary_log_seconds for benchmark in result.benchmarks for run in benchmark.ok_runs]
     return np.array([(a + b) / 2.0 for a, b in logs], dtype=np.float64)
 
 
@@ -120,17 +103,17 @@ def paired_canary_logs(base: ResultSet, head: ResultSet) -> tuple[np.ndarray, np
         if other is None:
             continue
         for run_b, run_h in zip(_in_time_order(benchmark.ok_runs), _in_time_order(other.ok_runs), strict=False):
-            base_logs.append(sum(canary_log_seconds(run_b)) / 2.0)
-            head_logs.append(sum(canary_log_seconds(run_h)) / 2.0)
+            base_logs.append(sum(run_b.canary_log_seconds) / 2.0)
+            head_logs.append(sum(run_h.canary_log_seconds) / 2.0)
     return np.array(base_logs, dtype=np.float64), np.array(head_logs, dtype=np.float64)
 
 
-def speed_check(base: ResultSet, head: ResultSet, rules: CompareRules) -> SpeedCheck | None:
+def speed_check(base: ResultSet, head: ResultSet, rules: CompareRules, *, alternated: bool) -> SpeedCheck | None:
     """The sides' machine speeds, or None when the canaries cannot be used (missing on a run, mixed versions)."""
     versions = canary_versions(base) | canary_versions(head)
     if len(versions) != 1 or None in versions:
         return None
-    if rules.pair_interleaved and interleaved(base, head, rules.min_runs):
+    if rules.pair_interleaved and alternated:
         return paired_speed_check(
             *paired_canary_logs(base, head),
             tolerance=rules.speed_tolerance,
@@ -141,9 +124,11 @@ def speed_check(base: ResultSet, head: ResultSet, rules: CompareRules) -> SpeedC
     )
 
 
-def latency_comparability(base: ResultSet, head: ResultSet, rules: CompareRules) -> LatencyComparability:
-    """Decide whether latency can be compared (see the module doc)."""
-    speed = speed_check(base, head, rules)
+def latency_comparability(
+    base: ResultSet, head: ResultSet, rules: CompareRules, *, alternated: bool
+) -> LatencyComparability:
+    """Decide whether latency can be compared (see the module doc); ``alternated``: :func:`interleaved`."""
+    speed = speed_check(base, head, rules, alternated=alternated)
     if not rules.check_comparability:
         return LatencyComparability(code=None, detail="", speed=speed)
     differences = machine_differences(base.environment, head.environment, rules.machine_fields)
@@ -169,6 +154,53 @@ def latency_comparability(base: ResultSet, head: ResultSet, rules: CompareRules)
         )
         return LatencyComparability(code=ReasonCode.NOT_COMPARABLE_SPEED, detail=detail, speed=speed)
     return LatencyComparability(code=None, detail="", speed=speed)
+
+
+def canary_versions(result: ResultSet) -> set[int | None]:
+    """The canary versions found in the ok runs of ``result`` (``None`` for runs without a canary)."""
+    return {
+        run.canary_version if run.canary_seconds else None
+        for benchmark in result.benchmarks
+        for run in benchmark.ok_runs
+    }
+
+
+def busy_runs(waits: np.ndarray, rules: CompareRules) -> tuple[int, int]:
+    """How many runs (with a known CPU wait) waited more than ``busy_run_wait``, of how many."""
+    known = waits[np.isfinite(waits)]
+    return int((known > rules.busy_run_wait).sum()), int(known.size)
+
+
+def decide_comparability(base: ResultSet, head: ResultSet, waits: np.ndarray, rules: CompareRules) -> Comparability:
+    """Everything about the sides that the strategies and the suite verdict take as given, decided once.
+
+    ``waits``: the CPU-wait share of every compared run (the pairing's run arrays).
+    """
+    alternated = interleaved(base, head, rules.min_runs)
+    latency = latency_comparability(base, head, rules, alternated=alternated)
+    busy, runs = busy_runs(waits, rules)
+    return Comparability(
+        latency=latency,
+        busy_runs=busy,
+        all_runs=runs,
+        machine_busy=runs > 0 and busy >= rules.busy_share * runs,
+        interleaved=alternated,
+        warnings=(
+            *environment_warnings(base.environment, head.environment),
+            *argument_warnings(base, head),
+            *speed_warnings(latency.speed, rules.speed_tolerance),
+        ),
+        base_environment=environment_summary(base.environment),
+        head_environment=environment_summary(head.environment),
+    )
+
+
+def argument_warnings(base: ResultSet, head: ResultSet) -> list[str]:
+    """A warning when the sides ran the suite with different arguments (e.g. another --workload-scale)."""
+    base_args, head_args = base.settings.get("pytest_args"), head.settings.get("pytest_args")
+    if base_args is not None and head_args is not None and list(base_args) != list(head_args):
+        return [f"base and head were run with different suite arguments: {list(base_args)} vs {list(head_args)}"]
+    return []
 
 
 # -- environment -----------------------------------------------------------------

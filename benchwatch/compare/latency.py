@@ -33,9 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from benchwatch.compare.comparability import LatencyComparability
-from benchwatch.compare.pairing import BenchmarkPair, RunArrays, run_arrays
-from benchwatch.compare.records import Exclusion, MetricComparison, StrategyResult
+from benchwatch.compare.pairing import BenchmarkPair, RunArrays
+from benchwatch.compare.records import Exclusion, LatencyComparability, MetricComparison, StrategyResult
 from benchwatch.compare.rules import CompareRules
 from benchwatch.compare.settings import CompareSettings
 from benchwatch.compare.verdict import ReasonCode, Verdict
@@ -533,14 +532,16 @@ def _bootstraps(
 def compare_latency(
     pairs: Sequence[BenchmarkPair],
     *,
+    arrays: RunArrays,
     settings: CompareSettings,
     rules: CompareRules,
     comparability: LatencyComparability,
     machine_busy: bool = False,
 ) -> StrategyResult:
-    """Latency rows of every compared benchmark (see the module doc), with exclusions and diagnostics."""
-    runs = [run for pair in pairs for side in (pair.base, pair.head) for run in side.ok_runs]
-    arrays = run_arrays(runs)
+    """Latency rows of every compared benchmark (see the module doc), with exclusions and diagnostics.
+
+    ``arrays``: the per-run figures of the pairs' ok runs, base then head, pair by pair (the pairing's).
+    """
     strategy = choose_strategy(comparability, rules, machine_busy, contended(arrays.waits, rules))
     sides = _select(pairs, arrays, strategy, rules)
     values = {
@@ -550,6 +551,7 @@ def compare_latency(
     facts = _facts(sides, arrays, rules)
     planned = _plan_rows(pairs, facts, values, settings, rules, comparability, machine_busy)
     tests, q_values, tested = _run_tests(planned, values, sides, settings, rules, strategy.method)
+    runs = [run for pair in pairs for side in (pair.base, pair.head) for run in side.ok_runs]  # arrays' order
     bootstraps = _bootstraps(pairs, runs, sides, settings)
     rows: dict[str, list[MetricComparison]] = {pair.name: [] for pair in pairs}
     for position, row in enumerate(planned):

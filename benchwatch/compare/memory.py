@@ -187,11 +187,14 @@ def compare_memory_metrics(
     settings: CompareSettings,
     rules: CompareRules = DEFAULT_RULES,
     not_comparable: str | None = None,
+    instructions: StrategyResult | None = None,
 ) -> StrategyResult:
     """Memory rows of every compared benchmark (metrics measured on neither side are left out).
 
     ``not_comparable`` (why the sides' machine classes differ, or None) makes
-    the machine-dependent metrics not judged (see the module doc).
+    the machine-dependent metrics not judged (see the module doc);
+    ``instructions`` (the instruction strategy's rows) is evidence for the
+    peak_rss rule of :func:`_rss_needs_evidence`.
     """
     found: dict[str, list[MetricComparison | _Draft]] = {}
     for pair in pairs:
@@ -216,48 +219,67 @@ def compare_memory_metrics(
     rows = {
         name: tuple(decided[id(e)] if isinstance(e, _Draft) else e for e in entries) for name, entries in found.items()
     }
+    if rules.rss_only_margin > 1.0:
+        counted = instructions.rows if instructions is not None else {}
+        rows = {
+            name: _rss_needs_evidence(
+                entries, next((m for m in counted.get(name, ()) if m.metric == "instructions"), None), settings, rules
+            )
+            for name, entries in rows.items()
+        }
     return StrategyResult(rows=rows, diagnostics={"memory_test": summary if rules.memory_test else None})
 
 
 def rss_needs_evidence(
     benchmarks: Sequence[BenchmarkComparison], settings: CompareSettings, rules: CompareRules = DEFAULT_RULES
 ) -> tuple[BenchmarkComparison, ...]:
-    """Benchmarks whose peak_rss change nothing else confirms, and that is within the margin, made inconclusive.
-
-    The rule (rules version 5): where memray's peak_memory and allocations
-    rows are all ``unchanged`` (at least one present) and so is the
-    instruction count where measured, a peak_rss regression or improvement
-    must exceed ``rules.rss_only_margin`` x its tolerance; within it the row
-    is inconclusive, reason code ``rss-only``.
-    """
+    """The peak_rss rule of :func:`_rss_needs_evidence` on assembled benchmarks (to judge saved rows again)."""
     if rules.rss_only_margin <= 1.0:
         return tuple(benchmarks)
     out = []
     for benchmark in benchmarks:
-        by_metric = {m.metric: m for m in benchmark.metrics}
-        rss = by_metric.get("peak_rss")
-        memray = [by_metric[m] for m in MACHINE_INDEPENDENT_MEMORY if m in by_metric]
-        counts = by_metric.get("instructions")
-        confirmed = not memray or any(m.verdict != Verdict.UNCHANGED for m in memray)
-        confirmed = confirmed or (counts is not None and counts.verdict != Verdict.UNCHANGED)
-        if rss is None or rss.verdict not in (Verdict.REGRESSION, Verdict.IMPROVEMENT) or confirmed:
+        memory = tuple(m for m in benchmark.metrics if m.metric in MEMORY_METRICS)
+        counts = next((m for m in benchmark.metrics if m.metric == "instructions"), None)
+        judged = _rss_needs_evidence(memory, counts, settings, rules)
+        if judged is memory:
             out.append(benchmark)
             continue
-        tolerance = max(float(settings.memory_bytes_tolerance), rss.threshold * abs(rss.base_value))
-        delta = rss.head_value - rss.base_value
-        if abs(delta) > rules.rss_only_margin * tolerance:
-            out.append(benchmark)
-            continue
-        evidence = "memray's peak and allocations" + (" and the instruction counts" if counts is not None else "")
-        reason = (
-            f"peak_rss change {format_amount(delta, 'bytes', signed=True)} while {evidence} are unchanged: a "
-            f"process's resident set lands on one of a few levels, so such a change must pass "
-            f"{rules.rss_only_margin:g} x the tolerance ({format_amount(rules.rss_only_margin * tolerance, 'bytes')})"
-        )
-        row = dataclasses.replace(rss, verdict=Verdict.INCONCLUSIVE, reason_code=ReasonCode.RSS_ONLY, reason=reason)
-        metrics = tuple(row if m is rss else m for m in benchmark.metrics)
+        replaced = {id(old): new for old, new in zip(memory, judged, strict=True)}
+        metrics = tuple(replaced.get(id(m), m) for m in benchmark.metrics)
         out.append(dataclasses.replace(benchmark, metrics=metrics))
     return tuple(out)
+
+
+def _rss_needs_evidence(
+    rows: tuple[MetricComparison, ...], counts: MetricComparison | None, settings: CompareSettings, rules: CompareRules
+) -> tuple[MetricComparison, ...]:
+    """One benchmark's memory rows, its peak_rss change made inconclusive where nothing else confirms it.
+
+    The rule (rules version 5): where memray's peak_memory and allocations
+    rows are all ``unchanged`` (at least one present) and so is the
+    instruction count (``counts``) where measured, a peak_rss regression or
+    improvement must exceed ``rules.rss_only_margin`` x its tolerance; within
+    it the row is inconclusive, reason code ``rss-only``.
+    """
+    by_metric = {m.metric: m for m in rows}
+    rss = by_metric.get("peak_rss")
+    memray = [by_metric[m] for m in MACHINE_INDEPENDENT_MEMORY if m in by_metric]
+    confirmed = not memray or any(m.verdict != Verdict.UNCHANGED for m in memray)
+    confirmed = confirmed or (counts is not None and counts.verdict != Verdict.UNCHANGED)
+    if rss is None or rss.verdict not in (Verdict.REGRESSION, Verdict.IMPROVEMENT) or confirmed:
+        return rows
+    tolerance = max(float(settings.memory_bytes_tolerance), rss.threshold * abs(rss.base_value))
+    delta = rss.head_value - rss.base_value
+    if abs(delta) > rules.rss_only_margin * tolerance:
+        return rows
+    evidence = "memray's peak and allocations" + (" and the instruction counts" if counts is not None else "")
+    reason = (
+        f"peak_rss change {format_amount(delta, 'bytes', signed=True)} while {evidence} are unchanged: a "
+        f"process's resident set lands on one of a few levels, so such a change must pass "
+        f"{rules.rss_only_margin:g} x the tolerance ({format_amount(rules.rss_only_margin * tolerance, 'bytes')})"
+    )
+    row = dataclasses.replace(rss, verdict=Verdict.INCONCLUSIVE, reason_code=ReasonCode.RSS_ONLY, reason=reason)
+    return tuple(row if m is rss else m for m in rows)
 
 
 # -- the tolerance rule of one memory figure --------------------------------------------------------

@@ -26,16 +26,6 @@ class BenchmarkPair:
     head: BenchmarkResult
 
 
-@dataclass(frozen=True)
-class Pairing:
-    """The compared pairs, the benchmarks that are not compared (by name), the order of all, and warnings."""
-
-    pairs: tuple[BenchmarkPair, ...]
-    others: dict[str, BenchmarkComparison]
-    order: tuple[str, ...]
-    warnings: tuple[str, ...]
-
-
 def _failure_note(benchmark: BenchmarkResult) -> str:
     errors = [run.error or run.status for run in benchmark.failed_runs]
     return f" ({errors[0].splitlines()[0][:120]})" if errors and errors[0] else ""
@@ -67,7 +57,8 @@ def pair_benchmarks(base: ResultSet, head: ResultSet) -> Pairing:
             if benchmark.failed_runs:
                 warnings.append(f"{name}: {len(benchmark.failed_runs)} of {len(benchmark.runs)} {label} runs failed")
         pairs.append(BenchmarkPair(name=name, base=base_map[name], head=head_map[name]))
-    return Pairing(pairs=tuple(pairs), others=others, order=order, warnings=tuple(warnings))
+    runs = [run for pair in pairs for side in (pair.base, pair.head) for run in side.ok_runs]
+    return Pairing(pairs=tuple(pairs), others=others, order=order, warnings=tuple(warnings), arrays=run_arrays(runs))
 
 
 @dataclass(frozen=True)
@@ -92,27 +83,6 @@ class RunArrays:
     has_samples: np.ndarray
 
 
-def cpu_wait_share(run: Run) -> float:
-    """Share of the run's measuring time it waited for a CPU (Linux schedstat run-queue wait); NaN if unknown.
-
-    Only the direct measure counts: 1 - CPU / wall time also counts sleeps
-    and I/O, which a code change can add, so deciding on it could hide the
-    very regression under test.
-    """
-    wall = run.wall_seconds
-    if wall is None or not wall > 0 or run.runqueue_wait_seconds is None:
-        return math.nan
-    return min(1.0, max(0.0, run.runqueue_wait_seconds / wall))
-
-
-def canary_log_seconds(run: Run) -> tuple[float, float]:
-    """The run's first and last canary timings in log seconds, NaN without a usable canary."""
-    values = run.canary_seconds
-    if not values or not all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in values):
-        return math.nan, math.nan
-    return math.log(values[0]), math.log(values[-1])
-
-
 def run_arrays(runs: Sequence[Run]) -> RunArrays:
     """Read the figures of ``runs`` into arrays (one pass over the samples, vectorised)."""
     table = run_table([run.samples for run in runs])
@@ -122,12 +92,12 @@ def run_arrays(runs: Sequence[Run]) -> RunArrays:
         for metric in LATENCY_METRICS:
             values[metric][index] = runs[index].statistic(metric)
         sizes[index] = int(runs[index].summary.get("rounds", 0))
-    canary = np.array([canary_log_seconds(run) for run in runs], dtype=np.float64).reshape(len(runs), 2)
+    canary = np.array([run.canary_log_seconds for run in runs], dtype=np.float64).reshape(len(runs), 2)
     return RunArrays(
         table=table,
         values=values,
         sizes=sizes,
-        waits=np.array([cpu_wait_share(run) for run in runs], dtype=np.float64),
+        waits=np.array([run.cpu_wait_share for run in runs], dtype=np.float64),
         loads=np.array([math.nan if run.load_average is None else run.load_average for run in runs]),
         canary=canary,
         iterations=np.array([run.iterations for run in runs], dtype=np.int64),
@@ -135,10 +105,16 @@ def run_arrays(runs: Sequence[Run]) -> RunArrays:
     )
 
 
-def canary_versions(result: ResultSet) -> set[int | None]:
-    """The canary versions found in the ok runs of ``result`` (``None`` for runs without a canary)."""
-    return {
-        run.canary_version if run.canary_seconds else None
-        for benchmark in result.benchmarks
-        for run in benchmark.ok_runs
-    }
+@dataclass(frozen=True)
+class Pairing:
+    """The compared pairs, the benchmarks that are not compared (by name), the order of all, and warnings.
+
+    ``arrays`` holds the per-run figures of every ok run of the pairs (base then head, pair by pair),
+    read once here for the strategies and the comparability checks.
+    """
+
+    pairs: tuple[BenchmarkPair, ...]
+    others: dict[str, BenchmarkComparison]
+    order: tuple[str, ...]
+    warnings: tuple[str, ...]
+    arrays: RunArrays

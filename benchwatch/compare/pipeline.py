@@ -24,137 +24,81 @@ Only gated metrics decide the suite verdict and the exit code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from benchwatch.compare.comparability import (
-    LatencyComparability,
-    environment_summary,
-    environment_warnings,
-    interleaved,
-    latency_comparability,
-)
-from benchwatch.compare.counts_shift import (
-    latency_not_comparable,
-    latency_shift_without_counts,
-    shift_detail,
-    suite_shift,
-)
+from benchwatch.compare.comparability import decide_comparability
 from benchwatch.compare.instructions import compare_instruction_metrics
 from benchwatch.compare.latency import compare_latency
-from benchwatch.compare.memory import compare_memory_metrics, rss_needs_evidence
-from benchwatch.compare.pairing import BenchmarkPair, cpu_wait_share, pair_benchmarks
-from benchwatch.compare.records import (
-    BenchmarkComparison,
-    Comparison,
-    StrategyResult,
-)
+from benchwatch.compare.memory import compare_memory_metrics
+from benchwatch.compare.pairing import pair_benchmarks
+from benchwatch.compare.records import BenchmarkComparison, Comparability, Comparison, StrategyResult
 from benchwatch.compare.rules import DEFAULT_RULES, RULES_VERSION, CompareRules
 from benchwatch.compare.settings import CompareSettings
-from benchwatch.compare.suite import HeadlineFacts, busy_runs, exclusion_warnings, headline, suite_verdict
+from benchwatch.compare.suite import Conclusion, conclude
 from benchwatch.compare.verdict import ReasonCode
 from benchwatch.model import ResultSet
 from benchwatch.stats.diagnostics import summarise_sides
-from benchwatch.stats.shift import SuiteShift
-from benchwatch.stats.speed import speed_warnings
 
 __all__ = ["compare"]
-
-#: A metric-family strategy: compared pairs in, rows and exclusion records out.
-Strategy = Callable[[Sequence[BenchmarkPair]], StrategyResult]
-
-
-def _strategies(
-    base: ResultSet,
-    head: ResultSet,
-    settings: CompareSettings,
-    rules: CompareRules,
-    comparability: LatencyComparability,
-    machine_busy: bool,
-) -> list[Strategy]:
-    """The metric-family strategies, in report order (a deterministic count is one more entry)."""
-    return [
-        lambda pairs: compare_latency(
-            pairs, settings=settings, rules=rules, comparability=comparability, machine_busy=machine_busy
-        ),
-        lambda pairs: compare_memory_metrics(
-            pairs,
-            settings=settings,
-            rules=rules,
-            not_comparable=comparability.detail if comparability.code == ReasonCode.NOT_COMPARABLE_MACHINE else None,
-        ),
-        lambda pairs: compare_instruction_metrics(pairs, base=base, head=head, settings=settings),
-    ]
 
 
 def compare(
     base: ResultSet, head: ResultSet, settings: CompareSettings | None = None, *, rules: CompareRules = DEFAULT_RULES
 ) -> Comparison:
-    """Compare ``head`` against ``base`` (see the module docstring and docs/statistics.md)."""
+    """Compare ``head`` against ``base`` (see the module docstring and docs/statistics.md).
+
+    Each stage is entered once, in order: pairing, comparability (decided once, into one record), the
+    metric-family strategies (the instruction counts before memory, whose peak_rss rule weighs them),
+    then the suite's conclusion.
+    """
     settings = settings or CompareSettings()
     pairing = pair_benchmarks(base, head)
-    comparability = latency_comparability(base, head, rules)
-    waits = np.array([cpu_wait_share(run) for p in pairing.pairs for b in (p.base, p.head) for run in b.ok_runs])
-    busy, runs = busy_runs(waits, rules)
-    machine_busy = runs > 0 and busy >= rules.busy_share * runs
-    strategies = _strategies(base, head, settings, rules, comparability, machine_busy)
-    results = [strategy(pairing.pairs) for strategy in strategies]
-    benchmarks = rss_needs_evidence(_assemble(pairing.order, pairing.others, results), settings, rules)
-    # Interleaved sides share the machine's states by construction: there a suite-wide shift is the code's.
-    alternated = interleaved(base, head, rules.min_runs)
-    counts_shift = None if alternated else latency_shift_without_counts(benchmarks, settings, rules)
-    if counts_shift is not None:
-        benchmarks = latency_not_comparable(benchmarks, counts_shift.detail)
-    shift = suite_shift(benchmarks, settings, rules) if comparability.speed is None and not alternated else None
-    detail = counts_shift.detail if counts_shift is not None else comparability.detail
-    flagged, machine_shift = shift, False
-    counted = any(m.metric == "instructions" and m.judged for b in benchmarks for m in b.metrics)
-    if shift is not None and rules.shift_not_comparable and not settings.assume_same_machine and not counted:
-        # No canary, not interleaved, no instruction counts to tell: nothing separates the machine's share
-        # of a suite-wide factor from the code's (with counts, counts_shift above decides).
-        detail = shift_detail(shift)
-        benchmarks = latency_not_comparable(benchmarks, detail)
-        flagged, machine_shift = None, True
-    elif settings.assume_same_machine:
-        flagged = None
-    exclusions = tuple(record for result in results for record in result.exclusions)
-    verdict = suite_verdict(benchmarks, settings)
-    diagnostics = _diagnostics(results, comparability, benchmarks, (busy, runs), shift)
-    if machine_shift:
-        diagnostics["latency_test"] = "not-comparable"
-    facts = HeadlineFacts(
-        verdict=verdict,
-        comparability_detail=detail,
-        busy_runs=busy,
-        all_runs=runs,
-        shift=flagged,
-        latency_note=counts_shift.detail if counts_shift is not None else None,
-        sources=(base.source, head.source),
-        gate=settings.gating_metrics,
-        counts=next((r.diagnostics["instruction_counts"] for r in results if "instruction_counts" in r.diagnostics), {})
-        or {},
+    sides = decide_comparability(base, head, pairing.arrays.waits, rules)
+    latency = compare_latency(
+        pairing.pairs,
+        arrays=pairing.arrays,
+        settings=settings,
+        rules=rules,
+        comparability=sides.latency,
+        machine_busy=sides.machine_busy,
     )
+    instructions = compare_instruction_metrics(pairing.pairs, base=base, head=head, settings=settings)
+    machine = sides.latency.code == ReasonCode.NOT_COMPARABLE_MACHINE
+    memory = compare_memory_metrics(
+        pairing.pairs,
+        settings=settings,
+        rules=rules,
+        not_comparable=sides.latency.detail if machine else None,
+        instructions=instructions,
+    )
+    results = [latency, memory, instructions]  # report order
+    conclusion = conclude(
+        _assemble(pairing.order, pairing.others, results),
+        results,
+        sides,
+        settings,
+        rules,
+        sources=(base.source, head.source),
+    )
+    diagnostics = _diagnostics(results, sides, conclusion)
     warnings = [
-        *environment_warnings(base.environment, head.environment),
-        *_argument_warnings(base, head),
-        *speed_warnings(comparability.speed, rules.speed_tolerance),
+        *sides.warnings,
         *pairing.warnings,
-        *exclusion_warnings(exclusions, rules),
+        *conclusion.warnings,
         *(w for result in results for w in result.warnings),
     ]
     return Comparison(
-        benchmarks=benchmarks,
-        verdict=verdict,
+        benchmarks=conclusion.benchmarks,
+        verdict=conclusion.verdict,
         warnings=tuple(warnings),
         settings=settings,
-        base_environment=environment_summary(base.environment),
-        head_environment=environment_summary(head.environment),
+        base_environment=dict(sides.base_environment),
+        head_environment=dict(sides.head_environment),
         diagnostics=diagnostics,
-        headline=headline(benchmarks, facts, rules),
+        headline=conclusion.headline,
         rules_version=RULES_VERSION,
-        exclusions=exclusions,
+        exclusions=conclusion.exclusions,
     )
 
 
@@ -184,21 +128,8 @@ def _assemble(
     return tuple(benchmarks)
 
 
-def _argument_warnings(base: ResultSet, head: ResultSet) -> list[str]:
-    base_args, head_args = base.settings.get("pytest_args"), head.settings.get("pytest_args")
-    if base_args is not None and head_args is not None and list(base_args) != list(head_args):
-        # e.g. a different --workload-scale: the two sides measured different work.
-        return [f"base and head were run with different suite arguments: {list(base_args)} vs {list(head_args)}"]
-    return []
-
-
-def _diagnostics(
-    results: Sequence[StrategyResult],
-    comparability: LatencyComparability,
-    benchmarks: Sequence[BenchmarkComparison],
-    busy: tuple[int, int],
-    shift: SuiteShift | None,
-) -> dict[str, Any]:
+def _diagnostics(results: Sequence[StrategyResult], sides: Comparability, conclusion: Conclusion) -> dict[str, Any]:
+    benchmarks, shift, comparability = conclusion.benchmarks, conclusion.shift, sides.latency
     compared = [b for b in benchmarks if b.base_diagnostics is not None and b.head_diagnostics is not None]
     summary: dict[str, Any] = {
         "base": summarise_sides([b.base_diagnostics for b in compared if b.base_diagnostics is not None]),
@@ -221,6 +152,8 @@ def _diagnostics(
         }
     )
     summary["comparability"] = comparability.to_dict()
-    summary["busy_runs"] = {"waited_over_threshold": busy[0], "runs_with_cpu_wait": busy[1]}
+    summary["busy_runs"] = {"waited_over_threshold": sides.busy_runs, "runs_with_cpu_wait": sides.all_runs}
     summary["suite_shift"] = None if shift is None else shift.__dict__
+    if conclusion.machine_shift:
+        summary["latency_test"] = "not-comparable"
     return summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchwatch.compare.rules import RULES_VERSION
 from benchwatch.compare.settings import CompareSettings
@@ -13,6 +13,9 @@ from benchwatch.compare.verdict import NOT_JUDGED, ReasonCode, Verdict
 from benchwatch.errors import EXIT_NOTHING_JUDGED, EXIT_OK, EXIT_REGRESSION
 from benchwatch.explain.records import Explanation
 from benchwatch.stats.diagnostics import SideDiagnostics
+
+if TYPE_CHECKING:
+    from benchwatch.stats.speed import SpeedCheck
 
 STATUSES = ("compared", "added", "removed", "failed")
 #: An interval whose ends differ by more than this factor tells a reader nothing
@@ -179,3 +182,40 @@ class Comparison:
         if self.nothing_judged:
             return EXIT_NOTHING_JUDGED
         return EXIT_REGRESSION if fail_on_inconclusive and self.verdict == Verdict.INCONCLUSIVE else EXIT_OK
+
+
+@dataclass(frozen=True)
+class LatencyComparability:
+    """``code`` is None when latency is comparable; ``detail`` says why not; ``speed`` the canary check (or None)."""
+
+    code: ReasonCode | None
+    detail: str
+    speed: SpeedCheck | None
+
+    @property
+    def comparable(self) -> bool:
+        return self.code is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"comparable": self.comparable, "reason_code": self.code, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Comparability:
+    """Everything decided about the two sides before a metric is estimated (:mod:`.comparability`), once.
+
+    ``latency`` whether latency is comparable; ``busy_runs`` of ``all_runs`` (with a known CPU wait)
+    waited past the busy threshold, and ``machine_busy`` says whether that is most of them;
+    ``interleaved`` whether the sides alternated run by run on one machine; ``warnings`` the
+    environment's, the suite arguments' and the machine speed's, in report order; the environments
+    as reports show them.
+    """
+
+    latency: LatencyComparability
+    busy_runs: int
+    all_runs: int
+    machine_busy: bool
+    interleaved: bool
+    warnings: tuple[str, ...]
+    base_environment: Mapping[str, Any]
+    head_environment: Mapping[str, Any]

@@ -31,10 +31,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from benchwatch.compare.counts_shift import (
+    latency_not_comparable,
+    latency_shift_without_counts,
+    shift_detail,
+    suite_shift,
+)
 from benchwatch.compare.memory import MACHINE_DEPENDENT_MEMORY, MACHINE_INDEPENDENT_MEMORY
-from benchwatch.compare.records import EXCLUSION_REASONS, BenchmarkComparison, Exclusion, MetricComparison
+from benchwatch.compare.records import (
+    EXCLUSION_REASONS,
+    BenchmarkComparison,
+    Comparability,
+    Exclusion,
+    MetricComparison,
+    StrategyResult,
+)
 from benchwatch.compare.rules import CompareRules
 from benchwatch.compare.settings import CompareSettings
 from benchwatch.compare.verdict import NOT_COMPARABLE, ReasonCode, Verdict
@@ -426,7 +437,71 @@ def exclusion_warnings(exclusions: Sequence[Exclusion], rules: CompareRules) -> 
     return warnings
 
 
-def busy_runs(waits: np.ndarray, rules: CompareRules) -> tuple[int, int]:
-    """How many runs (with a known CPU wait) waited more than ``busy_run_wait``, of how many."""
-    known = waits[np.isfinite(waits)]
-    return int((known > rules.busy_run_wait).sum()), int(known.size)
+@dataclass(frozen=True)
+class Conclusion:
+    """The suite's answer: its benchmarks after the suite-wide rules, verdict, headline and warnings.
+
+    ``shift`` is the suite-wide shift measured (for the diagnostics); ``machine_shift`` whether it
+    made latency not comparable (files without machine evidence that all moved by one factor).
+    """
+
+    benchmarks: tuple[BenchmarkComparison, ...]
+    verdict: Verdict
+    headline: str
+    warnings: tuple[str, ...]
+    exclusions: tuple[Exclusion, ...]
+    shift: SuiteShift | None
+    machine_shift: bool
+
+
+def conclude(
+    benchmarks: tuple[BenchmarkComparison, ...],
+    results: Sequence[StrategyResult],
+    comparability: Comparability,
+    settings: CompareSettings,
+    rules: CompareRules,
+    sources: tuple[str, ...],
+) -> Conclusion:
+    """The suite-wide rules (a latency shift the counts do not share; a whole suite moved by one factor),
+    then the verdict and the headline."""
+    latency = comparability.latency
+    # Interleaved sides share the machine's states by construction: there a suite-wide shift is the code's.
+    alternated = comparability.interleaved
+    counts_shift = None if alternated else latency_shift_without_counts(benchmarks, settings, rules)
+    if counts_shift is not None:
+        benchmarks = latency_not_comparable(benchmarks, counts_shift.detail)
+    shift = suite_shift(benchmarks, settings, rules) if latency.speed is None and not alternated else None
+    detail = counts_shift.detail if counts_shift is not None else latency.detail
+    flagged, machine_shift = shift, False
+    counted = any(m.metric == "instructions" and m.judged for b in benchmarks for m in b.metrics)
+    if shift is not None and rules.shift_not_comparable and not settings.assume_same_machine and not counted:
+        # No canary, not interleaved, no instruction counts to tell: nothing separates the machine's share
+        # of a suite-wide factor from the code's (with counts, counts_shift above decides).
+        detail = shift_detail(shift)
+        benchmarks = latency_not_comparable(benchmarks, detail)
+        flagged, machine_shift = None, True
+    elif settings.assume_same_machine:
+        flagged = None
+    exclusions = tuple(record for result in results for record in result.exclusions)
+    verdict = suite_verdict(benchmarks, settings)
+    facts = HeadlineFacts(
+        verdict=verdict,
+        comparability_detail=detail,
+        busy_runs=comparability.busy_runs,
+        all_runs=comparability.all_runs,
+        shift=flagged,
+        latency_note=counts_shift.detail if counts_shift is not None else None,
+        sources=sources,
+        gate=settings.gating_metrics,
+        counts=next((r.diagnostics["instruction_counts"] for r in results if "instruction_counts" in r.diagnostics), {})
+        or {},
+    )
+    return Conclusion(
+        benchmarks=benchmarks,
+        verdict=verdict,
+        headline=headline(benchmarks, facts, rules),
+        warnings=tuple(exclusion_warnings(exclusions, rules)),
+        exclusions=exclusions,
+        shift=shift,
+        machine_shift=machine_shift,
+    )

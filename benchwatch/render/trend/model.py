@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchwatch.compare.verdict import Verdict
 from benchwatch.errors import UsageError
 from benchwatch.history import segmentation, store
 from benchwatch.history.changepoints import ChangePoint
@@ -184,11 +183,11 @@ def headline(
         status = "noisy" if noise >= noisy else "stable"
         return Headline(benchmark, status, None, None, None, 0.0, noise, latest, unit)
     score, metric, point = best
-    status = Verdict.REGRESSION if point.relative_change > 0 else Verdict.IMPROVEMENT
+    status = "regression" if point.relative_change > 0 else "improvement"
     return Headline(benchmark, status, metric, point, point.index, score, noise, latest, unit)
 
 
-_ORDER = {Verdict.REGRESSION: 0, Verdict.IMPROVEMENT: 1, "noisy": 2, "stable": 3}
+_ORDER = {"regression": 0, "improvement": 1, "noisy": 2, "stable": 3}
 
 
 def rank(
@@ -206,7 +205,7 @@ def rank(
     ]
 
     def key(row: Headline) -> tuple[int, float, str]:
-        weight = -row.score if row.status in (Verdict.REGRESSION, Verdict.IMPROVEMENT) else -row.noise
+        weight = -row.score if row.status in ("regression", "improvement") else -row.noise
         return _ORDER[row.status], weight if math.isfinite(weight) else 0.0, row.benchmark
 
     return sorted(rows, key=key)

@@ -47,7 +47,6 @@ from urllib.parse import quote
 import numpy as np
 
 from benchwatch import fastjson
-from benchwatch.compare.verdict import Verdict
 from benchwatch.errors import UsageError
 from benchwatch.history.columnar import CommitRow
 from benchwatch.history.summary import date_text
@@ -266,7 +265,7 @@ def index_document(
 
 def _summary_rows(model: TrendModel, limit: int) -> list[Headline]:
     """The rows the page lists at once: every regression and improvement up to ``limit``, then noisy ones."""
-    shown = [row for row in model.ranking if row.status in (Verdict.REGRESSION, Verdict.IMPROVEMENT)][:limit]
+    shown = [row for row in model.ranking if row.status in ("regression", "improvement")][:limit]
     noisy = [row for row in model.ranking if row.status == "noisy"][: max(limit - len(shown), 10)]
     return shown + noisy
 
@@ -296,7 +295,7 @@ def render_page(
     summary_rows: int,
     commit_groups: Sequence[by_commit.CommitGroup] = (),
 ) -> str:
-    counts = dict.fromkeys((Verdict.REGRESSION, Verdict.IMPROVEMENT, "noisy", "stable"), 0)
+    counts = dict.fromkeys(("regression", "improvement", "noisy", "stable"), 0)
     for row in model.ranking:
         counts[row.status] += 1
     commits = model.commits
