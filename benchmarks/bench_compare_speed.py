@@ -87,7 +87,7 @@ def main() -> int:
     print(f"built results in {built:.2f} s")
     print(
         f"compare(): {elapsed:.2f} s ({cpu:.2f} s CPU) for {rows} metric comparisons "
-        f"({comparison.diagnostics['latency_test']} test), "
+        f"({comparison.diagnostics.latency_test} test), "
         f"verdict {comparison.verdict}"
     )
     print(f"peak RSS: {peak_kib / 1024:.0f} MiB")

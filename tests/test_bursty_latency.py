@@ -69,10 +69,10 @@ def test_compare_refs_sides_that_drew_different_machine_states_stay_comparable()
     base = _side(rng, "base", canary=[1.0, 1.0, 1.02, 1.0, 1.01])
     head = _side(rng, "head", canary=[1.3, 1.25, 1.35, 1.3, 1.28])
     result = compare(base, head)
-    assert result.diagnostics["comparability"]["comparable"]
+    assert result.diagnostics.comparability["comparable"]
     assert not [m for m in result.metric_comparisons() if m.reason_code == ReasonCode.NOT_COMPARABLE_SPEED]
     old = compare(base, head, rules=dataclasses.replace(DEFAULT_RULES, pair_interleaved=False))
-    assert not old.diagnostics["comparability"]["comparable"]
+    assert not old.diagnostics.comparability["comparable"]
 
 
 def test_alternating_files_with_load_beside_one_side_in_every_pair_are_not_comparable() -> None:
@@ -81,10 +81,10 @@ def test_alternating_files_with_load_beside_one_side_in_every_pair_are_not_compa
     head = _side(rng, "head", canary=[1.5] * 5, source="pytest-benchmark")
     assert interleaved(base, head)
     result = compare(base, head)
-    assert "load ran beside one side only" in result.diagnostics["comparability"]["detail"]
+    assert "load ran beside one side only" in result.diagnostics.comparability["detail"]
     # one pair the other way: shared load, comparable
     mixed = _side(rng, "head", canary=[1.5, 1.5, 0.95, 1.5, 1.5], source="pytest-benchmark")
-    assert compare(base, mixed).diagnostics["comparability"]["comparable"]
+    assert compare(base, mixed).diagnostics.comparability["comparable"]
 
 
 def test_files_recorded_one_side_after_the_other_are_not_interleaved() -> None:
@@ -142,7 +142,7 @@ def _bursty(factor: float, comparisons: int, seed: int, rules=DEFAULT_RULES):
 def test_bursty_load_identical_code_no_false_verdicts_and_intervals_cover() -> None:
     regressions = improvements = total = covered = shown = 0
     for result in _bursty(1.0, 20, 11):
-        assert result.diagnostics["latency_test"] == METHOD_CONTENTION_ADJUSTED
+        assert result.diagnostics.latency_test == METHOD_CONTENTION_ADJUSTED
         for m in result.gated():
             if m.metric in ("p50", "p95"):
                 total += 1

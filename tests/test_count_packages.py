@@ -116,7 +116,7 @@ def test_a_fresh_machine_with_a_newer_idna_judges_every_row_and_names_it_where_e
     ) in comparison.headline
     assert comparison.headline.startswith("9 unchanged — ")
     assert "instructions of 1 benchmark(s) compared across idna 3.20 → 3.21" in comparison.headline
-    assert comparison.diagnostics["instruction_counts"]["packages_across"] == {"idna": ["3.20", "3.21"]}
+    assert comparison.diagnostics.instruction_counts["packages_across"] == {"idna": ["3.20", "3.21"]}
     for text in (render_terminal(comparison), render_markdown(comparison)):
         assert "instructions: 9 unchanged" in text and "idna 3.20 → 3.21" in text
 

@@ -155,7 +155,7 @@ def test_the_whole_pipeline_reports_the_memory_family_and_never_gates_on_two_run
 
     comparison = compare(result((9_228_288, 9_912_320)), result((10_612_736, 10_690_560)))
     assert comparison.exit_code() != 1
-    assert comparison.diagnostics["memory_test"]["peak_rss"] == {"family_size": 1, "level": 0.05, "runs_needed": 4}
+    assert comparison.diagnostics.memory_test["peak_rss"] == {"family_size": 1, "level": 0.05, "runs_needed": 4}
 
 
 FALSE_RATE_RUNS = [(2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (5, 7)]

@@ -182,9 +182,9 @@ def test_compare_reports_the_fitted_priors_and_can_switch_moderation_off():
     # every benchmark +20% in files without machine evidence: judged only on the claim of one machine
     moderated = compare(base, head, CompareSettings(assume_same_machine=True))
     plain = compare(base, head, CompareSettings(moderate_variances=False, assume_same_machine=True))
-    priors = moderated.diagnostics["variance_priors"]
+    priors = moderated.diagnostics.variance_priors
     assert set(priors) >= {"p50", "mean"} and priors["p50"]["estimates"] == 40
-    assert plain.diagnostics["variance_priors"] == {}
+    assert plain.diagnostics.variance_priors == {}
     p50 = {m.benchmark: m for m in moderated.metric_comparisons() if m.metric == "p50"}
     plain_p50 = {m.benchmark: m for m in plain.metric_comparisons() if m.metric == "p50"}
     # same estimates, different intervals

@@ -14,6 +14,7 @@ from benchwatch.compare import (
     MetricComparison,
     compare,
 )
+from benchwatch.compare.records import ComparisonDiagnostics
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 from benchwatch.render import blocker
 from benchwatch.render.terminal import cut_name, display_width, render_terminal
@@ -136,7 +137,7 @@ LONG = (
 )
 
 
-def comparison_of(*metrics: MetricComparison, diagnostics: dict[str, object] | None = None) -> Comparison:
+def comparison_of(*metrics: MetricComparison, latency_test: str | None = None) -> Comparison:
     names = dict.fromkeys(metric.benchmark for metric in metrics)
     benchmarks = tuple(
         BenchmarkComparison(name=name, metrics=tuple(m for m in metrics if m.benchmark == name), status="compared")
@@ -149,7 +150,7 @@ def comparison_of(*metrics: MetricComparison, diagnostics: dict[str, object] | N
         settings=CompareSettings(),
         base_environment={},
         head_environment={},
-        diagnostics=diagnostics or {},
+        diagnostics=ComparisonDiagnostics(latency_test=latency_test),
     )
 
 
@@ -234,12 +235,12 @@ def test_a_speed_adjusted_estimate_against_the_raw_medians_says_so_on_the_row() 
         base_value=76.2e-6,
         head_value=42.4e-6,
     )
-    adjusted = render_terminal(comparison_of(row_, diagnostics={"latency_test": "speed-adjusted"}), all_rows=True)
+    adjusted = render_terminal(comparison_of(row_, latency_test="speed-adjusted"), all_rows=True)
     [line] = [line for line in adjusted.splitlines() if " p50 " in line]
     assert line.rstrip().endswith("unchanged  raw ×0.56: machine")
     assert "raw medians moved the other way" in adjusted
     # Welch's estimate has no machine share to remove: no such note.
-    plain = render_terminal(comparison_of(row_, diagnostics={"latency_test": "welch"}), all_rows=True)
+    plain = render_terminal(comparison_of(row_, latency_test="welch"), all_rows=True)
     assert "raw ×" not in plain
 
 

@@ -32,7 +32,13 @@ from benchwatch.compare.instructions import compare_instruction_metrics
 from benchwatch.compare.latency import compare_latency
 from benchwatch.compare.memory import compare_memory_metrics
 from benchwatch.compare.pairing import pair_benchmarks
-from benchwatch.compare.records import BenchmarkComparison, Comparability, Comparison, StrategyResult
+from benchwatch.compare.records import (
+    BenchmarkComparison,
+    Comparability,
+    Comparison,
+    ComparisonDiagnostics,
+    StrategyResult,
+)
 from benchwatch.compare.rules import DEFAULT_RULES, RULES_VERSION, CompareRules
 from benchwatch.compare.settings import CompareSettings
 from benchwatch.compare.suite import Conclusion, conclude
@@ -128,20 +134,23 @@ def _assemble(
     return tuple(benchmarks)
 
 
-def _diagnostics(results: Sequence[StrategyResult], sides: Comparability, conclusion: Conclusion) -> dict[str, Any]:
+def _diagnostics(
+    results: Sequence[StrategyResult], sides: Comparability, conclusion: Conclusion
+) -> ComparisonDiagnostics:
     benchmarks, shift, comparability = conclusion.benchmarks, conclusion.shift, sides.latency
     compared = [b for b in benchmarks if b.base_diagnostics is not None and b.head_diagnostics is not None]
-    summary: dict[str, Any] = {
-        "base": summarise_sides([b.base_diagnostics for b in compared if b.base_diagnostics is not None]),
-        "head": summarise_sides([b.head_diagnostics for b in compared if b.head_diagnostics is not None]),
-        "latency_test": None,
-        "variance_priors": {},
-    }
+    strategies: dict[str, Any] = {}
     for result in results:
-        summary.update(result.diagnostics)
+        strategies.update(result.diagnostics)
     speed = comparability.speed
-    summary["machine_speed"] = (
-        None
+    return ComparisonDiagnostics(
+        base=summarise_sides([b.base_diagnostics for b in compared if b.base_diagnostics is not None]),
+        head=summarise_sides([b.head_diagnostics for b in compared if b.head_diagnostics is not None]),
+        latency_test="not-comparable" if conclusion.machine_shift else strategies.get("latency_test"),
+        variance_priors=strategies.get("variance_priors", {}),
+        memory_test=strategies.get("memory_test"),
+        instruction_counts=strategies.get("instruction_counts"),
+        machine_speed=None
         if speed is None
         else {
             "base_median_canary_seconds": speed.base_seconds,
@@ -149,11 +158,8 @@ def _diagnostics(results: Sequence[StrategyResult], sides: Comparability, conclu
             "base_range_seconds": list(speed.base_range),
             "head_range_seconds": list(speed.head_range),
             "shared": speed.shared,
-        }
+        },
+        comparability=comparability.to_dict(),
+        busy_runs={"waited_over_threshold": sides.busy_runs, "runs_with_cpu_wait": sides.all_runs},
+        suite_shift=None if shift is None else shift.__dict__,
     )
-    summary["comparability"] = comparability.to_dict()
-    summary["busy_runs"] = {"waited_over_threshold": sides.busy_runs, "runs_with_cpu_wait": sides.all_runs}
-    summary["suite_shift"] = None if shift is None else shift.__dict__
-    if conclusion.machine_shift:
-        summary["latency_test"] = "not-comparable"
-    return summary

@@ -136,6 +136,32 @@ class BenchmarkComparison:
 
 
 @dataclass(frozen=True)
+class ComparisonDiagnostics:
+    """How the comparison was made, for the JSON report and the reports' method notes.
+
+    ``base``/``head`` summarise the sides' noise; ``latency_test`` names the latency method
+    ("welch", "speed-adjusted", "contention-adjusted", "not-comparable"); ``variance_priors`` the
+    moderation's fitted priors per metric; ``memory_test`` the memory families (size, level, runs
+    needed); ``instruction_counts`` what decided the counts' comparability; ``machine_speed``,
+    ``comparability``, ``busy_runs`` and ``suite_shift`` what was decided about the sides.
+    """
+
+    base: Mapping[str, Any] = field(default_factory=dict)
+    head: Mapping[str, Any] = field(default_factory=dict)
+    latency_test: str | None = None
+    variance_priors: Mapping[str, Any] = field(default_factory=dict)
+    memory_test: Mapping[str, Any] | None = None
+    instruction_counts: Mapping[str, Any] | None = None
+    machine_speed: Mapping[str, Any] | None = None
+    comparability: Mapping[str, Any] = field(default_factory=dict)
+    busy_runs: Mapping[str, int] = field(default_factory=dict)
+    suite_shift: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
 class Comparison:
     """A whole comparison: benchmarks, the suite verdict and its headline, warnings and context.
 
@@ -152,7 +178,7 @@ class Comparison:
     settings: CompareSettings
     base_environment: Mapping[str, Any]
     head_environment: Mapping[str, Any]
-    diagnostics: Mapping[str, Any] = field(default_factory=dict)
+    diagnostics: ComparisonDiagnostics = field(default_factory=ComparisonDiagnostics)
     headline: str = ""
     rules_version: int = RULES_VERSION
     exclusions: tuple[Exclusion, ...] = ()

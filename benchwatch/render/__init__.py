@@ -158,11 +158,11 @@ def disturbed_sides(comparison: Comparison) -> dict[str, tuple[str, ...]]:
 def method_note(comparison: Comparison) -> str:
     """One line saying how the latency intervals were computed."""
     runs = "process runs are the unit of replication"
-    if comparison.diagnostics.get("latency_test") == "not-comparable":
+    if comparison.diagnostics.latency_test == "not-comparable":
         return "Latency not comparable between the sides: no estimates or intervals (see the headline)."
-    if comparison.diagnostics.get("latency_test") == "speed-adjusted":
+    if comparison.diagnostics.latency_test == "speed-adjusted":
         return f"Latency intervals adjusted for machine speed (benchwatch's canary, ANCOVA per benchmark); {runs}."
-    if comparison.diagnostics.get("latency_test") == "contention-adjusted":
+    if comparison.diagnostics.latency_test == "contention-adjusted":
         return (
             "Latency intervals at equal CPU wait (each run's measured wait as covariate, slope ≥ 0: "
             f"waiting only adds time); {runs}."

@@ -486,7 +486,7 @@ def render_html_report(
             points=points,
             captures=captures,
             flamegraphs=flamegraphs or {},
-            speed_adjusted=comparison.diagnostics.get("latency_test") == "speed-adjusted",
+            speed_adjusted=comparison.diagnostics.latency_test == "speed-adjusted",
             explanation=explained.get(benchmark.name),
         )
         for index, benchmark in enumerate(_order(comparison))

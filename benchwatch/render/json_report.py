@@ -119,7 +119,7 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
             }
             for b in comparison.benchmarks
         ],
-        "diagnostics": dict(comparison.diagnostics),
+        "diagnostics": comparison.diagnostics.to_dict(),
         "warnings": list(comparison.warnings),
         "settings": comparison.settings.to_dict(),
         "environment": {"base": dict(comparison.base_environment), "head": dict(comparison.head_environment)},

@@ -224,7 +224,7 @@ def render_terminal(
     ordered = row_order(comparison)
     shown = ordered if all_rows else [m for m in ordered if m.verdict in _DECISIVE]
     hidden = [m for m in ordered if m not in shown]
-    speed_adjusted = comparison.diagnostics.get("latency_test") == "speed-adjusted"
+    speed_adjusted = comparison.diagnostics.latency_test == "speed-adjusted"
     if shown:
         lines.append("")
         lines.extend(_table(shown, alpha, disturbed, paint, width=width, speed_adjusted=speed_adjusted))
