@@ -14,6 +14,7 @@ from benchwatch.compare import (
     MetricComparison,
     compare,
 )
+from benchwatch.compare.verdict import Verdict
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 from benchwatch.render import blocker
 from benchwatch.render.terminal import cut_name, display_width, render_terminal
@@ -144,7 +145,7 @@ def comparison_of(*metrics: MetricComparison, diagnostics: dict[str, object] | N
     )
     return Comparison(
         benchmarks=benchmarks,
-        verdict="regression",
+        verdict=Verdict.REGRESSION,
         warnings=(),
         settings=CompareSettings(),
         base_environment={},
