@@ -219,11 +219,11 @@ class FakeGitHub:
             self.check_runs[run_id] = run
             return 201, {}, run
         if (m := re.fullmatch(repo_re + r"/check-runs/(?P<id>\d+)", path)) and method == "PATCH":
-            run = self.check_runs.get(int(m["id"]))
-            if run is None:
+            patched = self.check_runs.get(int(m["id"]))
+            if patched is None:
                 return 404, {}, {"message": "Not Found"}
-            run.update(body)
-            return 200, {}, run
+            patched.update(body)
+            return 200, {}, patched
         if (m := re.fullmatch(repo_re + r"/pulls/(?P<n>\d+)", path)) and method == "GET":
             pull = self.pulls.get((m["repo"], int(m["n"])))
             return (200, {}, pull) if pull else (404, {}, {"message": "Not Found"})

@@ -59,6 +59,7 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
         if match is None or match.end() == position:
             raise ValueError(f"unsupported expression syntax: {expression!r}")
         kind = match.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         tokens.append((kind, match.group(kind)))
         position = match.end()
 

@@ -19,7 +19,8 @@ OTAVA_RULES = {"min_segment": 1, "correct_for_selection": False}
 
 
 def _steps(rng: np.random.Generator, length: int = 300, sigma: float = 0.02):
-    points, level = [], np.zeros(length)
+    points: list[int] = []
+    level = np.zeros(length)
     for _ in range(int(rng.integers(0, 4))):
         at = int(rng.integers(20, length - 20))
         if all(abs(at - p) >= 25 for p in points):

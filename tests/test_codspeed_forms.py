@@ -11,6 +11,7 @@ suite is exactly what a project using it would have.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import textwrap
@@ -156,12 +157,12 @@ def test_slow_benchmark_gets_the_rounds_p50_needs(tmp_path: Path) -> None:
         "@pytest.mark.benchmark\ndef test_marker():\n    time.sleep(0.02)\n\n"
         "def test_fixture(benchmark):\n    benchmark(time.sleep, 0.02)\n"
     )
-    common = {"runs": 1, "memory": False, "pytest_args": ("--benchmark-max-time=0.01",)}
+    common = RunSettings(runs=1, memory=False, pytest_args=("--benchmark-max-time=0.01",), target_samples=10)
     # p50 needs 10 samples per run; the default 5 rounds would leave it ungated.
-    enough = run_suites(repo=tmp_path, settings=RunSettings(target_samples=10, sample_budget=5.0, **common))
+    enough = run_suites(repo=tmp_path, settings=dataclasses.replace(common, sample_budget=5.0))
     assert [len(b.runs[0].samples) for b in enough.benchmarks] == [10, 10]
     # A budget too small for 10 calls: the runs keep what fits (the verdict then rests on the per-run statistic).
-    short = run_suites(repo=tmp_path, settings=RunSettings(target_samples=10, sample_budget=0.1, **common))
+    short = run_suites(repo=tmp_path, settings=dataclasses.replace(common, sample_budget=0.1))
     assert all(5 <= len(b.runs[0].samples) < 10 for b in short.benchmarks)
 
 

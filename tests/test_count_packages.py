@@ -12,6 +12,7 @@ import dataclasses
 import json
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ from benchwatch.runner.callgrind import TOOLING_DISTRIBUTIONS
 from benchwatch.runner.executed import CallTrace, dump_objects, executed_distributions
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
-FINGERPRINT = {
+FINGERPRINT: dict[str, Any] = {
     "machine": "x86_64",
     "python_implementation": "CPython",
     "python_version": "3.11.7",

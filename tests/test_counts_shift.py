@@ -42,7 +42,7 @@ def suite(
         per_call = round(COUNTS * (1 + k) * count_factor.get(name, 1.0))
         instruction_runs = tuple(InstructionRun(instructions=(per_call,)) for _ in range(2)) if counts else ()
         benchmarks.append(BenchmarkResult(name=name, runs=runs, instruction_runs=instruction_runs))
-    return ResultSet(benchmarks=tuple(benchmarks), count_fingerprint=FINGERPRINT if counts else None)
+    return ResultSet(benchmarks=tuple(benchmarks), count_fingerprint=FINGERPRINT if counts else {})
 
 
 def rows(comparison, metric: str):

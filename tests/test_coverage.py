@@ -101,9 +101,9 @@ def test_a_suite_wide_uniform_shift_without_canary_is_flagged_as_a_machine_chang
     result = compare(_uniform_side(rng, levels, 2.0, False), _uniform_side(rng, levels, 1.0, False))
     assert "8 of 8 benchmarks moved the same way (median ×0.50)" in result.headline
     assert "looks like a machine change" in result.headline
-    assert result.diagnostics["suite_shift"]["moved"] == 8
+    assert result.diagnostics.suite_shift is not None and result.diagnostics.suite_shift["moved"] == 8
     # one benchmark slower, the rest unchanged: a code change, not flagged
     head = _uniform_side(rng, levels, 1.0, False)
     slower = _uniform_side(rng, levels[:1], 1.5, False).benchmarks
     result = compare(_uniform_side(rng, levels, 1.0, False), ResultSet(benchmarks=slower + head.benchmarks[1:]))
-    assert result.diagnostics["suite_shift"] is None and "machine change" not in result.headline
+    assert result.diagnostics.suite_shift is None and "machine change" not in result.headline

@@ -113,7 +113,7 @@ def test_cprofile_calls_are_exact_per_benchmark_call() -> None:
         profiler.enable()
         _caller(7)
         profiler.disable()
-    profile = profile_from_stats(profiler.getstats(), calls=3, root=Path(__file__).parent, overhead=None)  # type: ignore[attr-defined]
+    profile = profile_from_stats(profiler.getstats(), calls=3, root=Path(__file__).parent, overhead=None)
     rows = {function.name: function for function in profile.functions}
     assert rows["_leaf"].calls == 7.0 and rows["_caller"].calls == 1.0
     assert rows["_leaf"].file == "test_explain.py" and rows["_leaf"].line is not None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -56,10 +58,28 @@ def session():
         yield s
 
 
-def make_client(fake: FakeGitHub, session: requests.Session, sleeps: Sleeps, **kwargs) -> GitHubClient:
-    options = {"api_url": fake.api_url, "token": TOKEN, "sleep": sleeps, "timeout": 5.0}
-    options.update(kwargs)
-    return GitHubClient(session, **options)
+def make_client(
+    fake: FakeGitHub,
+    session: requests.Session,
+    sleeps: Sleeps,
+    *,
+    timeout: float = 5.0,
+    max_retries: int = 4,
+    backoff_base: float = 1.0,
+    max_rate_limit_wait: float = 60.0,
+    clock: Callable[[], float] = time.time,
+) -> GitHubClient:
+    return GitHubClient(
+        session,
+        api_url=fake.api_url,
+        token=TOKEN,
+        sleep=sleeps,
+        timeout=timeout,
+        max_retries=max_retries,
+        backoff_base=backoff_base,
+        max_rate_limit_wait=max_rate_limit_wait,
+        clock=clock,
+    )
 
 
 def pr_event(head_repo: str | None = REPO, base_repo: str = REPO, number: int = PR, sha: str = SHA) -> dict:

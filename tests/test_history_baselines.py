@@ -43,6 +43,7 @@ def test_compact_result_rounds_samples_and_drops_capture_paths() -> None:
             assert all(float(f"{value:.4g}") == value for value in run_after.samples.tolist())
             if run_after.memory is not None:
                 assert run_after.memory.capture_path is None
+                assert run_before.memory is not None
                 assert run_after.memory.peak_bytes == run_before.memory.peak_bytes
 
 

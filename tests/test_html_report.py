@@ -249,11 +249,12 @@ def test_decided_changes_come_first_with_their_change_and_interval(hundred):
 def test_an_improvement_with_an_open_tail_is_listed_as_an_improvement():
     """The issue's case: the p50 improvement was found, a tail metric was not decided; list it as found."""
     from benchwatch.compare import BenchmarkComparison, CompareSettings, Comparison, MetricComparison
+    from benchwatch.compare.verdict import Verdict
     from benchwatch.render.html_report import _benchmark_verdict, _index_change
 
     def metric(name: str, verdict: str, ratio: float, low: float, high: float) -> MetricComparison:
         return MetricComparison(
-            benchmark="b", metric=name, verdict=verdict, ratio=ratio, ci_low=low, ci_high=high, p_value=0.01,
+            benchmark="b", metric=name, verdict=Verdict(verdict), ratio=ratio, ci_low=low, ci_high=high, p_value=0.01,
             q_value=0.01, threshold=0.1, gated=True, reason="", base_value=1.0, head_value=ratio,
             n_runs_base=5, n_runs_head=5,
         )  # fmt: skip

@@ -110,10 +110,12 @@ def test_counts_only_the_benchmarked_calls_and_failures_do_not_stop_the_others(
     assert pedantic.statistic("instructions") == pytest.approx(per_call / 2, rel=0.05)
     crashed = result["benchmarks/test_counted.py::test_crashes_under_valgrind"]
     assert [run.status for run in crashed.instruction_runs] == ["crashed", "crashed"]
+    assert crashed.instruction_runs[0].error is not None
     assert "SIGSEGV" in crashed.instruction_runs[0].error
     assert crashed.ok_runs  # its timed run, outside valgrind, is fine
     hung = result["benchmarks/test_counted.py::test_hangs_under_valgrind"]
     assert [run.status for run in hung.instruction_runs] == ["timeout", "timeout"]
+    assert hung.instruction_runs[0].error is not None
     assert "timeout of 30 s" in hung.instruction_runs[0].error
     # Each benchmark ran in processes of its own: the crash and the hang cost no other benchmark a run,
     # and deterministic counts got no extra runs.

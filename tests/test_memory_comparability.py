@@ -87,10 +87,12 @@ def test_memray_still_catches_a_real_growth_across_machines(rng):
 def test_without_memray_figures_a_not_comparable_peak_rss_leaves_the_suite_inconclusive_and_says_why(rng):
     def strip(result: ResultSet) -> ResultSet:
         benchmark = result.benchmarks[0]
-        runs = tuple(
-            Run(samples=run.samples, memory=MemoryProfile(0, 0, rss_peak_bytes=run.memory.rss_peak_bytes))
-            for run in benchmark.runs
-        )
+
+        def rss_only(run: Run) -> Run:
+            assert run.memory is not None
+            return Run(samples=run.samples, memory=MemoryProfile(0, 0, rss_peak_bytes=run.memory.rss_peak_bytes))
+
+        runs = tuple(rss_only(run) for run in benchmark.runs)
         return ResultSet(benchmarks=(BenchmarkResult(name="sync", runs=runs),), environment=result.environment)
 
     result = compare(

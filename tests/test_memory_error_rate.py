@@ -21,6 +21,7 @@ from benchwatch.compare import CompareSettings, compare
 from benchwatch.compare.memory import rss_needs_evidence
 from benchwatch.compare.records import BenchmarkComparison, MetricComparison
 from benchwatch.compare.rules import DEFAULT_RULES
+from benchwatch.compare.verdict import Verdict
 from benchwatch.model import BenchmarkResult, MemoryProfile, ResultSet, Run
 from benchwatch.refs.sequential import is_decided, memory_undecided
 from benchwatch.stats.permutation import min_pvalue, permutation_pvalue, permutation_pvalues, runs_needed
@@ -97,7 +98,7 @@ def _row(metric: str, verdict: str, *, base: float = 10e6, head: float = 10e6) -
     return MetricComparison(
         benchmark="b",
         metric=metric,
-        verdict=verdict,
+        verdict=Verdict(verdict),
         ratio=head / base,
         ci_low=head / base,
         ci_high=head / base,
@@ -155,6 +156,7 @@ def test_the_whole_pipeline_reports_the_memory_family_and_never_gates_on_two_run
 
     comparison = compare(result((9_228_288, 9_912_320)), result((10_612_736, 10_690_560)))
     assert comparison.exit_code() != 1
+    assert comparison.diagnostics.memory_test is not None
     assert comparison.diagnostics.memory_test["peak_rss"] == {"family_size": 1, "level": 0.05, "runs_needed": 4}
 
 

@@ -68,7 +68,7 @@ def test_output_onto_a_dangling_symlink_creates_its_target(pair, tmp_path):
     assert link.is_symlink() and is_report((tmp_path / "new.md").read_text())
 
 
-def test_output_into_a_fifo_is_written_through(pair, tmp_path):
+def test_output_into_a_fifo_is_written_through(pair: list[str], tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     received: list[bytes] = []
@@ -172,7 +172,9 @@ def test_output_that_is_a_directory_is_one_line(pair, tmp_path, capsys):
     assert capsys.readouterr().err == f"benchwatch: error: {tmp_path}: is a directory; give a file name\n"
 
 
-def test_a_write_leaves_no_named_temporary_while_the_data_goes_in(tmp_path, monkeypatch):
+def test_a_write_leaves_no_named_temporary_while_the_data_goes_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Linux: the data goes into an unnamed O_TMPFILE file, so a SIGKILL mid-write leaves nothing.
     seen: list[list[str]] = []
     real_fsync = os.fsync
@@ -281,7 +283,12 @@ def test_a_rebuildable_file_is_replaced_atomically_without_a_flush_to_disk(tmp_p
 
     flushed: list[int] = []
     real_fsync = os_module.fsync
-    monkeypatch.setattr(os_module, "fsync", lambda fd: flushed.append(fd) or real_fsync(fd))
+
+    def recording_fsync(fd: int) -> None:
+        flushed.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os_module, "fsync", recording_fsync)
     target = tmp_path / "chunk-0.json"
     target.write_bytes(b"old")
     write_output(target, b"new", durable=False)

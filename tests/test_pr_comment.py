@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TypedDict
 
 import numpy as np
 import pytest
 
 from benchwatch.cli import main
 from benchwatch.compare import BenchmarkComparison, CompareSettings, Comparison, MetricComparison, compare
+from benchwatch.compare.verdict import Verdict
 from benchwatch.errors import UsageError
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 from benchwatch.render.pr_comment import MAX_CHARS, render_pr_comment
@@ -23,7 +25,16 @@ MALICIOUS = (
     "`code`",
     "line\n# injected heading\n| a | b |",
 )
-LABELS = {
+
+
+class Labels(TypedDict):
+    base_label: str
+    head_label: str
+    base_commit: str
+    head_commit: str
+
+
+LABELS: Labels = {
     "base_label": "main",
     "head_label": "feature/x",
     "base_commit": "0123456789abcdef" * 2 + "01234567",
@@ -37,7 +48,7 @@ def metric(name: str, metric: str, verdict: str, ratio: float, *, gated: bool = 
     return MetricComparison(
         benchmark=name,
         metric=metric,
-        verdict=verdict,
+        verdict=Verdict(verdict),
         ratio=ratio,
         ci_low=ratio * 0.95,
         ci_high=ratio * 1.05,
@@ -66,7 +77,7 @@ def synthetic(specs: list[tuple[str, str, float]], warnings: tuple[str, ...] = (
         )
         benchmarks.append(BenchmarkComparison(name=name, metrics=metrics, status="compared"))
     verdicts = {v for _, v, _ in specs}
-    verdict = (
+    verdict = Verdict(
         "regression" if "regression" in verdicts else "inconclusive" if "inconclusive" in verdicts else "unchanged"
     )
     return Comparison(
@@ -86,7 +97,8 @@ def long_name(index: int, kind: str) -> str:
 
 def big_comparison() -> tuple[Comparison, list[str]]:
     rng = np.random.default_rng(7)
-    specs, regressed = [], []
+    specs: list[tuple[str, str, float]] = []
+    regressed: list[str] = []
     for index in range(5000):
         if index % 16 == 3 and len(regressed) < 300:
             name = long_name(index, "regressed")

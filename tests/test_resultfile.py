@@ -47,8 +47,12 @@ def awkward_result() -> ResultSet:
                 params={"size": 10},
                 runs=(
                     Run(samples=samples, iterations=3, memory=MemoryProfile(peak_bytes=4096, allocations=7)),
-                    Run(samples=[0.1, 1e-300, 5e-324, 0.30000000000000004, 0.0], cpu_seconds=0.4, wall_seconds=0.5),
-                    Run(samples=[], status="timeout", error="timed out after 60 s"),
+                    Run(
+                        samples=np.array([0.1, 1e-300, 5e-324, 0.30000000000000004, 0.0]),
+                        cpu_seconds=0.4,
+                        wall_seconds=0.5,
+                    ),
+                    Run(samples=np.array([]), status="timeout", error="timed out after 60 s"),
                 ),
             ),
         ),
@@ -129,7 +133,7 @@ def test_gzip_output_is_deterministic(tmp_path):
 
 
 def nan_result() -> ResultSet:
-    return ResultSet(benchmarks=(BenchmarkResult(name="b", runs=(Run(samples=[0.1, float("nan")]),)),))
+    return ResultSet(benchmarks=(BenchmarkResult(name="b", runs=(Run(samples=np.array([0.1, float("nan")])),)),))
 
 
 def test_failed_save_leaves_existing_file_and_no_temp_files(tmp_path):

@@ -3,6 +3,7 @@ memory, and benchmarks that raise, crash or hang."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -69,6 +70,7 @@ def test_run_records_raw_samples_memory_and_each_kind_of_failure(project: Path) 
 
     ok_run = by_name["test_ok"].runs[0]
     assert ok_run.ok and ok_run.samples.size >= 20 and ok_run.iterations >= 1
+    assert ok_run.wall_seconds is not None and ok_run.cpu_seconds is not None
     assert ok_run.wall_seconds > 0 and ok_run.cpu_seconds > 0
     assert by_name["test_ok"].group == "fast"
     assert ok_run.memory is not None and ok_run.memory.allocations >= 0
@@ -76,14 +78,17 @@ def test_run_records_raw_samples_memory_and_each_kind_of_failure(project: Path) 
     allocating = by_name["test_allocates"].runs[0]
     assert allocating.samples.size == 3
     # 100 bytearrays of 1000 bytes are alive together at the peak.
+    assert allocating.memory is not None
     assert allocating.memory.peak_bytes >= 100_000
     assert allocating.memory.allocations >= 100
 
     raised = by_name["test_raises"].runs[0]
     assert raised.status == "error" and raised.error == "call: ValueError: bad input on purpose"
     hung = by_name["test_hangs"].runs[0]
+    assert hung.error is not None
     assert hung.status == "timeout" and "timeout of 4 s" in hung.error
     crashed = by_name["test_crashes"].runs[0]
+    assert crashed.error is not None
     assert crashed.status == "crashed" and "exited with code 7" in crashed.error
 
     assert result.environment.python_version and result.environment.cpu_count
@@ -313,15 +318,18 @@ def test_a_bad_count_in_the_config_names_the_file(lingering: Path, capsys) -> No
 def test_memory_pass_forked_per_benchmark_measures_what_fresh_workers_measure(tmp_path: Path) -> None:
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "benchmarks" / "test_fork.py").write_text(FORK_SUITE)
-    common = {"runs": 1, "timeout": 30, "pytest_args": ("--benchmark-max-time=0.01", "--benchmark-min-rounds=5")}
-    fresh = run_suites(repo=tmp_path, settings=RunSettings(**common)).by_name()
-    forked_result = run_suites(repo=tmp_path, settings=RunSettings(memory_fork=True, **common))
+    common = RunSettings(runs=1, timeout=30, pytest_args=("--benchmark-max-time=0.01", "--benchmark-min-rounds=5"))
+    fresh = run_suites(repo=tmp_path, settings=common).by_name()
+    forked_result = run_suites(repo=tmp_path, settings=dataclasses.replace(common, memory_fork=True))
     forked = forked_result.by_name()
     for name in ("benchmarks/test_fork.py::test_allocates", "benchmarks/test_fork.py::test_small"):
         a, b = fresh[name].runs[0].memory, forked[name].runs[0].memory
+        assert a is not None and b is not None, name
         assert (a.peak_bytes, a.allocations) == (b.peak_bytes, b.allocations), name
-    assert forked["benchmarks/test_fork.py::test_allocates"].runs[0].memory.peak_bytes >= 100_000
+    allocating = forked["benchmarks/test_fork.py::test_allocates"].runs[0].memory
+    assert allocating is not None and allocating.peak_bytes >= 100_000
     dead = forked["benchmarks/test_fork.py::test_dies_in_the_memory_pass"].runs[0]
+    assert dead.error is not None
     assert dead.status == "crashed" and "memory pass: the child process running it exited with code 9" in dead.error
     # one worker for the run's memory pass, not one per benchmark
     assert forked_result.settings["cost"]["phases"]["memory"]["processes"] == 1

@@ -63,8 +63,9 @@ def test_every_report_says_runs_disagree_and_shows_the_runs_not_the_interval(com
     for name, text in reports.items():
         assert f"runs disagree: base {runs[0]}" in text, name
         assert interval not in text, name
-    labels = {"base_label": "main", "head_label": "pr", "base_commit": "a" * 40, "head_commit": "b" * 40}
-    comment = render_pr_comment(comparison, **labels)
+    comment = render_pr_comment(
+        comparison, base_label="main", head_label="pr", base_commit="a" * 40, head_commit="b" * 40
+    )
     assert "runs disagree" in comment
 
 

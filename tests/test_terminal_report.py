@@ -15,6 +15,7 @@ from benchwatch.compare import (
     compare,
 )
 from benchwatch.compare.records import ComparisonDiagnostics
+from benchwatch.compare.verdict import Verdict
 from benchwatch.model import BenchmarkResult, Environment, MemoryProfile, ResultSet, Run
 from benchwatch.render import blocker
 from benchwatch.render.terminal import cut_name, display_width, render_terminal
@@ -145,7 +146,7 @@ def comparison_of(*metrics: MetricComparison, latency_test: str | None = None) -
     )
     return Comparison(
         benchmarks=benchmarks,
-        verdict="regression",
+        verdict=Verdict.REGRESSION,
         warnings=(),
         settings=CompareSettings(),
         base_environment={},

@@ -50,7 +50,7 @@ def test_go_identical_files_are_not_a_regression(tmp_path: Path, capsys: pytest.
 def _pyperf(path: Path, level: float, seed: int, processes: int = 20) -> Path:
     """A pyperf file as pyperf writes it: one calibration run, then one run of 3 values per worker process."""
     rng = np.random.default_rng(seed)
-    runs = [{"metadata": {"loops": 64, "calibrate_loops": 64}, "warmups": [[64, level]]}]
+    runs: list[dict[str, object]] = [{"metadata": {"loops": 64, "calibrate_loops": 64}, "warmups": [[64, level]]}]
     for _ in range(processes):
         factor = float(np.exp(rng.normal(0, 0.03)))
         values = [level * factor * float(np.exp(rng.normal(0, 0.01))) for _ in range(3)]

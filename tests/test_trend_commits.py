@@ -110,7 +110,9 @@ def test_between_two_tags_only_their_commits(model):
 
 
 def _unpack(path: Path) -> object:
-    packed = re.search(r'"([A-Za-z0-9+/=]+)"\);\s*$', path.read_text()).group(1)
+    found = re.search(r'"([A-Za-z0-9+/=]+)"\);\s*$', path.read_text())
+    assert found is not None, path
+    packed = found.group(1)
     return json.loads(zlib.decompress(base64.b64decode(packed), wbits=-15))
 
 

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import zlib
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -32,7 +33,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 def _entries(values: dict[str, float], memory: float | None = None) -> dict:
     out = {}
     for name, v in values.items():
-        metrics = {
+        metrics: dict[str, list[float | None]] = {
             "p50": [v, v * 0.98, v * 1.02, 5],
             "p95": [v * 1.3, v * 1.3 * 0.97, v * 1.3 * 1.03, 5],
             "p99": [v * 1.8, v * 1.8 * 0.95, v * 1.8 * 1.05, 5],
@@ -85,10 +86,12 @@ def report(history_dir, tmp_path_factory):
     return output, figures
 
 
-def _unpack(path: Path) -> object:
+def _unpack(path: Path) -> Any:
     """Decode a data file the way the page does: BW.x(..., "<base64 raw deflate>")."""
     text = path.read_text()
-    packed = re.search(r'"([A-Za-z0-9+/=]+)"\);\s*$', text).group(1)
+    found = re.search(r'"([A-Za-z0-9+/=]+)"\);\s*$', text)
+    assert found is not None, path
+    packed = found.group(1)
     return json.loads(zlib.decompress(base64.b64decode(packed), wbits=-15))
 
 
@@ -333,6 +336,7 @@ def test_instruction_counts_are_charted_in_their_own_unit_with_change_points(tmp
 
 
 def _chromium(url: str, profile: Path, *extra: str, window: str = "1280,1400") -> subprocess.CompletedProcess:
+    assert CHROMIUM is not None  # its tests are skipped without it
     return subprocess.run(
         [
             CHROMIUM,
