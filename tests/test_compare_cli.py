@@ -174,3 +174,14 @@ def test_one_comparison_written_in_several_formats(files, tmp_path, capsys):
 def test_write_needs_a_known_format(files, capsys):
     assert main(["compare", str(files["base"]), str(files["slow"]), "--write", "pdf:x.pdf"]) == 2
     assert "--write takes FORMAT:FILE" in capsys.readouterr().err
+
+
+def test_a_suite_that_moved_by_one_factor_needs_assume_same_machine(tmp_path, files, capsys):
+    """Plain files, every benchmark ×2: the machine's signature, not judged unless both sides shared one machine."""
+    names = tuple(f"bench_{k}" for k in range(6))
+    base = write_side(tmp_path / "b6.json", 1e-3, seed=4, names=names)
+    head = write_side(tmp_path / "h6.json", 2e-3, seed=5, names=names)
+    assert main(["compare", str(base), str(head), "--no-color"]) == 4
+    out = capsys.readouterr().out
+    assert "6 of 6 benchmarks moved the same way (median ×1.99)" in out and "--assume-same-machine" in out
+    assert main(["compare", str(base), str(head), "--no-color", "--assume-same-machine"]) == 1
