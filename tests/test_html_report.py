@@ -156,7 +156,7 @@ def test_memory_regression_links_flamegraphs(tmp_path):
     def side(peak, capture):
         runs = tuple(
             Run(samples=np.full(20, 1e-3) * (1 + 0.01 * i), memory=MemoryProfile(peak, 10, str(capture)))
-            for i in range(3)
+            for i in range(4)  # a memory change needs 4 runs per side to reach alpha (rules version 5)
         )
         return ResultSet(benchmarks=(BenchmarkResult("mem <hog>", runs),))
 

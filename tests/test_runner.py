@@ -14,7 +14,7 @@ import pytest
 
 from benchwatch.cli import main
 from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_INPUT_ERROR, EXIT_OK, InputError
-from benchwatch.resultfile import load_result
+from benchwatch.resultfile import SCHEMA_VERSION, load_result
 from benchwatch.runner.session import RunSettings, run_suites
 
 SUITE = textwrap.dedent(
@@ -140,7 +140,7 @@ def test_cli_run_all_ok_exits_zero(project: Path, capsys) -> None:
     )
     assert code == EXIT_OK
     document = json.loads(output.read_text())
-    assert document["schema_version"] == 5
+    assert document["schema_version"] == SCHEMA_VERSION
     run = document["benchmarks"][0]["runs"][0]
     assert run["memory"] is None
     # the machine-speed canary is timed before and after the measurement

@@ -53,7 +53,7 @@ def test_side_speeds_are_each_sides_median_canary():
 def test_canaries_are_ignored_unless_every_run_has_the_same_kind(base_runs, head_runs):
     assert speed_check(side(*base_runs), side(*head_runs), DEFAULT_RULES, alternated=False) is None
     result = compare(side(*base_runs), side(*head_runs), CompareSettings())
-    assert result.diagnostics["latency_test"] == "welch" and result.diagnostics["machine_speed"] is None
+    assert result.diagnostics.latency_test == "welch" and result.diagnostics.machine_speed is None
 
 
 def test_sides_at_different_machine_speeds_are_warned_about():
@@ -78,7 +78,7 @@ def test_runs_whose_canary_moved_during_the_measurement_are_left_out():
     steady = [run_with((CANARY, CANARY * 1.02), level=1e-3 * f) for f in (1.0, 1.01, 0.99, 1.0)]
     switched = run_with((CANARY, CANARY * 1.6), level=1.3e-3)
     result = compare(side(*steady, switched), side(*steady), CompareSettings())
-    assert result.diagnostics["latency_test"] == "speed-adjusted"
+    assert result.diagnostics.latency_test == "speed-adjusted"
     assert any("1 run(s) of 1 benchmark(s) excluded: the machine changed speed" in w for w in result.warnings)
     (p50,) = [m for m in result.metric_comparisons() if m.metric == "p50"]
     assert p50.n_runs_base == 4 and p50.verdict == "unchanged"
@@ -103,7 +103,7 @@ def test_one_side_slow_the_other_fast_is_not_comparable():
     result = compare(base, head, CompareSettings())
     latency = [m for m in result.metric_comparisons() if m.unit == "seconds"]
     assert latency and all(m.reason_code == "not-comparable-speed" and math.isnan(m.ratio) for m in latency)
-    assert result.verdict == "inconclusive" and result.diagnostics["latency_test"] == "not-comparable"
+    assert result.verdict == "inconclusive" and result.diagnostics.latency_test == "not-comparable"
     assert "latency not comparable: base and head never ran at one machine speed" in result.headline
     assert "refresh the baseline on this machine" in result.headline
     assert any("machine speed differs between the sides" in warning for warning in result.warnings)
