@@ -29,7 +29,8 @@ from benchwatch.errors import InputError, UsageError
 from benchwatch.refs.worktrees import Checkout, cache_lock
 from benchwatch.runner.client_requests import machine_code_supported
 
-WORKER_REQUIREMENTS = ("pytest", "pytest-benchmark", "memray")
+#: What benchwatch's worker plugin imports besides the suite: numpy holds its samples (runner.worker, model).
+WORKER_REQUIREMENTS = ("pytest", "pytest-benchmark", "memray", "numpy")
 #: The instruction pass's workers switch Callgrind on and off through this
 #: module (benchwatch's ``instructions`` extra), which builds from source;
 #: on x86-64 Linux they need nothing (benchwatch.runner.client_requests).
