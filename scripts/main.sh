@@ -8,6 +8,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh valgrind  # the instruction pass: counts that hold on any machine
 bash scripts/setup-main.sh || exit 2  # the pinned packages of requirements/benchmarks.lock, no test tools
+# No .pyc files written by the workers: the baseline was counted that way (docs/instructions.md).
+export PYTHONDONTWRITEBYTECODE=1
 BASELINE="${BENCHWATCH_BASELINE:-baselines/main.json.gz}"
 mkdir -p results reports
 .venv/bin/benchwatch run -o results/latest.json.gz "$@"
