@@ -12,7 +12,8 @@ bash scripts/setup-main.sh || exit 2  # the pinned packages of requirements/benc
 export PYTHONDONTWRITEBYTECODE=1
 BASELINE="${BENCHWATCH_BASELINE:-baselines/main.json.gz}"
 mkdir -p results reports
-.venv/bin/benchwatch run -o results/latest.json.gz "$@"
+# Adaptive: a benchmark stops at the first planned look (3, 5, 7 runs) where every gated metric has a verdict.
+.venv/bin/benchwatch run --against "$BASELINE" -o results/latest.json.gz "$@"
 run_status=$?
 [ "$run_status" -eq 0 ] || [ "$run_status" -eq 3 ] || exit "$run_status"
 .venv/bin/benchwatch compare "$BASELINE" results/latest.json.gz \

@@ -23,7 +23,7 @@ from benchwatch.config import ENVIRONMENTS, compare_settings, load_config
 from benchwatch.errors import EXIT_NOTHING_JUDGED, InputError, UsageError
 from benchwatch.output import write_output
 from benchwatch.refs.environments import ref_python
-from benchwatch.refs.sequential import DEFAULT_LOOKS
+from benchwatch.refs.sequential import DEFAULT_LOOKS, parse_looks
 from benchwatch.refs.session import DEFAULT_MEMORY_RUNS, RefsOutcome, RefsProgress, RefsSettings, compare_refs
 from benchwatch.refs.shards import merge_shard_results
 from benchwatch.refs.worktrees import (
@@ -184,13 +184,6 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     return index, count
 
 
-def _parse_looks(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise UsageError(f"--looks must be comma-separated run counts, got {text!r}") from None
-
-
 def _sides(args: argparse.Namespace, repo: Path, cache: Path) -> tuple[Checkout, Checkout]:
     """The base and head checkouts; refuses the same commit twice unless ``--allow-same``."""
     untracked = [name for name in untracked_files(repo) if name.endswith(".py")] if args.head == "HEAD" else []
@@ -276,7 +269,7 @@ def handle(args: argparse.Namespace) -> int:
         timeout=timeout,
         keyword=args.keyword,
         pytest_args=config.pytest_args(scale=args.scale, extra=args.pytest_arg),
-        looks=_parse_looks(args.looks),
+        looks=parse_looks(args.looks),
         max_time=args.max_time,
         memory_runs=args.memory_runs,
         shard=_parse_shard(args.shard),

@@ -10,7 +10,7 @@ from benchwatch.runner.progress import Progress
 PHASE_WORDS = {
     "collect": "collecting benchmarks",
     "timing": "timing every benchmark in one worker",
-    "memory": "memory pass, a process per benchmark",
+    "memory": "memory pass, each benchmark in a process of its own",
     "instructions": "counting instructions under Callgrind, a process per benchmark and run",
 }
 

@@ -20,7 +20,9 @@ from benchwatch.config import compare_settings, load_config
 from benchwatch.errors import EXIT_BENCHMARK_FAILED, EXIT_INPUT_ERROR, EXIT_NOTHING_JUDGED, EXIT_OK, UsageError
 from benchwatch.model import BenchmarkResult, ResultSet
 from benchwatch.output import check_writable, fallback_path, is_stdout, write_with_fallback
-from benchwatch.resultfile import encode_result
+from benchwatch.refs.sequential import DEFAULT_LOOKS, parse_looks, stop_rule_against
+from benchwatch.resultfile import encode_result, load_result
+from benchwatch.runner.schedule import planned_looks
 from benchwatch.runner.session import DEFAULT_SAMPLE_BUDGET, RunSettings, run_suites, samples_needed
 
 
@@ -77,8 +79,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--memory-fork",
-        action="store_true",
-        help="memory pass: one worker per run forking a child per benchmark, not a fresh worker each (docs/cost.md)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="memory pass: one worker per run forking a child per benchmark (the default), or a fresh "
+        "worker per benchmark and run (--no-memory-fork; slower, docs/cost.md)",
+    )
+    parser.add_argument(
+        "--order",
+        choices=("shuffled", "collected"),
+        default="shuffled",
+        help="the order a run measures its benchmarks in: a different shuffle per run (default), "
+        "or pytest's collection order in every run",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="BASELINE",
+        help="stop measuring a benchmark at the first planned look where every gated metric has a verdict "
+        "against this result file (docs/cost.md, 'Adaptive runs')",
+    )
+    parser.add_argument(
+        "--looks",
+        default=",".join(map(str, DEFAULT_LOOKS)),
+        metavar="N,N,...",
+        help="with --against: the run counts at which to look (default %(default)s, cut at --runs)",
     )
     # Deprecated spelling of --memory-runs 0, kept so existing scripts keep working.
     parser.add_argument("--no-memory", action="store_true", help=argparse.SUPPRESS)
@@ -131,7 +155,8 @@ def handle(args: argparse.Namespace) -> int:
         pytest_args=pytest_args,
         memory=config.get("memory", True),
         memory_runs=0 if args.no_memory else args.memory_runs,
-        memory_fork=args.memory_fork,
+        memory_fork=args.memory_fork if args.memory_fork is not None else bool(config.get("memory_fork", True)),
+        shuffle=args.order == "shuffled",
         keep_captures=args.keep_captures is not None,
         capture_dir=args.keep_captures.resolve() if args.keep_captures else None,
         instructions=instructions,
@@ -147,8 +172,15 @@ def handle(args: argparse.Namespace) -> int:
     printer = None
     if not args.quiet:
         printer = ProgressPrinter(sys.stderr, redraw=sys.stderr.isatty() and not args.plain)
+    stop_rule = None
+    if args.against is not None:
+        stop_rule = stop_rule_against(
+            baseline=load_result(args.against),
+            settings=comparing,
+            looks=planned_looks(parse_looks(args.looks), settings.runs),
+        )
     try:
-        result = run_suites(repo=root, settings=settings, progress=printer)
+        result = run_suites(repo=root, settings=settings, progress=printer, stop_rule=stop_rule)
     finally:
         if printer is not None:
             printer.close()

@@ -24,10 +24,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from benchwatch.compare import BenchmarkComparison, CompareSettings
+from benchwatch.compare import BenchmarkComparison, CompareSettings, compare
 from benchwatch.compare.verdict import ReasonCode, Verdict
 from benchwatch.errors import UsageError
 from benchwatch.model import MEMORY_METRICS, ResultSet
+from benchwatch.runner.schedule import StopRule
 
 DEFAULT_LOOKS = (3, 5, 7, 10)
 _RUNS_CANNOT_HELP = frozenset(
@@ -40,6 +41,14 @@ _RUNS_CANNOT_HELP = frozenset(
         ReasonCode.RSS_ONLY,  # a margin, not a level: more runs do not move it
     }
 )
+
+
+def parse_looks(text: str) -> tuple[int, ...]:
+    """``--looks`` as run counts: comma-separated integers, increasing, from 2."""
+    try:
+        return validate_looks([int(part) for part in text.split(",")])
+    except ValueError:
+        raise UsageError(f"--looks must be comma-separated run counts, got {text!r}") from None
 
 
 def validate_looks(looks: Sequence[int]) -> tuple[int, ...]:
@@ -89,12 +98,22 @@ def settings_for_results(settings: CompareSettings, base: ResultSet, head: Resul
     again (``benchwatch compare``) must use the same per-look level, or the
     re-rendered verdicts would claim more than the schedule allows.
     """
-    planned = {result.settings.get("planned_looks") for result in (base, head)}
-    if len(planned) == 1:
-        looks = planned.pop()
-        if isinstance(looks, int) and looks > 1:
-            return settings_for_looks(settings, looks)
-    return settings
+    planned = [result.settings.get("planned_looks") for result in (base, head)]
+    # A side that stopped at looks (compare-refs, or ``run --against``) sets the level; the larger split
+    # holds for both.
+    looks = max((value for value in planned if isinstance(value, int)), default=1)
+    return settings_for_looks(settings, looks) if looks > 1 else settings
+
+
+def stop_rule_against(*, baseline: ResultSet, settings: CompareSettings, looks: tuple[int, ...]) -> StopRule:
+    """``run --against``: at each look, the benchmarks whose gated metrics all have a verdict against ``baseline``."""
+    per_look = settings_for_looks(settings, len(looks))
+
+    def decided(partial: ResultSet) -> frozenset[str]:
+        comparison = compare(baseline, partial, per_look)
+        return frozenset(b.name for b in comparison.benchmarks if is_decided(b, settings.gating_metrics))
+
+    return StopRule(looks=looks, decided=decided)
 
 
 def stop_note(benchmarks: Sequence[BenchmarkComparison], gating_metrics: Sequence[str]) -> str:

@@ -432,7 +432,7 @@ def _prepare_side(
     args = list(settings.pytest_args)
     if settings.keyword:
         args += ["-k", settings.keyword]
-    args += sampling_args(samples_needed(settings.compare.gating_metrics), settings.sample_budget)
+    args += sampling_args(samples_needed(settings.compare.gating_metrics), settings.sample_budget, given=args)
     command = WorkerCommand(
         python=python, cwd=checkout.path, pytest_args=tuple(args), env=worker_environment(checkout.path, base_env, shim)
     )

@@ -70,6 +70,14 @@ class PhaseClock:
             self.seconds[phase] = self.seconds.get(phase, 0.0) + self.now() - since
             self._current = None
 
+    def retotal(self, *, units: Mapping[str, int], left: int, after: int) -> None:
+        """Totals once only ``left`` benchmarks go on after run ``after`` (of ``units[phase]`` runs per phase)."""
+        totals = dict(self.totals)
+        for phase, runs in units.items():
+            if phase in totals:
+                totals[phase] = self.done.get(phase, 0) + left * max(0, runs - after)
+        self.totals = totals
+
     def tick(self, phase: str, units: int = 1) -> None:
         self.done[phase] = self.done.get(phase, 0) + units
 

@@ -15,18 +15,27 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from benchwatch.environment import collect_environment
 from benchwatch.errors import InputError, UsageError
-from benchwatch.model import QUANTILE_OF_METRIC, BenchmarkResult, MemoryProfile, ResultSet, Run, frozen_samples
+from benchwatch.model import (
+    QUANTILE_OF_METRIC,
+    BenchmarkResult,
+    Environment,
+    MemoryProfile,
+    ResultSet,
+    Run,
+    frozen_samples,
+)
 from benchwatch.runner.cost import CostLedger, PhaseCost
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
 from benchwatch.runner.memory_pass import run_isolated_pass
 from benchwatch.runner.progress import PhaseClock, Progress, relay_events
+from benchwatch.runner.schedule import ORDER_SEED, StopRule, planned_looks, run_order
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 from benchwatch.stats.runlevel import min_samples_for_quantile
 
@@ -41,11 +50,21 @@ def samples_needed(gating_metrics: Sequence[str]) -> int:
     return max((min_samples_for_quantile(q) for q in quantiles), default=0)
 
 
-def sampling_args(target_samples: int, budget: float) -> tuple[str, ...]:
-    """Worker options asking each benchmark for ``target_samples`` within ``budget`` seconds."""
+#: Seconds of rounds per benchmark and run (pytest-benchmark's ``--benchmark-max-time``, whose own default is
+#: 1 s) unless the suite's arguments set it.  The process run is the unit of replication, so samples past a few
+#: thousand make one run's quantiles no truer, while a µs-scale suite pays the second 64 times per run
+#: (docs/cost.md, "Rounds per run").  The gated quantiles' samples are still reached within the sample budget.
+DEFAULT_ROUND_TIME = 0.2
+
+
+def sampling_args(target_samples: int, budget: float, *, given: Sequence[str] = ()) -> tuple[str, ...]:
+    """Worker options: ``target_samples`` within ``budget`` seconds, and the round time unless ``given`` sets one."""
+    args: tuple[str, ...] = ()
+    if not any(arg.startswith("--benchmark-max-time") for arg in given):
+        args = (f"--benchmark-max-time={DEFAULT_ROUND_TIME:g}",)
     if target_samples <= 0:
-        return ()
-    return (f"--benchwatch-target-samples={target_samples}", f"--benchwatch-sample-budget={budget:g}")
+        return args
+    return (*args, f"--benchwatch-target-samples={target_samples}", f"--benchwatch-sample-budget={budget:g}")
 
 
 @dataclass(frozen=True)
@@ -146,7 +165,9 @@ class RunSettings:
     sample_budget: float = DEFAULT_SAMPLE_BUDGET
     #: The memory pass of a run in one worker that forks a child per benchmark (docs/cost.md),
     #: instead of a fresh worker per benchmark; Linux and macOS only.
-    memory_fork: bool = False
+    memory_fork: bool = True
+    #: Each run measures its benchmarks in an order of its own (runner/schedule.py); False: collection order.
+    shuffle: bool = True
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -187,7 +208,7 @@ def _command(repo: Path, settings: RunSettings) -> WorkerCommand:
     args = list(settings.pytest_args)
     if settings.keyword:
         args += ["-k", settings.keyword]
-    args += sampling_args(settings.target_samples, settings.sample_budget)
+    args += sampling_args(settings.target_samples, settings.sample_budget, given=args)
     return WorkerCommand(python=settings.python, cwd=repo, pytest_args=tuple(args))
 
 
@@ -196,12 +217,17 @@ def run_suites(
     repo: Path,
     settings: RunSettings,
     progress: Callable[[Progress], None] | None = None,
+    stop_rule: StopRule | None = None,
 ) -> ResultSet:
     """Measure every benchmark of the suites ``settings.runs`` times, each in a fresh process.
 
-    Failed benchmarks (raised, crashed, timed out) are recorded with their
-    error and the rest go on; the returned result says which failed.  Where
-    the wall time went is in ``settings["cost"]`` (:mod:`benchwatch.runner.cost`).
+    Each run measures its benchmarks in an order of its own (:func:`run_order`).
+    With a ``stop_rule``, the instruction pass follows the first look's runs
+    (so the counts are known when the first look decides) and a benchmark
+    decided at a look gets no more runs.  Failed benchmarks (raised, crashed,
+    timed out) are recorded with their error and the rest go on; the returned
+    result says which failed.  Where the wall time went is in
+    ``settings["cost"]`` (:mod:`benchwatch.runner.cost`).
     """
     ledger = CostLedger()
     started = time.monotonic()
@@ -210,46 +236,99 @@ def run_suites(
     collection = collect_benchmarks(repo=repo, settings=settings)
     ledger.phases["collect"] = PhaseCost(elapsed=time.monotonic() - started, processes=1)
     names = collection.names
-    environment = collect_environment(repo=repo)
     command = collection.command(_command(repo, settings))
     memory_runs = settings.runs if settings.memory_runs is None else min(settings.memory_runs, settings.runs)
     memory_runs = memory_runs if settings.memory else 0
     instruction_runs = settings.instructions.runs if settings.instructions is not None else 0
     units = {"timing": settings.runs, "memory": memory_runs, "instructions": instruction_runs}
     clock = PhaseClock(totals={phase: len(names) * runs for phase, runs in units.items() if runs})
-    timing, memory = _timed_runs(
+    looks = planned_looks(stop_rule.looks, settings.runs) if stop_rule is not None else (settings.runs,)
+    state = _Measured(names=names, groups=collection.groups, environment=collect_environment(repo=repo))
+    active = list(names)
+    for run_index in range(1, settings.runs + 1):
+        _measure_run(
+            command=command,
+            targets=run_order(active, run_index) if settings.shuffle else active,
+            run_index=run_index,
+            settings=settings,
+            memory=run_index <= memory_runs,
+            clock=clock,
+            ledger=ledger,
+            progress=progress,
+            state=state,
+        )
+        if state.counted is None and run_index >= looks[0]:
+            state.counted = _instruction_pass(command, names, settings, clock, ledger, progress)
+        if stop_rule is not None and run_index in looks and run_index < settings.runs:
+            decided = stop_rule.decided(_result_of(state, collection, settings, ledger, looks))
+            active = [name for name in active if name not in decided]
+            clock.retotal(units={"timing": settings.runs, "memory": memory_runs}, left=len(active), after=run_index)
+            if not active:
+                break
+    if state.counted is None:
+        state.counted = _instruction_pass(command, names, settings, clock, ledger, progress)
+    return _result_of(state, collection, settings, ledger, looks if stop_rule is not None else None)
+
+
+@dataclass
+class _Measured:
+    """What the passes of a run_suites call produced so far."""
+
+    names: list[str]
+    groups: dict[str, str | None]
+    environment: Environment
+    timing: list[PassOutcome] = field(default_factory=list)
+    memory: list[PassOutcome] = field(default_factory=list)
+    targets: list[frozenset[str]] = field(default_factory=list)
+    counted: InstructionOutcome | None = None
+
+
+def _instruction_pass(
+    command: WorkerCommand,
+    names: list[str],
+    settings: RunSettings,
+    clock: PhaseClock,
+    ledger: CostLedger,
+    progress: Callable[[Progress], None] | None,
+) -> InstructionOutcome:
+    if settings.instructions is None:
+        return InstructionOutcome()
+    runs = settings.instructions.runs
+    started = time.monotonic()
+    clock.begin("instructions")
+    if progress is not None:
+        progress(clock.report("instructions", run=1, runs=runs, benchmark=None))
+    counted = run_instruction_pass(
         command=command,
         names=names,
-        settings=settings,
-        memory_runs=memory_runs,
-        clock=clock,
-        ledger=ledger,
-        progress=progress,
+        settings=settings.instructions,
+        on_event=lambda index, event: relay_events(progress, clock, "instructions", index, runs)(event),
     )
-    counted = InstructionOutcome()
-    if settings.instructions is not None:
-        started = time.monotonic()
-        clock.begin("instructions")
-        if progress is not None:
-            progress(clock.report("instructions", run=1, runs=instruction_runs, benchmark=None))
-        counted = run_instruction_pass(
-            command=command,
-            names=names,
-            settings=settings.instructions,
-            on_event=lambda index, event: relay_events(progress, clock, "instructions", index, instruction_runs)(event),
-        )
-        clock.end()
-        ledger.add_counted(
-            elapsed=time.monotonic() - started, seconds_of=counted.seconds_of, processes=counted.processes
-        )
-    benchmarks, skipped = _assemble(names, collection.groups, timing, memory)
-    worker_warnings = list(dict.fromkeys([*(w for o in [*timing, *memory] for w in o.warnings), *counted.warnings]))
+    clock.end()
+    ledger.add_counted(elapsed=time.monotonic() - started, seconds_of=counted.seconds_of, processes=counted.processes)
+    return counted
+
+
+def _result_of(
+    state: _Measured,
+    collection: Collection,
+    settings: RunSettings,
+    ledger: CostLedger,
+    looks: tuple[int, ...] | None,
+) -> ResultSet:
+    counted = state.counted or InstructionOutcome()
+    benchmarks, skipped = _assemble(state)
+    outcomes = [*state.timing, *state.memory]
+    worker_warnings = list(dict.fromkeys([*(w for o in outcomes for w in o.warnings), *counted.warnings]))
     benchmarks = [counted.attach(b) for b in benchmarks]
     if not benchmarks:
         raise InputError(", ".join(settings.suites), f"every benchmark was skipped: {skipped}")
+    adaptive: dict[str, Any] = {}
+    if looks is not None:
+        adaptive = {"looks": list(looks), "planned_looks": len(looks)}
     return ResultSet(
         benchmarks=tuple(benchmarks),
-        environment=environment,
+        environment=state.environment,
         source="benchwatch run",
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         settings={
@@ -258,7 +337,10 @@ def run_suites(
             "suites": list(settings.suites),
             "keyword": settings.keyword,
             "pytest_args": list(settings.pytest_args),
-            "memory_pass": memory_runs > 0,
+            "memory_pass": any(state.memory),
+            "memory_fork": settings.memory_fork,
+            "order": f"shuffled per run (seed {ORDER_SEED})" if settings.shuffle else "collected",
+            **adaptive,
             "skipped": skipped,
             "instruction_pass": counted.settings or None,
             "target_samples": settings.target_samples,
@@ -271,70 +353,68 @@ def run_suites(
     )
 
 
-def _timed_runs(
+def _measure_run(
     *,
     command: WorkerCommand,
-    names: list[str],
+    targets: list[str],
+    run_index: int,
     settings: RunSettings,
-    memory_runs: int,
+    memory: bool,
     clock: PhaseClock,
     ledger: CostLedger,
     progress: Callable[[Progress], None] | None,
-) -> tuple[list[PassOutcome], list[PassOutcome]]:
-    """The timing pass of each run, each followed by its memory pass while ``memory_runs`` last."""
-    timing: list[PassOutcome] = []
-    memory: list[PassOutcome] = []
-    for run_index in range(1, settings.runs + 1):
-        # The memory passes go with the first runs, so memory[i] belongs to timing[i].
-        for phase in ("timing", "memory")[: 2 if run_index <= memory_runs else 1]:
-            targets = names
-            if phase == "memory":
-                # A benchmark that failed its timed pass has nothing to profile.
-                targets = [name for name in names if timing[-1].results.get(name, {}).get("status") == "ok"]
-                clock.tick(phase, len(names) - len(targets))
-                if not targets:
-                    memory.append(PassOutcome())
-                    continue
-            on_event = relay_events(progress, clock, phase, run_index, settings.runs)
-            clock.begin(phase)
-            if progress is not None:
-                progress(clock.report(phase, run=run_index, runs=settings.runs, benchmark=None))
-            started = time.monotonic()
-            forking = phase == "memory" and settings.memory_fork and hasattr(os, "fork")
-            outcome = (run_pass if phase == "timing" or forking else run_isolated_pass)(
-                command=replace(command, pytest_args=(*command.pytest_args, "--benchwatch-fork-each"))
-                if forking
-                else command,
-                mode=phase,
-                targets=targets,
-                timeout=settings.timeout,
-                capture_dir=settings.capture_dir,
-                keep_captures=settings.keep_captures,
-                on_event=on_event,
-            )
-            clock.end()
-            ledger.add_pass(phase, outcome, time.monotonic() - started)
-            (timing if phase == "timing" else memory).append(outcome)
-    return timing, memory
+    state: _Measured,
+) -> None:
+    """The timing pass of one run over ``targets``, followed by its memory pass when ``memory``."""
+    state.targets.append(frozenset(targets))
+    for phase in ("timing", "memory")[: 2 if memory else 1]:
+        if phase == "memory":
+            # A benchmark that failed its timed pass has nothing to profile.
+            ok = [name for name in targets if state.timing[-1].results.get(name, {}).get("status") == "ok"]
+            clock.tick(phase, len(targets) - len(ok))
+            if not ok:
+                state.memory.append(PassOutcome())
+                continue
+            targets = ok
+        on_event = relay_events(progress, clock, phase, run_index, settings.runs)
+        clock.begin(phase)
+        if progress is not None:
+            progress(clock.report(phase, run=run_index, runs=settings.runs, benchmark=None))
+        started = time.monotonic()
+        forking = phase == "memory" and settings.memory_fork and hasattr(os, "fork")
+        outcome = (run_pass if phase == "timing" or forking else run_isolated_pass)(
+            command=replace(command, pytest_args=(*command.pytest_args, "--benchwatch-fork-each"))
+            if forking
+            else command,
+            mode=phase,
+            targets=targets,
+            timeout=settings.timeout,
+            capture_dir=settings.capture_dir,
+            keep_captures=settings.keep_captures,
+            on_event=on_event,
+        )
+        clock.end()
+        ledger.add_pass(phase, outcome, time.monotonic() - started)
+        (state.timing if phase == "timing" else state.memory).append(outcome)
 
 
-def _assemble(
-    names: list[str], groups: dict[str, str | None], timing: list[PassOutcome], memory: list[PassOutcome]
-) -> tuple[list[BenchmarkResult], dict[str, str]]:
+def _assemble(state: _Measured) -> tuple[list[BenchmarkResult], dict[str, str]]:
     benchmarks = []
     skipped: dict[str, str] = {}
-    for name in names:
+    for name in state.names:
         runs = []
-        for index, timing_pass in enumerate(timing):
+        for index, timing_pass in enumerate(state.timing):
+            if name not in state.targets[index]:
+                continue  # decided at an earlier look: not measured in this run
             event = timing_pass.results.get(name)
             if event is None or event["status"] == "skipped":
                 skipped[name] = (event or {}).get("error") or "not run"
                 continue
-            memory_event = memory[index].results.get(name) if index < len(memory) else None
+            memory_event = state.memory[index].results.get(name) if index < len(state.memory) else None
             runs.append(run_from_events(event, memory_event))
         if name in skipped and not runs:
             continue
-        benchmarks.append(BenchmarkResult(name=name, runs=tuple(runs), group=groups.get(name)))
+        benchmarks.append(BenchmarkResult(name=name, runs=tuple(runs), group=state.groups.get(name)))
     return benchmarks, skipped
 
 
