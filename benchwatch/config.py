@@ -8,6 +8,7 @@ Run keys (all optional)::
     pytest_args = []               # extra arguments for every worker
     scale_option = "--workload-scale"  # suite option that `--scale N` sets
     memory = true                  # memray pass after each timed run
+    memory_fork = true             # ... a child per benchmark forked from a warm worker (false: a fresh worker each)
     instructions = true            # Callgrind instruction pass (default: when valgrind is on PATH)
     instruction_runs = 2           # fresh Callgrind processes per benchmark
     max_instruction_runs = 6       # ... up to this many when its counts disagree
@@ -45,6 +46,7 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "pytest_args": list,
     "scale_option": str,
     "memory": bool,
+    "memory_fork": bool,
     "instructions": bool,
     "instruction_runs": int,
     "max_instruction_runs": int,

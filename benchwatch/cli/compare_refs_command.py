@@ -102,6 +102,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "while a gated memory row is undecided (default %(default)s; 0 = no memory pass)",
     )
     parser.add_argument(
+        "--memory-fork",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="memory pass: a child per benchmark forked from a warm worker (the default), or a fresh worker each",
+    )
+    parser.add_argument(
         "--sample-budget",
         type=float,
         metavar="SECONDS",
@@ -272,6 +278,7 @@ def handle(args: argparse.Namespace) -> int:
         looks=parse_looks(args.looks),
         max_time=args.max_time,
         memory_runs=args.memory_runs,
+        memory_fork=args.memory_fork if args.memory_fork is not None else bool(config.get("memory_fork", True)),
         shard=_parse_shard(args.shard),
         seed=args.seed,
         sample_budget=args.sample_budget or float(config.get("sample_budget", DEFAULT_SAMPLE_BUDGET)),

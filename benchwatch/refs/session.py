@@ -50,8 +50,9 @@ from benchwatch.refs.sequential import (
 )
 from benchwatch.refs.worktrees import Checkout
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
-from benchwatch.runner.memory_pass import run_isolated_pass
+from benchwatch.runner.memory_pass import run_memory_pass
 from benchwatch.runner.progress import PhaseClock
+from benchwatch.runner.schedule import run_order
 from benchwatch.runner.session import (
     DEFAULT_SAMPLE_BUDGET,
     collect,
@@ -93,6 +94,8 @@ class RefsSettings:
     instructions: InstructionSettings | None = None
     #: Profiling the changed benchmarks after the looks (benchwatch.explain); None: off.
     explain: ExplainSettings | None = None
+    #: The memory pass forks a child per benchmark from a warm worker (runner/memory_pass.py).
+    memory_fork: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "looks", validate_looks(self.looks))
@@ -256,7 +259,7 @@ def compare_refs(
                     settings.max_time,
                 )
                 memory = targets if done_runs < settings.memory_runs else [t for t in targets if t in memory_wanted]
-                _measure(side, targets, settings, memory_targets=memory, on_event=relay)
+                _measure(side, run_order(targets, done_runs + 1), settings, memory_targets=memory, on_event=relay)
             done_runs += 1
             seconds_per_benchmark_pair.append((time.monotonic() - pair_started) / max(1, len(undecided)))
         looks_done = look_index
@@ -471,7 +474,9 @@ def _measure(
     if memory_targets:
         ok = [name for name in memory_targets if timing.results.get(name, {}).get("status") == "ok"]
         if ok:
-            memory = run_isolated_pass(command=side.command, mode="memory", targets=ok, timeout=settings.timeout)
+            memory = run_memory_pass(
+                command=side.command, targets=ok, timeout=settings.timeout, fork=settings.memory_fork
+            )
     for warning in [*timing.warnings, *memory.warnings]:
         if warning not in side.warnings:
             side.warnings.append(warning)

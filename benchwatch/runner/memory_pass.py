@@ -1,4 +1,4 @@
-"""The memory pass: one fresh worker per benchmark, memray's figures plus the resident-set peak.
+"""The memory pass: each benchmark in a process of its own, memray's figures plus the resident-set peak.
 
 memray sees Python and malloc allocations only: a DuckDB query that scans a
 million rows showed 78 KB-900 KB there, because DuckDB's buffer manager keeps
@@ -10,9 +10,10 @@ right before the call.
 Why one fresh process per benchmark: allocators keep freed memory.  In a
 shared worker, a benchmark that runs after one that held 500 MB reuses pages
 already resident and shows almost no growth; with ``-k`` selecting other
-benchmarks its figure would change.  A fresh process makes the figure a
-property of the benchmark alone.  It costs one worker start (~1 s here) per
-benchmark and run.
+benchmarks its figure would change.  A process of its own makes the figure a
+property of the benchmark alone: by default a child forked from a worker that
+has imported and collected (no fixture set up, no benchmark run), which
+spares a worker start per benchmark and run (docs/cost.md).
 
 The peak is reset right before the call by writing ``5`` to
 ``/proc/self/clear_refs`` (Linux >= 4.0), after a garbage collection and
@@ -24,7 +25,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +76,43 @@ class ResidentSetWindow:
         except (OSError, KeyError, ValueError):
             return None
         return max(0, peak - self.start_kib) * 1024
+
+
+def run_memory_pass(
+    *,
+    command: WorkerCommand,
+    targets: Sequence[str],
+    timeout: float,
+    fork: bool,
+    capture_dir: Path | None = None,
+    keep_captures: bool = False,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> PassOutcome:
+    """The memory pass of one run: each benchmark in a process of its own.
+
+    ``fork``: one worker imports and collects once and forks a child per
+    benchmark (``worker_plugin.ForkEach``), where the platform can fork;
+    otherwise a fresh worker per benchmark.
+    """
+    if fork and hasattr(os, "fork"):
+        return run_pass(
+            command=replace(command, pytest_args=(*command.pytest_args, "--benchwatch-fork-each")),
+            mode="memory",
+            targets=targets,
+            timeout=timeout,
+            capture_dir=capture_dir,
+            keep_captures=keep_captures,
+            on_event=on_event,
+        )
+    return run_isolated_pass(
+        command=command,
+        mode="memory",
+        targets=targets,
+        timeout=timeout,
+        capture_dir=capture_dir,
+        keep_captures=keep_captures,
+        on_event=on_event,
+    )
 
 
 def run_isolated_pass(

@@ -11,7 +11,6 @@ own worker so that memray's tracking never slows a timed call.
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +32,7 @@ from benchwatch.model import (
 )
 from benchwatch.runner.cost import CostLedger, PhaseCost
 from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings, run_instruction_pass
-from benchwatch.runner.memory_pass import run_isolated_pass
+from benchwatch.runner.memory_pass import run_memory_pass
 from benchwatch.runner.progress import PhaseClock, Progress, relay_events
 from benchwatch.runner.schedule import ORDER_SEED, StopRule, planned_looks, run_order
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
@@ -381,18 +380,20 @@ def _measure_run(
         if progress is not None:
             progress(clock.report(phase, run=run_index, runs=settings.runs, benchmark=None))
         started = time.monotonic()
-        forking = phase == "memory" and settings.memory_fork and hasattr(os, "fork")
-        outcome = (run_pass if phase == "timing" or forking else run_isolated_pass)(
-            command=replace(command, pytest_args=(*command.pytest_args, "--benchwatch-fork-each"))
-            if forking
-            else command,
-            mode=phase,
-            targets=targets,
-            timeout=settings.timeout,
-            capture_dir=settings.capture_dir,
-            keep_captures=settings.keep_captures,
-            on_event=on_event,
-        )
+        if phase == "timing":
+            outcome = run_pass(
+                command=command, mode=phase, targets=targets, timeout=settings.timeout, on_event=on_event
+            )
+        else:
+            outcome = run_memory_pass(
+                command=command,
+                targets=targets,
+                timeout=settings.timeout,
+                fork=settings.memory_fork,
+                capture_dir=settings.capture_dir,
+                keep_captures=settings.keep_captures,
+                on_event=on_event,
+            )
         clock.end()
         ledger.add_pass(phase, outcome, time.monotonic() - started)
         (state.timing if phase == "timing" else state.memory).append(outcome)
