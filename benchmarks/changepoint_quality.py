@@ -321,13 +321,15 @@ ABLATION = {
     "- dependent noise (long-run variance)": {"DEPENDENCE_ROUNDS": 0},
     "- shift >= 0.5 noise sigma": {"NOISE_SHIFT": 0.0},
     "- stricter price past 200 commits": {"LONG_PRICE": 0.0},
-    "- all three (before issue 28)": {"DEPENDENCE_ROUNDS": 0, "NOISE_SHIFT": 0.0, "LONG_PRICE": 0.0},
+    "- cycles taken out": {"CYCLES": False},
+    "- all four (before issue 28)": {"DEPENDENCE_ROUNDS": 0, "NOISE_SHIFT": 0.0, "LONG_PRICE": 0.0, "CYCLES": False},
 }
+RULES = ("DEPENDENCE_ROUNDS", "NOISE_SHIFT", "LONG_PRICE", "CYCLES")
 
 
 def ablation(datasets: list[Dataset]) -> None:
     """F1 (precision/recall) of the trend report's segmentation with each rule removed."""
-    shipped = {name: getattr(segmentation, name) for name in ("DEPENDENCE_ROUNDS", "NOISE_SHIFT", "LONG_PRICE")}
+    shipped = {name: getattr(segmentation, name) for name in RULES}
     print("| variant | " + " | ".join(d.name for d in datasets) + " |")
     print("|---" * (len(datasets) + 1) + "|")
     for label, changes in ABLATION.items():

@@ -10,7 +10,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from benchwatch.history import dependence
+from benchwatch.history import cycles, dependence, robust
 from benchwatch.history import segmentation as seg
 
 FIXTURE = Path(__file__).parent / "fixtures" / "changepoints" / "tigerbeetle.json"
@@ -193,8 +193,8 @@ def test_the_five_point_rolling_median_equals_the_sorted_windows_median() -> Non
     values, _, _ = seg._compact(values)
     padded = np.pad(values, ((0, 0), (2, 2)), constant_values=np.nan)
     ordered = np.sort(np.lib.stride_tricks.sliding_window_view(padded, 5, axis=1), axis=-1)
-    expected = seg.sorted_quantile(ordered, np.isfinite(ordered).sum(axis=-1), 0.5)
-    assert np.array_equal(seg._rolling_median(values, 2), expected, equal_nan=True)
+    expected = robust.sorted_quantile(ordered, np.isfinite(ordered).sum(axis=-1), 0.5)
+    assert np.array_equal(robust.rolling_median(values, 2), expected, equal_nan=True)
 
 
 # -- issue 28: dependent noise, a shift relative to the noise, a stricter price on long series ----------
@@ -255,3 +255,39 @@ def test_the_price_grows_past_200_commits_only():
     plain = float(NormalDist().inv_cdf(1 - 0.001 / 1200) ** 2)
     assert seg.beta_for(0.001, 600) == pytest.approx(plain * (1 + math.log(3.0)))
     assert seg.beta_for(0.001, 200) == pytest.approx(float(NormalDist().inv_cdf(1 - 0.001 / 400) ** 2))
+
+
+# -- a cycle is taken out before the search (benchwatch/history/cycles.py) ----------
+
+
+def test_a_cycle_is_fitted_with_its_period_and_white_noise_holds_none():
+    rng = np.random.default_rng(31)
+    x = np.arange(165)
+    cycle = 2.0 * np.sin(2 * np.pi * x / 12.5 + rng.uniform(0, 2 * np.pi, (40, 1)))
+    fitted, found = cycles.sinusoids(cycle + rng.normal(0.0, 1.0, (40, 165)), np.full(40, 165))
+    assert found.all()
+    assert np.corrcoef(fitted.ravel(), cycle.ravel())[0, 1] > 0.97
+    # White noise: the largest of ~35 periodogram ordinates rarely explains 15% (1e-3 by the threshold).
+    _, found = cycles.sinusoids(rng.normal(0.0, 1.0, (2000, 165)), np.full(2000, 165))
+    assert found.mean() <= 0.005
+    _, found = cycles.sinusoids(rng.normal(0.0, 1.0, (2000, 61)), np.full(2000, 61))  # CPython's length
+    assert found.mean() <= 0.005
+
+
+def test_a_step_beside_a_strong_cycle_is_found(monkeypatch):
+    """A lag-1 model prices a cycle like a wander and hid such steps; with the cycle taken out they are found."""
+    rng = np.random.default_rng(32)
+    x = np.arange(300)
+    period = rng.uniform(8, 25, (60, 1))
+    noise = _ar1(rng, 0.4, (60, 300), sigma=0.02)
+    level = 0.05 * np.sin(2 * np.pi * x / period + rng.uniform(0, 2 * np.pi, (60, 1))) + np.log(1.08) * (x >= 150)
+    matrix = np.exp(level + noise)
+
+    def found(fits: list[seg.SeriesFit]) -> tuple[int, int]:
+        hits = sum(any(abs(p.index - 150) <= 5 for p in fit.change_points) for fit in fits)
+        return hits, sum(len(fit.change_points) for fit in fits) - hits
+
+    hits, false = found(seg.segment_series(matrix, min_magnitude=0.02))
+    monkeypatch.setattr(seg, "CYCLES", False)
+    hits_before, false_before = found(seg.segment_series(matrix, min_magnitude=0.02))
+    assert hits >= 57 and hits > hits_before and false < false_before, (hits, false, hits_before, false_before)
