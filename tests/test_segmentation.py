@@ -291,3 +291,36 @@ def test_a_step_beside_a_strong_cycle_is_found(monkeypatch):
     monkeypatch.setattr(seg, "CYCLES", False)
     hits_before, false_before = found(seg.segment_series(matrix, min_magnitude=0.02))
     assert hits >= 57 and hits > hits_before and false < false_before, (hits, false, hits_before, false_before)
+
+
+def test_adding_commits_moves_no_strong_change_point_beside_a_cycle(monkeypatch):
+    """test_adding_commits_moves_no_strong_change_point on series with a cycle, which the cycle step takes out."""
+    rng = np.random.default_rng(78)
+    x = np.arange(N)
+    rows = []
+    for _ in range(30):
+        period = rng.uniform(8, 25)
+        level = 0.05 * np.sin(2 * np.pi * x / period + rng.uniform(0, 2 * np.pi))
+        for at in rng.choice(np.arange(25, N - 25, 30), size=int(rng.integers(1, 3)), replace=False).tolist():
+            level = level + np.where(x >= at, np.log1p(rng.choice([-1, 1]) * rng.uniform(0.1, 0.3)), 0.0)
+        rows.append(np.exp(level + _ar1(rng, 0.4, (1, N), sigma=0.02)[0]))
+    matrix = np.vstack(rows)
+    monkeypatch.setattr(seg, "CYCLES", False)
+    without = _moved(matrix)
+    monkeypatch.setattr(seg, "CYCLES", True)
+    assert _moved(matrix) == [] and len(without) > 10  # the lag-1 model alone moved 23 here
+
+
+def _moved(matrix: np.ndarray) -> list[tuple[int, int, int]]:
+    previous = None
+    moved = []
+    for length in range(100, N + 1, 3):
+        current = [{p.index: p for p in fit.change_points} for fit in seg.segment_series(matrix[:, :length])]
+        if previous is not None:
+            for row, points in enumerate(previous):
+                for index, point in points.items():
+                    strong = abs(point.relative_change) >= 0.1 and point.p_value < 1e-9 and index < length - 13
+                    if strong and index not in current[row]:
+                        moved.append((row, length, index))
+        previous = current
+    return moved

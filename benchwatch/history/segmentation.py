@@ -61,6 +61,7 @@ BLOCK_CELLS = 131_072  # series x commits analysed together: numpy's speed, ~1 M
 LONG_SERIES = 200  # commits: the price grows past this length (beta_for)
 LONG_PRICE = 1.0
 NOISE_SHIFT = 0.5  # a change point shifts the level by at least this many noise sigmas
+COARSE_FACTOR = dependence.MAX_FACTOR
 CYCLES = True  # take a cycle out of a series with dependent noise (benchwatch/history/cycles.py)
 DEPENDENCE_ROUNDS = 2  # re-estimate the long-run variance once after the first elimination
 
@@ -337,7 +338,12 @@ def _take_out_cycles(
         return rows
     part = prefix.rows(rows)
     n = lengths[rows]
-    residual, _ = dependence.residuals(n, cuts[rows], part.sums, price[rows] * factor[rows], SLOPE_FACTOR)
+    # Around a coarse fit (the largest dependence factor's price): where the search cut a cycle into
+    # half-periods, residuals around those pieces lose it, and the decision would flicker as commits come.
+    coarse = cuts[rows].copy()
+    strict = price[rows] * np.maximum(factor[rows], COARSE_FACTOR)
+    _eliminate(part, coarse, n, strict, 0.0)
+    residual, _ = dependence.residuals(n, coarse, part.sums, strict, SLOPE_FACTOR)
     cycle, found = cycles.sinusoids(residual, n)
     rows = rows[found]
     cleaned[searched[rows], : cycle.shape[1]] -= cycle[found]
