@@ -29,7 +29,10 @@ The model, on the log of the values (a 10% step is the same at 1 µs and 1 s):
   ``beta = z^2`` and ``z`` the normal quantile of ``max_pvalue / (2 n)``
   (a Bonferroni correction for the choice among ``n`` positions), leaves
   ``min_segment`` points on each side and shifts the level by at least
-  ``min_magnitude``.
+  ``min_magnitude``;
+* **dependent noise** (issue 28): the price rises with the residuals' long-run
+  variance (:mod:`benchwatch.history.dependence`), and a cycle found in them is
+  taken out and the series segmented again (:mod:`benchwatch.history.cycles`).
 
 Incremental behaviour: a new commit adds one term to the last segment's cost;
 an older change point moves only if the new point changes which split of its
