@@ -250,11 +250,23 @@ def test_a_drop_on_a_rising_trend_is_kept():
     assert abs(point.index - 65) <= 1 and point.relative_change == pytest.approx(-0.17, abs=0.03)
 
 
-def test_the_price_grows_past_200_commits_only():
-    assert seg.beta_for(0.001, 150) == pytest.approx(float(NormalDist().inv_cdf(1 - 0.001 / 300) ** 2))
-    plain = float(NormalDist().inv_cdf(1 - 0.001 / 1200) ** 2)
-    assert seg.beta_for(0.001, 600) == pytest.approx(plain * (1 + math.log(3.0)))
-    assert seg.beta_for(0.001, 200) == pytest.approx(float(NormalDist().inv_cdf(1 - 0.001 / 400) ** 2))
+def test_the_price_grows_past_200_commits_only_where_the_noise_is_dependent(monkeypatch):
+    assert seg.beta_for(0.001, 600) == pytest.approx(float(NormalDist().inv_cdf(1 - 0.001 / 1200) ** 2))
+    assert seg.stricter_for(np.array([150, 200, 600])) == pytest.approx([1.0, 1.0, 1 + math.log(3.0)])
+    rng = np.random.default_rng(41)
+    x = np.arange(600)
+    steps = 0.02 * 0.7 * (x >= 300)  # 0.7 sigma: found in most series at the plain price, not all
+    white = np.exp(0.02 * rng.normal(0.0, 1.0, (40, 600)) + steps)
+    dependent = np.exp(_ar1(rng, 0.5, (40, 600), sigma=0.02) + 1.5 * steps)
+
+    def points(matrix: np.ndarray) -> list[list[int]]:
+        return [[p.index for p in fit.change_points] for fit in seg.segment_series(matrix)]
+
+    shipped = points(white), points(dependent)
+    monkeypatch.setattr(seg, "LONG_PRICE", 4.0)
+    assert points(white) == shipped[0]  # independent noise keeps the plain price
+    stricter = points(dependent)
+    assert sum(map(len, stricter)) < sum(map(len, shipped[1]))
 
 
 # -- a cycle is taken out before the search (benchwatch/history/cycles.py) ----------
