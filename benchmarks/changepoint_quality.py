@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/changepoint_quality.py                     # ours (+ ruptures if installed)
     .venv/bin/python benchmarks/changepoint_quality.py --quick             # the issue-13 comparison only
     .venv/bin/python benchmarks/changepoint_quality.py --ablation          # each issue-28 rule removed in turn
+    .venv/bin/python benchmarks/changepoint_quality.py --real              # the annotated real CPython history
     .venv/bin/python benchmarks/changepoint_quality.py --otava-python /tmp/otava-venv/bin/python
 
 Detectors: ``segmentation`` (the trend report's: robust, trend-aware binary
@@ -45,7 +46,10 @@ Data sets:
 * ``cpython-like pyperf (61 commits)`` -- the p50 of every benchmark of
   ``benchmarks/pyperf_history.py``'s 61 pyperformance files (built from
   real speed.python.org files), imported as ``history import-pyperf`` does,
-  with the changes annotated there.
+  with the changes annotated there;
+* ``--real`` -- a real history: the worker runs of the three speed.python.org files in
+  ``../shared/data/pyperf``, with the changes a documented cause predicts annotated
+  (benchmarks/cpython_annotated.py, tests/fixtures/changepoints/cpython-pyperf-annotations.json).
 
 Scores: a detection within +-5 commits of a true change point is a hit (each
 true point matched at most once); precision, recall and F1 are pooled over
@@ -321,13 +325,15 @@ ABLATION = {
     "- dependent noise (long-run variance)": {"DEPENDENCE_ROUNDS": 0},
     "- shift >= 0.5 noise sigma": {"NOISE_SHIFT": 0.0},
     "- stricter price past 200 commits": {"LONG_PRICE": 0.0},
-    "- all three (before issue 28)": {"DEPENDENCE_ROUNDS": 0, "NOISE_SHIFT": 0.0, "LONG_PRICE": 0.0},
+    "- cycles taken out": {"CYCLES": False},
+    "- all four (before issue 28)": {"DEPENDENCE_ROUNDS": 0, "NOISE_SHIFT": 0.0, "LONG_PRICE": 0.0, "CYCLES": False},
 }
+RULES = ("DEPENDENCE_ROUNDS", "NOISE_SHIFT", "LONG_PRICE", "CYCLES")
 
 
 def ablation(datasets: list[Dataset]) -> None:
     """F1 (precision/recall) of the trend report's segmentation with each rule removed."""
-    shipped = {name: getattr(segmentation, name) for name in ("DEPENDENCE_ROUNDS", "NOISE_SHIFT", "LONG_PRICE")}
+    shipped = {name: getattr(segmentation, name) for name in RULES}
     print("| variant | " + " | ".join(d.name for d in datasets) + " |")
     print("|---" * (len(datasets) + 1) + "|")
     for label, changes in ABLATION.items():
@@ -342,6 +348,52 @@ def ablation(datasets: list[Dataset]) -> None:
     for name, value in shipped.items():
         setattr(segmentation, name, value)
     segmentation.beta_for.cache_clear()
+    print()
+
+
+def real_table() -> None:
+    """The real annotated CPython history (benchmarks/cpython_annotated.py): each detector and rule."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import cpython_annotated
+
+    if not cpython_annotated.available():
+        print(f"{cpython_annotated.SHARED} holds no three pyperf files: no real set", file=sys.stderr)
+        return
+    history = cpython_annotated.load()
+    rows: list[tuple[str, dict[str, list[tuple[int, float]]]]] = []
+    shipped = {name: getattr(segmentation, name) for name in RULES}
+    for label, changes in ABLATION.items():
+        for name, value in {**shipped, **changes}.items():
+            setattr(segmentation, name, value)
+        segmentation.beta_for.cache_clear()
+        rows.append((f"segmentation, {label}", cpython_annotated.detect(history)))
+    for name, value in shipped.items():
+        setattr(segmentation, name, value)
+    segmentation.beta_for.cache_clear()
+    edivisive = {
+        name: [
+            (p.index, p.relative_change)
+            for p in detect_change_points(values, window=50, max_pvalue=0.001, min_magnitude=0.02)
+        ]
+        for name, values in zip(history.names, history.matrix, strict=True)
+    }
+    rows.append(("e-divisive (previous default), min change 2%", edivisive))
+    annotated = sum(len(t) for t in history.truth.values())
+    print(
+        f"real: {len(history.names)} CPython benchmarks x {history.matrix.shape[1]} worker runs (3 commits), "
+        f"{annotated} annotated changes; margin +-{cpython_annotated.MARGIN} runs, same sign\n"
+    )
+    print(
+        "| detector | change points (a series) | TP | FP at a commit | FP within a build | FN | not scored "
+        "| precision | recall | F1 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, found in rows:
+        r = cpython_annotated.score(history, found)
+        print(
+            f"| {label} | {r.found} ({r.found / len(history.names):.2f}) | {r.tp} | {r.fp - r.inside} | {r.inside} "
+            f"| {r.fn} | {r.ignored} | {_fmt(r.precision)} | {_fmt(r.recall)} | {_fmt(r.f1)} |"
+        )
     print()
 
 
@@ -372,7 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="only the segmentation / e-divisive / PELT table")
     parser.add_argument("--sets", default=None, help="comma-separated data set names (default: all)")
     parser.add_argument("--ablation", action="store_true", help="F1 of the segmentation with each rule removed")
+    parser.add_argument("--real", action="store_true", help="only the real annotated CPython history (../shared)")
     args = parser.parse_args(argv)
+    if args.real:
+        real_table()
+        return 0
     with_otava = otava_available(args.otava_python)
     if args.otava_python and not with_otava:
         print(f"note: {args.otava_python} cannot import otava; ours only", file=sys.stderr)

@@ -31,6 +31,10 @@ ALLOWED_SKIPS = {
         "reads ../shared/data, an optional extra source beside the clone; test_adapters.py covers the same "
         "behaviour on committed fixtures"
     ),
+    "tests/test_changepoints_real.py": (
+        "scores the change points on the real pyperf runs in ../shared/data/pyperf, an optional extra source; "
+        "test_segmentation.py and test_pyperf_history_changes.py check the same rules on generated and committed data"
+    ),
 }
 
 

@@ -29,7 +29,10 @@ The model, on the log of the values (a 10% step is the same at 1 µs and 1 s):
   ``beta = z^2`` and ``z`` the normal quantile of ``max_pvalue / (2 n)``
   (a Bonferroni correction for the choice among ``n`` positions), leaves
   ``min_segment`` points on each side and shifts the level by at least
-  ``min_magnitude``.
+  ``min_magnitude``;
+* **dependent noise** (issue 28): the price rises with the residuals' long-run
+  variance (:mod:`benchwatch.history.dependence`), and a cycle found in them is
+  taken out and the series segmented again (:mod:`benchwatch.history.cycles`).
 
 Incremental behaviour: a new commit adds one term to the last segment's cost;
 an older change point moves only if the new point changes which split of its
@@ -47,8 +50,9 @@ from statistics import NormalDist
 
 import numpy as np
 
-from benchwatch.history import dependence, screening, staircase
+from benchwatch.history import cycles, dependence, screening, staircase
 from benchwatch.history.changepoints import ChangePoint
+from benchwatch.history.robust import NOISE_FLOOR, clean
 
 DEFAULT_MAX_PVALUE = 0.001
 DEFAULT_MIN_MAGNITUDE = 0.0
@@ -57,15 +61,12 @@ DEFAULT_MIN_SEGMENT = 3
 CANDIDATE_FACTOR = 1.0  # the price at which the search proposes; _prune keeps what still pays the full price
 SLOPE_FACTOR = 1.0  # a segment's slope costs this many change points' price
 BLOCK_CELLS = 131_072  # series x commits analysed together: numpy's speed, ~1 MB per temporary array
-LONG_SERIES = 200  # commits: the price grows past this length (beta_for)
+LONG_SERIES = 200  # commits: past this length the price grows where the noise is dependent (stricter_for)
 LONG_PRICE = 1.0
 NOISE_SHIFT = 0.5  # a change point shifts the level by at least this many noise sigmas
+COARSE_FACTOR = dependence.MAX_FACTOR
+CYCLES = True  # take a cycle out of a series with dependent noise (benchwatch/history/cycles.py)
 DEPENDENCE_ROUNDS = 2  # re-estimate the long-run variance once after the first elimination
-NOISE_FLOOR = 1e-4  # relative: below any timer's resolution; keeps deterministic series finite
-_HAMPEL_HALF = 2
-_HAMPEL_K = 5.0
-_MAD_SCALE = 1.0 / (0.6744897501960817 * math.sqrt(2.0))
-_Q80_SCALE = 1.0 / (1.2815515655446004 * math.sqrt(2.0))
 
 
 @dataclass(frozen=True)
@@ -101,15 +102,20 @@ class SeriesFit:
 
 @lru_cache(maxsize=4096)
 def beta_for(max_pvalue: float, length: int) -> float:
-    """The penalty, in units of sigma^2, for one more change point among ``length`` positions.
-
-    Bonferroni over the positions, then stricter past ``LONG_SERIES`` points (x ``1 + LONG_PRICE *
-    log(length / LONG_SERIES)``): a long real series holds slow wanders that independent noise
-    does not, and each adds a false change point at the plain price (benchmarks/changepoint_quality.py).
-    """
+    """The penalty, in units of sigma^2, for one more change point among ``length`` positions (Bonferroni)."""
     tail = max_pvalue / (2.0 * max(length, 2))
-    stricter = 1.0 + LONG_PRICE * math.log(max(length, LONG_SERIES) / LONG_SERIES)
-    return float(NormalDist().inv_cdf(1.0 - tail) ** 2) * stricter
+    return float(NormalDist().inv_cdf(1.0 - tail) ** 2)
+
+
+def stricter_for(lengths: np.ndarray) -> np.ndarray:
+    """The price's factor past ``LONG_SERIES`` points, ``1 + LONG_PRICE * log(length / LONG_SERIES)``.
+
+    Applied only where the noise proved dependent (:func:`_dependent_noise`): a long real series holds
+    slow wanders, each a false change point at the plain price; on independent noise the stricter
+    price only lost small steps (steps F1 0.9985 -> 0.9941, seasonal 1.00 -> 0.99,
+    benchmarks/changepoint_quality.py).
+    """
+    return 1.0 + LONG_PRICE * np.log(np.maximum(lengths, LONG_SERIES) / LONG_SERIES)
 
 
 def _compact(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -120,64 +126,6 @@ def _compact(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lengths = finite.sum(axis=1)
     values[np.arange(values.shape[1])[None, :] >= lengths[:, None]] = np.nan
     return values, order, lengths
-
-
-def sorted_quantile(ordered: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
-    """The ``q`` quantile (linear interpolation) of each row of ``ordered`` (sorted, NaN last; ``counts`` finite)."""
-    position = q * np.maximum(counts - 1, 0)
-    low = np.floor(position).astype(np.int64)
-    high = np.minimum(low + 1, np.maximum(counts - 1, 0))
-    fraction = position - low
-    take = np.take_along_axis
-    below = take(ordered, low[..., None], axis=-1)[..., 0]
-    above = take(ordered, high[..., None], axis=-1)[..., 0]
-    return np.where(counts > 0, below + fraction * (above - below), np.nan)
-
-
-def _rolling_median(values: np.ndarray, half: int) -> np.ndarray:
-    # Sorting each small window (NaN sorts last) is far faster than nanmedian's per-window loop.
-    padded = np.pad(values, ((0, 0), (half, half)), constant_values=np.nan)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1)
-    if half != 2:
-        ordered = np.sort(windows, axis=-1)
-        return sorted_quantile(ordered, np.isfinite(ordered).sum(axis=-1), 0.5)
-    # Five values: the median of e and the middle two of a-d, by min/max (no sort, the same value);
-    # windows with a missing value (the ends of a row) take the sorting path.
-    a, b, c, d, e = (windows[..., k] for k in range(5))
-    low, high = np.maximum(np.minimum(a, b), np.minimum(c, d)), np.minimum(np.maximum(a, b), np.maximum(c, d))
-    median = np.maximum(np.minimum(low, high), np.minimum(np.maximum(low, high), e))
-    partial = ~np.isfinite(windows).all(axis=-1)
-    ordered = np.sort(windows[partial], axis=-1)
-    median[partial] = sorted_quantile(ordered, np.isfinite(ordered).sum(axis=-1), 0.5)
-    return median
-
-
-def _noise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(MAD-based sigma, 80th-percentile sigma) of each row's first differences (NaN = missing)."""
-    differences = np.diff(values, axis=1)
-    counts = np.isfinite(differences).sum(axis=1)
-    centre = sorted_quantile(np.sort(differences, axis=1), counts, 0.5)
-    spread = np.sort(np.abs(differences - centre[:, None]), axis=1)
-    mad = sorted_quantile(spread, counts, 0.5) * _MAD_SCALE
-    q80 = sorted_quantile(spread, counts, 0.8) * _Q80_SCALE
-    return np.nan_to_num(mad, nan=0.0), np.nan_to_num(q80, nan=0.0)
-
-
-def clean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Outliers replaced (Hampel) and the noise sigma per row; ``values`` are compacted logs.
-
-    The 80th percentile of the raw differences guards both steps against a
-    bimodal series: there it is wide, so the other mode is neither clipped
-    as outliers nor read as shifts.
-    """
-    _, raw_q80 = _noise(values)
-    median = _rolling_median(values, _HAMPEL_HALF)
-    threshold = _HAMPEL_K * np.maximum(raw_q80, NOISE_FLOOR)[:, None]
-    with np.errstate(invalid="ignore"):
-        outlier = np.abs(values - median) > threshold
-    cleaned = np.where(outlier, median, values)
-    mad, q80 = _noise(cleaned)
-    return cleaned, np.maximum(np.maximum(mad, q80), np.maximum(raw_q80, NOISE_FLOOR))
 
 
 class _Prefix:
@@ -321,16 +269,26 @@ def _segment_block(
     values, order, lengths = _compact(logs)
     cleaned, sigma = clean(values)
     beta = np.array([beta_for(max_pvalue, int(length)) for length in lengths])
+    price = sigma**2 * beta
     search = screening.worth_searching(cleaned, lengths, sigma**2 * beta * CANDIDATE_FACTOR, min_segment)
     searched = np.flatnonzero(search)
     prefix_all = _Prefix(cleaned[searched])  # one set of sums for the search, the pruning and the fits
-    cuts = _binary_segmentation(
-        prefix_all, lengths[searched], sigma[searched] ** 2, beta[searched] * CANDIDATE_FACTOR, min_segment, min_shift
-    )
-    price = (sigma**2 * beta)[searched]
-    cuts = _prune_all(prefix_all, lengths[searched], cuts, price, min_segment, min_shift)
+    found = _cuts(prefix_all, lengths[searched], sigma[searched], beta[searched], min_segment, min_shift)
+    again = _take_out_cycles(cleaned, searched, prefix_all, lengths[searched], *found, price[searched])
+    if again.size:  # segmented again without their cycle
+        prefix_all = _Prefix(cleaned[searched])
+        redone = _cuts(
+            prefix_all.rows(again),
+            lengths[searched][again],
+            sigma[searched][again],
+            beta[searched][again],
+            min_segment,
+            min_shift,
+        )
+        found[0][again], found[1][again] = redone
+    cuts = found[0]
     factor = np.ones(matrix.shape[0])
-    factor[searched] = _dependent_noise(prefix_all, lengths[searched], cuts, price, sigma[searched], min_shift)
+    factor[searched] = found[1]
     cut_row = dict(zip(searched.tolist(), range(cuts.shape[0]), strict=True))
     prefix = prefix_all.sums
     fits = []
@@ -360,18 +318,61 @@ def _segment_block(
     return fits
 
 
+def _cuts(
+    prefix: _Prefix, lengths: np.ndarray, sigma: np.ndarray, beta: np.ndarray, min_segment: int, min_shift: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cut matrix, long-run variance factor) of the series in ``prefix``: search, pruning, dependent noise."""
+    cuts = _binary_segmentation(prefix, lengths, sigma**2, beta * CANDIDATE_FACTOR, min_segment, min_shift)
+    price = sigma**2 * beta
+    cuts = _prune_all(prefix, lengths, cuts, price, min_segment, min_shift)
+    return cuts, _dependent_noise(prefix, lengths, cuts, price, sigma, min_shift)
+
+
+def _take_out_cycles(
+    cleaned: np.ndarray,
+    searched: np.ndarray,
+    prefix: _Prefix,
+    lengths: np.ndarray,
+    cuts: np.ndarray,
+    factor: np.ndarray,
+    price: np.ndarray,
+) -> np.ndarray:
+    """Subtract a cycle (benchwatch/history/cycles.py) from ``cleaned`` where the residuals hold one (in place).
+
+    Only series whose noise proved dependent are looked at; returns their positions in ``searched``.
+    """
+    rows = np.flatnonzero(factor > 1.0)
+    if rows.size == 0 or not CYCLES:
+        return rows
+    part = prefix.rows(rows)
+    n = lengths[rows]
+    # Around a coarse fit (the largest dependence factor's price): where the search cut a cycle into
+    # half-periods, residuals around those pieces lose it, and the decision would flicker as commits come.
+    coarse = cuts[rows].copy()
+    strict = price[rows] * np.maximum(factor[rows], COARSE_FACTOR)
+    _eliminate(part, coarse, n, strict, 0.0)
+    residual, _ = dependence.residuals(n, coarse, part.sums, strict, SLOPE_FACTOR)
+    cycle, found = cycles.sinusoids(residual, n)
+    rows = rows[found]
+    cleaned[searched[rows], : cycle.shape[1]] -= cycle[found]
+    return rows
+
+
 def _dependent_noise(
     every: _Prefix, lengths: np.ndarray, cuts: np.ndarray, price: np.ndarray, sigma: np.ndarray, min_shift: float
 ) -> np.ndarray:
     """Per row, the factor by which dependent noise raises the price; splits that no longer pay are dropped.
 
-    A split must also shift the level by ``NOISE_SHIFT`` noise sigmas (in long-run variance).
+    The factor is the long-run variance's (dependence.inflation), times :func:`stricter_for` on long
+    series; p-values use it too.  A split must also shift the level by ``NOISE_SHIFT`` noise sigmas
+    (in long-run variance).
     """
     factor = np.ones(cuts.shape[0])
     # Only series with a change point: elsewhere there is nothing to eliminate and no p-value to give.
     rows = np.unique(_change_points(cuts, lengths)[0])
     if rows.size == 0:
         return factor
+    stricter = stricter_for(lengths)
     for _ in range(DEPENDENCE_ROUNDS):
         # Each round on the series whose factor grew in the last (the others' splits all still pay).
         n, row_price, row_sigma, part = lengths[rows], price[rows], sigma[rows], cuts[rows]
@@ -381,12 +382,12 @@ def _dependent_noise(
         grew = found > factor[rows]
         factor[rows] = found
         floor = np.maximum(min_shift, NOISE_SHIFT * row_sigma * np.sqrt(found))
-        _eliminate(prefix, part, n, row_price * found, floor)
+        _eliminate(prefix, part, n, row_price * found * np.where(found > 1.0, stricter[rows], 1.0), floor)
         cuts[rows] = part
         rows = rows[grew]
         if rows.size == 0:
             break
-    return factor
+    return np.where(factor > 1.0, factor * stricter, 1.0)
 
 
 def _prune_all(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchwatch.errors import UsageError
-from benchwatch.history import segmentation, store
+from benchwatch.history import robust, segmentation, store
 from benchwatch.history.changepoints import ChangePoint
 from benchwatch.history.trend_data import CHART_METRICS, TrendData
 
@@ -119,7 +119,7 @@ def _fit_metric(matrix_all: np.ndarray, names: Sequence[str], metric: str, **opt
         return found
     matrix = matrix_all[:, present].T
     ordered = np.sort(matrix, axis=1)  # NaN last: medians of every row at once
-    typical = segmentation.sorted_quantile(ordered, np.isfinite(matrix).sum(axis=1), 0.5).tolist()
+    typical = robust.sorted_quantile(ordered, np.isfinite(matrix).sum(axis=1), 0.5).tolist()
     fits = segmentation.segment_series(
         matrix,
         max_pvalue=options["max_pvalue"],
