@@ -6,6 +6,10 @@ DuckDB query whose hash aggregate holds one entry per row.
 
 from __future__ import annotations
 
+import json
+import platform
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -69,3 +73,46 @@ def test_twice_the_rows_moves_peak_rss_by_more_than_20_percent_and_identical_cod
     assert grown.gated and grown.verdict == "regression" and grown.unit == "bytes"
     unchanged = peak_rss_row(same)
     assert unchanged.gated and unchanged.verdict == "unchanged", unchanged.reason
+
+
+def _kernel_at_least(major: int, minor: int) -> bool:
+    try:
+        parts = platform.release().split(".")
+        return (int(parts[0]), int(parts[1])) >= (major, minor)
+    except (ValueError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not _kernel_at_least(5, 14), reason="MADV_POPULATE_READ needs Linux >= 5.14")
+def test_file_pages_are_mapped_before_the_window_so_a_forked_child_does_not_count_code_pages() -> None:
+    """Fork leaves file mappings' page tables behind: a child's first run of library code faulted them in."""
+    code = textwrap.dedent(
+        """
+        import os, json, sys
+        from benchwatch.runner.memory_pass import ResidentSetWindow, map_file_pages
+
+        def rss_file():
+            for line in open("/proc/self/status"):
+                if line.startswith("RssFile:"):
+                    return int(line.split()[1])
+
+        import decimal, email.parser, xml.dom.minidom  # library code the parent has mapped
+        pid = os.fork()
+        if pid == 0:
+            before = rss_file()
+            map_file_pages()
+            mapped = rss_file()
+            window = ResidentSetWindow()
+            decimal.Decimal(1) / 7
+            email.parser.Parser().parsestr("a: b\\n\\nbody")
+            xml.dom.minidom.parseString("<a><b/></a>")
+            print(json.dumps([before, mapped, window.peak_above_start()]))
+            sys.stdout.flush()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, mapped, growth = json.loads(out)
+    assert mapped > before + 1024  # KiB: the child started without most of its code pages
+    assert growth is not None and growth < 1024 * 1024  # the calls' growth holds no code pages

@@ -318,7 +318,9 @@ def test_a_bad_count_in_the_config_names_the_file(lingering: Path, capsys) -> No
 def test_memory_pass_forked_per_benchmark_measures_what_fresh_workers_measure(tmp_path: Path) -> None:
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "benchmarks" / "test_fork.py").write_text(FORK_SUITE)
-    common = RunSettings(runs=1, timeout=30, pytest_args=("--benchmark-max-time=0.01", "--benchmark-min-rounds=5"))
+    common = RunSettings(
+        runs=1, timeout=30, pytest_args=("--benchmark-max-time=0.01", "--benchmark-min-rounds=5"), memory_fork=False
+    )
     fresh = run_suites(repo=tmp_path, settings=common).by_name()
     forked_result = run_suites(repo=tmp_path, settings=dataclasses.replace(common, memory_fork=True))
     forked = forked_result.by_name()

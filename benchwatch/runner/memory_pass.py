@@ -51,7 +51,7 @@ def _status_kib() -> dict[str, int]:
 _MADV_POPULATE_READ = 22  # Linux >= 5.14: map a range's pages into the page tables without writing them
 
 
-def _map_file_pages() -> None:
+def map_file_pages() -> None:
     """Map the pages of every file the process has mapped (its code, its libraries) into its page tables.
 
     Why: fork does not copy the page tables of file mappings, so a child
@@ -62,6 +62,8 @@ def _map_file_pages() -> None:
     (docs/cost.md).  With every file page mapped at the start, the window
     holds what the call allocates and the files it maps anew, in either kind
     of process.  Where the kernel refuses (older than 5.14), nothing is done.
+    Called before memray's tracker starts: reading the map allocates, and
+    that would be counted as the benchmark's.
     """
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -89,7 +91,6 @@ class ResidentSetWindow:
         self.start_kib: int | None = None
         gc.collect()
         _trim_malloc()
-        _map_file_pages()
         try:
             # A kernel without the reset (< 4.0) or a sandbox refuses the write.
             _CLEAR_REFS.write_text(_RESET_PEAK)

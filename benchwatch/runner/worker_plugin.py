@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from benchwatch.runner.canary import CANARY_VERSION, measure_canary
-from benchwatch.runner.memory_pass import ResidentSetWindow
+from benchwatch.runner.memory_pass import ResidentSetWindow, map_file_pages
 from benchwatch.runner.rounds import (
     DEFAULT_MAX_TIME,
     DEFAULT_MIN_ROUND_SECONDS,
@@ -406,6 +406,7 @@ class WorkerRecorder:
         if capture.exists():
             capture.unlink()
         capture.parent.mkdir(parents=True, exist_ok=True)
+        map_file_pages()
         with memray.Tracker(str(capture), follow_fork=False):
             window = ResidentSetWindow()  # inside: memray's own start-up is not the benchmark's
             yield
