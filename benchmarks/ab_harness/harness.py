@@ -39,6 +39,7 @@ from benchwatch.compare import CompareSettings, compare  # noqa: E402
 from benchwatch.compare.rules import DEFAULT_RULES, CompareRules  # noqa: E402
 from benchwatch.model import BenchmarkResult, ResultSet  # noqa: E402
 from benchwatch.resultfile import load_result, save_result  # noqa: E402
+from benchwatch.runner.schedule import run_order  # noqa: E402
 from benchwatch.runner.session import run_from_events  # noqa: E402
 from benchwatch.runner.worker import WorkerCommand, run_pass  # noqa: E402
 
@@ -138,13 +139,16 @@ def run_trial(
     names: list[str], factor: float, runs: int, hogs: int, rng: random.Random, hog_sides: tuple[str, ...] = ("head",)
 ) -> tuple[ResultSet, ResultSet]:
     sides: dict[str, dict[str, list]] = {"base": {}, "head": {}}
-    for _ in range(runs):
+    for run_index in range(1, runs + 1):
         order = ["base", "head"] if rng.random() < 0.5 else ["head", "base"]
         for side in order:
             hog_processes = _start_hogs(hogs) if side in hog_sides and hogs else []
             try:
                 outcome = run_pass(
-                    command=_command(factor if side == "head" else 1.0), mode="timing", targets=names, timeout=300
+                    command=_command(factor if side == "head" else 1.0),
+                    mode="timing",
+                    targets=run_order(names, run_index),  # as compare-refs orders each run
+                    timeout=300,
                 )
             finally:
                 _stop(hog_processes)
