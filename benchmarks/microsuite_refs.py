@@ -78,15 +78,16 @@ def main() -> int:
         out = Path(scratch) / "out"
         command = [str(benchwatch), "compare-refs", "HEAD~1", "HEAD", "--repo", str(repo), "--plain"]
         command += ["--output-dir", str(out), "--no-explain", *args.extra]
+        log = Path(scratch) / "compare-refs.log"
         started = time.monotonic()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        peak = 0
-        while process.poll() is None:
-            peak = max(peak, peak_rss_kib(process.pid) or 0)
-            time.sleep(0.5)
+        with log.open("w") as stream:  # a file, not a pipe: progress lines would fill a pipe nobody reads yet
+            process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT, text=True)
+            peak = 0
+            while process.poll() is None:
+                peak = max(peak, peak_rss_kib(process.pid) or 0)
+                time.sleep(0.5)
         elapsed = time.monotonic() - started
-        output = process.stdout.read() if process.stdout else ""
-        print("\n".join(output.splitlines()[-12:]))
+        print("\n".join(log.read_text().splitlines()[-12:]))
         comparison = out / "comparison.json"
         counts = {}
         if comparison.exists():
