@@ -92,10 +92,10 @@ def main() -> int:
         counts = {}
         if comparison.exists():
             document = json.loads(comparison.read_text())
-            for benchmark in document.get("benchmarks", []):
-                for metric in benchmark.get("metrics", []):
-                    if metric.get("gated"):
-                        counts[metric["verdict"]] = counts.get(metric["verdict"], 0) + 1
+            for row in document.get("comparisons", []):
+                if row.get("gated"):
+                    key = f"{row['metric']} {row['verdict']}"
+                    counts[key] = counts.get(key, 0) + 1
         print(
             f"change {args.change}: exit {process.returncode}, {elapsed / 60:.1f} min, "
             f"runner peak RSS {peak / 1024:.0f} MiB"
