@@ -239,9 +239,7 @@ def run_suites(
             on_event=lambda index, event: relay_events(progress, clock, "instructions", index, instruction_runs)(event),
         )
         clock.end()
-        ledger.add_counted(
-            elapsed=time.monotonic() - started, seconds_of=counted.seconds_of, processes=counted.processes
-        )
+        ledger.add_counted(counted, elapsed=time.monotonic() - started)
     benchmarks, skipped = _assemble(names, collection.groups, timing, memory)
     worker_warnings = list(dict.fromkeys([*(w for o in [*timing, *memory] for w in o.warnings), *counted.warnings]))
     benchmarks = [counted.attach(b) for b in benchmarks]
