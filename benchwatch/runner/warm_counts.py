@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 #: ``%p``: Callgrind expands it to each forked child's own process id.  The parent's
 #: argument has the same length in every pass, so its heap layout does not depend on it.
 OUT_PATTERN = "callgrind.out.%p"
+#: Seconds past a child's timeout before the runner's watchdog ends its parent.
+WATCHDOG_GRACE_SECONDS = 60.0
 
 
 @dataclass
@@ -155,13 +157,18 @@ def count_round(
         events = _RunEvents(relay)
         with parent_directory(index + 1) as scratch:
             counted = counted_command(scratch)
-            forking = ("--benchwatch-fork-each", f"--benchwatch-fork-runs={','.join(str(run) for run in runs)}")
+            forking = (
+                "--benchwatch-fork-each",
+                f"--benchwatch-fork-runs={','.join(str(run) for run in runs)}",
+                f"--benchwatch-child-timeout={settings.timeout:g}",
+            )
             result = run_pass(
                 command=replace(counted, pytest_args=(*counted.pytest_args, *forking)),
                 mode="instructions",
                 targets=names,
-                # Per child; the parent's own start-up is not bounded by it (as for a fresh worker).
-                timeout=settings.timeout,
+                # The parent kills a child at its timeout and goes on; the watchdog is the backstop
+                # (the parent's own start-up is not bounded, as for a fresh worker).
+                timeout=settings.timeout + WATCHDOG_GRACE_SECONDS,
                 on_event=events,
                 scratch_dir=scratch,
             )

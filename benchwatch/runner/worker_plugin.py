@@ -75,6 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --benchwatch-fork-each: a child per benchmark and each of these runs (e.g. 1,2)",
     )
     group.addoption(
+        "--benchwatch-child-timeout", type=float, default=0.0, help="seconds before a forked child is killed"
+    )
+    group.addoption(
         "--benchwatch-target-samples", type=int, default=0, help="samples per benchmark the gated quantiles need"
     )
     group.addoption(
@@ -114,7 +117,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(recorder, "benchwatch-worker-recorder")
         if config.getoption("--benchwatch-fork-each") and hasattr(os, "fork"):
             runs = tuple(int(run) for run in config.getoption("--benchwatch-fork-runs").split(",") if run)
-            config.pluginmanager.register(ForkEach(recorder, runs=runs), "benchwatch-fork-each")
+            timeout = config.getoption("--benchwatch-child-timeout")
+            config.pluginmanager.register(ForkEach(recorder, runs=runs, timeout=timeout), "benchwatch-fork-each")
 
 
 @pytest.fixture
@@ -195,6 +199,11 @@ def _one_line(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
+#: ForkEach's code for a child it killed at its timeout (exit codes are 0-255, signals negative).
+TIMED_OUT = 1000
+CHILD_POLL_SECONDS = 0.05
+
+
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -231,9 +240,12 @@ class ForkEach:
     Valgrind (~50x native) is paid once, not once per benchmark and run.
     """
 
-    def __init__(self, recorder: WorkerRecorder, runs: tuple[int, ...] = ()) -> None:
+    def __init__(self, recorder: WorkerRecorder, runs: tuple[int, ...] = (), timeout: float = 0.0) -> None:
         self.recorder = recorder
         self.runs = runs
+        #: Seconds a child may take before this parent kills it (0: the runner's watchdog alone): the
+        #: parent then goes on with its state intact, where the watchdog would end parent and all.
+        self.timeout = timeout
         recorder.forks_runs = bool(runs)
         self.trace_packages = bool(getattr(recorder.counting, "trace_packages", False))
 
@@ -248,7 +260,7 @@ class ForkEach:
                     counting.warm(trace_packages=self.trace_packages and run == 1)
             code = self._fork(item)
             if run is not None and code != 0:
-                died = _child_died(item.nodeid, code, run)
+                died = _child_died(item.nodeid, code, run) if code != TIMED_OUT else self._timed_out(item, run)
                 died["protocol_seconds"] = time.perf_counter() - self.recorder.protocol_started
                 self.recorder.emit(died)
             elif run is None:
@@ -267,8 +279,25 @@ class ForkEach:
                 code = 0
             finally:
                 os._exit(code)  # no atexit, no pytest session end: the parent goes on with the next benchmark
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status)
+        deadline = time.monotonic() + self.timeout if self.timeout > 0 else None
+        while True:
+            done, status = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            if deadline is not None and time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return TIMED_OUT
+            time.sleep(CHILD_POLL_SECONDS)
+
+    def _timed_out(self, item: pytest.Item, run: int) -> dict[str, Any]:
+        return {
+            "event": "result",
+            "name": item.nodeid,
+            "status": "timeout",
+            "error": f"did not finish within its timeout of {self.timeout:g} s; its child process was killed",
+            "run": run,
+        }
 
 
 def _release_stats(config: pytest.Config, metadata: Any) -> None:
