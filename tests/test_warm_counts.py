@@ -97,6 +97,7 @@ def test_each_run_is_a_child_of_a_warm_parent_and_its_counts_land_with_its_bench
     # Two parents (one per share), a child per benchmark and run: the parents started once each.
     assert outcome.processes == 2 and outcome.children == 9
     assert outcome.settings["warm_parent"] is True and outcome.fingerprint["count_method"] == 3
+    assert outcome.fingerprint["count_workers"] == "warm"
     # Progress: a result per benchmark and run, each with its run.
     results = sorted((run, event["name"]) for run, event in events if event["event"] == "result")
     assert results == sorted((run, name) for run in (1, 2, 3) for name in (small, big, crashes))

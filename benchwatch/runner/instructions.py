@@ -365,6 +365,8 @@ def run_instruction_pass(
     if fingerprint:
         outcome.fingerprint = {**fingerprint, "packages": dict(sorted(packages.items())), "valgrind": version}
         outcome.fingerprint["cache_sim"] = settings.cache_sim
+        # Children of warm parents start from another state than fresh workers: not comparable.
+        outcome.fingerprint["count_workers"] = "warm" if warm else "fresh"
     outcome.settings = {**settings.to_dict(), "aslr_disabled": no_aslr, "hash_seed": HASH_SEED}
     outcome.settings["warm_parent"] = warm
     return outcome
