@@ -274,6 +274,8 @@ class ForkEach:
         if pid == 0:
             code = 1
             try:
+                if self.timeout > 0:  # a group of its own: a timeout kills what its fixtures started too
+                    os.setpgid(0, 0)
                 runtestprotocol(item, nextitem=None, log=False)
                 self.recorder.finish()
                 code = 0
@@ -285,7 +287,10 @@ class ForkEach:
             if done:
                 return os.waitstatus_to_exitcode(status)
             if deadline is not None and time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # had it not made its group yet
                 os.waitpid(pid, 0)
                 return TIMED_OUT
             time.sleep(CHILD_POLL_SECONDS)
