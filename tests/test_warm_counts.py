@@ -15,7 +15,8 @@ import pytest
 
 from benchwatch.runner.instructions import InstructionSettings, run_instruction_pass
 from benchwatch.runner.session import RunSettings, _command, collect_benchmarks
-from benchwatch.runner.warm_counts import _RunEvents, parents_of
+from benchwatch.runner.warm_counts import _RunEvents, parents_of, runs_argument
+from benchwatch.runner.worker_plugin import fork_runs
 
 VALGRIND = shutil.which("valgrind")
 needs_valgrind = pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed (scripts/system-deps.sh)")
@@ -125,6 +126,13 @@ def test_parents_share_the_suite_in_collection_order_and_a_benchmark_lives_in_on
     assert parents_of([("a", 3)], 2) == [(["a"], (3,))]
     # Extra runs: benchmarks that need other runs get parents of their own.
     assert parents_of([("a", 3), ("b", 3), ("c", 4)], 2) == [(["a"], (3,)), (["b"], (3,)), (["c"], (4,))]
+
+
+def test_the_runs_argument_keeps_its_length_from_the_first_round_to_the_extra_runs() -> None:
+    first, extra = runs_argument((1, 2)), runs_argument((3,))
+    assert (first, extra) == ("01-02", "03-03") and len(first) == len(extra)
+    assert fork_runs(first) == (1, 2) and fork_runs(extra) == (3,) and fork_runs("1,3") == (1, 3)
+    assert runs_argument((1, 3)) == "1,3"
 
 
 def test_a_failure_the_runner_reports_goes_to_the_run_in_progress() -> None:

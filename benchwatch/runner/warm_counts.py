@@ -82,6 +82,14 @@ def parents_of(jobs: Sequence[tuple[str, int]], parallel: int) -> list[tuple[lis
     return parents
 
 
+def runs_argument(runs: tuple[int, ...]) -> str:
+    """``runs`` for ``--benchwatch-fork-runs``: a range as ``03-03``, so that its length is the same in
+    the first round and in the rounds of extra runs (an argument's length shapes the parent's heap)."""
+    if runs == tuple(range(runs[0], runs[-1] + 1)) and runs[-1] < 100:
+        return f"{runs[0]:02d}-{runs[-1]:02d}"
+    return ",".join(str(run) for run in runs)
+
+
 @contextlib.contextmanager
 def parent_directory(index: int) -> Iterator[Path]:
     """Parent ``index``'s private directory: one fixed path on every side of a comparison.
@@ -159,7 +167,7 @@ def count_round(
             counted = counted_command(scratch)
             forking = (
                 "--benchwatch-fork-each",
-                f"--benchwatch-fork-runs={','.join(str(run) for run in runs)}",
+                f"--benchwatch-fork-runs={runs_argument(runs)}",
                 f"--benchwatch-child-timeout={settings.timeout:g}",
             )
             result = run_pass(

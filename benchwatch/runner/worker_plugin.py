@@ -72,7 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--benchwatch-fork-runs",
         default="",
-        help="with --benchwatch-fork-each: a child per benchmark and each of these runs (e.g. 1,2)",
+        help="with --benchwatch-fork-each: a child per benchmark and each of these runs (1,2 or 01-02)",
     )
     group.addoption(
         "--benchwatch-child-timeout", type=float, default=0.0, help="seconds before a forked child is killed"
@@ -116,7 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         config.pluginmanager.register(recorder, "benchwatch-worker-recorder")
         if config.getoption("--benchwatch-fork-each") and hasattr(os, "fork"):
-            runs = tuple(int(run) for run in config.getoption("--benchwatch-fork-runs").split(",") if run)
+            runs = fork_runs(config.getoption("--benchwatch-fork-runs"))
             timeout = config.getoption("--benchwatch-child-timeout")
             config.pluginmanager.register(ForkEach(recorder, runs=runs, timeout=timeout), "benchwatch-fork-each")
 
@@ -197,6 +197,14 @@ def _target_of(item: pytest.Item) -> str:
 def _one_line(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def fork_runs(argument: str) -> tuple[int, ...]:
+    """``--benchwatch-fork-runs``: ``1,2`` or a range ``01-02``."""
+    if "-" in argument:
+        first, _, last = argument.partition("-")
+        return tuple(range(int(first), int(last) + 1))
+    return tuple(int(run) for run in argument.split(",") if run)
 
 
 #: ForkEach's code for a child it killed at its timeout (exit codes are 0-255, signals negative).
