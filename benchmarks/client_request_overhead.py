@@ -30,7 +30,7 @@ def _inside(way: str, out_prefix: Path) -> None:
 
     if way == client_requests.MACHINE_CODE:
         callgrind.load_requests = lambda: (way, client_requests.MachineCodeRequests())  # type: ignore[assignment]
-    counter = callgrind.CallCounter(out_prefix=out_prefix, counted_calls=3, warmup_calls=2)
+    counter = callgrind.CallCounter(out_file=str(out_prefix), counted_calls=3, warmup_calls=2)
     empty = counter.count(lambda: None)[1]
     loop = counter.count(_work)[1]
     print(f"{counter.backend:16} empty call {empty}  dict loop {loop}")

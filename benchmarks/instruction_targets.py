@@ -53,6 +53,7 @@ def command_pass(args: argparse.Namespace) -> None:
         parallel=args.parallel,
         max_runs=args.max_runs,
         agree=args.agree,
+        warm_parent=not args.fresh,
     )
     started, cpu = time.monotonic(), os.times()
     outcome = run_instruction_pass(command=command, names=names, settings=counting)
@@ -71,6 +72,8 @@ def command_pass(args: argparse.Namespace) -> None:
         "fingerprint": outcome.fingerprint,
         "executed_packages": outcome.executed,
         "settings": outcome.settings,
+        "processes": outcome.processes,
+        "children": outcome.children,
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(document, indent=1))
@@ -198,6 +201,9 @@ def main() -> None:
     run.add_argument("--agree", type=float, default=0.005)
     run.add_argument("--parallel", type=int, default=os.cpu_count() or 1)
     run.add_argument("--timeout", type=float, default=900.0)
+    run.add_argument(
+        "--fresh", action="store_true", help="a fresh Callgrind worker per benchmark and run (before warm parents)"
+    )
     run.add_argument("-o", "--output", required=True)
     spread = commands.add_parser("spread")
     spread.add_argument("files", nargs="+")

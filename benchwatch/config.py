@@ -10,7 +10,8 @@ Run keys (all optional)::
     memory = true                  # memray pass after each timed run
     memory_fork = true             # ... a child per benchmark forked from a warm worker (false: a fresh worker each)
     instructions = true            # Callgrind instruction pass (default: when valgrind is on PATH)
-    instruction_runs = 2           # fresh Callgrind processes per benchmark
+    instruction_runs = 2           # Callgrind processes per benchmark
+    warm_instructions = true       # fork them from a warm parent (false: a fresh worker each)
     max_instruction_runs = 6       # ... up to this many when its counts disagree
     counted_calls = 1              # calls counted per benchmark and process
     cycles = false                 # cache simulation for estimated cycles
@@ -60,6 +61,7 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "test_extras": list,
     "explain": bool,
     "instruction_env": list,
+    "warm_instructions": bool,
 }
 ENVIRONMENTS = ("current", "per-ref")
 #: Counts that must be at least 1: checked here so that the error names the file.

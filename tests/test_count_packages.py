@@ -25,7 +25,7 @@ from benchwatch.config import compare_settings, load_config
 from benchwatch.model import BenchmarkResult, Environment, InstructionRun, MemoryProfile, ResultSet, Run
 from benchwatch.render.markdown_report import render_markdown
 from benchwatch.render.terminal import render_terminal
-from benchwatch.runner.callgrind import TOOLING_DISTRIBUTIONS
+from benchwatch.runner.callgrind import COUNT_METHOD_VERSION, TOOLING_DISTRIBUTIONS
 from benchwatch.runner.executed import CallTrace, dump_objects, executed_distributions
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
@@ -162,6 +162,7 @@ def test_a_planted_three_percent_in_one_query_is_a_regression_across_an_unexecut
         ("valgrind", "valgrind-3.22.0"),
         ("hash_seed", "1"),
         ("count_method", 2),
+        ("count_workers", "warm"),
     ],
 )
 def test_what_must_match_makes_counts_not_comparable_and_the_headline_names_the_field(field, value):
@@ -184,6 +185,15 @@ def test_counting_method_of_files_that_did_not_record_it_is_the_first():
     old = {key: value for key, value in FINGERPRINT.items() if key != "count_method"}
     assert fingerprint_mismatches(old, FINGERPRINT) == []
     assert fingerprint_mismatches(old, {**FINGERPRINT, "count_method": 2}) == ["count_method 1 vs 2"]
+    # Method 3 (each run forked from a warm parent) is refused against method 2 the same way.
+    assert COUNT_METHOD_VERSION == 3
+    method_two = {**FINGERPRINT, "count_method": 2}
+    method_three = {**FINGERPRINT, "count_method": 3, "count_workers": "warm"}
+    expected = ["count_method 2 vs 3", "count_workers 'fresh' vs 'warm'"]
+    assert fingerprint_mismatches(method_two, method_three) == expected
+    # --no-warm-instructions counts by method 3 from another starting state: not compared with warm counts either.
+    fresh_three = {**method_three, "count_workers": "fresh"}
+    assert fingerprint_mismatches(fresh_three, method_three) == ["count_workers 'fresh' vs 'warm'"]
 
 
 def test_an_older_file_without_per_benchmark_packages_falls_back_to_the_suite_wide_rule_and_says_so():

@@ -119,7 +119,7 @@ def test_a_failing_job_is_raised() -> None:
 
 def test_packages_are_traced_in_the_first_run_only_and_the_argument_keeps_its_length(tmp_path: Path) -> None:
     from benchwatch.runner.instructions import InstructionOutcome, _collect, callgrind_command
-    from benchwatch.runner.worker import PassOutcome, WorkerCommand
+    from benchwatch.runner.worker import WorkerCommand
 
     settings = InstructionSettings(valgrind="/usr/bin/valgrind")
     command = WorkerCommand(python="python3", cwd=tmp_path)
@@ -135,7 +135,7 @@ def test_packages_are_traced_in_the_first_run_only_and_the_argument_keeps_its_le
     first = {"status": "ok", "instructions": [10], "executed_packages": {"duckdb": "2.0.1"}}
     second = {"status": "ok", "instructions": [10], "executed_packages": None}
     for event in (first, second):
-        _collect("b", PassOutcome(results={"b": event}), outcome, {}, {})
+        _collect("b", event, outcome, {}, {})
     assert outcome.executed == {"b": {"duckdb": "2.0.1"}} and len(outcome.runs["b"]) == 2
 
 

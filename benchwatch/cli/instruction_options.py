@@ -28,7 +28,15 @@ def add_instruction_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: on when valgrind is on PATH)",
     )
     parser.add_argument(
-        "--instruction-runs", type=int, metavar="N", help="fresh Callgrind processes per benchmark (default 2)"
+        "--instruction-runs", type=int, metavar="N", help="Callgrind processes per benchmark (default 2)"
+    )
+    parser.add_argument(
+        "--warm-instructions",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fork each counted process from a warm parent that started under Callgrind once "
+        "(default); --no-warm-instructions: a fresh worker per benchmark and run, for fixtures that "
+        "do not survive a fork",
     )
     parser.add_argument(
         "--max-instruction-runs",
@@ -84,8 +92,14 @@ def instruction_settings(
         agree=EXACT_SPREAD_SHARE * threshold,
         agree_per_benchmark={name: EXACT_SPREAD_SHARE * value for name, value in (benchmark_thresholds or {}).items()},
         keep_env=tuple(config.get("instruction_env", ())),
+        warm_parent=_warm(args, config, defaults.warm_parent),
     )
     return settings, None
+
+
+def _warm(args: argparse.Namespace, config: ProjectConfig, default: bool) -> bool:
+    wanted = getattr(args, "warm_instructions", None)  # absent from commands that predate the option
+    return bool(config.get("warm_instructions", default) if wanted is None else wanted)
 
 
 def instruction_thresholds(settings: CompareSettings) -> tuple[float, dict[str, float]]:

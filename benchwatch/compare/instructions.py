@@ -289,10 +289,12 @@ FINGERPRINT_KEYS = (
     "valgrind",
     "hash_seed",
     "count_method",
+    "count_workers",
 )
 #: Values of fields that files from before the field existed had implicitly:
-#: counts made before ``count_method`` was recorded were made by method 1.
-FINGERPRINT_DEFAULTS: Mapping[str, Any] = {"count_method": 1}
+#: counts made before ``count_method`` was recorded were made by method 1, and
+#: before ``count_workers`` in fresh workers (``warm``: children of warm parents).
+FINGERPRINT_DEFAULTS: Mapping[str, Any] = {"count_method": 1, "count_workers": "fresh"}
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ class NativeProfiler:
         if out_file is None:
             raise CounterUnavailable("the worker was not started under Callgrind (no --benchwatch-callgrind-out)")
         self.out_prefix = Path(out_file.replace("%p", str(os.getpid())))
-        self.counter = CallCounter(out_prefix=self.out_prefix, counted_calls=1, warmup_calls=1)
+        self.counter = CallCounter(out_file=str(self.out_prefix), counted_calls=1, warmup_calls=1)
         self.dumps = 0  # Callgrind numbers the dumps of the process 1, 2, ...
 
     def run(self, call: Callable[[], Any], prepare: Callable[[], Any]) -> tuple[Any, Profile]:

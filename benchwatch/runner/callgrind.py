@@ -10,8 +10,9 @@ benchmark's fixtures never enter a count.  Around each counted call:
    only, not on how many objects the fixtures and earlier calls left (a
    full collection would otherwise walk all of them);
 2. zero the counters, switch instrumentation on, call, switch it off;
-3. dump the counters (Callgrind writes ``<out>.<pid>.<n>``) and read the
-   dump's ``totals:`` line back.
+3. dump the counters (Callgrind writes ``<out>.<n>``, ``%p`` in ``<out>``
+   expanded to the process id, a forked child's own) and, after the last
+   counted call, read each dump's ``totals:`` line back.
 
 Warm-up calls come first, uncounted: CPython's adaptive interpreter
 specialises bytecode after a few executions and libraries fill caches on
@@ -31,6 +32,7 @@ runs from one it never touches.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import platform
@@ -56,7 +58,8 @@ CACHE_EVENTS = ("Ir", "Dr", "Dw", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw"
 #: different versions are not comparable: a change in how benchwatch counts must
 #: never read as a change in the code.  Files from before this field count as 1;
 #: 2: the counted workers run in a fixed environment (runner.instructions.counting_environment).
-COUNT_METHOD_VERSION = 2
+#: 3: each run is a child forked from a warm parent (runner.warm_counts); dumps are read after the last call.
+COUNT_METHOD_VERSION = 3
 
 #: Distributions that run the benchmarks but are not benchmarked code: their
 #: versions do not decide whether counts are comparable.
@@ -123,13 +126,14 @@ def read_dump(path: Path) -> tuple[dict[str, int], set[str]]:
 class CallCounter:
     """Counts the instructions of repeated calls in a worker running under Callgrind.
 
-    ``out_prefix`` is the ``--callgrind-out-file`` the worker was started
-    with, ``%p`` expanded to this process's id.
+    ``out_file`` is the ``--callgrind-out-file`` the worker was started
+    with; a ``%p`` in it is expanded when the dumps are read, so that a
+    counter made in a parent serves the children forked from it.
     """
 
-    def __init__(self, *, out_prefix: Path, counted_calls: int, warmup_calls: int) -> None:
+    def __init__(self, *, out_file: str, counted_calls: int, warmup_calls: int) -> None:
         self.backend, self._requests = load_requests()
-        self._out_prefix = out_prefix
+        self._out_file = out_file
         self._dumps = 0
         #: The native objects the counted calls executed (from their dumps).
         self.objects: set[str] = set()
@@ -164,8 +168,12 @@ class CallCounter:
                 requests.callgrind_stop_instrumentation()
                 gc.unfreeze()
             requests.callgrind_dump_stats(f"benchwatch counted call {index}")
+        # Read after the last call: reading between calls would allocate (the path holds the process
+        # id, whose length varies) before the next counted call.
+        prefix = self._out_file.replace("%p", str(os.getpid()))
+        for _ in range(self.counted_calls):
             self._dumps += 1
-            events, objects = read_dump(Path(f"{self._out_prefix}.{self._dumps}"))
+            events, objects = read_dump(Path(f"{prefix}.{self._dumps}"))
             self.objects |= objects
             instructions.append(events["Ir"])
             cycles.append(estimated_cycles(events))
@@ -219,23 +227,32 @@ class InstructionCounting:
     def __init__(
         self, *, out_file: str | None, counted_calls: int, warmup_calls: int, trace_packages: bool = True
     ) -> None:
-        self.out_prefix = Path(str(out_file).replace("%p", str(os.getpid()))) if out_file else None
+        self.out_file = out_file or None
         self.counted_calls = counted_calls
         self.warmup_calls = warmup_calls
         self.trace_packages = trace_packages
         self._counter: CallCounter | None = None
 
     def _get_counter(self) -> CallCounter:
-        if self.out_prefix is None:
+        if self.out_file is None:
             raise CounterUnavailable(
                 "the worker was not started by benchwatch's instruction pass (no Callgrind output)"
             )
         if self._counter is None:
             self._counter = CallCounter(
-                out_prefix=self.out_prefix, counted_calls=self.counted_calls, warmup_calls=self.warmup_calls
+                out_file=self.out_file, counted_calls=self.counted_calls, warmup_calls=self.warmup_calls
             )
             self._counter.trace_packages = self.trace_packages
         return self._counter
+
+    def warm(self, *, trace_packages: bool | None = None) -> None:
+        """Load the client requests now (a warm parent, before it forks); set whether calls are traced."""
+        if trace_packages is not None:
+            self.trace_packages = trace_packages
+            if self._counter is not None:
+                self._counter.trace_packages = trace_packages
+        with contextlib.suppress(CounterUnavailable):  # the child reports it, as a fresh worker would
+            self._get_counter()
 
     def around_call(self, item: Any, current: dict[str, Any]):
         """Hook-wrapper body for ``pytest_runtest_call``: route the measured call through the counter.

@@ -20,9 +20,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchwatch.runner.worker import PassOutcome
+
+if TYPE_CHECKING:
+    from benchwatch.runner.instructions import InstructionOutcome
 
 PHASES = ("collect", "timing", "memory", "instructions")
 
@@ -68,12 +71,17 @@ class CostLedger:
             own = outcome.seconds_of.get(name)
             self.benchmarks[name][phase] += own if own is not None else setup + call + teardown
 
-    def add_counted(self, *, elapsed: float, seconds_of: Mapping[str, float], processes: int) -> None:
-        """The instruction pass: its elapsed time and each benchmark's worker seconds (runs summed)."""
+    def add_counted(self, counted: InstructionOutcome, *, elapsed: float) -> None:
+        """The instruction pass: its elapsed time and each benchmark's worker seconds (runs summed).
+
+        Warm parents' seconds outside any benchmark's child (paid once per parent) count as start-up.
+        """
         cost = self.phases.setdefault("instructions", PhaseCost())
         cost.elapsed += elapsed
-        cost.processes += processes
-        for name, seconds in seconds_of.items():
+        cost.processes += counted.processes
+        cost.startup += counted.startup_seconds
+        cost.process += counted.startup_seconds
+        for name, seconds in counted.seconds_of.items():
             cost.process += seconds
             self.benchmarks[name]["instructions"] += seconds
 
@@ -121,12 +129,9 @@ def breakdown(cost: Mapping[str, Any]) -> list[tuple[str, float, str]]:
             )
         )
     if counted:
-        rows.append(
-            (
-                "instruction pass",
-                counted.get("elapsed", 0.0),
-                f"{counted.get('processes', 0)} Callgrind workers, {counted.get('process', 0.0):.1f} process-seconds",
-            )
-        )
+        note = f"{counted.get('processes', 0)} Callgrind workers, {counted.get('process', 0.0):.1f} process-seconds"
+        if counted.get("startup"):  # warm parents: their start-up, paid once each
+            note += f", {counted['startup']:.1f} s of it start-up"
+        rows.append(("instruction pass", counted.get("elapsed", 0.0), note))
     rows.append(("total", float(cost.get("elapsed", 0.0)), ""))
     return rows

@@ -2,9 +2,13 @@
 
 Wall time on a shared machine moves 15-35% between processes; the number of
 instructions a call executes does not move with load or machine speed.  Each
-benchmark is counted in ``runs`` fresh workers **of its own**, each under::
+benchmark is counted in ``runs`` processes **of its own**, each under::
 
-    setarch -R valgrind --tool=callgrind --instr-atstart=no --vgdb=no python -m pytest ... <one benchmark>
+    setarch -R valgrind --tool=callgrind --instr-atstart=no --vgdb=no python -m pytest ...
+
+By default each of those processes is a child forked from a warm parent that
+started under Callgrind once (:mod:`benchwatch.runner.warm_counts`); with
+``warm_parent=False`` each is a fresh worker given one benchmark.
 
 with ``PYTHONHASHSEED=0``: nothing is counted until the worker switches
 instrumentation on around the benchmarked call
@@ -47,6 +51,7 @@ from typing import Any, TypeVar
 
 from benchwatch.errors import UsageError
 from benchwatch.model import BenchmarkResult, InstructionRun
+from benchwatch.runner.warm_counts import OUT_PATTERN, RoundOutcome, count_round
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
 #: Hash randomisation makes sets and dicts of strings iterate differently in
@@ -85,6 +90,9 @@ class InstructionSettings:
     #: Environment variables the counted workers keep (``instruction_env`` in [tool.benchwatch]);
     #: every other one is left out or given a fixed value (:func:`counting_environment`).
     keep_env: tuple[str, ...] = ()
+    #: Fork each run from a warm parent (:mod:`benchwatch.runner.warm_counts`); False: a fresh
+    #: Callgrind worker per benchmark and run, for suites whose fixtures do not survive a fork.
+    warm_parent: bool = True
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -109,6 +117,7 @@ class InstructionSettings:
             "cache_sim": self.cache_sim,
             "timeout": self.timeout,
             "isolated": True,
+            "warm_parent": self.warm_parent,
             **({"keep_env": list(self.keep_env)} if self.keep_env else {}),
         }
 
@@ -139,6 +148,9 @@ class InstructionOutcome:
     #: Worker seconds per benchmark (its runs summed) and the number of workers: the pass's cost.
     seconds_of: dict[str, float] = field(default_factory=dict)
     processes: int = 0
+    #: Warm parents: their seconds outside any child (start-up, collection), and the children forked.
+    startup_seconds: float = 0.0
+    children: int = 0
 
 
 def valgrind_version(valgrind: str) -> str | None:
@@ -170,7 +182,7 @@ def aslr_can_be_disabled(setarch: str | None) -> bool:
 #: The counters' file in each process's private directory.  No ``%p``: a
 #: process id of 4 or 5 digits would change the length of a string the worker
 #: builds, and with it the heap layout the counted call starts from.
-OUT_FILE = "callgrind.out"
+OUT_FILE = "callgrind.out"  # the default of callgrind_command's out_name
 
 
 #: The counted workers' fixed variables.  Their values (and the other variables' presence) shape
@@ -214,6 +226,7 @@ def callgrind_command(
     out_dir: Path,
     no_aslr: bool,
     trace_packages: bool = True,
+    out_name: str = "callgrind.out",
 ) -> WorkerCommand:
     """``command`` run under Callgrind with instrumentation off at start, hash seed fixed.
 
@@ -221,7 +234,7 @@ def callgrind_command(
     it executes (one run per benchmark is enough; the argument keeps its
     length either way, so the heap layout does not depend on it).
     """
-    out_file = out_dir / OUT_FILE
+    out_file = out_dir / out_name
     # Absolute: the worker's PATH is the fixed one of counting_environment.
     setarch = shutil.which(settings.setarch or "setarch") or settings.setarch or "setarch"
     prefix = [setarch, "-R"] if no_aslr else []
@@ -293,7 +306,10 @@ def run_instruction_pass(
     settings: InstructionSettings,
     on_event: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> InstructionOutcome:
-    """Count each of ``names`` in ``settings.runs`` (up to ``max_runs``) fresh Callgrind workers of its own.
+    """Count each of ``names`` in ``settings.runs`` (up to ``max_runs``) Callgrind processes of its own.
+
+    The processes are children of warm parents (``settings.warm_parent``, where the
+    platform can fork) or fresh workers.
 
     A benchmark that fails, crashes or times out under Valgrind gets a failed
     :class:`InstructionRun` with the reason; the others are not affected.
@@ -310,6 +326,59 @@ def run_instruction_pass(
         return outcome
     version = valgrind_version(valgrind)
     no_aslr = aslr_can_be_disabled(settings.setarch)
+
+    def counted(scratch: Path, *, trace_packages: bool = True, out_name: str = OUT_FILE) -> WorkerCommand:
+        return callgrind_command(
+            command,
+            settings=settings,
+            valgrind=valgrind,
+            out_dir=scratch,
+            no_aslr=no_aslr,
+            trace_packages=trace_packages,
+            out_name=out_name,
+        )
+
+    warm = settings.warm_parent and hasattr(os, "fork")
+    fingerprint: dict[str, Any] = {}
+    packages: dict[str, str] = {}
+    jobs = [(name, run) for run in range(1, settings.runs + 1) for name in names]
+    while jobs:
+        if warm:
+            done = count_round(
+                jobs,
+                command=command,
+                settings=settings,
+                counted_command=lambda scratch: counted(scratch, out_name=OUT_PATTERN),
+                on_event=on_event,
+            )
+        else:
+            done = _fresh_round(jobs, settings, counted, on_event)
+        for name, event in done.events:
+            _collect(name, event, outcome, fingerprint, packages)
+        for name, seconds in done.seconds_of.items():
+            outcome.seconds_of[name] = outcome.seconds_of.get(name, 0.0) + seconds
+        outcome.warnings.extend(warning for warning in done.warnings if warning not in outcome.warnings)
+        outcome.processes += done.parents
+        outcome.children += done.children
+        outcome.startup_seconds += done.startup_seconds
+        jobs = _more_runs(outcome.runs, settings)
+    if fingerprint:
+        outcome.fingerprint = {**fingerprint, "packages": dict(sorted(packages.items())), "valgrind": version}
+        outcome.fingerprint["cache_sim"] = settings.cache_sim
+        # Children of warm parents start from another state than fresh workers: not comparable.
+        outcome.fingerprint["count_workers"] = "warm" if warm else "fresh"
+    outcome.settings = {**settings.to_dict(), "aslr_disabled": no_aslr, "hash_seed": HASH_SEED}
+    outcome.settings["warm_parent"] = warm
+    return outcome
+
+
+def _fresh_round(
+    jobs: Sequence[tuple[str, int]],
+    settings: InstructionSettings,
+    counted: Callable[..., WorkerCommand],
+    on_event: Callable[[int, dict[str, Any]], None] | None,
+) -> RoundOutcome:
+    """Each job in a fresh Callgrind worker of its own (the pass before warm parents)."""
     lock = threading.Lock()
 
     def one_process(job: tuple[str, int]) -> tuple[str, PassOutcome]:
@@ -321,16 +390,8 @@ def run_instruction_pass(
                     on_event(run_index, event)
 
         with layout_directory(name, run_index) as scratch:
-            counted = callgrind_command(
-                command,
-                settings=settings,
-                valgrind=valgrind,
-                out_dir=scratch,
-                no_aslr=no_aslr,
-                trace_packages=run_index == 1,
-            )
             return name, run_pass(
-                command=counted,
+                command=counted(scratch, trace_packages=run_index == 1),
                 mode="instructions",
                 targets=[name],
                 timeout=settings.timeout,
@@ -338,23 +399,15 @@ def run_instruction_pass(
                 scratch_dir=scratch,
             )
 
-    fingerprint: dict[str, Any] = {}
-    packages: dict[str, str] = {}
-    jobs = [(name, run) for run in range(1, settings.runs + 1) for name in names]
+    done = RoundOutcome()
     # Counts do not depend on what else runs, so the processes share the CPUs:
     # the pass takes about 1/parallel of the time (Callgrind is ~50x native).
-    while jobs:
-        for name, result in run_apart(jobs, one_process, parallel=settings.parallel):
-            _collect(name, result, outcome, fingerprint, packages)
-            outcome.warnings.extend(warning for warning in result.warnings if warning not in outcome.warnings)
-            outcome.seconds_of[name] = outcome.seconds_of.get(name, 0.0) + result.worker_seconds
-            outcome.processes += result.workers
-        jobs = _more_runs(outcome.runs, settings)
-    if fingerprint:
-        outcome.fingerprint = {**fingerprint, "packages": dict(sorted(packages.items())), "valgrind": version}
-        outcome.fingerprint["cache_sim"] = settings.cache_sim
-    outcome.settings = {**settings.to_dict(), "aslr_disabled": no_aslr, "hash_seed": HASH_SEED}
-    return outcome
+    for name, result in run_apart(jobs, one_process, parallel=settings.parallel):
+        done.events.append((name, result.results.get(name)))
+        done.warnings.extend(warning for warning in result.warnings if warning not in done.warnings)
+        done.seconds_of[name] = done.seconds_of.get(name, 0.0) + result.worker_seconds
+        done.parents += result.workers
+    return done
 
 
 PROBE = "from benchwatch.runner.client_requests import main; raise SystemExit(main())"
@@ -442,10 +495,13 @@ def _more_runs(runs: Mapping[str, list[InstructionRun]], settings: InstructionSe
 
 
 def _collect(
-    name: str, result: PassOutcome, outcome: InstructionOutcome, fingerprint: dict[str, Any], packages: dict[str, str]
+    name: str,
+    event: Mapping[str, Any] | None,
+    outcome: InstructionOutcome,
+    fingerprint: dict[str, Any],
+    packages: dict[str, str],
 ) -> None:
     runs = outcome.runs[name]
-    event = result.results.get(name)
     if event is None or event.get("status") == "skipped":
         return
     if event["status"] != "ok":

@@ -304,7 +304,7 @@ def _instruction_pass(
         on_event=lambda index, event: relay_events(progress, clock, "instructions", index, runs)(event),
     )
     clock.end()
-    ledger.add_counted(elapsed=time.monotonic() - started, seconds_of=counted.seconds_of, processes=counted.processes)
+    ledger.add_counted(counted, elapsed=time.monotonic() - started)
     return counted
 
 

@@ -23,6 +23,7 @@ import base64
 import contextlib
 import json
 import os
+import signal
 import threading
 import time
 from array import array
@@ -69,6 +70,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--benchwatch-fork-each", action="store_true", default=False, help="run each benchmark in a forked child"
     )
     group.addoption(
+        "--benchwatch-fork-runs",
+        default="",
+        help="with --benchwatch-fork-each: a child per benchmark and each of these runs (1,2 or 01-02)",
+    )
+    group.addoption(
+        "--benchwatch-child-timeout", type=float, default=0.0, help="seconds before a forked child is killed"
+    )
+    group.addoption(
         "--benchwatch-target-samples", type=int, default=0, help="samples per benchmark the gated quantiles need"
     )
     group.addoption(
@@ -107,7 +116,9 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         config.pluginmanager.register(recorder, "benchwatch-worker-recorder")
         if config.getoption("--benchwatch-fork-each") and hasattr(os, "fork"):
-            config.pluginmanager.register(ForkEach(recorder), "benchwatch-fork-each")
+            runs = fork_runs(config.getoption("--benchwatch-fork-runs"))
+            timeout = config.getoption("--benchwatch-child-timeout")
+            config.pluginmanager.register(ForkEach(recorder, runs=runs, timeout=timeout), "benchwatch-fork-each")
 
 
 @pytest.fixture
@@ -188,13 +199,34 @@ def _one_line(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
-def _child_died(name: str, code: int) -> dict[str, Any]:
-    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+def fork_runs(argument: str) -> tuple[int, ...]:
+    """``--benchwatch-fork-runs``: ``1,2`` or a range ``01-02``."""
+    if "-" in argument:
+        first, _, last = argument.partition("-")
+        return tuple(range(int(first), int(last) + 1))
+    return tuple(int(run) for run in argument.split(",") if run)
+
+
+#: ForkEach's code for a child it killed at its timeout (exit codes are 0-255, signals negative).
+TIMED_OUT = 1000
+CHILD_POLL_SECONDS = 0.05
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def _child_died(name: str, code: int, run: int | None) -> dict[str, Any]:
+    how = f"was killed by signal {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
     return {
         "event": "result",
         "name": name,
         "status": "crashed",
         "error": f"the child process running it {how}",
+        **({"run": run} if run is not None else {}),
     }
 
 
@@ -209,27 +241,76 @@ class ForkEach:
     collection starts from the state a fresh worker reaches before its first
     benchmark, every child from the same one: no benchmark ran before it,
     no fixture is set up (the child sets up and tears down its own).
+
+    ``runs`` (the instruction pass, ``--benchwatch-fork-runs``): a child per
+    benchmark and run, one after another, each reporting its run; the
+    parent runs under Callgrind with counting off, so start-up under
+    Valgrind (~50x native) is paid once, not once per benchmark and run.
     """
 
-    def __init__(self, recorder: WorkerRecorder) -> None:
+    def __init__(self, recorder: WorkerRecorder, runs: tuple[int, ...] = (), timeout: float = 0.0) -> None:
         self.recorder = recorder
+        self.runs = runs
+        #: Seconds a child may take before this parent kills it (0: the runner's watchdog alone): the
+        #: parent then goes on with its state intact, where the watchdog would end parent and all.
+        self.timeout = timeout
+        recorder.forks_runs = bool(runs)
+        self.trace_packages = bool(getattr(recorder.counting, "trace_packages", False))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
+        counting = self.recorder.counting
+        for run in self.runs or (None,):
+            if run is not None:
+                self.recorder.begin(item, run=run)
+                if hasattr(counting, "warm"):
+                    # Packages are traced in the first run only; the client requests load here, once.
+                    counting.warm(trace_packages=self.trace_packages and run == 1)
+            code = self._fork(item)
+            if run is not None and code != 0:
+                died = _child_died(item.nodeid, code, run) if code != TIMED_OUT else self._timed_out(item, run)
+                died["protocol_seconds"] = time.perf_counter() - self.recorder.protocol_started
+                self.recorder.emit(died)
+            elif run is None:
+                self.recorder.forked_exit = code
+        return True
+
+    def _fork(self, item: pytest.Item) -> int:
         from _pytest.runner import runtestprotocol
 
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
+                if self.timeout > 0:  # a group of its own: a timeout kills what its fixtures started too
+                    os.setpgid(0, 0)
                 runtestprotocol(item, nextitem=None, log=False)
                 self.recorder.finish()
                 code = 0
             finally:
                 os._exit(code)  # no atexit, no pytest session end: the parent goes on with the next benchmark
-        _, status = os.waitpid(pid, 0)
-        self.recorder.forked_exit = os.waitstatus_to_exitcode(status)
-        return True
+        deadline = time.monotonic() + self.timeout if self.timeout > 0 else None
+        while True:
+            done, status = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            if deadline is not None and time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # had it not made its group yet
+                os.waitpid(pid, 0)
+                return TIMED_OUT
+            time.sleep(CHILD_POLL_SECONDS)
+
+    def _timed_out(self, item: pytest.Item, run: int) -> dict[str, Any]:
+        return {
+            "event": "result",
+            "name": item.nodeid,
+            "status": "timeout",
+            "error": f"did not finish within its timeout of {self.timeout:g} s; its child process was killed",
+            "run": run,
+        }
 
 
 def _release_stats(config: pytest.Config, metadata: Any) -> None:
@@ -266,6 +347,7 @@ class WorkerRecorder:
         self.counting: Any = None  # benchwatch.runner.callgrind.InstructionCounting in the instruction pass
         self.protocol_started = 0.0
         self.forked_exit: int | None = None  # set by ForkEach: the exit code of the child that ran it
+        self.forks_runs = False  # ForkEach forks a child per run and reports each
 
     def _emit(self, event: dict[str, Any]) -> None:
         samples = event.get("samples")
@@ -307,8 +389,8 @@ class WorkerRecorder:
             return
         items[:] = benchmarks
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
+    def begin(self, item: pytest.Item, run: int | None = None) -> None:
+        """Announce ``item`` (of run ``run``, when a child per run is forked) and start its result."""
         self._current = {
             "event": "result",
             "name": item.nodeid,
@@ -318,14 +400,24 @@ class WorkerRecorder:
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         }
-        self._emit({"event": "start", "name": item.nodeid, "time": time.time()})
+        runs = {} if run is None else {"run": run}
+        self._current.update(runs)
+        self._emit({"event": "start", "name": item.nodeid, "time": time.time(), **runs})
         self.protocol_started = time.perf_counter()
+
+    def emit(self, event: dict[str, Any]) -> None:
+        self._emit(event)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
+        if not self.forks_runs:  # ForkEach announces each run itself
+            self.begin(item)
         yield
         forked, self.forked_exit = self.forked_exit, None
-        if forked is not None:
+        if self.forks_runs or forked is not None:
             self._current = {}
-            if forked != 0:  # the child reported nothing: it died
-                self._emit(_child_died(item.nodeid, forked))
+            if forked:  # the child reported nothing: it died
+                self._emit(_child_died(item.nodeid, forked, None))
             return
         self.finish()
 
