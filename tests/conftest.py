@@ -82,7 +82,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # Under pytest-xdist this runs in the controlling process too: user_properties travel with the report.
     for name, value in report.user_properties:
-        if name == _CPU_PROPERTY:
+        if name == _CPU_PROPERTY and isinstance(value, int | float):
             _cpu_by_test[report.nodeid] = float(value)
 
 
