@@ -1,6 +1,7 @@
 """Suite-wide test set-up.
 
 * compare-refs' cache goes to a temporary folder, never the user's ~/.cache.
+* No PYTEST_XDIST_* variable reaches the processes a test starts (pytest-benchmark turns itself off there).
 * Under CI (the environment variable CI=true, as GitHub Actions sets it) a skipped test is a
   failure, unless its file is in ALLOWED_SKIPS: a test that skips where CI runs never runs at
   all, so a missing tool or data file must fail loudly (scripts/system-deps.sh and the test
@@ -26,6 +27,10 @@ def _isolated_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     cache = tmp_path_factory.mktemp("user-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(cache))
+        # Under pytest-xdist (scripts/test.sh) the benchwatch workers a test starts would inherit
+        # PYTEST_XDIST_WORKER, and pytest-benchmark disables itself in any process that has it.
+        for name in [name for name in os.environ if name.startswith("PYTEST_XDIST_")]:
+            patch.delenv(name)
         yield cache
 
 
