@@ -1,15 +1,20 @@
 """Suite-wide test set-up.
 
 * compare-refs' cache goes to a temporary folder, never the user's ~/.cache.
+* No PYTEST_XDIST_* variable reaches the processes a test starts (pytest-benchmark turns itself off there).
 * Under CI (the environment variable CI=true, as GitHub Actions sets it) a skipped test is a
   failure, unless its file is in ALLOWED_SKIPS: a test that skips where CI runs never runs at
   all, so a missing tool or data file must fail loudly (scripts/system-deps.sh and the test
   extra install everything the tests need).
+* ``--cpu-durations=N`` lists the N tests that used the most CPU seconds, their own and their
+  (finished) child processes': a figure the machine's load inflates much less than --durations'
+  wall time, so suite costs measured on a busy machine compare (docs/cost.md, "The test suite").
 """
 
 from __future__ import annotations
 
 import os
+import resource
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,10 @@ def _isolated_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     cache = tmp_path_factory.mktemp("user-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(cache))
+        # Under pytest-xdist (scripts/test.sh) the benchwatch workers a test starts would inherit
+        # PYTEST_XDIST_WORKER, and pytest-benchmark disables itself in any process that has it.
+        for name in [name for name in os.environ if name.startswith("PYTEST_XDIST_")]:
+            patch.delenv(name)
         yield cache
 
 
@@ -53,10 +62,45 @@ def _reason(report: pytest.CollectReport | pytest.TestReport) -> str:
     return str(longrepr)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--cpu-durations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="show the N tests that used the most CPU seconds, with their child processes (0: all)",
+    )
+
+
+_CPU_START = pytest.StashKey[float]()
+_CPU_PROPERTY = "cpu_seconds"
+_cpu_by_test: dict[str, float] = {}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended and been waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_CPU_START] = _cpu_seconds()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Under pytest-xdist this runs in the controlling process too: user_properties travel with the report.
+    for name, value in report.user_properties:
+        if name == _CPU_PROPERTY and isinstance(value, int | float):
+            _cpu_by_test[report.nodeid] = float(value)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
+    if call.when == "teardown" and _CPU_START in item.stash:
+        report.user_properties.append((_CPU_PROPERTY, round(_cpu_seconds() - item.stash[_CPU_START], 3)))
     if _in_ci() and report.skipped and not hasattr(report, "wasxfail") and not _allowed(report.nodeid):
         report.outcome = "failed"
         report.longrepr = (
@@ -75,7 +119,19 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
         _collect_skips.append(f"{report.nodeid}: {_reason(report)}")
 
 
+def _report_cpu(terminalreporter: pytest.TerminalReporter) -> None:
+    count = terminalreporter.config.getoption("cpu_durations")
+    if count is None or not _cpu_by_test:
+        return
+    ranked = sorted(_cpu_by_test.items(), key=lambda item: item[1], reverse=True)
+    terminalreporter.section("CPU seconds per test (set-up, call, tear-down; with child processes)")
+    for nodeid, seconds in ranked[:count] if count > 0 else ranked:
+        terminalreporter.line(f"{seconds:8.2f}s {nodeid}")
+    terminalreporter.line(f"{sum(_cpu_by_test.values()):8.2f}s in all ({len(_cpu_by_test)} tests)")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    _report_cpu(terminalreporter)
     if _collect_skips:
         terminalreporter.section("modules skipped under CI=true (a failure)", red=True)
         for line in _collect_skips:

@@ -1,7 +1,12 @@
-"""compare-refs end to end on a temporary git repository with a real slowdown.
+"""compare-refs on a temporary git repository: its errors, and the helpers the end-to-end tests share.
 
 The slowdown is extra work (more loop iterations), not a sleep, so it is
-the kind of change the tool exists to catch.
+the kind of change the tool exists to catch.  The real runs of the two
+scenarios (a +60% slowdown, a comment-only change) and the re-render of
+their saved results are tests/test_compare_refs_loaded.py's: they ran here
+too, on an unloaded machine, with weaker assertions (a busy machine could
+make the slowdown inconclusive), which the same runs beside two CPU hogs
+must meet strictly.  One pair of real runs instead of two: 27 s of the suite.
 """
 
 from __future__ import annotations
@@ -12,10 +17,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_codspeed_forms import machine_was_busy
 
 from benchwatch.cli import main
-from benchwatch.errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_REGRESSION
+from benchwatch.errors import EXIT_INPUT_ERROR
 from benchwatch.refs.session import shard_of
 
 LIBRARY = textwrap.dedent(
@@ -125,46 +129,6 @@ def _verdict(report: dict, benchmark: str, metric: str = "p50") -> str:
 
 def _row(report: dict, benchmark: str, metric: str = "p50") -> dict:
     return next(r for r in report["comparisons"] if r["benchmark"].endswith(benchmark) and r["metric"] == metric)
-
-
-@pytest.mark.slow
-def test_real_slowdown_is_flagged_and_the_other_benchmark_is_not(repo: Path, capsys) -> None:
-    code, report = _compare_refs(repo, capsys, "base", "slow")
-    changed = _row(report, "test_parse_rows")
-    # On a loaded machine the documented answer is inconclusive (disturbed or excluded runs), not a guess.
-    assert changed["verdict"] == "regression" or machine_was_busy(report, changed), (changed, report["warnings"])
-    assert changed["ratio"] > 1.2
-    assert _verdict(report, "test_aggregate") != "regression"
-    assert code == (EXIT_REGRESSION if changed["verdict"] == "regression" else EXIT_OK)
-
-
-@pytest.mark.slow
-def test_change_with_nothing_measurable_is_not_flagged(repo: Path, capsys) -> None:
-    code, report = _compare_refs(repo, capsys, "base", "same")
-    assert all(row["verdict"] != "regression" for row in report["comparisons"])
-    assert code == EXIT_OK
-
-
-@pytest.mark.slow
-def test_saved_results_re_render_with_the_same_verdicts(repo: Path, capsys) -> None:
-    out = repo / "results" / "base-slow"
-    code = main(
-        [
-            "compare",
-            str(out / "base.json.gz"),
-            str(out / "head.json.gz"),
-            "--format",
-            "json",
-            "--config",
-            str(repo / "pyproject.toml"),
-        ]
-    )
-    report = json.loads(capsys.readouterr().out)
-    saved = json.loads((out / "comparison.json").read_text())
-    assert [(r["benchmark"], r["metric"], r["verdict"]) for r in report["comparisons"]] == [
-        (r["benchmark"], r["metric"], r["verdict"]) for r in saved["comparisons"]
-    ]
-    assert code == (EXIT_REGRESSION if saved["verdict"] == "regression" else EXIT_OK)
 
 
 @pytest.mark.slow

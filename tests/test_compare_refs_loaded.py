@@ -5,19 +5,24 @@ benchmark; a comment-only change) on a machine made busy on purpose: two
 processes spinning on the CPUs of this (often 2-core) machine for the whole
 test.  The verdicts must hold by design - interleaved runs share the load, so
 the comparison stays valid and only its intervals widen - not by retries.
-The hogs are subprocesses this module starts and always kills.
+The hogs are subprocesses this module starts and always kills.  These are the
+suite's only real runs of the two scenarios (test_compare_refs.py ran them
+again unloaded, with weaker assertions), and the re-render of saved results
+reads the slowdown's files.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_compare_refs import LIBRARY, _compare_refs, _git, _verdict, init_project
+from test_compare_refs import LIBRARY, _compare_refs, _git, _row, _verdict, init_project
 
+from benchwatch.cli import main
 from benchwatch.errors import EXIT_OK, EXIT_REGRESSION
 
 pytestmark = pytest.mark.slow  # real compare-refs runs beside two CPU hogs
@@ -60,8 +65,31 @@ def test_real_slowdown_is_flagged_beside_two_cpu_hogs(loaded_repo: Path, hogs, c
     code, report = _compare_refs(loaded_repo, capsys, "base", "slow")
     assert all(process.poll() is None for process in hogs)  # the load lasted the whole comparison
     assert _verdict(report, "test_parse_rows") == "regression", report["headline"]
+    assert _row(report, "test_parse_rows")["ratio"] > 1.2
     assert _verdict(report, "test_aggregate") != "regression"
     assert code == EXIT_REGRESSION
+
+
+def test_saved_results_re_render_with_the_same_verdicts(loaded_repo: Path, capsys) -> None:
+    """The previous test's result files, compared again by `benchwatch compare`: the same rows, verdicts, exit."""
+    out = loaded_repo / "results" / "base-slow"
+    code = main(
+        [
+            "compare",
+            str(out / "base.json.gz"),
+            str(out / "head.json.gz"),
+            "--format",
+            "json",
+            "--config",
+            str(loaded_repo / "pyproject.toml"),
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    saved = json.loads((out / "comparison.json").read_text())
+    assert [(r["benchmark"], r["metric"], r["verdict"]) for r in report["comparisons"]] == [
+        (r["benchmark"], r["metric"], r["verdict"]) for r in saved["comparisons"]
+    ]
+    assert saved["verdict"] == "regression" and code == EXIT_REGRESSION
 
 
 def test_comment_only_change_is_not_flagged_beside_two_cpu_hogs(loaded_repo: Path, hogs, capsys) -> None:

@@ -4,7 +4,10 @@ The project has a src/ layout, unit tests beside its benchmarks, and a root
 conftest.py importing a test-only dependency (PyYAML, which benchwatch's
 test extra installs; hypothesis plays that role in the project that
 prompted this).  compare-refs runs from inside the repository with no
-arguments: base is the merge base with main, head is HEAD.
+arguments: base is the merge base with main, head is HEAD.  The project's
+config turns the instruction pass off (the gate is p50): the literal defaults,
+counts included, are tests/test_readme_quickstart.py's, and counting here
+cost a minute of the suite.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ PYPROJECT = textwrap.dedent(
     [tool.benchwatch]
     suites = ["benchmarks"]
     timeout = 120
+    instructions = false
     sample_budget = 3
     pytest_args = ["--benchmark-min-rounds=30", "--benchmark-max-time=0.05"]
     [tool.benchwatch.compare]
@@ -169,7 +173,7 @@ def test_outside_config_outside_suite_and_one_folder_per_pair(
     )
     config = tmp_path / "elsewhere.toml"
     config.write_text(
-        f'[tool.benchwatch]\nsuites = ["{suite}"]\ntimeout = 60\nmemory = false\n'
+        f'[tool.benchwatch]\nsuites = ["{suite}"]\ntimeout = 60\nmemory = false\ninstructions = false\n'
         'pytest_args = ["--benchmark-min-rounds=10", "--benchmark-max-time=0.01"]\n'
     )
     monkeypatch.chdir(project)
