@@ -196,6 +196,18 @@ def _kill_group(process: subprocess.Popen, known: set[int]) -> None:
     _sweep(process, known)
 
 
+def _worker_environment(command: WorkerCommand) -> dict[str, str]:
+    """The worker's environment: ``command.env`` (or this process's) with ``extra_env``, without pytest-xdist's.
+
+    pytest-benchmark turns itself off where it sees ``PYTEST_XDIST_WORKER``, so
+    a benchwatch run started from inside an xdist test session measured nothing.
+    """
+    base = os.environ if command.env is None else command.env
+    env = {key: value for key, value in base.items() if not key.startswith("PYTEST_XDIST_")}
+    env.update(dict(command.extra_env))
+    return env
+
+
 def _describe_exit(returncode: int) -> str:
     if returncode < 0:
         try:
@@ -375,9 +387,7 @@ def _one_worker(
     reader = _EventReader(events)
     known = reaper.children()
     with open(log, "wb") as log_stream:
-        env = command.env
-        if command.extra_env:
-            env = {**(os.environ if env is None else env), **dict(command.extra_env)}
+        env = _worker_environment(command)
         with _LIVE_LOCK:
             process = subprocess.Popen(
                 [*shim, *argv],
