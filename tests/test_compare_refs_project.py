@@ -183,7 +183,10 @@ def test_outside_config_outside_suite_and_one_folder_per_pair(
     for folder in (f"{head7}-{head7}", f"{head7}-{head7}-2"):
         code = main(arguments)
         report = json.loads(capsys.readouterr().out)
-        assert code == EXIT_OK
+        # The claim is where the suite, config and results live: 2 runs of identical code on a busy
+        # machine may leave p50 undecided (exit 4, nothing judged), never a change.
+        assert code in (EXIT_OK, EXIT_NOTHING_JUDGED)
+        assert all(row["verdict"] in ("unchanged", "inconclusive") for row in report["comparisons"] if row["gated"])
         names = [row["benchmark"] for row in report["comparisons"] if row["metric"] == "p50"]
         assert len(names) == 1 and names[0].endswith("outside_suite/test_outside.py::test_render_outside")
         assert (project / "results" / "compare-refs" / folder / "base.json.gz").is_file()
