@@ -40,6 +40,7 @@ from benchwatch.explain.passes import (
 )
 from benchwatch.explain.records import SideProfiles
 from benchwatch.model import BenchmarkResult, Environment, ResultSet, Run
+from benchwatch.refs.counting_tree import counting_tree, relocated
 from benchwatch.refs.sequential import (
     DEFAULT_LOOKS,
     is_decided,
@@ -421,9 +422,13 @@ def _count_sides(
                 report(label, run, event["name"], event.get("status"))
 
         report(label, 1, None, None)
-        side.counted = run_instruction_pass(
-            command=side.command, names=side.names, settings=settings.instructions, on_event=relay
-        )
+        with counting_tree(side.checkout.path) as fixed:
+            side.counted = run_instruction_pass(
+                command=relocated(side.command, side.checkout.path, fixed),
+                names=side.names,
+                settings=settings.instructions,
+                on_event=relay,
+            )
     clock.end()
 
 
