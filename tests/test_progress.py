@@ -71,12 +71,13 @@ def test_a_terminal_gets_one_redrawn_line_that_is_cleared_at_the_end() -> None:
     assert progress_line(collect) == "[collect] collecting benchmarks"
 
 
-def test_compare_refs_reports_each_count_of_both_sides(monkeypatch) -> None:
+def test_compare_refs_reports_each_count_of_both_sides(monkeypatch, tmp_path) -> None:
     from types import SimpleNamespace
 
     from benchwatch.cli.compare_refs_command import counting_line
     from benchwatch.refs import session
     from benchwatch.runner.instructions import InstructionOutcome, InstructionSettings
+    from benchwatch.runner.worker import WorkerCommand
 
     def fake_pass(*, command, names, settings, on_event):
         for run in range(1, settings.runs + 1):
@@ -86,7 +87,15 @@ def test_compare_refs_reports_each_count_of_both_sides(monkeypatch) -> None:
         return InstructionOutcome()
 
     monkeypatch.setattr(session, "run_instruction_pass", fake_pass)
-    sides = {label: SimpleNamespace(label=label, names=["a", "b"], command=None) for label in ("base", "head")}
+    sides = {
+        label: SimpleNamespace(
+            label=label,
+            names=["a", "b"],
+            command=WorkerCommand(python="python", cwd=tmp_path),
+            checkout=SimpleNamespace(path=tmp_path),  # not a cached tree: counted in place
+        )
+        for label in ("base", "head")
+    }
     settings = session.RefsSettings(instructions=InstructionSettings(valgrind="valgrind", runs=2))
     seen: list[session.RefsProgress] = []
     # Stand-ins with only the attributes the instruction pass reads, not whole checked-out sides.
