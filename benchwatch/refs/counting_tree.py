@@ -28,13 +28,13 @@ COUNTING_NAME = "counting" + "0" * 32
 
 
 @contextmanager
-def counting_tree(tree: Path) -> Iterator[Path]:
+def counting_tree(tree: Path, *, copy: bool = True) -> Iterator[Path]:
     """A copy of ``tree`` at the fixed path beside it, removed afterwards (one counting at a time).
 
     Only for trees compare-refs checked out into its cache (``trees/<commit>``);
     a working tree (``--allow-dirty``) is counted where it is.
     """
-    if tree.parent.name != "trees":
+    if not copy or tree.parent.name != "trees":
         yield tree
         return
     fixed = tree.with_name(COUNTING_NAME)

@@ -422,7 +422,8 @@ def _count_sides(
                 report(label, run, event["name"], event.get("status"))
 
         report(label, 1, None, None)
-        with counting_tree(side.checkout.path) as fixed:
+        # Per-ref environments install the project from its own tree: there the tree is counted in place.
+        with counting_tree(side.checkout.path, copy=settings.base_python is None) as fixed:
             side.counted = run_instruction_pass(
                 command=relocated(side.command, side.checkout.path, fixed),
                 names=side.names,
