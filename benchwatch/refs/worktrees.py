@@ -15,7 +15,6 @@ directory is all the cleaning it needs.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchwatch.errors import InputError, UsageError
+from benchwatch.locks import exclusive_lock
 
 GIT_TIMEOUT_SECONDS = 300
 SHALLOW_FIX = (
@@ -123,20 +123,14 @@ def untracked_files(repo: Path) -> list[str]:
 
 @contextlib.contextmanager
 def cache_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if missing) while one process builds what it guards.
+    """Hold an exclusive lock on ``path`` while one process builds what it guards.
 
     Two compare-refs with an empty cache both saw no tree, and each removed
     the other's half-made clone (``….partial already exists``, ``not a git
-    repository``, a vanished working directory).  ``flock`` ends with the
-    process, so a killed run never leaves the cache locked.
+    repository``, a vanished working directory).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as stream:
-        fcntl.flock(stream, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(stream, fcntl.LOCK_UN)
+    with exclusive_lock(path):
+        yield
 
 
 def checkout(repo: Path, ref: str, cache_dir: Path) -> Checkout:

@@ -41,9 +41,8 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,6 +50,7 @@ from typing import Any, TypeVar
 
 from benchwatch.errors import UsageError
 from benchwatch.model import BenchmarkResult, InstructionRun
+from benchwatch.runner.scratch import fixed_directory
 from benchwatch.runner.warm_counts import OUT_PATTERN, RoundOutcome, count_round
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
@@ -272,8 +272,7 @@ def callgrind_command(
     )
 
 
-@contextlib.contextmanager
-def layout_directory(name: str, run_index: int) -> Iterator[Path]:
+def layout_directory(name: str, run_index: int) -> contextlib.AbstractContextManager[Path]:
     """The private directory of run ``run_index`` of benchmark ``name``: the same path on every side.
 
     The worker sees this path (its events and Callgrind files live there).
@@ -284,19 +283,11 @@ def layout_directory(name: str, run_index: int) -> Iterator[Path]:
     and 15,155,618 with another.  So run k of a benchmark uses one fixed
     name on both sides of a comparison (an identical run counts exactly the
     same), and its runs use different names, so that a benchmark whose count
-    depends on the layout shows it as a spread between its runs.  When the
-    name is taken (another benchwatch, a leftover) a random one is used.
+    depends on the layout shows it as a spread between its runs.  Another
+    benchwatch using the name is waited for (:mod:`benchwatch.runner.scratch`).
     """
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"benchwatch-counts-{digest}-{run_index}"
-    try:
-        path.mkdir(mode=0o700)
-    except FileExistsError:
-        path = Path(tempfile.mkdtemp(prefix=f"benchwatch-counts-{digest[:8]}-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    return fixed_directory(f"benchwatch-counts-{digest}-{run_index}")
 
 
 def run_instruction_pass(

@@ -23,16 +23,15 @@ guarantee, for benchmarks that take a fixed port or file).
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchwatch.runner.scratch import fixed_directory
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
 if TYPE_CHECKING:
@@ -90,23 +89,13 @@ def runs_argument(runs: tuple[int, ...]) -> str:
     return ",".join(str(run) for run in runs)
 
 
-@contextlib.contextmanager
-def parent_directory(index: int) -> Iterator[Path]:
+def parent_directory(index: int) -> contextlib.AbstractContextManager[Path]:
     """Parent ``index``'s private directory: one fixed path on every side of a comparison.
 
-    The path's characters end up in the parent's heap (see
-    :func:`benchwatch.runner.instructions.layout_directory`); when the name is
-    taken (another benchwatch, a leftover) a random one is used.
+    The path's characters end up in the parent's heap, so another benchwatch
+    using it is waited for (:func:`benchwatch.runner.scratch.fixed_directory`).
     """
-    path = Path(tempfile.gettempdir()) / f"benchwatch-counts-warm-{index}"
-    try:
-        path.mkdir(mode=0o700)
-    except FileExistsError:
-        path = Path(tempfile.mkdtemp(prefix="benchwatch-counts-warm-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    return fixed_directory(f"benchwatch-counts-warm-{index}")
 
 
 class _RunEvents:
