@@ -311,7 +311,7 @@ def test_per_ref_environments_can_count_instructions(tmp_path: Path, capsys) -> 
         'pytest_args = ["--benchmark-min-rounds=5", "--benchmark-max-time=0.01"]\n'
         # The fixture's integer loop counts in heap-layout steps 1.3% apart (17,356,842 / 17,580,302;
         # docs/instructions.md, "Why counts can differ"): a 3% band, as for our dedup benchmark.
-        '[tool.benchwatch.compare]\nthresholds = { instructions = 0.03 }\n'
+        "[tool.benchwatch.compare]\nthresholds = { instructions = 0.03 }\n"
     )
     _git(repo, "commit", "-qam", "count instructions")
     cache = tmp_path / "cache"
