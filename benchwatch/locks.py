@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 
 @contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
+def exclusive_lock(path: Path, *, remove: bool = False) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if missing), waiting for any other holder.
 
-    ``flock`` ends with the process, so a killed run never leaves the lock held;
-    the file itself stays (removing it would let a third process lock a new file
-    while a second still holds the old one).
+    ``flock`` ends with the process, so a killed run never leaves the lock held.
+    ``remove``: the holder deletes the file before letting go, so that nothing
+    is left behind; a waiter that then gets the lock on the deleted file sees
+    that the path no longer names it and locks the path anew.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as stream:
-        fcntl.flock(stream, fcntl.LOCK_EX)
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            yield
-        finally:
-            fcntl.flock(stream, fcntl.LOCK_UN)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            if not remove or _names(path, descriptor):
+                break
+        except BaseException:
+            os.close(descriptor)
+            raise
+        os.close(descriptor)  # deleted by the holder before us: lock the new file
+    try:
+        yield
+    finally:
+        if remove:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        os.close(descriptor)  # closing releases the lock
+
+
+def _names(path: Path, descriptor: int) -> bool:
+    """Whether ``path`` still names the file open as ``descriptor``."""
+    try:
+        on_disk = path.stat()
+    except FileNotFoundError:
+        return False
+    held = os.fstat(descriptor)
+    return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)

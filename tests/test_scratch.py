@@ -46,7 +46,7 @@ def test_a_second_run_waits_for_the_path_and_gets_the_same_one(temporary_root: P
     released = float(process.stdout.readline())
     assert process.wait(timeout=30) == 0
     assert entered >= released
-    assert not path.exists()
+    assert list(temporary_root.iterdir()) == []  # directory and lock file gone
 
 
 def test_a_leftover_of_a_killed_run_is_emptied_and_reused(temporary_root: Path) -> None:
@@ -55,13 +55,13 @@ def test_a_leftover_of_a_killed_run_is_emptied_and_reused(temporary_root: Path) 
     (leftover / "callgrind.out.123.1").write_text("old")
     with fixed_directory("benchwatch-counts-warm-2") as path:
         assert path == leftover and list(path.iterdir()) == []
-    assert not leftover.exists()
+    assert list(temporary_root.iterdir()) == []
 
 
 def test_a_lock_that_cannot_be_opened_falls_back_to_a_random_name(
     temporary_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refused(path: Path):
+    def refused(path: Path, **_: object):
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(scratch, "exclusive_lock", refused)

@@ -32,7 +32,7 @@ def fixed_directory(name: str) -> Iterator[Path]:
     path = root / name
     with ExitStack() as stack:
         try:
-            stack.enter_context(exclusive_lock(root / f"{name}.lock"))
+            stack.enter_context(exclusive_lock(root / f"{name}.lock", remove=True))
         except OSError:
             path = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         else:
