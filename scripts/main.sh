@@ -15,7 +15,10 @@ mkdir -p results reports
 # Adaptive: a benchmark stops at the first planned look (2, 3, 5, 7 runs) where every gated metric has a
 # verdict: on a machine whose latency is not comparable with the baseline's, the counts and the memory
 # rows decide at 2 runs. Four looks split the error budget as compare-refs' default schedule does.
-.venv/bin/benchwatch run --against "$BASELINE" --looks 2,3,5,7 -o results/latest.json.gz "$@"
+# A budget of 270 s for the runs (the job's 5 minutes less set-up and reports): at a look, benchmarks still
+# undecided stop there if the next look's runs would pass it, and their latency rows stay inconclusive.
+.venv/bin/benchwatch run --against "$BASELINE" --looks 2,3,5,7 --max-time "${BENCHWATCH_MAX_TIME:-270}" \
+  -o results/latest.json.gz "$@"
 run_status=$?
 [ "$run_status" -eq 0 ] || [ "$run_status" -eq 3 ] || exit "$run_status"
 .venv/bin/benchwatch compare "$BASELINE" results/latest.json.gz \

@@ -156,3 +156,46 @@ def test_run_against_a_baseline_records_its_looks_and_a_bad_baseline_costs_nothi
     err = capsys.readouterr().err.strip()
     assert str(broken) in err and len(err.splitlines()) == 1
     assert not (tiny / "never.json").exists()
+
+
+def test_a_time_budget_stops_at_the_look_before_it_would_be_passed(tiny: Path) -> None:
+    """Nothing decided: without a budget all 4 runs; with one the next look's cost is forecast and refused."""
+    settings = RunSettings(runs=4, memory=False, timeout=30, pytest_args=("--benchmark-max-time=0.01",))
+    undecided = StopRule(looks=(2, 3), decided=lambda partial: frozenset())
+    assert {len(b.runs) for b in run_suites(repo=tiny, settings=settings, stop_rule=undecided).benchmarks} == {4}
+    # A budget that the first two runs already used up: the look at 3 runs would pass it.
+    tight = StopRule(looks=(2, 3), decided=lambda partial: frozenset(), max_seconds=0.5)
+    result = run_suites(repo=tiny, settings=settings, stop_rule=tight)
+    assert {len(b.runs) for b in result.benchmarks} == {2}
+    assert result.settings["stopped"].startswith("time budget of 0.5 s would be passed by the look at 3 runs")
+    assert "3 benchmark(s) left at 2 runs" in result.settings["stopped"]
+    assert result.settings["planned_looks"] == 3  # the alpha split of the planned schedule still applies
+
+
+def test_the_budget_forecast_is_the_slowest_run_times_what_is_left() -> None:
+    rule = StopRule(looks=(2, 3, 5), decided=lambda partial: frozenset(), max_seconds=100.0)
+    assert not rule.over_budget(elapsed=60.0, seconds_per_run=4.0, active=5, runs_to_next_look=2)  # 60 + 40
+    assert rule.over_budget(elapsed=60.5, seconds_per_run=4.0, active=5, runs_to_next_look=2)
+    assert not StopRule(looks=(2,), decided=lambda partial: frozenset()).over_budget(
+        elapsed=1e9, seconds_per_run=1.0, active=1, runs_to_next_look=1
+    )
+    with pytest.raises(UsageError, match="max-time must be positive"):
+        StopRule(looks=(2,), decided=lambda partial: frozenset(), max_seconds=0)
+
+
+def test_run_max_time_needs_a_baseline_and_says_when_it_stopped(tiny: Path, capsys) -> None:
+    config = ["--config", str(tiny / "pyproject.toml")]
+    assert main(["run", *config, "--max-time", "60", "-q", "-o", str(tiny / "x.json")]) == 2
+    assert "--max-time needs --against" in capsys.readouterr().err
+    baseline = tiny / "base.json"
+    assert main(["run", *config, "--runs", "2", "-q", "-o", str(baseline)]) == 0
+    capsys.readouterr()
+    out = tiny / "head.json"
+    args = ["run", *config, "-o", str(out), "--looks", "2,3", "--against", str(baseline), "--max-time", "0.5"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    result = load_result(out)
+    # Either every benchmark was decided at the first look, or the budget stopped the rest there.
+    assert {len(b.runs) for b in result.benchmarks} == {2}
+    stopped = result.settings.get("stopped")
+    assert ("stopped early: time budget of 0.5 s" in printed) == (stopped is not None)

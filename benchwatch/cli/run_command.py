@@ -104,6 +104,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N,N,...",
         help="with --against: the run counts at which to look (default %(default)s, cut at --runs)",
     )
+    parser.add_argument(
+        "--max-time",
+        type=float,
+        metavar="SECONDS",
+        help="with --against: the run's time budget; at a look, stop if the next look's runs would pass it "
+        "(undecided benchmarks stay at the runs they have; default: no budget)",
+    )
     # Deprecated spelling of --memory-runs 0, kept so existing scripts keep working.
     parser.add_argument("--no-memory", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -178,7 +185,10 @@ def handle(args: argparse.Namespace) -> int:
             baseline=load_result(args.against),
             settings=comparing,
             looks=planned_looks(parse_looks(args.looks), settings.runs),
+            max_seconds=args.max_time,
         )
+    elif args.max_time is not None:
+        raise UsageError("--max-time needs --against: a budget is spent at the looks against a baseline")
     try:
         result = run_suites(repo=root, settings=settings, progress=printer, stop_rule=stop_rule)
     finally:
@@ -211,6 +221,8 @@ def _print_summary(
     print(f"wrote {output}: {len(result.benchmarks)} benchmarks, {runs} runs, {len(failed)} failed", file=stream)
     if result.settings.get("not_benchmarks"):
         print(result.settings["not_benchmarks"], file=stream)
+    if result.settings.get("stopped"):
+        print(f"stopped early: {result.settings['stopped']}", file=stream)
     for warning in result.settings.get("worker_warnings") or ():
         print(f"warning: {warning}", file=sys.stderr)
     skipped_pass = (result.settings.get("instruction_pass") or {}).get("skipped")

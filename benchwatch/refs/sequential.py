@@ -105,7 +105,9 @@ def settings_for_results(settings: CompareSettings, base: ResultSet, head: Resul
     return settings_for_looks(settings, looks) if looks > 1 else settings
 
 
-def stop_rule_against(*, baseline: ResultSet, settings: CompareSettings, looks: tuple[int, ...]) -> StopRule:
+def stop_rule_against(
+    *, baseline: ResultSet, settings: CompareSettings, looks: tuple[int, ...], max_seconds: float | None = None
+) -> StopRule:
     """``run --against``: at each look, the benchmarks whose gated metrics all have a verdict against ``baseline``."""
     per_look = settings_for_looks(settings, len(looks))
 
@@ -113,7 +115,7 @@ def stop_rule_against(*, baseline: ResultSet, settings: CompareSettings, looks: 
         comparison = compare(baseline, partial, per_look)
         return frozenset(b.name for b in comparison.benchmarks if is_decided(b, settings.gating_metrics))
 
-    return StopRule(looks=looks, decided=decided)
+    return StopRule(looks=looks, decided=decided, max_seconds=max_seconds)
 
 
 def stop_note(benchmarks: Sequence[BenchmarkComparison], gating_metrics: Sequence[str]) -> str:

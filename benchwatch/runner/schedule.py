@@ -74,10 +74,20 @@ class StopRule:
 
     looks: tuple[int, ...]
     decided: Callable[[ResultSet], frozenset[str]]
+    #: Seconds the whole run may take: checked at each look, so the data always ends at a planned look.
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if not self.looks or self.looks[0] < 2 or list(self.looks) != sorted(set(self.looks)):
             raise UsageError(f"looks must be increasing run counts starting at 2 or more, got {list(self.looks)}")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise UsageError(f"max-time must be positive, got {self.max_seconds:g}")
+
+    def over_budget(self, *, elapsed: float, seconds_per_run: float, active: int, runs_to_next_look: int) -> bool:
+        """Whether the next look's runs, at ``seconds_per_run`` a benchmark, would pass ``max_seconds``."""
+        if self.max_seconds is None:
+            return False
+        return elapsed + seconds_per_run * active * runs_to_next_look > self.max_seconds
 
 
 def planned_looks(looks: Sequence[int], runs: int) -> tuple[int, ...]:

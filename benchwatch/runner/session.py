@@ -244,7 +244,9 @@ def run_suites(
     looks = planned_looks(stop_rule.looks, settings.runs) if stop_rule is not None else (settings.runs,)
     state = _Measured(names=names, groups=collection.groups, environment=collect_environment(repo=repo))
     active = list(names)
+    seconds_per_run: list[float] = []  # wall seconds of each run, per benchmark measured in it
     for run_index in range(1, settings.runs + 1):
+        run_started = time.monotonic()
         _measure_run(
             command=command,
             targets=run_order(active, run_index) if settings.shuffle else active,
@@ -256,6 +258,7 @@ def run_suites(
             progress=progress,
             state=state,
         )
+        seconds_per_run.append((time.monotonic() - run_started) / max(1, len(active)))
         if state.counted is None and run_index >= looks[0]:
             state.counted = _instruction_pass(command, names, settings, clock, ledger, progress)
         if stop_rule is not None and run_index in looks and run_index < settings.runs:
@@ -263,6 +266,18 @@ def run_suites(
             active = [name for name in active if name not in decided]
             clock.retotal(units={"timing": settings.runs, "memory": memory_runs}, left=len(active), after=run_index)
             if not active:
+                break
+            next_look = min(look for look in looks if look > run_index)
+            if stop_rule.over_budget(
+                elapsed=time.monotonic() - started,
+                seconds_per_run=max(seconds_per_run),
+                active=len(active),
+                runs_to_next_look=next_look - run_index,
+            ):
+                state.stopped = (
+                    f"time budget of {stop_rule.max_seconds:g} s would be passed by the look at {next_look} runs; "
+                    f"{len(active)} benchmark(s) left at {run_index} runs"
+                )
                 break
     if state.counted is None:
         state.counted = _instruction_pass(command, names, settings, clock, ledger, progress)
@@ -280,6 +295,8 @@ class _Measured:
     memory: list[PassOutcome] = field(default_factory=list)
     targets: list[frozenset[str]] = field(default_factory=list)
     counted: InstructionOutcome | None = None
+    #: Why an adaptive run stopped before every benchmark was decided (its time budget), if it did.
+    stopped: str | None = None
 
 
 def _instruction_pass(
@@ -325,6 +342,8 @@ def _result_of(
     adaptive: dict[str, Any] = {}
     if looks is not None:
         adaptive = {"looks": list(looks), "planned_looks": len(looks)}
+        if state.stopped is not None:
+            adaptive["stopped"] = state.stopped
     return ResultSet(
         benchmarks=tuple(benchmarks),
         environment=state.environment,
