@@ -5,25 +5,34 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 
 @contextmanager
-def exclusive_lock(path: Path, *, remove: bool = False) -> Iterator[None]:
+def exclusive_lock(
+    path: Path, *, remove: bool = False, on_wait: Callable[[Path], None] | None = None
+) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if missing), waiting for any other holder.
 
     ``flock`` ends with the process, so a killed run never leaves the lock held.
     ``remove``: the holder deletes the file before letting go, so that nothing
     is left behind; a waiter that then gets the lock on the deleted file sees
-    that the path no longer names it and locks the path anew.
+    that the path no longer names it and locks the path anew.  ``on_wait(path)``
+    is called once when another process holds the lock, before waiting for it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None:
+                    on_wait(path)
+                    on_wait = None
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
             if not remove or _names(path, descriptor):
                 break
         except BaseException:

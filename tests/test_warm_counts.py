@@ -8,12 +8,16 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from benchwatch.runner.instructions import InstructionSettings, run_instruction_pass
+from benchwatch.runner.scratch import waited_note
 from benchwatch.runner.session import RunSettings, _command, collect_benchmarks
 from benchwatch.runner.warm_counts import _RunEvents, parents_of, runs_argument
 from benchwatch.runner.worker_plugin import fork_runs
@@ -149,3 +153,43 @@ def test_a_failure_the_runner_reports_goes_to_the_run_in_progress() -> None:
     assert ("b", 1) not in events.found and set(events.seconds) == {("a", 1), ("a", 2)}
     expected = [(1, "start"), (1, "result"), (2, "start"), (2, "result")]
     assert [(run, event["event"]) for run, event in relayed] == expected
+
+
+@needs_valgrind
+def test_a_parent_waits_for_its_directory_held_by_another_benchwatch_and_says_so(
+    suite: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fixed path is waited for (a random one would change the counts; runner/scratch.py), with a warning."""
+    project, log = suite
+    monkeypatch.setenv("WARM_TEST_LOG", str(log))
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, tempfile, time\n"
+            f"tempfile.tempdir = {str(root)!r}\n"
+            "from benchwatch.runner.scratch import fixed_directory\n"
+            "with fixed_directory('benchwatch-counts-warm-1'):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(2)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    settings = RunSettings(suites=("benchmarks",), keyword="small")
+    collection = collect_benchmarks(repo=project, settings=settings)
+    counting = InstructionSettings(
+        valgrind=VALGRIND, runs=2, warmup_calls=1, timeout=120, parallel=1, keep_env=("WARM_TEST_LOG",)
+    )
+    outcome = run_instruction_pass(
+        command=collection.command(_command(project, settings)), names=collection.names, settings=counting
+    )
+    assert holder.wait(timeout=30) == 0
+    [name] = collection.names
+    assert [run.status for run in outcome.runs[name]] == ["ok", "ok"]
+    assert outcome.warnings == [waited_note(root / "benchwatch-counts-warm-1")]
+    assert list(root.iterdir()) == []  # no directory or lock file left behind

@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 
 from benchwatch.errors import UsageError
 from benchwatch.model import BenchmarkResult, InstructionRun
-from benchwatch.runner.scratch import fixed_directory
+from benchwatch.runner.scratch import fixed_directory, waited_note
 from benchwatch.runner.warm_counts import OUT_PATTERN, RoundOutcome, count_round
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
@@ -272,7 +272,9 @@ def callgrind_command(
     )
 
 
-def layout_directory(name: str, run_index: int) -> contextlib.AbstractContextManager[Path]:
+def layout_directory(
+    name: str, run_index: int, *, on_wait: Callable[[Path], None] | None = None
+) -> contextlib.AbstractContextManager[Path]:
     """The private directory of run ``run_index`` of benchmark ``name``: the same path on every side.
 
     The worker sees this path (its events and Callgrind files live there).
@@ -287,7 +289,7 @@ def layout_directory(name: str, run_index: int) -> contextlib.AbstractContextMan
     benchwatch using the name is waited for (:mod:`benchwatch.runner.scratch`).
     """
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
-    return fixed_directory(f"benchwatch-counts-{digest}-{run_index}")
+    return fixed_directory(f"benchwatch-counts-{digest}-{run_index}", on_wait=on_wait)
 
 
 def run_instruction_pass(
@@ -380,8 +382,9 @@ def _fresh_round(
                 with lock:
                     on_event(run_index, event)
 
-        with layout_directory(name, run_index) as scratch:
-            return name, run_pass(
+        waited: list[Path] = []
+        with layout_directory(name, run_index, on_wait=waited.append) as scratch:
+            result = run_pass(
                 command=counted(scratch, trace_packages=run_index == 1),
                 mode="instructions",
                 targets=[name],
@@ -389,6 +392,8 @@ def _fresh_round(
                 on_event=relay,
                 scratch_dir=scratch,
             )
+        result.warnings.extend(waited_note(path) for path in waited)
+        return name, result
 
     done = RoundOutcome()
     # Counts do not depend on what else runs, so the processes share the CPUs:

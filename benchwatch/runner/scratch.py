@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -21,18 +21,21 @@ from benchwatch.locks import exclusive_lock
 
 
 @contextmanager
-def fixed_directory(name: str) -> Iterator[Path]:
+def fixed_directory(name: str, *, on_wait: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """``<temporary directory>/<name>``, empty, this process's alone while the context lasts.
 
     Waits while another process holds it; a leftover of a killed run (no
     holder) is emptied and reused.  Only where the lock file cannot be
     opened (another user's, a read-only directory) is a random name used.
+    ``on_wait(path)`` is told once when another process holds it.
     """
     root = Path(tempfile.gettempdir())
     path = root / name
     with ExitStack() as stack:
         try:
-            stack.enter_context(exclusive_lock(root / f"{name}.lock", remove=True))
+            stack.enter_context(
+                exclusive_lock(root / f"{name}.lock", remove=True, on_wait=lambda _: on_wait and on_wait(path))
+            )
         except OSError:
             path = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         else:
@@ -42,3 +45,11 @@ def fixed_directory(name: str) -> Iterator[Path]:
             yield path
         finally:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def waited_note(path: Path) -> str:
+    """The warning a pass records when it waited for ``path``."""
+    return (
+        f"the instruction pass waited for {path}: another benchwatch on this machine was counting there "
+        "(counts are taken from one fixed path, so that identical code counts alike)"
+    )

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchwatch.runner.scratch import fixed_directory
+from benchwatch.runner.scratch import fixed_directory, waited_note
 from benchwatch.runner.worker import PassOutcome, WorkerCommand, run_pass
 
 if TYPE_CHECKING:
@@ -89,13 +89,15 @@ def runs_argument(runs: tuple[int, ...]) -> str:
     return ",".join(str(run) for run in runs)
 
 
-def parent_directory(index: int) -> contextlib.AbstractContextManager[Path]:
+def parent_directory(
+    index: int, *, on_wait: Callable[[Path], None] | None = None
+) -> contextlib.AbstractContextManager[Path]:
     """Parent ``index``'s private directory: one fixed path on every side of a comparison.
 
     The path's characters end up in the parent's heap, so another benchwatch
     using it is waited for (:func:`benchwatch.runner.scratch.fixed_directory`).
     """
-    return fixed_directory(f"benchwatch-counts-warm-{index}")
+    return fixed_directory(f"benchwatch-counts-warm-{index}", on_wait=on_wait)
 
 
 class _RunEvents:
@@ -152,7 +154,8 @@ def count_round(
     def one_parent(index: int) -> tuple[PassOutcome, _RunEvents]:
         names, runs = parents[index]
         events = _RunEvents(relay)
-        with parent_directory(index + 1) as scratch:
+        waited: list[Path] = []
+        with parent_directory(index + 1, on_wait=waited.append) as scratch:
             counted = counted_command(scratch)
             forking = (
                 "--benchwatch-fork-each",
@@ -169,6 +172,7 @@ def count_round(
                 on_event=events,
                 scratch_dir=scratch,
             )
+        result.warnings.extend(waited_note(path) for path in waited)
         return result, events
 
     outcome = RoundOutcome()
