@@ -1,7 +1,8 @@
 """Suite-wide test set-up.
 
 * compare-refs' cache goes to a temporary folder, never the user's ~/.cache.
-* No PYTEST_XDIST_* variable reaches the processes a test starts (pytest-benchmark turns itself off there).
+* No PYTEST_XDIST_* variable reaches the processes a test starts (pytest-benchmark turns itself off there);
+  under xdist each test process has a temporary directory of its own.
 * Under CI (the environment variable CI=true, as GitHub Actions sets it) a skipped test is a
   failure, unless its file is in ALLOWED_SKIPS: a test that skips where CI runs never runs at
   all, so a missing tool or data file must fail loudly (scripts/system-deps.sh and the test
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
+import tempfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,9 +32,23 @@ def _isolated_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
         patch.setenv("XDG_CACHE_HOME", str(cache))
         # Under pytest-xdist (scripts/test.sh) the benchwatch workers a test starts would inherit
         # PYTEST_XDIST_WORKER, and pytest-benchmark disables itself in any process that has it.
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
         for name in [name for name in os.environ if name.startswith("PYTEST_XDIST_")]:
             patch.delenv(name)
-        yield cache
+        if worker is None:
+            yield cache
+            return
+        # A temporary directory per test process: counted workers take fixed paths in it and wait for
+        # one another's (runner/scratch.py), which would serialise the two processes' instruction passes.
+        private = Path(tempfile.gettempdir()) / f"benchwatch-tests-{worker}"
+        shutil.rmtree(private, ignore_errors=True)
+        private.mkdir()
+        patch.setenv("TMPDIR", str(private))
+        patch.setattr(tempfile, "tempdir", None)
+        try:
+            yield cache
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
 
 
 #: Test files that may skip under CI, and why.
