@@ -69,3 +69,13 @@ def test_a_lock_that_cannot_be_opened_falls_back_to_a_random_name(
         assert path.parent == temporary_root and path.name.startswith("benchwatch-counts-warm-3-")
         assert path.is_dir()
     assert not path.exists()
+
+
+def test_a_leftover_that_cannot_be_removed_gives_a_random_name(
+    temporary_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stuck = temporary_root / "benchwatch-counts-warm-4"
+    stuck.mkdir()
+    monkeypatch.setattr(scratch.shutil, "rmtree", lambda path, ignore_errors=False: None)  # another user's
+    with fixed_directory("benchwatch-counts-warm-4") as path:
+        assert path != stuck and path.name.startswith("benchwatch-counts-warm-4-") and path.is_dir()

@@ -26,7 +26,8 @@ def fixed_directory(name: str, *, on_wait: Callable[[Path], None] | None = None)
 
     Waits while another process holds it; a leftover of a killed run (no
     holder) is emptied and reused.  Only where the lock file cannot be
-    opened (another user's, a read-only directory) is a random name used.
+    opened or the leftover removed (another user's, a read-only directory)
+    is a random name used.
     ``on_wait(path)`` is told once when another process holds it.
     """
     root = Path(tempfile.gettempdir())
@@ -40,7 +41,10 @@ def fixed_directory(name: str, *, on_wait: Callable[[Path], None] | None = None)
             path = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         else:
             shutil.rmtree(path, ignore_errors=True)
-            path.mkdir(mode=0o700)
+            try:
+                path.mkdir(mode=0o700)
+            except FileExistsError:  # a leftover this user cannot remove (another user's)
+                path = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         try:
             yield path
         finally:
