@@ -22,8 +22,11 @@ import contextlib
 import errno
 import os
 import re
+import signal
 import stat
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchwatch.errors import BenchwatchError
@@ -174,19 +177,42 @@ def _replace_atomically(
     anonymous = _open_anonymous(target.parent)
     if anonymous is not None and _replace_from_anonymous(path, target, data, status, anonymous, durable=durable):
         return
+    with _signals_held():
+        try:
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        except OSError as error:
+            raise OutputError(path, f"cannot write in {target.parent}: {error.strerror or error}") from None
+        try:
+            _fill(handle, data, status, durable=durable)
+            os.replace(temporary, target)
+        except BaseException as error:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            if isinstance(error, OSError):
+                raise OutputError(path, write_problem(error)) from None
+            raise
+
+
+#: The signals the CLI turns into an orderly exit (an exception in the main thread).
+_HELD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM/SIGHUP while a named temporary exists: delivered after it is renamed or gone.
+
+    Their handlers raise in the main thread at any point; between creating the
+    temporary and the ``try`` that removes it, that left ``.<name>.<pid>-….tmp``
+    behind (a SIGTERM to ``benchwatch trend`` on a busy machine).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers run in the main thread: this thread is never interrupted by one
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
     try:
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as error:
-        raise OutputError(path, f"cannot write in {target.parent}: {error.strerror or error}") from None
-    try:
-        _fill(handle, data, status, durable=durable)
-        os.replace(temporary, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise OutputError(path, write_problem(error)) from None
-        raise
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _fill(handle: int, data: bytes, status: os.stat_result | None, *, durable: bool = True) -> None:
@@ -224,21 +250,24 @@ def _replace_from_anonymous(
     try:
         _fill(handle, data, status, durable=durable)
         temporary = f"{target.parent}/.{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp"
-        try:
-            # A directory descriptor makes os.link use linkat(AT_SYMLINK_FOLLOW), which follows the /proc link.
-            directory = os.open(target.parent, os.O_RDONLY | os.O_CLOEXEC)
+        with _signals_held():
             try:
-                os.link(f"/proc/self/fd/{link}", temporary, src_dir_fd=directory, follow_symlinks=True)
-            finally:
-                os.close(directory)
-        except OSError:
-            return False  # e.g. /proc not usable for linking: the named-temporary path writes again
-        try:
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+                # A directory descriptor makes os.link use linkat(AT_SYMLINK_FOLLOW), which follows the /proc link.
+                directory = os.open(target.parent, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    os.link(f"/proc/self/fd/{link}", temporary, src_dir_fd=directory, follow_symlinks=True)
+                finally:
+                    os.close(directory)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                return False  # e.g. /proc not usable for linking: the named-temporary path writes again
+            try:
+                os.replace(temporary, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
         return True
     except OSError as error:
         raise OutputError(path, write_problem(error)) from None
