@@ -90,7 +90,7 @@ def test_counts_only_the_benchmarked_calls_and_failures_do_not_stop_the_others(
         memory=False,
         timeout=30,
         pytest_args=FAST,
-        # 20 s: the hanging benchmark waits it out twice; the others' children take 1-3 s under Valgrind.
+        # 20 s: the hanging benchmark waits it out once; the others' children take 1-3 s under Valgrind.
         instructions=InstructionSettings(valgrind=VALGRIND, runs=2, counted_calls=2, timeout=20),
     )
     result = run_suites(repo=project, settings=settings).by_name()
@@ -116,8 +116,10 @@ def test_counts_only_the_benchmarked_calls_and_failures_do_not_stop_the_others(
     assert crashed.ok_runs  # its timed run, outside valgrind, is fine
     hung = result["benchmarks/test_counted.py::test_hangs_under_valgrind"]
     assert [run.status for run in hung.instruction_runs] == ["timeout", "timeout"]
-    assert hung.instruction_runs[0].error is not None
-    assert "timeout of 20 s" in hung.instruction_runs[0].error
+    first, second = (run.error or "" for run in hung.instruction_runs)
+    assert "timeout of 20 s" in first and "child process was killed" in first
+    # counted work is deterministic: the second run is not waited out again
+    assert "not run: its run 1 did not finish" in second
     # Each benchmark ran in processes of its own: the crash and the hang cost no other benchmark a run,
     # and deterministic counts got no extra runs.
     assert [len(result[name].instruction_runs) for name in result] == [2] * len(result)

@@ -260,13 +260,21 @@ class ForkEach:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
         counting = self.recorder.counting
+        timed_out_run: int | None = None
         for run in self.runs or (None,):
             if run is not None:
                 self.recorder.begin(item, run=run)
+                if timed_out_run is not None:
+                    # Counted work is deterministic: a run after one that timed out would wait out the
+                    # timeout again (the whole default of 300 s) to fail the same way.
+                    self.recorder.emit({**self._timed_out(item, run, earlier=timed_out_run), "protocol_seconds": 0.0})
+                    continue
                 if hasattr(counting, "warm"):
                     # Packages are traced in the first run only; the client requests load here, once.
                     counting.warm(trace_packages=self.trace_packages and run == 1)
             code = self._fork(item)
+            if run is not None and code == TIMED_OUT:
+                timed_out_run = run
             if run is not None and code != 0:
                 died = _child_died(item.nodeid, code, run) if code != TIMED_OUT else self._timed_out(item, run)
                 died["protocol_seconds"] = time.perf_counter() - self.recorder.protocol_started
@@ -303,14 +311,13 @@ class ForkEach:
                 return TIMED_OUT
             time.sleep(CHILD_POLL_SECONDS)
 
-    def _timed_out(self, item: pytest.Item, run: int) -> dict[str, Any]:
-        return {
-            "event": "result",
-            "name": item.nodeid,
-            "status": "timeout",
-            "error": f"did not finish within its timeout of {self.timeout:g} s; its child process was killed",
-            "run": run,
-        }
+    def _timed_out(self, item: pytest.Item, run: int, earlier: int | None = None) -> dict[str, Any]:
+        error = (
+            f"not run: its run {earlier} did not finish within its timeout of {self.timeout:g} s"
+            if earlier is not None
+            else f"did not finish within its timeout of {self.timeout:g} s; its child process was killed"
+        )
+        return {"event": "result", "name": item.nodeid, "status": "timeout", "error": error, "run": run}
 
 
 def _release_stats(config: pytest.Config, metadata: Any) -> None:
