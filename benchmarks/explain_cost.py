@@ -4,9 +4,9 @@
     .venv/bin/python benchmarks/explain_cost.py --repo . --base HEAD --head HEAD --explain test_
     .venv/bin/python benchmarks/explain_cost.py --passes --repo .      # our suite, pass by pass
 
-Without ``--repo`` it builds the project of ``tests/explain_project.py`` (one
-helper doing three times the work in one of three benchmarks) and compares
-``base`` with ``triple``.  Each call runs ``benchwatch compare-refs`` in a
+Without ``--repo`` it builds the project of ``tests/explain_project.py`` (two
+helpers doing three times the work, one renamed, in two of four benchmarks)
+and compares ``base`` with ``triple``.  Each call runs ``benchwatch compare-refs`` in a
 subprocess and reads the line it prints at the end
 (``explained N benchmark(s) in X s (P% of the run ...)``).
 

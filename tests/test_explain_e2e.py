@@ -1,12 +1,16 @@
 """The explanation end to end: compare-refs on a real project, and a real C extension under Callgrind.
 
-The project (tests/explain_project.py) has three benchmarks; head makes one
-helper do three times the work inside one of them.  The DuckDB case scans
-twice the rows on head, which only the native profile can see.
+The project (tests/explain_project.py) has four benchmarks; head makes one
+helper do three times the work inside one of them, and renames another
+(three times the work too) inside a second one.  One compare-refs serves
+both claims.  The DuckDB case scans twice the rows on head, which only the
+native profile can see.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import sys
@@ -24,6 +28,7 @@ from benchwatch.runner.worker import WorkerCommand
 
 pytestmark = pytest.mark.slow
 CHANGED = "benchmarks/test_lib.py::test_format_rows"
+RENAMED = "benchmarks/test_lib.py::test_format_cells"
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +38,21 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-def _compare_refs(repo: Path, head: str, capsys: pytest.CaptureFixture[str]) -> tuple[dict, str]:
-    out = repo / "results" / head
+@pytest.fixture(scope="module")
+def compared(project: Path) -> tuple[dict, str]:
+    """compare-refs ``base`` with ``triple``: its JSON report and its PR comment."""
+    out = project / "results" / "triple"
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        _compare_refs(project, out)
+    return json.loads(printed.getvalue()), (out / "comment.md").read_text(encoding="utf-8")
+
+
+def _compare_refs(repo: Path, out: Path) -> None:
     main(
         [
             "compare-refs",
             "base",
-            head,
+            "triple",
             "--config",
             str(repo / "pyproject.toml"),
             "--looks",
@@ -55,8 +68,6 @@ def _compare_refs(repo: Path, head: str, capsys: pytest.CaptureFixture[str]) -> 
             str(out),
         ]
     )
-    report = json.loads(capsys.readouterr().out)
-    return report, (out / "comment.md").read_text(encoding="utf-8")
 
 
 def _functions(report: dict, benchmark: str) -> list[dict]:
@@ -72,10 +83,8 @@ def _comment_block(comment: str, benchmark: str) -> str:
     return rest.split("\n\n", 1)[0]
 
 
-def test_the_helper_doing_three_times_the_work_is_named_under_its_benchmark_only(
-    project: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    report, comment = _compare_refs(project, "triple", capsys)
+def test_the_helper_doing_three_times_the_work_is_named_under_its_benchmark_only(compared: tuple[dict, str]) -> None:
+    report, comment = compared
     assert any(row["benchmark"] == CHANGED and row["verdict"] == "regression" for row in report["comparisons"])
     top = _functions(report, CHANGED)[:5]
     helper = next(row for row in top if row["name"] == "_pad_fields")
@@ -89,13 +98,14 @@ def test_the_helper_doing_three_times_the_work_is_named_under_its_benchmark_only
     assert comment.count("\\_pad_fields ·") == 1
 
 
-def test_a_renamed_helper_shows_as_one_removed_and_one_added(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    report, comment = _compare_refs(project, "renamed", capsys)
-    rows = {row["name"]: row for row in _functions(report, CHANGED)}
-    assert rows["_pad_fields"]["change"] == "removed" and rows["_pad_fields"]["head_calls"] == 0
+def test_a_renamed_helper_shows_as_one_removed_and_one_added(compared: tuple[dict, str]) -> None:
+    report, comment = compared
+    assert any(row["benchmark"] == RENAMED and row["verdict"] == "regression" for row in report["comparisons"])
+    rows = {row["name"]: row for row in _functions(report, RENAMED)}
+    assert rows["_pad_cells"]["change"] == "removed" and rows["_pad_cells"]["head_calls"] == 0
     assert rows["_pad_columns"]["change"] == "added" and rows["_pad_columns"]["head_calls"] == 300
-    block = _comment_block(comment, CHANGED)
-    assert "(gone) \\_pad_fields" in block and "(new) \\_pad_columns" in block
+    block = _comment_block(comment, RENAMED)
+    assert "(gone) \\_pad_cells" in block and "(new) \\_pad_columns" in block
 
 
 DUCKDB_SUITE = textwrap.dedent(
