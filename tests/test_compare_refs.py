@@ -1,12 +1,12 @@
 """compare-refs on a temporary git repository: its errors, and the helpers the end-to-end tests share.
 
 The slowdown is extra work (more loop iterations), not a sleep, so it is
-the kind of change the tool exists to catch.  The real runs of the two
-scenarios (a +60% slowdown, a comment-only change) and the re-render of
-their saved results are tests/test_compare_refs_loaded.py's: they ran here
-too, on an unloaded machine, with weaker assertions (a busy machine could
-make the slowdown inconclusive), which the same runs beside two CPU hogs
-must meet strictly.  One pair of real runs instead of two: 27 s of the suite.
+the kind of change the tool exists to catch.  The real run of the scenario
+(a +60% slowdown beside an untouched benchmark) and the re-render of its
+saved results are tests/test_compare_refs_loaded.py's: it ran here too, on
+an unloaded machine, with weaker assertions (a busy machine could make the
+slowdown inconclusive), which the same run beside two CPU hogs must meet
+strictly.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """compare-refs end to end with two CPU hogs running beside it the whole time.
 
-The same scenarios as tests/test_compare_refs.py (a +60% work slowdown in one
-benchmark; a comment-only change) on a machine made busy on purpose: two
-processes spinning on the CPUs of this (often 2-core) machine for the whole
-test.  The verdicts must hold by design - interleaved runs share the load, so
-the comparison stays valid and only its intervals widen - not by retries.
-The hogs are subprocesses this module starts and always kills.  These are the
-suite's only real runs of the two scenarios (test_compare_refs.py ran them
-again unloaded, with weaker assertions), and the re-render of saved results
-reads the slowdown's files.
+One comparison on a machine made busy on purpose (two processes spinning on
+the CPUs of this, often 2-core, machine for the whole test): head makes one
+benchmark do +60% work, adds a comment, and leaves the other benchmark's code
+as it was.  The slowdown must be a regression and the untouched benchmark must
+get no verdict on any metric - by design (interleaved runs share the load, so
+the comparison stays valid and only its intervals widen), not by retries.
+The hogs are subprocesses this module starts and always kills.  This is the
+suite's only real run of these scenarios (a separate comment-only comparison
+repeated this one's false-alarm check on two benchmarks instead of one: 23 s
+of the suite), and the re-render of saved results reads its files.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 from test_compare_refs import LIBRARY, _compare_refs, _git, _row, _verdict, init_project
 
 from benchwatch.cli import main
-from benchwatch.errors import EXIT_OK, EXIT_REGRESSION
+from benchwatch.errors import EXIT_REGRESSION
 
 pytestmark = pytest.mark.slow  # real compare-refs runs beside two CPU hogs
 
@@ -46,14 +47,9 @@ def loaded_repo(tmp_path_factory: pytest.TempPathFactory, hogs: list[subprocess.
     repo = tmp_path_factory.mktemp("loaded")
     init_project(repo)
     _git(repo, "tag", "base")
-    (repo / "mylib.py").write_text(LIBRARY.format(parse_size=LIBRARY_SLOW))
+    (repo / "mylib.py").write_text(LIBRARY.format(parse_size=LIBRARY_SLOW) + "\n# a comment too\n")
     _git(repo, "commit", "-qam", "slower parse_rows")
     _git(repo, "tag", "slow")
-    _git(repo, "checkout", "-q", "base")
-    _git(repo, "checkout", "-q", "-b", "docs")
-    (repo / "mylib.py").write_text(LIBRARY.format(parse_size=20_000) + "\n# a comment only\n")
-    _git(repo, "commit", "-qam", "comment only")
-    _git(repo, "tag", "same")
     return repo
 
 
@@ -61,12 +57,15 @@ def test_hogs_are_running(hogs: list[subprocess.Popen]) -> None:
     assert all(process.poll() is None for process in hogs)
 
 
-def test_real_slowdown_is_flagged_beside_two_cpu_hogs(loaded_repo: Path, hogs, capsys) -> None:
+def test_real_slowdown_is_flagged_and_unchanged_code_is_not_beside_two_cpu_hogs(
+    loaded_repo: Path, hogs, capsys
+) -> None:
     code, report = _compare_refs(loaded_repo, capsys, "base", "slow")
     assert all(process.poll() is None for process in hogs)  # the load lasted the whole comparison
     assert _verdict(report, "test_parse_rows") == "regression", report["headline"]
     assert _row(report, "test_parse_rows")["ratio"] > 1.2
-    assert _verdict(report, "test_aggregate") != "regression"
+    untouched = [row for row in report["comparisons"] if row["benchmark"].endswith("test_aggregate")]
+    assert untouched and all(row["verdict"] not in ("regression", "improvement") for row in untouched), untouched
     assert code == EXIT_REGRESSION
 
 
@@ -90,9 +89,3 @@ def test_saved_results_re_render_with_the_same_verdicts(loaded_repo: Path, capsy
         (r["benchmark"], r["metric"], r["verdict"]) for r in saved["comparisons"]
     ]
     assert saved["verdict"] == "regression" and code == EXIT_REGRESSION
-
-
-def test_comment_only_change_is_not_flagged_beside_two_cpu_hogs(loaded_repo: Path, hogs, capsys) -> None:
-    code, report = _compare_refs(loaded_repo, capsys, "base", "same")
-    assert all(row["verdict"] not in ("regression", "improvement") for row in report["comparisons"])
-    assert code == EXIT_OK
