@@ -12,7 +12,7 @@ from pathlib import Path
 
 @contextmanager
 def exclusive_lock(
-    path: Path, *, remove: bool = False, on_wait: Callable[[Path], None] | None = None
+    path: Path, *, remove: bool = False, on_wait: Callable[[Path], None] | None = None, mode: int = 0o600
 ) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if missing), waiting for any other holder.
 
@@ -21,10 +21,11 @@ def exclusive_lock(
     is left behind; a waiter that then gets the lock on the deleted file sees
     that the path no longer names it and locks the path anew.  ``on_wait(path)``
     is called once when another process holds the lock, before waiting for it.
+    ``mode``: the permission bits of a lock file this call creates.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, mode)
         try:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -23,16 +23,16 @@ a file can point a delete elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from benchwatch.errors import InputError, UsageError
+from benchwatch.locks import exclusive_lock
 
 SCHEMA_VERSION = 2
 MARKER_NAME = "HISTORY.json"
@@ -152,18 +152,9 @@ def owned_record_file(history_dir: Path, path: str | Path) -> Path:
     return folder / candidate.name
 
 
-@contextmanager
-def writer_lock(history_dir: Path) -> Iterator[None]:
+def writer_lock(history_dir: Path) -> contextlib.AbstractContextManager[None]:
     """Exclusive lock of the history's writers (flock: released by the kernel if the process dies)."""
-    import fcntl
-
-    path = Path(history_dir) / LOCK_NAME
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)
+    return exclusive_lock(Path(history_dir) / LOCK_NAME, mode=0o644)
 
 
 def temporary_path(target: Path) -> Path:
